@@ -1,0 +1,68 @@
+"""Writing to and reading the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.audit.models import AuditEvent
+from service.auth.principal import Principal
+from service.observability import current_purpose, current_request_id
+
+
+def record(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    action: str,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    purpose: str | None = None,
+    outcome: str = "allowed",
+) -> AuditEvent:
+    """Add one audit event to the unit of work; it commits with the change it records."""
+    event = AuditEvent(
+        channel=actor.channel,
+        request_id=current_request_id(),
+        token_id=actor.token_id,
+        organization_id=actor.organization_id,
+        role=actor.role.value,
+        action=action,
+        outcome=outcome,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        purpose=purpose or current_purpose(),
+        detail=detail or {},
+    )
+    session.add(event)
+    return event
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    limit: int,
+    after_id: int | None = None,
+    organization_id: str | None = None,
+    action: str | None = None,
+    subject_id: str | None = None,
+    since: datetime | None = None,
+) -> Sequence[AuditEvent]:
+    """Newest first; ``after_id`` continues below the last id of the previous page."""
+    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+    if after_id is not None:
+        query = query.where(col(AuditEvent.id) < after_id)
+    if organization_id is not None:
+        query = query.where(AuditEvent.organization_id == organization_id)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if subject_id is not None:
+        query = query.where(AuditEvent.subject_id == subject_id)
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    return (await session.exec(query)).all()

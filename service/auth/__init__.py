@@ -1,0 +1,1 @@
+"""Tokens, roles and the one authorisation layer every route goes through."""

@@ -1,0 +1,34 @@
+"""Who is calling: the token's organisation and role, as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.auth.permissions import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of a use case: an API token, the command line, or the background worker."""
+
+    organization_id: str | None
+    role: Role
+    channel: str = "api"
+    token_id: str | None = None
+    organization_slug: str | None = None
+    organization_kind: str | None = None
+    country: str | None = None
+    represents: str | None = None
+    acts_for: tuple[str, ...] = ()
+    jurisdiction: tuple[str, ...] = ()
+
+    @classmethod
+    def system(cls, channel: str) -> Principal:
+        """The command line or the worker, acting with the operator's full rights."""
+        return cls(organization_id=None, role=Role.ADMIN, channel=channel)
+
+    @property
+    def nationalities(self) -> frozenset[str]:
+        """The nationalities whose personal data this caller's organisation may serve."""
+        own = {self.represents} if self.represents else set()
+        return frozenset(own | set(self.acts_for))

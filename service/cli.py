@@ -1,0 +1,238 @@
+"""The ``lifeline`` command: serve, migrate, the directory, tokens, the demo."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service import migrate as migrations
+from service.auth.permissions import Role
+from service.auth.principal import Principal
+from service.db import make_engine, make_sessionmaker, session_scope
+from service.directory.models import OrgKind
+from service.settings import get_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="lifeline",
+    help="Lifeline: crisis response coordination for migrant workers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+org_app = typer.Typer(help="The directory of organisations.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(token_app, name="token")
+
+console = Console()
+err = Console(stderr=True)
+CLI = Principal.system("cli")
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with session_scope(make_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Bring the database to the latest schema (or to REVISION)."""
+
+    async def run() -> None:
+        engine = make_engine(get_settings().database_url)
+        try:
+            await migrations.upgrade(engine, revision)
+            console.print(f"database at revision {await migrations.current_revision(engine)}")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+) -> None:
+    """Run the API."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@org_app.command("create")
+def org_create(
+    slug: Annotated[str, typer.Option(help="Stable short name, e.g. phl-embassy-kl")],
+    name: Annotated[str, typer.Option(help="Full name")],
+    kind: Annotated[OrgKind, typer.Option(help="Kind of organisation")],
+    country: Annotated[str, typer.Option(help="Where it sits (ISO 3166-1 alpha-3)")],
+    represents: Annotated[str | None, typer.Option(help="Whose nationals it serves")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(help="Countries it covers, a,b,c")] = None,
+    acts_for: Annotated[str | None, typer.Option(help="Consular cooperation: a,b,c")] = None,
+) -> None:
+    """Add an organisation to the directory and print it as JSON."""
+    from pydantic import ValidationError
+
+    from service.directory.schemas import OrganizationCreate, OrganizationPublic
+    from service.directory.service import create_organization
+    from service.errors import LifelineError
+
+    try:
+        data = OrganizationCreate(
+            slug=slug,
+            name=name,
+            kind=kind,
+            country=country,
+            represents=represents,
+            jurisdiction=_split(jurisdiction),
+            acts_for=_split(acts_for),
+        )
+    except ValidationError as exc:
+        raise _fail(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from exc
+
+    async def work(session: AsyncSession) -> str:
+        org, _ = await create_organization(session, actor=CLI, data=data)
+        return OrganizationPublic.model_validate(org).model_dump_json(indent=2)
+
+    try:
+        print(_with_session(work))
+    except LifelineError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """List the directory."""
+    from service.directory.service import list_organizations
+
+    async def work(session: AsyncSession) -> Table:
+        table = Table("slug", "kind", "country", "represents", "id")
+        for org in await list_organizations(session, limit=10_000):
+            table.add_row(org.slug, org.kind, org.country, org.represents or "", org.id)
+        return table
+
+    console.print(_with_session(work))
+
+
+@token_app.command("create")
+def token_create(
+    org: Annotated[str, typer.Option(help="Organisation id or slug")],
+    role: Annotated[Role, typer.Option(help="The token's role")],
+    name: Annotated[str, typer.Option(help="What the token is for")] = "",
+) -> None:
+    """Make a token and print it. It is shown this once: only its hash is kept."""
+    from service.auth.service import create_token
+    from service.directory.service import get_organization
+    from service.errors import LifelineError
+
+    async def work(session: AsyncSession) -> str:
+        organization = await get_organization(session, ref=org)
+        issued = await create_token(
+            session, actor=CLI, organization=organization, role=role, name=name
+        )
+        return issued.secret
+
+    try:
+        print(_with_session(work))
+    except LifelineError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id")]) -> None:
+    """Revoke a token: it stops working at once."""
+    from service.auth.service import revoke_token
+    from service.errors import LifelineError
+
+    async def work(session: AsyncSession) -> str:
+        token = await revoke_token(session, actor=CLI, token_id=token_id)
+        return f"revoked {token.id} ({token.prefix}…)"
+
+    try:
+        console.print(_with_session(work))
+    except LifelineError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Run the API afterwards")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Set up the embedded database with a realistic directory, print tokens, and serve."""
+    from service.demo import issue_demo_tokens, seed_directory
+
+    async def run() -> None:
+        engine = make_engine(get_settings().database_url)
+        try:
+            await migrations.upgrade(engine)
+            async with session_scope(make_sessionmaker(engine)) as session:
+                created, existing = await seed_directory(session, actor=CLI)
+                tokens = await issue_demo_tokens(session, actor=CLI)
+        finally:
+            await engine.dispose()
+        console.rule("[bold]Lifeline demo")
+        console.print(f"directory: {created} organisations created, {existing} already there")
+        table = Table("organisation", "role", "token (shown once)")
+        for t in tokens:
+            table.add_row(t.organization, t.role.value, t.secret)
+        console.print(table)
+        admin = tokens[0].secret
+        console.print("Try:")
+        console.print(
+            f"  curl -s -H 'Authorization: Bearer {admin}' "
+            f"http://{host}:{port}/api/v1/organizations"
+        )
+
+    asyncio.run(run())
+    if serve_after:
+        serve(host=host, port=port, workers=1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

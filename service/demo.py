@@ -1,0 +1,91 @@
+"""The demo: a realistic directory for the Malaysia–Philippines–Indonesia corridors, and tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth.permissions import Role
+from service.auth.principal import Principal
+from service.auth.service import create_token
+from service.directory.models import OrgKind
+from service.directory.schemas import OrganizationCreate
+from service.directory.service import create_organization
+
+# Real institutions by their public names; the Myanmar embassy is left out on purpose so the
+# demo shows how a missing actor becomes a visible coverage gap.
+DIRECTORY: tuple[OrganizationCreate, ...] = tuple(
+    OrganizationCreate.model_validate(o)
+    for o in (
+        {"slug": "lifeline-coordination", "name": "Lifeline coordination cell",
+         "kind": OrgKind.INTERNATIONAL_ORG, "country": "MYS"},
+        {"slug": "phl-embassy-kl", "name": "Embassy of the Philippines, Kuala Lumpur",
+         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "PHL", "jurisdiction": ["MYS"]},
+        {"slug": "idn-embassy-kl", "name": "Embassy of Indonesia, Kuala Lumpur",
+         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "IDN", "jurisdiction": ["MYS"]},
+        {"slug": "bgd-hc-kl", "name": "High Commission of Bangladesh, Kuala Lumpur",
+         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "BGD", "jurisdiction": ["MYS"]},
+        {"slug": "npl-embassy-kl", "name": "Embassy of Nepal, Kuala Lumpur",
+         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "NPL", "jurisdiction": ["MYS"]},
+        {"slug": "khm-embassy-kl", "name": "Embassy of Cambodia, Kuala Lumpur",
+         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "KHM", "acts_for": ["LAO"]},
+        {"slug": "phl-embassy-bkk", "name": "Embassy of the Philippines, Bangkok",
+         "kind": OrgKind.EMBASSY, "country": "THA", "represents": "PHL",
+         "jurisdiction": ["THA", "LAO", "KHM"]},
+        {"slug": "mys-red-crescent", "name": "Malaysian Red Crescent Society",
+         "kind": OrgKind.NATIONAL_SOCIETY, "country": "MYS"},
+        {"slug": "phl-red-cross", "name": "Philippine Red Cross",
+         "kind": OrgKind.NATIONAL_SOCIETY, "country": "PHL"},
+        {"slug": "idn-red-cross", "name": "Indonesian Red Cross (Palang Merah Indonesia)",
+         "kind": OrgKind.NATIONAL_SOCIETY, "country": "IDN"},
+        {"slug": "mmr-red-cross", "name": "Myanmar Red Cross Society",
+         "kind": OrgKind.NATIONAL_SOCIETY, "country": "MMR"},
+        {"slug": "phl-dmw", "name": "Department of Migrant Workers (Philippines)",
+         "kind": OrgKind.LABOUR_MINISTRY, "country": "PHL", "represents": "PHL"},
+        {"slug": "idn-bp2mi", "name": "Indonesian Migrant Workers Protection Agency (BP2MI)",
+         "kind": OrgKind.LABOUR_MINISTRY, "country": "IDN", "represents": "IDN"},
+        {"slug": "mys-nadma", "name": "National Disaster Management Agency (NADMA), Malaysia",
+         "kind": OrgKind.HOST_AUTHORITY, "country": "MYS"},
+        {"slug": "iom-malaysia", "name": "IOM Malaysia",
+         "kind": OrgKind.INTERNATIONAL_ORG, "country": "MYS"},
+    )
+)  # fmt: skip
+
+#: (organisation slug, role, purpose) of the tokens the demo prints.
+DEMO_TOKENS: tuple[tuple[str, Role, str], ...] = (
+    ("lifeline-coordination", Role.ADMIN, "demo admin"),
+    ("lifeline-coordination", Role.COORDINATOR, "demo coordinator"),
+    ("phl-embassy-kl", Role.CONSULAR_OFFICER, "demo consular officer"),
+    ("mys-red-crescent", Role.SOCIETY_RESPONDER, "demo society responder"),
+    ("iom-malaysia", Role.VIEWER, "demo viewer"),
+    ("lifeline-coordination", Role.INTEGRATION, "demo feed integration"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoToken:
+    organization: str
+    role: Role
+    secret: str
+
+
+async def seed_directory(session: AsyncSession, *, actor: Principal) -> tuple[int, int]:
+    """Create the demo directory; return (created, already there). Safe to run again."""
+    created = existing = 0
+    for data in DIRECTORY:
+        _, new = await create_organization(session, actor=actor, data=data)
+        created += new
+        existing += not new
+    return created, existing
+
+
+async def issue_demo_tokens(session: AsyncSession, *, actor: Principal) -> list[DemoToken]:
+    from service.directory.service import get_organization
+
+    tokens = []
+    for slug, role, name in DEMO_TOKENS:
+        org = await get_organization(session, ref=slug)
+        issued = await create_token(session, actor=actor, organization=org, role=role, name=name)
+        tokens.append(DemoToken(organization=slug, role=role, secret=issued.secret))
+    return tokens

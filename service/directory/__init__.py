@@ -1,0 +1,1 @@
+"""The directory of organisations: embassies, societies, ministries, employers..."""

@@ -1,0 +1,174 @@
+"""The error tree of the service and its rendering as RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.observability import BodyTooLarge, current_request_id
+
+log = logging.getLogger("lifeline.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://lifeline.example.org/problems/"
+
+
+class LifelineError(Exception):
+    """Base of every error that domain code raises; carries its HTTP status.
+
+    Domain code never raises ``HTTPException``: it raises one of these, and one handler turns
+    it into problem details.
+    """
+
+    status: int = 400
+    code: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors or [])
+        self.extra = dict(extra or {})
+        self.headers = headers or {}
+
+
+class InvalidInput(LifelineError):
+    status, code, title = 422, "invalid-input", "The input is not valid"
+
+
+class Unauthenticated(LifelineError):
+    status, code, title = 401, "unauthenticated", "Authentication required"
+
+    def __init__(self, detail: str = "Send a valid token: Authorization: Bearer <token>") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(LifelineError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(LifelineError):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class Conflict(LifelineError):
+    status, code, title = 409, "conflict", "Conflict with the current state"
+
+
+class PreconditionFailed(LifelineError):
+    status, code, title = 412, "precondition-failed", "The record changed since you read it"
+
+
+class PayloadTooLarge(LifelineError):
+    status, code, title = 413, "payload-too-large", "The request body is too large"
+
+
+class RateLimited(LifelineError):
+    status, code, title = 429, "rate-limited", "Too many requests"
+
+
+def problem(
+    status: int,
+    *,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Sequence[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = list(errors)
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(loc: Sequence[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+async def _lifeline_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LifelineError)
+    return problem(
+        exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": _loc(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
+    return problem(
+        422,
+        code="invalid-input",
+        title="The input is not valid",
+        detail=f"{len(errors)} problem(s) in the request; see errors",
+        errors=errors,
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    return problem(
+        exc.status_code,
+        code=phrase.lower().replace(" ", "-"),
+        title=phrase,
+        detail=detail,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _body_too_large(_: Request, exc: Exception) -> JSONResponse:
+    return problem(413, code="payload-too-large", title=PayloadTooLarge.title, detail=str(exc))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    return problem(
+        500,
+        code="internal-error",
+        title="Internal error",
+        detail="Something went wrong on our side; quote the request id when you report it",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LifelineError, _lifeline_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,53 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from service import migrate
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger("lifeline.health")
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "Not ready: see `checks`"}})
+async def readyz(request: Request) -> JSONResponse:
+    """The database is reachable and its schema is at the latest migration."""
+    checks: dict[str, str] = {}
+    engine = request.app.state.engine
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+        current = await migrate.current_revision(engine)
+        head = migrate.head_revision()
+        checks["migrations"] = (
+            "ok" if current == head else f"at {current or 'nothing'}, expected {head}"
+        )
+    except Exception as exc:  # readiness reports, it does not fail
+        log.warning("readiness check failed", exc_info=exc)
+        checks.setdefault("database", f"unreachable: {type(exc).__name__}")
+    ready = all(v == "ok" for v in checks.values()) and len(checks) == 2
+    if ready:
+        return JSONResponse({"status": "ready", "checks": checks})
+    return JSONResponse(
+        {
+            "type": "https://lifeline.example.org/problems/not-ready",
+            "title": "Not ready",
+            "status": 503,
+            "detail": "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"),
+            "checks": checks,
+        },
+        status_code=503,
+        media_type="application/problem+json",
+    )

@@ -1,0 +1,8 @@
+"""Every table, imported in one place so the metadata (and Alembic) sees them all."""
+
+from service.audit.models import AuditEvent
+from service.auth.models import ApiToken
+from service.db import metadata
+from service.directory.models import Organization
+
+__all__ = ["ApiToken", "AuditEvent", "Organization", "metadata"]

@@ -1,0 +1,213 @@
+"""Request ids and structured logs: every response and every log line carries the request id."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "lifeline_request_id", default=None
+)
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_purpose: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "lifeline_purpose", default=None
+)
+REQUEST_ID_HEADER = "x-request-id"
+
+_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def current_purpose() -> str | None:
+    """Why the caller says they make this request (``X-Lifeline-Purpose``), for the audit log."""
+    return _purpose.get()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request id and any extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and key != "request_id":
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = current_request_id()
+        return True
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+    """Route every log record (ours, uvicorn's, SQLAlchemy's) through one handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestIdFilter())
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # Our middleware writes one access line per request, with the request id.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class RequestContextMiddleware:
+    """Give each request an id (the caller's ``X-Request-ID`` when well-formed), echo it in the
+    response, refuse bodies over the limit, and log one access line."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.log = logging.getLogger("lifeline.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = purpose = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+            elif name == b"x-lifeline-purpose":
+                purpose = value.decode("utf-8", "replace").strip()[:200] or None
+        request_id = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        purpose_token = _purpose.set(purpose)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = {"status": 500, "started": 0}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = 1
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            declared = _declared_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                await send_problem(
+                    send_with_id,
+                    413,
+                    code="payload-too-large",
+                    title="The request body is too large",
+                    detail=f"Send at most {self.max_body_bytes} bytes",
+                )
+                return
+            await self.app(scope, _limited(receive, self.max_body_bytes), send_with_id)
+        except Exception as exc:
+            # The last line of defence: a problem document with the request id, never a trace.
+            logging.getLogger("lifeline.errors").error("unhandled error", exc_info=exc)
+            if status_holder["started"]:
+                raise
+            await send_problem(
+                send_with_id,
+                500,
+                code="internal-error",
+                title="Internal error",
+                detail="Something went wrong on our side; quote the request id when you report it",
+            )
+        finally:
+            self.log.info(
+                "%s %s %s",
+                scope.get("method"),
+                scope.get("path"),
+                status_holder["status"],
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            _request_id.reset(token)
+            _purpose.reset(purpose_token)
+
+
+class BodyTooLarge(Exception):
+    """Raised while reading a body that outgrows the limit despite its headers."""
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(f"body over {limit} bytes")
+        return message
+
+    return wrapped
+
+
+async def send_problem(send: Send, status: int, *, code: str, title: str, detail: str) -> None:
+    """Send an RFC 9457 problem straight from ASGI, for errors raised outside the app's handlers."""
+    body = json.dumps(
+        {
+            "type": f"https://lifeline.example.org/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "request_id": current_request_id(),
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

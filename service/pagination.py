@@ -1,0 +1,49 @@
+"""Keyset pagination: ``?limit=`` and an opaque ``?cursor=``, answered ``{items, next_cursor}``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from service.errors import InvalidInput
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+LimitParam = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description="Page size (default 50, at most 500)")
+]
+CursorParam = Annotated[
+    str | None, Query(max_length=512, description="The next_cursor of the previous page")
+]
+
+
+def encode_cursor(key: Any) -> str:
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidInput(
+            "The cursor is not one this service gave out; start again without it",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        ) from exc

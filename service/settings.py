@@ -1,0 +1,92 @@
+"""Settings from the environment (``LIFELINE_`` prefix), validated at start."""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values that mark a secret as not set for real. Accepted in development only.
+PLACEHOLDER_PREFIX = "dev-only-"
+DEV_ENCRYPTION_KEY = "dev-only-k1:ZGV2LW9ubHktbGlmZWxpbmUta2V5LTMyLWJ5dGVzISE="
+DEV_BLIND_INDEX_KEY = "dev-only-blind-index-key-change-me"
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def default_database_url() -> str:
+    """An SQLite file in the working directory: the embedded default."""
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'lifeline.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment.
+
+    Secrets left at a ``dev-only-`` placeholder are refused outside development, so a
+    production deployment cannot start with the keys printed in this file.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LIFELINE_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(default_factory=default_database_url)
+    #: Keys for encrypting personal data at rest: ``id:base64key`` entries separated by
+    #: commas; the first encrypts, all decrypt (rotation).
+    encryption_keys: str = DEV_ENCRYPTION_KEY
+    #: Key of the keyed hash (blind index) used for duplicate detection.
+    blind_index_key: str = DEV_BLIND_INDEX_KEY
+    log_level: str = "INFO"
+    log_json: bool = True
+    #: Largest request body accepted, in bytes.
+    max_body_bytes: int = Field(default=20_000_000, gt=0)
+    #: Run the database migrations when the API starts (convenient on the embedded default).
+    migrate_on_start: bool = False
+    #: Cells of an aggregate under this count are withheld outside the caller's need-to-know.
+    suppress_below: int = Field(default=5, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError(
+                "LIFELINE_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("LIFELINE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _no_placeholders_outside_development(self) -> Settings:
+        if self.env is Environment.DEVELOPMENT:
+            return self
+        for name in ("encryption_keys", "blind_index_key"):
+            value: str = getattr(self, name)
+            if not value or PLACEHOLDER_PREFIX in value:
+                raise ValueError(
+                    f"LIFELINE_{name.upper()} is left at a development placeholder; "
+                    f"set a real secret when LIFELINE_ENV={self.env.value}"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,181 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL, built by the migrations.
+
+Choose backends with ``LIFELINE_TEST_BACKENDS`` (default ``sqlite,postgresql``) and the server with
+``LIFELINE_TEST_POSTGRES_URL``. Tests share one migrated database per backend and per session, and
+use unique names, so they need no cleanup and can run in any order.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service.app import create_app
+from service.auth.permissions import Role
+from service.auth.principal import Principal
+from service.auth.service import create_token
+from service.db import make_engine, session_scope
+from service.directory.models import OrgKind
+from service.directory.schemas import OrganizationCreate
+from service.directory.service import create_organization
+from service.migrate import upgrade
+from service.settings import Environment, Settings
+
+BACKENDS = [
+    b.strip() for b in os.environ.get("LIFELINE_TEST_BACKENDS", "sqlite,postgresql").split(",")
+]
+POSTGRES_URL = os.environ.get(
+    "LIFELINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+class Databases:
+    """Makes and drops throwaway databases on either backend."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    def _server_dsn(self) -> str:
+        return POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def create(self, backend: str) -> str:
+        name = f"lifeline_test_{uuid.uuid4().hex[:12]}"
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / (name + '.db')}"
+        conn = await asyncpg.connect(self._server_dsn())
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.created.append(name)
+        return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+    async def drop_all(self) -> None:
+        if not self.created:
+            return
+        conn = await asyncpg.connect(self._server_dsn())
+        try:
+            for name in self.created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Databases]:
+    dbs = Databases(tmp_path_factory.mktemp("db"))
+    yield dbs
+    await dbs.drop_all()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def database_url(databases: Databases, backend: str) -> str:
+    """A database at the latest migration, shared by the session's tests on this backend."""
+    url = await databases.create(backend)
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    return url
+
+
+def settings_for(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        env=Environment.TEST,
+        encryption_keys="k1:" + "A" * 44,
+        blind_index_key="test-blind-index-key",
+        log_json=True,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(settings_for(database_url), configure_logs=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lifeline.test") as c:
+        yield c
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+OrgFactory = Callable[..., Awaitable[str]]
+TokenFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_org(app: FastAPI) -> OrgFactory:
+    """Create an organisation directly (not through the API); return its id."""
+
+    async def make(
+        kind: OrgKind = OrgKind.INTERNATIONAL_ORG,
+        country: str = "MYS",
+        represents: str | None = None,
+        **fields: object,
+    ) -> str:
+        if represents is None and kind in {
+            OrgKind.EMBASSY,
+            OrgKind.CONSULATE,
+            OrgKind.LABOUR_MINISTRY,
+        }:
+            represents = "PHL"
+        data = OrganizationCreate.model_validate(
+            {
+                "slug": unique("org"),
+                "name": "Test organisation",
+                "kind": kind,
+                "country": country,
+                "represents": represents,
+                **fields,
+            }
+        )
+        async with session_scope(app.state.sessionmaker) as session:
+            org, _ = await create_organization(session, actor=Principal.system("cli"), data=data)
+            return org.id
+
+    return make
+
+
+@pytest.fixture
+def make_token(app: FastAPI, make_org: OrgFactory) -> TokenFactory:
+    """A live token with ``role`` for ``org_id`` (a new organisation when not given)."""
+
+    async def make(role: Role = Role.ADMIN, org_id: str | None = None) -> str:
+        org_id = org_id or await make_org()
+        from service.directory.models import Organization
+
+        async with session_scope(app.state.sessionmaker) as session:
+            org = await session.get(Organization, org_id)
+            assert org is not None
+            issued = await create_token(
+                session, actor=Principal.system("cli"), organization=org, role=role
+            )
+            return issued.secret
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

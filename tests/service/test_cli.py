@@ -1,0 +1,95 @@
+"""The command line: an organisation and a token made with it work through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.cli import app as cli
+from service.settings import get_settings
+from tests.conftest import settings_for, unique
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("LIFELINE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield database_url
+    get_settings.cache_clear()
+
+
+def test_org_and_token_from_the_cli_then_the_api(cli_env: str) -> None:
+    slug = unique("phl-embassy-kl")
+    made = runner.invoke(
+        cli,
+        ["org", "create", "--slug", slug, "--name", "Embassy of the Philippines, Kuala Lumpur",
+         "--kind", "embassy", "--country", "MYS", "--represents", "PHL",
+         "--jurisdiction", "MYS,BRN"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    org = json.loads(made.output)
+    assert (org["slug"], org["represents"], org["jurisdiction"]) == (slug, "PHL", ["BRN", "MYS"])
+
+    issued = runner.invoke(cli, ["token", "create", "--org", slug, "--role", "consular_officer"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip()
+    assert token.startswith("ll_")
+
+    async def through_the_api() -> tuple[int, list[str], int]:
+        app = create_app(settings_for(cli_env), configure_logs=False)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                listed = await c.get("/api/v1/organizations", params={"limit": 500},
+                                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                anonymous = await c.get("/api/v1/organizations")
+        return (
+            listed.status_code,
+            [o["slug"] for o in listed.json()["items"]],
+            anonymous.status_code,
+        )
+
+    status, slugs, anonymous = asyncio.run(through_the_api())
+    assert status == 200
+    assert slug in slugs
+    assert anonymous == 401
+
+
+def test_cli_refuses_bad_input_cleanly(cli_env: str) -> None:
+    bad = runner.invoke(
+        cli,
+        [
+            "org",
+            "create",
+            "--slug",
+            unique("x"),
+            "--name",
+            "X org",
+            "--kind",
+            "embassy",
+            "--country",
+            "XXX",
+        ],
+    )
+    assert bad.exit_code == 2
+    assert "country" in bad.output
+    assert "Traceback" not in bad.output
+    missing = runner.invoke(cli, ["token", "create", "--org", "no-such-org", "--role", "viewer"])
+    assert missing.exit_code == 2
+    assert "no-such-org" in missing.output
+
+
+def test_demo_seeds_once_and_prints_tokens(cli_env: str) -> None:
+    first = runner.invoke(cli, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(cli, ["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    assert "0 organisations created" in again.output
+    assert again.output.count("ll_") >= 6

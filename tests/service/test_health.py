@@ -1,0 +1,32 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import httpx
+
+from service.app import create_app
+from service.migrate import downgrade, upgrade
+from tests.conftest import Databases, settings_for
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok"}
+
+
+async def test_not_ready_until_migrated(databases: Databases, backend: str) -> None:
+    url = await databases.create(backend)
+    app = create_app(settings_for(url), configure_logs=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            before = await c.get("/readyz")
+            assert before.status_code == 503
+            assert before.headers["content-type"] == "application/problem+json"
+            assert "expected" in before.json()["checks"]["migrations"]
+            await upgrade(app.state.engine)
+            assert (await c.get("/readyz")).status_code == 200
+            await downgrade(app.state.engine, "base")
+            assert (await c.get("/readyz")).status_code == 503
