@@ -1,0 +1,418 @@
+"""The exposure index: every registered location in memory, answering "who is in this zone?"
+exactly, broken down by nationality, country, province, sector and sex.
+
+Points are kept as columns sorted by a grid cell key (``cell_deg`` degrees, EPSG:4326). A query
+classifies only the occupied cells under the zone's bounding box: cells strictly inside the zone
+are taken whole, cells outside are skipped, and only points in cells crossing the zone's edge
+are tested one by one (``shapely.contains_xy``). Semantics equal PostGIS ``ST_Contains(zone,
+point)``: a point exactly on the edge is not inside. Changes go to a small delta (scanned
+exactly on every query) and tombstones, merged into the sorted base when the delta grows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+ATTRIBUTES = ("nationality", "country", "admin1", "sector", "sex")
+CODE = np.int32
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureCounts:
+    """Exact counts of the registered workers strictly inside a zone."""
+
+    workers: int
+    by_nationality: dict[str, int]
+    by_country: dict[str, int]
+    by_admin1: dict[str, int]
+    by_sector: dict[str, int]
+    by_sex: dict[str, int]
+    accompanying_family: int
+    vulnerable: int
+    #: nationality → country → count: which embassy in which host country is concerned.
+    by_nationality_country: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class Vocabulary:
+    """Strings ↔ small integer codes, append-only (codes never change meaning). Code 0 is ''."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = [""]
+        self.codes: dict[str, int] = {"": 0}
+        self._lock = threading.Lock()
+
+    def encode(self, values: Iterable[str | None]) -> NDArray[np.int32]:
+        out = []
+        for value in values:
+            key = value or ""
+            code = self.codes.get(key)
+            if code is None:
+                with self._lock:
+                    code = self.codes.setdefault(key, len(self.values))
+                    if code == len(self.values):
+                        self.values.append(key)
+            out.append(code)
+        return np.asarray(out, dtype=CODE)
+
+    def encode_array(self, values: NDArray[Any]) -> NDArray[np.int32]:
+        """Vectorised: encode the distinct values once, then map."""
+        uniques, inverse = np.unique(
+            np.asarray(values, dtype=object).astype(str), return_inverse=True
+        )
+        codes = self.encode(str(u) if u not in ("None", "nan") else "" for u in uniques)
+        return codes[inverse].astype(CODE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    pk: NDArray[np.int64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    codes: dict[str, NDArray[np.int32]]
+    family: NDArray[np.int32]
+    vulnerable: NDArray[np.bool_]
+
+    @staticmethod
+    def empty() -> _Columns:
+        return _Columns(
+            np.empty(0, np.int64),
+            np.empty(0, np.float64),
+            np.empty(0, np.float64),
+            {a: np.empty(0, CODE) for a in ATTRIBUTES},
+            np.empty(0, np.int32),
+            np.empty(0, np.bool_),
+        )
+
+    def take(self, rows: NDArray[np.intp]) -> _Columns:
+        return _Columns(
+            self.pk[rows],
+            self.lon[rows],
+            self.lat[rows],
+            {a: c[rows] for a, c in self.codes.items()},
+            self.family[rows],
+            self.vulnerable[rows],
+        )
+
+    def concat(self, other: _Columns) -> _Columns:
+        return _Columns(
+            np.concatenate([self.pk, other.pk]),
+            np.concatenate([self.lon, other.lon]),
+            np.concatenate([self.lat, other.lat]),
+            {a: np.concatenate([self.codes[a], other.codes[a]]) for a in ATTRIBUTES},
+            np.concatenate([self.family, other.family]),
+            np.concatenate([self.vulnerable, other.vulnerable]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.pk)
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """The sorted, immutable bulk of the index."""
+
+    cols: _Columns
+    cell_keys: NDArray[np.int64]  # occupied cells, sorted
+    cell_start: NDArray[np.int64]  # first row of each occupied cell (len = cells + 1)
+    pk_order: NDArray[np.int64]  # rows sorted by pk, for removals
+    alive: NDArray[np.bool_]
+
+
+class ExposureIndex:
+    """In-memory, exact point-in-zone counts over millions of registered locations.
+
+    Parameters
+    ----------
+    cell_deg : float
+        Grid cell size in degrees (EPSG:4326). Smaller cells mean fewer exact tests at the zone's
+        edge but more cells to classify; 0.05° (about 5.5 km) suits city floods to cyclones.
+    merge_at : int
+        Delta size at which changes are merged into the sorted base.
+    """
+
+    def __init__(self, *, cell_deg: float = 0.05, merge_at: int = 50_000) -> None:
+        self.cell_deg = cell_deg
+        self.nx = round(360.0 / cell_deg)
+        self.merge_at = merge_at
+        self.vocab = {a: Vocabulary() for a in ATTRIBUTES}
+        self._lock = threading.RLock()
+        self._base = self._sorted(_Columns.empty())
+        self._delta = _Columns.empty()
+
+    # ---- building and keeping current -------------------------------------------------------
+    def _columns(
+        self,
+        pk: Sequence[int] | NDArray[Any],
+        lon: Sequence[float] | NDArray[Any],
+        lat: Sequence[float] | NDArray[Any],
+        attributes: Mapping[str, Sequence[str | None] | NDArray[Any]],
+        family: Sequence[int] | NDArray[Any] | None,
+        vulnerable: Sequence[bool] | NDArray[Any] | None,
+    ) -> _Columns:
+        n = len(pk)
+        lon_a = np.asarray(lon, dtype=np.float64)
+        lat_a = np.asarray(lat, dtype=np.float64)
+        if not (np.all(np.abs(lon_a) <= 180) and np.all(np.abs(lat_a) <= 90)):
+            raise ValueError("lon must be within [-180, 180] and lat within [-90, 90] (EPSG:4326)")
+        codes = {}
+        for a in ATTRIBUTES:
+            values = attributes.get(a)
+            codes[a] = (
+                np.zeros(n, CODE)
+                if values is None
+                else self.vocab[a].encode_array(np.asarray(values, dtype=object))
+            )
+        return _Columns(
+            np.asarray(pk, dtype=np.int64),
+            lon_a,
+            lat_a,
+            codes,
+            np.zeros(n, np.int32) if family is None else np.asarray(family, dtype=np.int32),
+            np.zeros(n, np.bool_) if vulnerable is None else np.asarray(vulnerable, dtype=np.bool_),
+        )
+
+    def _cell_of(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.int64]:
+        ix = np.clip(((lon + 180.0) / self.cell_deg).astype(np.int64), 0, self.nx - 1)
+        iy = np.clip(
+            ((lat + 90.0) / self.cell_deg).astype(np.int64),
+            0,
+            round(180.0 / self.cell_deg) - 1,
+        )
+        return iy * self.nx + ix
+
+    def _sorted(self, cols: _Columns) -> _Base:
+        keys = self._cell_of(cols.lon, cols.lat)
+        order = np.argsort(keys, kind="stable")
+        cols = cols.take(order)
+        keys = keys[order]
+        occupied, first = np.unique(keys, return_index=True)
+        return _Base(
+            cols=cols,
+            cell_keys=occupied,
+            cell_start=np.append(first, len(keys)).astype(np.int64),
+            pk_order=np.argsort(cols.pk, kind="stable").astype(np.int64),
+            alive=np.ones(len(cols), np.bool_),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        pk: Sequence[int] | NDArray[Any],
+        lon: Sequence[float] | NDArray[Any],
+        lat: Sequence[float] | NDArray[Any],
+        attributes: Mapping[str, Sequence[str | None] | NDArray[Any]],
+        family: Sequence[int] | NDArray[Any] | None = None,
+        vulnerable: Sequence[bool] | NDArray[Any] | None = None,
+        cell_deg: float = 0.05,
+    ) -> ExposureIndex:
+        """Build the index in bulk. ``pk`` identifies each point (unique); ``attributes`` maps
+        each of ``ATTRIBUTES`` to one value per point (missing ones count as '')."""
+        index = cls(cell_deg=cell_deg)
+        index._base = index._sorted(index._columns(pk, lon, lat, attributes, family, vulnerable))
+        return index
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._base.alive.sum()) + len(self._delta)
+
+    def _base_rows(self, base: _Base, pks: NDArray[np.int64]) -> NDArray[np.int64]:
+        sorted_pk = base.cols.pk[base.pk_order]
+        pos = np.searchsorted(sorted_pk, pks)
+        pos = np.clip(pos, 0, max(len(sorted_pk) - 1, 0))
+        if not len(sorted_pk):
+            return np.empty(0, np.int64)
+        hit = sorted_pk[pos] == pks
+        rows: NDArray[np.int64] = base.pk_order[pos[hit]]
+        return rows
+
+    def remove(self, pks: Iterable[int]) -> None:
+        """Forget these points (erased or unlocated workers)."""
+        drop = np.fromiter(pks, dtype=np.int64)
+        if not len(drop):
+            return
+        with self._lock:
+            base = self._base
+            alive = base.alive.copy()
+            alive[self._base_rows(base, drop)] = False
+            self._base = _Base(base.cols, base.cell_keys, base.cell_start, base.pk_order, alive)
+            keep = ~np.isin(self._delta.pk, drop)
+            self._delta = self._delta.take(np.flatnonzero(keep))
+
+    def upsert(
+        self,
+        *,
+        pk: Sequence[int] | NDArray[Any],
+        lon: Sequence[float] | NDArray[Any],
+        lat: Sequence[float] | NDArray[Any],
+        attributes: Mapping[str, Sequence[str | None] | NDArray[Any]],
+        family: Sequence[int] | NDArray[Any] | None = None,
+        vulnerable: Sequence[bool] | NDArray[Any] | None = None,
+    ) -> None:
+        """Add or replace points by ``pk``."""
+        fresh = self._columns(pk, lon, lat, attributes, family, vulnerable)
+        with self._lock:
+            self.remove(fresh.pk.tolist())
+            self._delta = self._delta.concat(fresh)
+            if len(self._delta) >= self.merge_at:
+                self.merge()
+
+    def merge(self) -> None:
+        """Fold the delta and tombstones into a new sorted base."""
+        with self._lock:
+            live = self._base.cols.take(np.flatnonzero(self._base.alive))
+            self._base = self._sorted(live.concat(self._delta))
+            self._delta = _Columns.empty()
+
+    # ---- queries ------------------------------------------------------------------------------
+    def _rows_inside(self, zone: BaseGeometry, base: _Base) -> NDArray[np.int64]:
+        """Rows of the base strictly inside ``zone`` (alive or not)."""
+        if not len(base.cell_keys) or zone.is_empty:
+            return np.empty(0, np.int64)
+        minx, miny, maxx, maxy = zone.bounds
+        lo = self._cell_of(np.array([minx]), np.array([miny]))[0]
+        hi = self._cell_of(np.array([maxx]), np.array([maxy]))[0]
+        ix0, iy0 = lo % self.nx, lo // self.nx
+        ix1, iy1 = hi % self.nx, hi // self.nx
+        rows_y = np.arange(iy0, iy1 + 1, dtype=np.int64)
+        left = np.searchsorted(base.cell_keys, rows_y * self.nx + ix0)
+        right = np.searchsorted(base.cell_keys, rows_y * self.nx + ix1, side="right")
+        cells = (
+            np.concatenate([np.arange(a, b) for a, b in zip(left, right, strict=True)])
+            if len(rows_y)
+            else np.empty(0, np.int64)
+        )
+        if not len(cells):
+            return np.empty(0, np.int64)
+        keys = base.cell_keys[cells]
+        x0 = (keys % self.nx) * self.cell_deg - 180.0
+        y0 = (keys // self.nx) * self.cell_deg - 90.0
+        boxes = shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg)
+        shapely.prepare(zone)
+        inside = shapely.contains_properly(zone, boxes)
+        edge = ~inside & shapely.intersects(zone, boxes)
+        starts, ends = base.cell_start[cells], base.cell_start[cells + 1]
+        parts = [_ranges(starts[inside], ends[inside])]
+        if edge.any():
+            candidates = _ranges(starts[edge], ends[edge])
+            hit = shapely.contains_xy(zone, base.cols.lon[candidates], base.cols.lat[candidates])
+            parts.append(candidates[hit])
+        return np.concatenate(parts)
+
+    def _delta_rows(self, zone: BaseGeometry, delta: _Columns) -> NDArray[np.int64]:
+        if not len(delta):
+            return np.empty(0, np.int64)
+        return np.flatnonzero(shapely.contains_xy(zone, delta.lon, delta.lat)).astype(np.int64)
+
+    def _selection(self, zone: BaseGeometry) -> list[tuple[_Columns, NDArray[np.int64]]]:
+        with self._lock:
+            base, delta = self._base, self._delta
+        rows = self._rows_inside(zone, base)
+        rows = rows[base.alive[rows]]
+        return [(base.cols, rows), (delta, self._delta_rows(zone, delta))]
+
+    def query(
+        self, zone: BaseGeometry, *, nationalities: Iterable[str] | None = None
+    ) -> ExposureCounts:
+        """Exact counts of the points strictly inside ``zone`` (a (Multi)Polygon in EPSG:4326),
+        optionally only of some nationalities."""
+        wanted = None
+        if nationalities is not None:
+            wanted = np.array(
+                [
+                    self.vocab["nationality"].codes[n]
+                    for n in nationalities
+                    if n in self.vocab["nationality"].codes
+                ],
+                dtype=CODE,
+            )
+        totals = {a: np.zeros(len(self.vocab[a].values), np.int64) for a in ATTRIBUTES}
+        pair: dict[tuple[int, int], int] = {}
+        family = vulnerable = workers = 0
+        for cols, rows in self._selection(zone):
+            if wanted is not None:
+                rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
+            if not len(rows):
+                continue
+            workers += len(rows)
+            for a in ATTRIBUTES:
+                counted = np.bincount(cols.codes[a][rows], minlength=len(totals[a]))
+                totals[a] = _add(totals[a], counted)
+            family += int(cols.family[rows].sum())
+            vulnerable += int(cols.vulnerable[rows].sum())
+            combo = (
+                cols.codes["nationality"][rows].astype(np.int64) * 65536
+                + cols.codes["country"][rows]
+            )
+            values, counts = np.unique(combo, return_counts=True)
+            for v, c in zip(values.tolist(), counts.tolist(), strict=True):
+                key = (v // 65536, v % 65536)
+                pair[key] = pair.get(key, 0) + c
+        named = {a: self._named(a, totals[a]) for a in ATTRIBUTES}
+        nat_country: dict[str, dict[str, int]] = {}
+        for (n, c), count in sorted(pair.items()):
+            nat_country.setdefault(self.vocab["nationality"].values[n], {})[
+                self.vocab["country"].values[c]
+            ] = count
+        return ExposureCounts(
+            workers=workers,
+            by_nationality=named["nationality"],
+            by_country=named["country"],
+            by_admin1=named["admin1"],
+            by_sector=named["sector"],
+            by_sex=named["sex"],
+            accompanying_family=family,
+            vulnerable=vulnerable,
+            by_nationality_country=nat_country,
+        )
+
+    def select_pks(
+        self, zone: BaseGeometry, *, nationalities: Iterable[str] | None = None
+    ) -> NDArray[np.int64]:
+        """The ``pk`` of every point strictly inside ``zone``, sorted; optionally by nationality."""
+        out = []
+        wanted = None
+        if nationalities is not None:
+            wanted = np.array(
+                [self.vocab["nationality"].codes.get(n, -1) for n in nationalities], dtype=CODE
+            )
+        for cols, rows in self._selection(zone):
+            if wanted is not None:
+                rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
+            out.append(cols.pk[rows])
+        return np.sort(np.concatenate(out)) if out else np.empty(0, np.int64)
+
+    def _named(self, attribute: str, counts: NDArray[np.int64]) -> dict[str, int]:
+        values = self.vocab[attribute].values
+        return {
+            values[i] if values[i] else "unknown": int(c)
+            for i, c in enumerate(counts.tolist())
+            if c
+        }
+
+
+def _add(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
+    if len(b) > len(a):
+        a = np.pad(a, (0, len(b) - len(a)))
+    elif len(a) > len(b):
+        b = np.pad(b, (0, len(a) - len(b)))
+    return a + b
+
+
+def _ranges(starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The concatenation of ``arange(s, e)`` for each pair, without a Python loop."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    rows: NDArray[np.int64] = np.arange(total, dtype=np.int64) + offsets
+    return rows
