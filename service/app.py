@@ -17,7 +17,12 @@ from service.db import make_engine, make_sessionmaker
 from service.directory.router import router as directory_router
 from service.errors import install_error_handlers
 from service.health import router as health_router
+from service.idempotency import IdempotencyMiddleware
 from service.observability import RequestContextMiddleware, configure_logging
+from service.registry.locate import LazyLocator
+from service.registry.protect import Protector
+from service.registry.ratelimit import TokenBuckets
+from service.registry.router import router as registry_router
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("lifeline.app")
@@ -27,7 +32,12 @@ API_PREFIX = "/api/v1"
 
 #: Every router under ``/api/v1``. Routes are guarded per router, and a test checks that the
 #: OpenAPI document lists no API path outside them.
-DOMAIN_ROUTERS: tuple[APIRouter, ...] = (directory_router, tokens_router, audit_router)
+DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
+    directory_router,
+    tokens_router,
+    audit_router,
+    registry_router,
+)
 
 
 def api_routes() -> list[tuple[str, APIRoute]]:
@@ -79,9 +89,15 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.protector = Protector.from_settings(settings)
+    app.state.locator = LazyLocator()
+    app.state.people_lists = TokenBuckets(
+        rate=settings.people_list_rate, burst=settings.people_list_burst
+    )
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router())
     check_every_route_is_guarded(api_routes())
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

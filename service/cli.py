@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -28,8 +31,12 @@ app = typer.Typer(
 )
 org_app = typer.Typer(help="The directory of organisations.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys of personal data.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
+app.add_typer(import_app, name="import")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 err = Console(stderr=True)
@@ -94,6 +101,31 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run every job once, then stop")] = False,
+) -> None:
+    """Run the background work (retention, housekeeping; feeds and playbooks as they come)."""
+    from service.observability import configure_logging
+    from service.worker import housekeeping_jobs, run_forever, run_once
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+
+    async def one_pass() -> dict[str, str]:
+        engine = make_engine(settings.database_url)
+        try:
+            return await run_once(engine, housekeeping_jobs(settings))
+        finally:
+            await engine.dispose()
+
+    if once:
+        console.print_json(data=asyncio.run(one_pass()))
+        return
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_forever(settings))
 
 
 @org_app.command("create")
@@ -190,6 +222,119 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id")]
         console.print(_with_session(work))
     except LifelineError as exc:
         raise _fail(exc.detail) from exc
+
+
+@import_app.command("workers")
+def import_workers(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file")],
+    org: Annotated[
+        str | None, typer.Option(help="Organisation the registrations are made for (id or slug)")
+    ] = None,
+) -> None:
+    """Register workers from a CSV or XLSX file, with a progress bar. Safe to run twice."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from service.directory.service import get_organization
+    from service.errors import LifelineError
+    from service.registry.bulk import import_workers as run_import
+    from service.registry.locate import default_locator
+    from service.registry.protect import Protector
+
+    content = file.read_bytes()
+    rows = max(content.count(b"\n") - 1, 1)
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> dict[str, object]:
+        actor = CLI
+        if org:
+            o = await get_organization(session, ref=org)
+            actor = Principal(
+                organization_id=o.id,
+                role=Role.ADMIN,
+                channel="cli",
+                organization_slug=o.slug,
+                organization_kind=o.kind,
+                country=o.country,
+                represents=o.represents,
+            )
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
+            task = progress.add_task("importing", total=rows)
+            report = await run_import(
+                session,
+                actor=actor,
+                protector=Protector.from_settings(settings),
+                locator=default_locator(),
+                content=content,
+                filename=file.name,
+                progress=lambda n: progress.advance(task, n),
+            )
+        return {
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": report.rejected,
+            "errors": report.errors,
+        }
+
+    try:
+        print(json.dumps(_with_session(work), indent=2))
+    except LifelineError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@keys_app.command("new")
+def keys_new(key_id: Annotated[str, typer.Option(help="Id of the new key")] = "k1") -> None:
+    """Print a fresh key entry for LIFELINE_ENCRYPTION_KEYS (put it first to make it primary)."""
+    from service.crypto import new_key_spec
+
+    print(new_key_spec(key_id))
+
+
+@keys_app.command("rotate")
+def keys_rotate(batch: Annotated[int, typer.Option(help="Rows per transaction")] = 5000) -> None:
+    """Re-seal every personal field sealed under an older key with the primary key."""
+    from sqlmodel import col, select
+
+    from service.audit.service import record
+    from service.registry.models import Worker
+    from service.registry.protect import Protector
+
+    protector = Protector.from_settings(get_settings())
+
+    async def run() -> int:
+        engine = make_engine(get_settings().database_url)
+        resealed, last = 0, 0
+        try:
+            maker = make_sessionmaker(engine)
+            while True:
+                async with session_scope(maker) as session:
+                    query = (
+                        select(Worker)
+                        .where(col(Worker.pk) > last)
+                        .order_by(col(Worker.pk))
+                        .limit(batch)
+                    )
+                    rows = (await session.exec(query)).all()
+                    if not rows:
+                        break
+                    for worker in rows:
+                        if protector.reseal(worker):
+                            session.add(worker)
+                            resealed += 1
+                    last = rows[-1].pk or last
+                    record(session, actor=CLI, action="keys.rotate", detail={"up_to_pk": last})
+        finally:
+            await engine.dispose()
+        return resealed
+
+    count = asyncio.run(run())
+    console.print(f"re-sealed {count} records under key {protector.sealer.primary_key_id}")
 
 
 @app.command()

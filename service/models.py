@@ -4,5 +4,16 @@ from service.audit.models import AuditEvent
 from service.auth.models import ApiToken
 from service.db import metadata
 from service.directory.models import Organization
+from service.idempotency import IdempotentResponse
+from service.registry.models import PopulationGroup, RegisterChange, Worker
 
-__all__ = ["ApiToken", "AuditEvent", "Organization", "metadata"]
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "IdempotentResponse",
+    "Organization",
+    "PopulationGroup",
+    "RegisterChange",
+    "Worker",
+    "metadata",
+]

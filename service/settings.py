@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     migrate_on_start: bool = False
     #: Cells of an aggregate under this count are withheld outside the caller's need-to-know.
     suppress_below: int = Field(default=5, ge=1)
+    #: Lists of people per token: this many a second on average, in bursts of ``burst``.
+    people_list_rate: float = Field(default=1.0, gt=0)
+    people_list_burst: int = Field(default=30, ge=1)
+    #: A registration not updated for this long, and not asked to stay, is erased.
+    worker_retention_days: int = Field(default=5 * 365, ge=1)
+    #: Seconds between runs of the worker's housekeeping (retention, expired keys).
+    housekeeping_interval_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -58,6 +65,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "LIFELINE_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
             )
+        return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _usable_keys(cls, value: str) -> str:
+        from service.crypto import parse_keys
+
+        try:
+            parse_keys(value)
+        except ValueError as exc:
+            raise ValueError(f"LIFELINE_ENCRYPTION_KEYS: {exc}") from exc
         return value
 
     @field_validator("log_level")

@@ -97,7 +97,7 @@ def settings_for(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         env=Environment.TEST,
-        encryption_keys="k1:" + "A" * 44,
+        encryption_keys="k1:" + "A" * 43 + "=",
         blind_index_key="test-blind-index-key",
         log_json=True,
     )

@@ -19,6 +19,15 @@ class Permission(enum.StrEnum):
     DIRECTORY_WRITE = "directory:write"
     TOKENS_MANAGE = "tokens:manage"
     AUDIT_READ = "audit:read"
+    #: Personal data of workers, scoped further by need-to-know (service/registry/access.py).
+    WORKERS_READ = "workers:read"
+    WORKERS_WRITE = "workers:write"
+    POPULATIONS_READ = "populations:read"
+    POPULATIONS_WRITE = "populations:write"
+    #: Aggregate exposure of a zone (counts, rounded outside need-to-know).
+    EXPOSURE_READ = "exposure:read"
+    #: Named lists of a nationality's workers in a zone.
+    EXPOSURE_LIST = "exposure:list"
 
 
 _EVERYONE_BUT_INTEGRATIONS = {
@@ -36,6 +45,18 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.DIRECTORY_WRITE: frozenset({Role.ADMIN}),
     Permission.TOKENS_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.ADMIN}),
+    Permission.WORKERS_READ: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.WORKERS_WRITE: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.POPULATIONS_READ: frozenset(_EVERYONE_BUT_INTEGRATIONS),
+    Permission.POPULATIONS_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER}),
+    Permission.EXPOSURE_READ: frozenset(_EVERYONE_BUT_INTEGRATIONS),
+    Permission.EXPOSURE_LIST: frozenset(
+        {Role.ADMIN, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""The register: individual migrant workers (protected) and aggregate population groups."""

@@ -1,0 +1,83 @@
+"""Sealing and opening a worker's personal fields, and the keyed hashes used to find duplicates."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from service.crypto import BlindIndex, Sealer
+from service.registry.models import SEALED_FIELDS, Worker
+from service.settings import Settings
+
+
+def _fold(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Protector:
+    sealer: Sealer
+    blind: BlindIndex
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Protector:
+        return cls(
+            Sealer.from_spec(settings.encryption_keys),
+            BlindIndex.from_secret(settings.blind_index_key),
+        )
+
+    def _mac(self, *parts: str) -> str:
+        return hmac.new(self.blind.key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+    def identity_hash(
+        self,
+        *,
+        nationality: str,
+        document_number: str | None,
+        given_name: str | None,
+        family_name: str | None,
+        birth_date: date | None,
+    ) -> str | None:
+        """Same person, same hash: by document number, else by names and birth date."""
+        if document_number:
+            return self.blind.document(nationality, document_number)
+        if given_name and family_name and birth_date:
+            return self._mac(
+                "person",
+                nationality.upper(),
+                _fold(given_name),
+                _fold(family_name),
+                birth_date.isoformat(),
+            )
+        return None
+
+    def content_hash(self, content: dict[str, Any]) -> str:
+        """Keyed, because the content holds personal data that a plain hash would let one guess."""
+        return self._mac("content", json.dumps(content, sort_keys=True, default=str))
+
+    def seal_into(self, worker: Worker, values: dict[str, str | None]) -> None:
+        for field, value in values.items():
+            assert field in SEALED_FIELDS, field
+            setattr(
+                worker, f"{field}_sealed", self.sealer.seal(value, record_id=worker.id, field=field)
+            )
+
+    def open(self, worker: Worker, field: str) -> str | None:
+        return self.sealer.open(
+            getattr(worker, f"{field}_sealed"), record_id=worker.id, field=field
+        )
+
+    def reseal(self, worker: Worker) -> bool:
+        """Re-seal fields sealed under an older key with the primary one; True if any changed."""
+        changed = False
+        for field in SEALED_FIELDS:
+            token = getattr(worker, f"{field}_sealed")
+            if self.sealer.needs_reseal(token):
+                self.seal_into(worker, {field: self.open(worker, field)})
+                changed = True
+        return changed

@@ -1,0 +1,273 @@
+"""``/api/v1/workers`` and ``/api/v1/populations``: the register."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Header, Request, Response, UploadFile, status
+
+from service.audit.service import record
+from service.auth.dependencies import authorize
+from service.auth.permissions import Permission
+from service.auth.principal import Principal
+from service.countries import CountryCode
+from service.deps import SessionDep
+from service.errors import InvalidInput, PayloadTooLarge, RateLimited
+from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.registry import bulk, populations, service
+from service.registry.locate import Locator
+from service.registry.protect import Protector
+from service.registry.ratelimit import TokenBuckets
+from service.registry.schemas import (
+    ImportResult,
+    PopulationCreate,
+    PopulationPublic,
+    WorkerCreate,
+    WorkerCreated,
+    WorkerPublic,
+    WorkerUpdate,
+)
+
+router = APIRouter(tags=["register"])
+
+Reader = Annotated[Principal, Depends(authorize(Permission.WORKERS_READ))]
+Writer = Annotated[Principal, Depends(authorize(Permission.WORKERS_WRITE))]
+PopulationReader = Annotated[Principal, Depends(authorize(Permission.POPULATIONS_READ))]
+PopulationWriter = Annotated[Principal, Depends(authorize(Permission.POPULATIONS_WRITE))]
+
+MAX_IMPORT_BYTES = 200_000_000
+
+
+def protector(request: Request) -> Protector:
+    value: Protector = request.app.state.protector
+    return value
+
+
+def locator(request: Request) -> Locator:
+    value: Locator = request.app.state.locator
+    return value
+
+
+ProtectorDep = Annotated[Protector, Depends(protector)]
+LocatorDep = Annotated[Locator, Depends(locator)]
+
+
+def _rate_limit(request: Request, principal: Principal) -> None:
+    """Lists of people are rate-limited per token, so no one pages through the whole register."""
+    buckets: TokenBuckets = request.app.state.people_lists
+    wait = buckets.take(principal.token_id or "system")
+    if wait:
+        raise RateLimited(
+            f"Too many lists of people from this token; try again in {wait:.0f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+@router.post("/workers", status_code=status.HTTP_201_CREATED, response_model=WorkerCreated)
+async def register_worker(
+    data: WorkerCreate,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    locate: LocatorDep,
+) -> WorkerCreated:
+    worker = await service.register_worker(
+        session, actor=actor, protector=protect, locator=locate, data=data
+    )
+    return WorkerCreated(
+        id=worker.id,
+        country=worker.country,
+        admin1=worker.admin1,
+        location_flag=worker.location_flag,
+    )
+
+
+@router.post("/workers/import", response_model=ImportResult)
+async def import_workers(
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    locate: LocatorDep,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8, header row) or XLSX")],
+) -> ImportResult:
+    content = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(
+            f"Import files are limited to {MAX_IMPORT_BYTES} bytes; split the file"
+        )
+    report = await bulk.import_workers(
+        session,
+        actor=actor,
+        protector=protect,
+        locator=locate,
+        content=content,
+        filename=file.filename or "",
+    )
+    return ImportResult.model_validate(report, from_attributes=True)
+
+
+@router.get("/workers", response_model=Page[WorkerPublic])
+async def list_workers(
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    protect: ProtectorDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    nationality: CountryCode | None = None,
+    country: CountryCode | None = None,
+    admin1: str | None = None,
+) -> Page[WorkerPublic]:
+    """The workers whose personal data you may read, oldest registration first."""
+    _rate_limit(request, actor)
+    after = decode_cursor(cursor)
+    if after is not None and not isinstance(after, int):
+        raise InvalidInput(
+            "The cursor is not one this list gave out",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid"}],
+        )
+    rows = await service.list_workers(
+        session,
+        actor=actor,
+        limit=limit + 1,
+        after_pk=after,
+        nationality=nationality,
+        country=country,
+        admin1=admin1,
+    )
+    items = []
+    from service.registry.access import visible_fields
+
+    for worker in rows[:limit]:
+        fields = visible_fields(actor, worker)
+        assert fields is not None  # the query applied the same rule
+        items.append(WorkerPublic.model_validate(service.present(worker, fields, protect)))
+    record(
+        session,
+        actor=actor,
+        action="worker.list",
+        subject_type="worker",
+        detail={"ids": [w.id for w in rows[:limit]]},
+    )
+    last = rows[limit - 1].pk if len(rows) > limit else None
+    return Page[WorkerPublic](
+        items=items, next_cursor=encode_cursor(last) if last is not None else None
+    )
+
+
+@router.get("/workers/{id}", response_model=WorkerPublic)
+async def get_worker(
+    id: str,
+    session: SessionDep,
+    actor: Reader,
+    protect: ProtectorDep,
+) -> WorkerPublic:
+    worker, fields = await service.get_worker(session, actor=actor, worker_id=id)
+    record(
+        session,
+        actor=actor,
+        action="worker.read",
+        subject_type="worker",
+        subject_id=worker.id,
+        detail={
+            "fields": sorted(
+                fields
+                & {
+                    "given_name",
+                    "family_name",
+                    "document_number",
+                    "phone",
+                    "birth_date",
+                    "documentation_status",
+                }
+            )
+        },
+    )
+    return WorkerPublic.model_validate(service.present(worker, fields, protect))
+
+
+@router.patch("/workers/{id}", response_model=WorkerPublic)
+async def update_worker(
+    id: str,
+    data: WorkerUpdate,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    locate: LocatorDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+) -> WorkerPublic:
+    version = _version(if_match)
+    worker, fields = await service.update_worker(
+        session,
+        actor=actor,
+        protector=protect,
+        locator=locate,
+        worker_id=id,
+        data=data,
+        if_match=version,
+    )
+    response.headers["ETag"] = f'"{worker.version}"'
+    return WorkerPublic.model_validate(service.present(worker, fields, protect))
+
+
+@router.delete("/workers/{id}", status_code=status.HTTP_204_NO_CONTENT)
+async def erase_worker(id: str, session: SessionDep, actor: Writer) -> Response:
+    """Erase the worker's personal data; an anonymous count remains."""
+    await service.erase_worker(session, actor=actor, worker_id=id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise InvalidInput(
+            "If-Match must be the record's version number",
+            errors=[{"loc": ["header", "if-match"], "msg": "not a version"}],
+        ) from exc
+
+
+@router.post(
+    "/populations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PopulationPublic,
+    responses={200: {"description": "The same group was already recorded"}},
+)
+async def create_population(
+    data: PopulationCreate,
+    session: SessionDep,
+    actor: PopulationWriter,
+    locate: LocatorDep,
+    response: Response,
+) -> dict[str, Any]:
+    group, created = await populations.create_group(session, actor=actor, locator=locate, data=data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return populations.public(group)
+
+
+@router.get("/populations", response_model=Page[PopulationPublic])
+async def list_populations(
+    session: SessionDep,
+    actor: PopulationReader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    nationality: CountryCode | None = None,
+    country: CountryCode | None = None,
+) -> Page[PopulationPublic]:
+    after = decode_cursor(cursor)
+    rows = await populations.list_groups(
+        session,
+        limit=limit + 1,
+        after_id=str(after) if after else None,
+        nationality=nationality,
+        country=country,
+    )
+    items = [PopulationPublic.model_validate(populations.public(g)) for g in rows[:limit]]
+    return Page[PopulationPublic](
+        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
+    )

@@ -1,0 +1,166 @@
+"""What the register API takes and gives."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from service.countries import CountryCode
+from service.registry.models import LegalBasis, Sector, Sex, Source, Vulnerability
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _check_language(value: str) -> str:
+    if not _LANGUAGE.match(value):
+        raise ValueError(f"{value!r} is not a BCP 47 language tag (for example tl, id, my, ne)")
+    return value
+
+
+Language = Annotated[str, AfterValidator(_check_language)]
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90, description="Latitude, WGS84 degrees")
+    lon: float = Field(ge=-180, le=180, description="Longitude, WGS84 degrees")
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    share_with_embassy: bool = True
+    share_with_humanitarian: bool = False
+
+
+class WorkerCreate(BaseModel):
+    """A registration. ``country`` and ``admin1`` are derived from ``location`` when absent."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    nationality: CountryCode
+    given_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    family_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    sex: Sex | None = None
+    birth_date: date | None = None
+    document_number: Annotated[str, Field(min_length=3, max_length=40)] | None = None
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()./-]{5,25}$")] | None = None
+    languages: list[Language] = Field(default_factory=list, max_length=10)
+    sector: Sector | None = None
+    employer: Annotated[str, Field(max_length=200)] | None = None
+    location: Location
+    country: CountryCode | None = None
+    accompanying_family: Annotated[int, Field(ge=0, le=50)] = 0
+    vulnerabilities: list[Vulnerability] = Field(default_factory=list, max_length=6)
+    documentation_status: Annotated[str, Field(max_length=40)] | None = None
+    international_protection: bool = Field(
+        default=False,
+        description="Refugee or asylum seeker: never shared with the country of origin",
+    )
+    consent: Consent = Field(default_factory=Consent)
+    legal_basis: LegalBasis = LegalBasis.VITAL_INTEREST
+    source: Source
+    verified: bool = False
+    stay_registered: bool = False
+    accept_flagged_location: bool = Field(
+        default=False,
+        description="Register even though the location looks wrong (at sea, outside every country)",
+    )
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible_birth_date(cls, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= date.today():
+            raise ValueError("birth_date must be between 1900-01-01 and today")
+        return value
+
+    @field_validator("vulnerabilities", "languages")
+    @classmethod
+    def _unique(cls, value: list[Any]) -> list[Any]:
+        return sorted(set(value))
+
+
+class WorkerUpdate(BaseModel):
+    """Fields a ``PATCH`` may change; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    given_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    family_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()./-]{5,25}$")] | None = None
+    languages: list[Language] | None = None
+    sector: Sector | None = None
+    employer: Annotated[str, Field(max_length=200)] | None = None
+    location: Location | None = None
+    accompanying_family: Annotated[int, Field(ge=0, le=50)] | None = None
+    vulnerabilities: list[Vulnerability] | None = None
+    documentation_status: Annotated[str, Field(max_length=40)] | None = None
+    consent: Consent | None = None
+    verified: bool | None = None
+    stay_registered: bool | None = None
+    accept_flagged_location: bool = False
+
+
+class WorkerPublic(BaseModel):
+    """A worker as the caller may see it: fields outside their need-to-know are absent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    nationality: str
+    country: str | None = None
+    admin1: str | None = None
+    version: int
+
+
+class WorkerCreated(BaseModel):
+    id: str
+    country: str | None
+    admin1: str | None
+    location_flag: str | None
+
+
+class ImportError_(BaseModel):
+    row: int
+    msg: str
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[ImportError_]
+
+
+class PopulationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nationality: CountryCode
+    count: Annotated[int, Field(gt=0, le=50_000_000)]
+    female: Annotated[int, Field(ge=0)] | None = None
+    sector: Sector | None = None
+    location: Location | None = None
+    area: dict[str, Any] | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon")
+    source: Annotated[str, Field(min_length=2, max_length=200)]
+    as_of: datetime | None = None
+
+
+class PopulationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    nationality: str
+    count: int
+    female: int | None
+    sector: str | None
+    location: Location | None = None
+    area: dict[str, Any] | None
+    country: str | None
+    admin1: str | None
+    source: str
+    as_of: datetime | None

@@ -1,0 +1,371 @@
+"""Register use cases: register, read, correct and erase workers; population groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.audit.service import record
+from service.auth.principal import Principal
+from service.db import utcnow
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from service.registry import access
+from service.registry.locate import Locator
+from service.registry.models import RegisterChange, Worker
+from service.registry.protect import Protector
+from service.registry.schemas import WorkerCreate, WorkerUpdate
+
+#: Personal fields that are sealed, by API name → how they come out of the schema.
+_SEALED_FROM_DATA = (
+    "given_name",
+    "family_name",
+    "document_number",
+    "phone",
+    "documentation_status",
+)
+
+
+def _content(data: WorkerCreate) -> dict[str, Any]:
+    return data.model_dump(mode="json", exclude={"accept_flagged_location"})
+
+
+def place(
+    locator: Locator,
+    *,
+    lat: float,
+    lon: float,
+    country: str | None,
+    accept_flagged: bool,
+    loc: tuple[str | int, ...] = ("body", "location"),
+) -> tuple[str | None, str | None, str | None]:
+    """(country, admin1, flag) for a location; refuse a doubtful one unless told to accept it."""
+    found = locator.locate(lon=lon, lat=lat)
+    if found.flag and not accept_flagged:
+        raise InvalidInput(
+            f"The location {lat}, {lon} looks wrong: {found.explain()}. Correct it, or send "
+            "accept_flagged_location: true to register it as it is, flagged",
+            errors=[{"loc": list(loc), "msg": found.explain()}],
+        )
+    if country and found.country and country != found.country:
+        raise InvalidInput(
+            f"The location {lat}, {lon} lies in {found.country}, not in {country}",
+            errors=[{"loc": [*loc[:-1], "country"], "msg": f"location lies in {found.country}"}],
+        )
+    return found.country or country, found.admin1, found.flag
+
+
+def build_worker(
+    data: WorkerCreate,
+    *,
+    protector: Protector,
+    country: str | None,
+    admin1: str | None,
+    flag: str | None,
+    registered_by: str | None,
+    worker_id: str | None = None,
+) -> Worker:
+    """A new Worker row from a validated registration, personal fields sealed."""
+    worker = Worker(
+        nationality=data.nationality,
+        sex=data.sex.value if data.sex else None,
+        sector=data.sector.value if data.sector else None,
+        languages=list(data.languages),
+        employer=data.employer,
+        lat=data.location.lat,
+        lon=data.location.lon,
+        country=country,
+        admin1=admin1,
+        location_flag=flag,
+        accompanying_family=data.accompanying_family,
+        vulnerabilities=[v.value for v in data.vulnerabilities],
+        vulnerable=bool(data.vulnerabilities),
+        international_protection=data.international_protection,
+        consent_embassy=data.consent.share_with_embassy,
+        consent_humanitarian=data.consent.share_with_humanitarian,
+        legal_basis=data.legal_basis.value,
+        source=data.source.value,
+        verified=data.verified,
+        stay_registered=data.stay_registered,
+        identity_hash=protector.identity_hash(
+            nationality=data.nationality,
+            document_number=data.document_number,
+            given_name=data.given_name,
+            family_name=data.family_name,
+            birth_date=data.birth_date,
+        ),
+        content_hash=protector.content_hash(_content(data)),
+        registered_by=registered_by,
+    )
+    if worker_id is not None:
+        worker.id = worker_id
+    if worker.identity_hash is None:
+        # Nothing identifies the person: the same content is the only sign of the same record.
+        worker.identity_hash = worker.content_hash
+    sealed: dict[str, str | None] = {f: getattr(data, f) for f in _SEALED_FROM_DATA}
+    sealed["birth_date"] = data.birth_date.isoformat() if data.birth_date else None
+    protector.seal_into(worker, sealed)
+    return worker
+
+
+def changed(session: AsyncSession, worker: Worker) -> None:
+    """Tell every API process's exposure index that this worker changed."""
+    assert worker.pk is not None
+    session.add(RegisterChange(worker_pk=worker.pk))
+
+
+async def find_by_identity(session: AsyncSession, identity_hash: str) -> Worker | None:
+    query = select(Worker).where(Worker.identity_hash == identity_hash)
+    return (await session.exec(query)).first()
+
+
+async def register_worker(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    protector: Protector,
+    locator: Locator,
+    data: WorkerCreate,
+) -> Worker:
+    """Register one worker. The same person twice (same document and nationality) is a 409."""
+    country, admin1, flag = place(
+        locator,
+        lat=data.location.lat,
+        lon=data.location.lon,
+        country=data.country,
+        accept_flagged=data.accept_flagged_location,
+    )
+    if not access.may_register(actor, nationality=data.nationality, country=country):
+        raise Forbidden(
+            f"Your organisation may not register a worker of {data.nationality} in {country}"
+        )
+    if data.documentation_status and not access.sees_documentation_status(actor, data.nationality):
+        raise Forbidden(
+            "Only the worker's own country's consular officers may record documentation_status"
+        )
+    worker = build_worker(
+        data,
+        protector=protector,
+        country=country,
+        admin1=admin1,
+        flag=flag,
+        registered_by=actor.organization_id,
+    )
+    if worker.identity_hash and (existing := await find_by_identity(session, worker.identity_hash)):
+        raise Conflict(
+            "This worker is already registered (same document number and nationality)",
+            extra={"existing_id": existing.id if access.visible_fields(actor, existing) else None},
+        )
+    session.add(worker)
+    await session.flush()
+    changed(session, worker)
+    record(
+        session,
+        actor=actor,
+        action="worker.create",
+        subject_type="worker",
+        subject_id=worker.id,
+        detail={"nationality": worker.nationality, "country": worker.country},
+    )
+    return worker
+
+
+async def get_worker(
+    session: AsyncSession, *, actor: Principal, worker_id: str
+) -> tuple[Worker, frozenset[str]]:
+    """The worker and the fields the caller may read; 404 when the caller may not know it exists."""
+    worker = (await session.exec(select(Worker).where(Worker.id == worker_id))).first()
+    fields = access.visible_fields(actor, worker) if worker is not None else None
+    if worker is None or fields is None:
+        raise NotFound(f"No worker with id {worker_id}")
+    return worker, fields
+
+
+def present(worker: Worker, fields: frozenset[str], protector: Protector) -> dict[str, Any]:
+    """The worker as the caller may see it."""
+    out: dict[str, Any] = {
+        "id": worker.id,
+        "nationality": worker.nationality,
+        "version": worker.version,
+    }
+    plain = {
+        "sex": worker.sex,
+        "sector": worker.sector,
+        "languages": worker.languages,
+        "employer": worker.employer,
+        "country": worker.country,
+        "admin1": worker.admin1,
+        "location_flag": worker.location_flag,
+        "accompanying_family": worker.accompanying_family,
+        "vulnerabilities": worker.vulnerabilities,
+        "international_protection": worker.international_protection,
+        "legal_basis": worker.legal_basis,
+        "source": worker.source,
+        "verified": worker.verified,
+        "stay_registered": worker.stay_registered,
+        "created_at": worker.created_at,
+        "updated_at": worker.updated_at,
+        "registered_by": worker.registered_by,
+    }
+    for name, value in plain.items():
+        if name in fields:
+            out[name] = value
+    if "location" in fields and worker.lat is not None and worker.lon is not None:
+        out["location"] = {"lat": worker.lat, "lon": worker.lon}
+    if "consent" in fields:
+        out["consent"] = {
+            "share_with_embassy": worker.consent_embassy,
+            "share_with_humanitarian": worker.consent_humanitarian,
+        }
+    for name in (
+        "given_name",
+        "family_name",
+        "document_number",
+        "phone",
+        "birth_date",
+        "documentation_status",
+    ):
+        if name in fields:
+            out[name] = protector.open(worker, name)
+    return out
+
+
+async def list_workers(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    limit: int,
+    after_pk: int | None,
+    nationality: str | None = None,
+    country: str | None = None,
+    admin1: str | None = None,
+    pks: Sequence[int] | None = None,
+) -> Sequence[Worker]:
+    query = (
+        select(Worker).where(access.visibility_clause(actor)).order_by(col(Worker.pk)).limit(limit)
+    )
+    if after_pk is not None:
+        query = query.where(col(Worker.pk) > after_pk)
+    if nationality is not None:
+        query = query.where(Worker.nationality == nationality)
+    if country is not None:
+        query = query.where(Worker.country == country)
+    if admin1 is not None:
+        query = query.where(Worker.admin1 == admin1)
+    if pks is not None:
+        query = query.where(col(Worker.pk).in_(list(pks)))
+    return (await session.exec(query)).all()
+
+
+async def update_worker(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    protector: Protector,
+    locator: Locator,
+    worker_id: str,
+    data: WorkerUpdate,
+    if_match: int | None,
+) -> tuple[Worker, frozenset[str]]:
+    worker, fields = await get_worker(session, actor=actor, worker_id=worker_id)
+    if if_match is None:
+        raise PreconditionFailed(
+            "Send If-Match with the version you read, so that no one's change is lost",
+            extra={"current_version": worker.version},
+        )
+    if if_match != worker.version:
+        raise PreconditionFailed(
+            f"The worker changed since version {if_match}; read it again "
+            f"(now version {worker.version})",
+            extra={"current_version": worker.version},
+        )
+    changes = data.model_dump(exclude_unset=True, exclude={"accept_flagged_location"})
+    denied = {k for k in changes if k not in fields and k != "documentation_status"}
+    if "documentation_status" in changes and not access.sees_documentation_status(
+        actor, worker.nationality
+    ):
+        denied.add("documentation_status")
+    if denied:
+        raise Forbidden(f"You may not change {', '.join(sorted(denied))} of this worker")
+    if data.location is not None:
+        worker.country, worker.admin1, worker.location_flag = place(
+            locator,
+            lat=data.location.lat,
+            lon=data.location.lon,
+            country=None,
+            accept_flagged=data.accept_flagged_location,
+        )
+        worker.lat, worker.lon = data.location.lat, data.location.lon
+    for name in ("sector", "employer", "accompanying_family", "verified", "stay_registered"):
+        if name in changes:
+            setattr(worker, name, changes[name])
+    if "languages" in changes:
+        worker.languages = sorted(set(changes["languages"] or []))
+    if "vulnerabilities" in changes:
+        worker.vulnerabilities = sorted({str(v) for v in changes["vulnerabilities"] or []})
+        worker.vulnerable = bool(worker.vulnerabilities)
+    if data.consent is not None:
+        worker.consent_embassy = data.consent.share_with_embassy
+        worker.consent_humanitarian = data.consent.share_with_humanitarian
+    sealed: dict[str, str | None] = {
+        k: changes[k]
+        for k in ("given_name", "family_name", "phone", "documentation_status")
+        if k in changes
+    }
+    if sealed:
+        protector.seal_into(worker, sealed)
+    worker.version += 1
+    worker.updated_at = utcnow()
+    session.add(worker)
+    await session.flush()
+    changed(session, worker)
+    record(
+        session,
+        actor=actor,
+        action="worker.update",
+        subject_type="worker",
+        subject_id=worker.id,
+        detail={"fields": sorted(changes)},
+    )
+    return worker, fields
+
+
+def erase_fields(worker: Worker) -> None:
+    """Drop everything personal; what remains is an anonymous count."""
+    for name in (
+        "given_name",
+        "family_name",
+        "birth_date",
+        "document_number",
+        "phone",
+        "documentation_status",
+    ):
+        setattr(worker, f"{name}_sealed", None)
+    worker.identity_hash = worker.content_hash = None
+    worker.languages, worker.vulnerabilities, worker.vulnerable = [], [], False
+    worker.employer = worker.lat = worker.lon = worker.location_flag = None
+    worker.accompanying_family = 0
+    worker.erased_at = utcnow()
+    worker.version += 1
+    worker.updated_at = utcnow()
+
+
+async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: str) -> Worker:
+    """Erase personal data; keep nationality, country, admin1, sector, sex: an anonymous count."""
+    worker, fields = await get_worker(session, actor=actor, worker_id=worker_id)
+    if fields is not access.ALL_FIELDS and "documentation_status" not in fields:
+        raise Forbidden("Only an admin or the worker's consular officers may erase a record")
+    erase_fields(worker)
+    session.add(worker)
+    await session.flush()
+    changed(session, worker)
+    record(session, actor=actor, action="worker.erase", subject_type="worker", subject_id=worker.id)
+    return worker
+
+
+def birth_date_of(worker: Worker, protector: Protector) -> date | None:
+    raw = protector.open(worker, "birth_date")
+    return date.fromisoformat(raw) if raw else None

@@ -1,0 +1,109 @@
+"""The background worker: periodic jobs, each run by one process at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.db import make_engine, make_sessionmaker, session_scope
+from service.retention import erase_expired_workers, forget_idempotency_keys
+from service.settings import Settings
+
+log = logging.getLogger("lifeline.worker")
+
+
+@asynccontextmanager
+async def singleton(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+    """Hold a cluster-wide lock named ``name`` for the block; yield False if another holds it.
+
+    PostgreSQL advisory locks are released if the process dies, so a crashed worker never
+    blocks the others. SQLite is a single-host database: its write lock serialises enough.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    async with engine.connect() as conn:
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar_one()
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await conn.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    interval_s: float
+    run: Callable[[async_sessionmaker[AsyncSession]], Awaitable[str]]
+
+
+def housekeeping_jobs(settings: Settings) -> list[Job]:
+    retention = timedelta(days=settings.worker_retention_days)
+
+    async def retention_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        total = 0
+        while True:
+            async with session_scope(maker) as session:
+                erased = await erase_expired_workers(session, retention=retention)
+            total += erased
+            if erased == 0:
+                return f"{total} registrations erased"
+
+    async def keys_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        async with session_scope(maker) as session:
+            await forget_idempotency_keys(session)
+        return "expired idempotency keys forgotten"
+
+    return [
+        Job("retention", settings.housekeeping_interval_s, retention_job),
+        Job("idempotency-keys", settings.housekeeping_interval_s, keys_job),
+    ]
+
+
+async def run_once(engine: AsyncEngine, jobs: list[Job]) -> dict[str, str]:
+    """Run every job once (skipping those another process is running)."""
+    maker = make_sessionmaker(engine)
+    results: dict[str, str] = {}
+    for job in jobs:
+        async with singleton(engine, f"lifeline:{job.name}") as mine:
+            if not mine:
+                results[job.name] = "skipped: running elsewhere"
+                continue
+            try:
+                results[job.name] = await job.run(maker)
+            except Exception as exc:  # one failing job never stops the others
+                log.exception("job failed", extra={"job": job.name})
+                results[job.name] = f"failed: {type(exc).__name__}"
+    return results
+
+
+async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
+    engine = make_engine(settings.database_url)
+    jobs = housekeeping_jobs(settings)
+    due = dict.fromkeys((j.name for j in jobs), 0.0)
+    loop = asyncio.get_running_loop()
+    log.info("worker started", extra={"jobs": [j.name for j in jobs]})
+    try:
+        while True:
+            now = loop.time()
+            ready = [j for j in jobs if due[j.name] <= now]
+            if ready:
+                for name, outcome in (await run_once(engine, ready)).items():
+                    log.info("job ran", extra={"job": name, "outcome": outcome})
+                for job in ready:
+                    due[job.name] = now + job.interval_s
+            await asyncio.sleep(tick_s)
+    finally:
+        await engine.dispose()

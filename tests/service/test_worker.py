@@ -1,0 +1,100 @@
+"""The worker's housekeeping: retention erases and logs; a job runs in one process at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+from sqlmodel import select
+
+from service.audit.models import AuditEvent
+from service.db import session_scope, utcnow
+from service.registry.models import Worker
+from service.worker import Job, housekeeping_jobs, run_once, singleton
+from tests.conftest import settings_for, unique
+
+
+async def test_expired_registrations_are_erased_and_logged(app: FastAPI) -> None:
+    now = utcnow()
+    async with session_scope(app.state.sessionmaker) as session:
+        old = Worker(
+            nationality="NPL",
+            legal_basis="vital_interest",
+            source="crisis_intake",
+            lat=3.1,
+            lon=101.6,
+            country="MYS",
+            identity_hash=unique("h"),
+            retain_until=now - timedelta(days=1),
+        )
+        staying = Worker(
+            nationality="NPL",
+            legal_basis="consent",
+            source="self",
+            lat=3.1,
+            lon=101.6,
+            country="MYS",
+            identity_hash=unique("h"),
+            stay_registered=True,
+            updated_at=now - timedelta(days=4000),
+        )
+        stale = Worker(
+            nationality="NPL",
+            legal_basis="consent",
+            source="self",
+            lat=3.1,
+            lon=101.6,
+            country="MYS",
+            identity_hash=unique("h"),
+            updated_at=now - timedelta(days=4000),
+        )
+        session.add_all([old, staying, stale])
+    settings = settings_for(app.state.settings.database_url)
+    outcome = await run_once(app.state.engine, housekeeping_jobs(settings))
+    assert outcome["retention"].endswith("registrations erased")
+    async with session_scope(app.state.sessionmaker) as session:
+        rows = {
+            w.id: w
+            for w in (
+                await session.exec(
+                    select(Worker).where(Worker.id.in_([old.id, staying.id, stale.id]))
+                )
+            ).all()
+        }  # type: ignore[attr-defined]
+        events = (
+            await session.exec(select(AuditEvent).where(AuditEvent.subject_id == old.id))
+        ).all()
+    assert rows[old.id].erased_at is not None and rows[old.id].lat is None
+    assert rows[stale.id].erased_at is not None
+    assert rows[staying.id].erased_at is None
+    assert [(e.action, e.channel, e.detail) for e in events] == [
+        ("worker.erase", "worker", {"reason": "retention"})
+    ]
+
+
+async def test_a_job_runs_in_one_process_at_a_time(app: FastAPI, backend: str) -> None:
+    ran: list[str] = []
+
+    async def job(_: object) -> str:
+        ran.append("x")
+        return "done"
+
+    jobs = [Job("exclusive-test", 1.0, job)]
+    async with singleton(app.state.engine, "lifeline:exclusive-test") as mine:
+        assert mine
+        outcome = await run_once(app.state.engine, jobs)
+    if backend == "postgresql":
+        assert outcome == {"exclusive-test": "skipped: running elsewhere"}
+        assert ran == []
+    assert (await run_once(app.state.engine, jobs)) == {"exclusive-test": "done"}
+
+
+async def test_a_failing_job_does_not_stop_the_others(app: FastAPI) -> None:
+    async def broken(_: object) -> str:
+        raise RuntimeError("boom")
+
+    async def fine(_: object) -> str:
+        return "ok"
+
+    outcome = await run_once(app.state.engine, [Job("broken", 1, broken), Job("fine", 1, fine)])
+    assert outcome == {"broken": "failed: RuntimeError", "fine": "ok"}
