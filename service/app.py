@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from service.auth.router import router as tokens_router
 from service.db import make_engine, make_sessionmaker
 from service.directory.router import router as directory_router
 from service.errors import install_error_handlers
+from service.exposure.engine import RegisterIndex
+from service.exposure.router import router as exposure_router
 from service.health import router as health_router
 from service.idempotency import IdempotencyMiddleware
 from service.observability import RequestContextMiddleware, configure_logging
@@ -37,6 +40,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     tokens_router,
     audit_router,
     registry_router,
+    exposure_router,
 )
 
 
@@ -58,6 +62,21 @@ def api_router() -> APIRouter:
     return api
 
 
+async def _build_then_follow(index: RegisterIndex, interval_s: float) -> None:
+    try:
+        await index.build()
+    except Exception:
+        # No register yet (migrations not run): readiness says so; keep trying.
+        log.exception("exposure index could not be built; retrying")
+        while not index.ready.is_set():
+            await asyncio.sleep(interval_s)
+            try:
+                await index.build()
+            except Exception:
+                log.warning("exposure index still not built")
+    await index.follow(interval_s)
+
+
 def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
     """Build the application. The engine is made in the lifespan, one per process."""
     settings = settings or get_settings()
@@ -71,10 +90,20 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.sessionmaker = make_sessionmaker(engine)
         if settings.migrate_on_start:
             await migrate.upgrade(engine)
+        index = RegisterIndex(engine, cell_deg=settings.index_cell_deg)
+        app.state.register_index = index
+        background = [
+            asyncio.create_task(
+                _build_then_follow(index, settings.index_refresh_s), name="exposure-index"
+            )
+        ]
         log.info("lifeline started", extra={"env": settings.env.value})
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await engine.dispose()
 
     app = FastAPI(

@@ -34,10 +34,12 @@ async def readyz(request: Request) -> JSONResponse:
         checks["migrations"] = (
             "ok" if current == head else f"at {current or 'nothing'}, expected {head}"
         )
+        index = getattr(request.app.state, "register_index", None)
+        checks["exposure_index"] = "ok" if index is not None and index.ready.is_set() else "loading"
     except Exception as exc:  # readiness reports, it does not fail
         log.warning("readiness check failed", exc_info=exc)
         checks.setdefault("database", f"unreachable: {type(exc).__name__}")
-    ready = all(v == "ok" for v in checks.values()) and len(checks) == 2
+    ready = all(v == "ok" for v in checks.values()) and len(checks) == 3
     if ready:
         return JSONResponse({"status": "ready", "checks": checks})
     return JSONResponse(

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     #: Lists of people per token: this many a second on average, in bursts of ``burst``.
     people_list_rate: float = Field(default=1.0, gt=0)
     people_list_burst: int = Field(default=30, ge=1)
+    #: Seconds between two looks at the register's change feed by each API process.
+    index_refresh_s: float = Field(default=2.0, gt=0)
+    #: Grid cell of the exposure index, in degrees.
+    index_cell_deg: float = Field(default=0.05, gt=0, le=5)
     #: A registration not updated for this long, and not asked to stay, is erased.
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).

@@ -107,6 +107,7 @@ def settings_for(database_url: str) -> Settings:
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(settings_for(database_url), configure_logs=False)
     async with application.router.lifespan_context(application):
+        await application.state.register_index.ready.wait()
         yield application
 
 
@@ -121,39 +122,56 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+async def make_org_in(
+    app: FastAPI,
+    kind: OrgKind = OrgKind.INTERNATIONAL_ORG,
+    country: str = "MYS",
+    represents: str | None = None,
+    **fields: object,
+) -> str:
+    """Create an organisation directly (not through the API); return its id."""
+    if represents is None and kind in {OrgKind.EMBASSY, OrgKind.CONSULATE, OrgKind.LABOUR_MINISTRY}:
+        represents = "PHL"
+    data = OrganizationCreate.model_validate(
+        {
+            "slug": unique("org"),
+            "name": "Test organisation",
+            "kind": kind,
+            "country": country,
+            "represents": represents,
+            **fields,
+        }
+    )
+    async with session_scope(app.state.sessionmaker) as session:
+        org, _ = await create_organization(session, actor=Principal.system("cli"), data=data)
+        return org.id
+
+
+async def make_token_in(app: FastAPI, role: Role, org_id: str) -> str:
+    from service.directory.models import Organization
+
+    async with session_scope(app.state.sessionmaker) as session:
+        org = await session.get(Organization, org_id)
+        assert org is not None
+        issued = await create_token(
+            session, actor=Principal.system("cli"), organization=org, role=role
+        )
+        return issued.secret
+
+
 OrgFactory = Callable[..., Awaitable[str]]
 TokenFactory = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
 def make_org(app: FastAPI) -> OrgFactory:
-    """Create an organisation directly (not through the API); return its id."""
-
     async def make(
         kind: OrgKind = OrgKind.INTERNATIONAL_ORG,
         country: str = "MYS",
         represents: str | None = None,
         **fields: object,
     ) -> str:
-        if represents is None and kind in {
-            OrgKind.EMBASSY,
-            OrgKind.CONSULATE,
-            OrgKind.LABOUR_MINISTRY,
-        }:
-            represents = "PHL"
-        data = OrganizationCreate.model_validate(
-            {
-                "slug": unique("org"),
-                "name": "Test organisation",
-                "kind": kind,
-                "country": country,
-                "represents": represents,
-                **fields,
-            }
-        )
-        async with session_scope(app.state.sessionmaker) as session:
-            org, _ = await create_organization(session, actor=Principal.system("cli"), data=data)
-            return org.id
+        return await make_org_in(app, kind, country, represents, **fields)
 
     return make
 
@@ -163,16 +181,7 @@ def make_token(app: FastAPI, make_org: OrgFactory) -> TokenFactory:
     """A live token with ``role`` for ``org_id`` (a new organisation when not given)."""
 
     async def make(role: Role = Role.ADMIN, org_id: str | None = None) -> str:
-        org_id = org_id or await make_org()
-        from service.directory.models import Organization
-
-        async with session_scope(app.state.sessionmaker) as session:
-            org = await session.get(Organization, org_id)
-            assert org is not None
-            issued = await create_token(
-                session, actor=Principal.system("cli"), organization=org, role=role
-            )
-            return issued.secret
+        return await make_token_in(app, role, org_id or await make_org())
 
     return make
 

@@ -25,7 +25,8 @@ COLUMNS = (
 )
 _SELECT = (
     "SELECT pk, lon, lat, nationality, country, admin1, sector, sex, accompanying_family, "
-    "vulnerable FROM workers WHERE erased_at IS NULL AND lat IS NOT NULL AND lon IS NOT NULL"
+    "CAST(vulnerable AS INTEGER) AS vulnerable FROM workers "
+    "WHERE erased_at IS NULL AND lat IS NOT NULL AND lon IS NOT NULL"
 )
 
 

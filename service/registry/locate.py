@@ -21,6 +21,12 @@ class Placed:
     admin1: str | None
     flag: str | None
 
+    @property
+    def doubtful(self) -> bool:
+        """At sea, swapped or out of range: refused unless the caller confirms. A point snapped to
+        a nearby coast is not doubtful: the boundaries are generalised."""
+        return self.flag is not None and self.flag != "snapped"
+
     def explain(self) -> str:
         return _EXPLAIN.get(self.flag or "", self.flag or "")
 

@@ -63,7 +63,7 @@ async def create_group(
     else:
         assert data.location is not None
         placed = locator.locate(lon=data.location.lon, lat=data.location.lat)
-        if placed.flag:
+        if placed.doubtful:
             raise InvalidInput(
                 f"The location looks wrong: {placed.explain()}",
                 errors=[{"loc": ["body", "location"], "msg": placed.explain()}],

@@ -52,7 +52,7 @@ ProtectorDep = Annotated[Protector, Depends(protector)]
 LocatorDep = Annotated[Locator, Depends(locator)]
 
 
-def _rate_limit(request: Request, principal: Principal) -> None:
+def rate_limit(request: Request, principal: Principal) -> None:
     """Lists of people are rate-limited per token, so no one pages through the whole register."""
     buckets: TokenBuckets = request.app.state.people_lists
     wait = buckets.take(principal.token_id or "system")
@@ -119,7 +119,7 @@ async def list_workers(
     admin1: str | None = None,
 ) -> Page[WorkerPublic]:
     """The workers whose personal data you may read, oldest registration first."""
-    _rate_limit(request, actor)
+    rate_limit(request, actor)
     after = decode_cursor(cursor)
     if after is not None and not isinstance(after, int):
         raise InvalidInput(

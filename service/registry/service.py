@@ -44,7 +44,7 @@ def place(
 ) -> tuple[str | None, str | None, str | None]:
     """(country, admin1, flag) for a location; refuse a doubtful one unless told to accept it."""
     found = locator.locate(lon=lon, lat=lat)
-    if found.flag and not accept_flagged:
+    if found.doubtful and not accept_flagged:
         raise InvalidInput(
             f"The location {lat}, {lon} looks wrong: {found.explain()}. Correct it, or send "
             "accept_flagged_location: true to register it as it is, flagged",

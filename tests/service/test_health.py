@@ -13,7 +13,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "exposure_index": "ok"}
 
 
 async def test_not_ready_until_migrated(databases: Databases, backend: str) -> None:
@@ -27,6 +27,7 @@ async def test_not_ready_until_migrated(databases: Databases, backend: str) -> N
             assert before.headers["content-type"] == "application/problem+json"
             assert "expected" in before.json()["checks"]["migrations"]
             await upgrade(app.state.engine)
+            await app.state.register_index.build()
             assert (await c.get("/readyz")).status_code == 200
             await downgrade(app.state.engine, "base")
             assert (await c.get("/readyz")).status_code == 503

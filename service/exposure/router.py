@@ -1,0 +1,165 @@
+"""``/api/v1/exposure``: who is in a zone."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlmodel import col, select
+
+from service.audit.service import record
+from service.auth.dependencies import authorize
+from service.auth.permissions import Permission
+from service.auth.principal import Principal
+from service.deps import SessionDep
+from service.errors import InvalidInput, LifelineError
+from service.exposure import service
+from service.exposure.engine import RegisterIndex
+from service.exposure.schemas import Exposure, WorkersInZoneQuery, ZoneQuery
+from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.registry.access import visibility_clause, visible_fields
+from service.registry.models import Worker
+from service.registry.router import ProtectorDep, rate_limit
+from service.registry.schemas import WorkerPublic
+from service.registry.service import present
+
+router = APIRouter(prefix="/exposure", tags=["exposure"])
+
+Reader = Annotated[Principal, Depends(authorize(Permission.EXPOSURE_READ))]
+Lister = Annotated[Principal, Depends(authorize(Permission.EXPOSURE_LIST))]
+CSV_LIMIT = 50_000
+
+
+class IndexNotReady(LifelineError):
+    status, code, title = 503, "index-not-ready", "The exposure index is still loading"
+
+
+async def current_index(request: Request) -> RegisterIndex:
+    """The process's index, brought up to date with the register before it answers."""
+    index: RegisterIndex = request.app.state.register_index
+    try:
+        await asyncio.wait_for(index.ready.wait(), timeout=30)
+    except TimeoutError as exc:
+        raise IndexNotReady("The register is still being loaded; try again in a minute") from exc
+    await index.refresh()
+    return index
+
+
+IndexDep = Annotated[RegisterIndex, Depends(current_index)]
+
+
+@router.post("", response_model=Exposure, response_model_exclude_none=False)
+async def exposure(
+    query: ZoneQuery, request: Request, session: SessionDep, actor: Reader, index: IndexDep
+) -> Exposure:
+    """Counts of registered workers and population groups strictly inside the zone."""
+    zone = service.zone_of(query)
+    result = await service.exposure(
+        session,
+        actor=actor,
+        index=index,
+        zone=zone,
+        threshold=request.app.state.settings.suppress_below,
+    )
+    record(
+        session,
+        actor=actor,
+        action="exposure.query",
+        detail={"bounds": [round(b, 4) for b in zone.geometry.bounds], "exact": result.exact},
+    )
+    return result
+
+
+@router.post(
+    "/workers", response_model=Page[WorkerPublic], responses={200: {"content": {"text/csv": {}}}}
+)
+async def workers_in_zone(
+    query: WorkersInZoneQuery,
+    request: Request,
+    session: SessionDep,
+    actor: Lister,
+    index: IndexDep,
+    protect: ProtectorDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    format: Annotated[
+        str, Query(pattern="^(json|csv)$", description="csv: every row at once")
+    ] = "json",
+) -> Any:
+    """The workers in the zone whose personal data you may read (your own nationals, for consular
+    staff), oldest registration first. Every list is audited with the ids it returned."""
+    rate_limit(request, actor)
+    zone = service.zone_of(query)
+    nationalities = [query.nationality] if query.nationality else None
+    pks = index.index.select_pks(zone.geometry, nationalities=nationalities)
+    after = decode_cursor(cursor)
+    if after is not None and not isinstance(after, int):
+        raise InvalidInput(
+            "The cursor is not one this list gave out",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid"}],
+        )
+    if after is not None:
+        pks = pks[pks > after]
+    want = CSV_LIMIT if format == "csv" else limit + 1
+    rows: list[Worker] = []
+    for start in range(0, len(pks), 5000):
+        chunk = [int(p) for p in pks[start : start + 5000]]
+        found = (
+            await session.exec(
+                select(Worker)
+                .where(col(Worker.pk).in_(chunk))
+                .where(visibility_clause(actor))
+                .order_by(col(Worker.pk))
+            )
+        ).all()
+        rows.extend(found)
+        if len(rows) >= want:
+            break
+    rows = rows[:want]
+    shown = rows[:limit] if format == "json" else rows
+    items = []
+    for worker in shown:
+        fields = visible_fields(actor, worker)
+        assert fields is not None
+        items.append(present(worker, fields, protect))
+    record(
+        session,
+        actor=actor,
+        action="exposure.list",
+        subject_type="worker",
+        detail={"ids": [w.id for w in shown], "format": format},
+    )
+    if format == "csv":
+        return _csv(items)
+    next_cursor = encode_cursor(shown[-1].pk) if len(rows) > limit and shown else None
+    return Page[WorkerPublic](
+        items=[WorkerPublic.model_validate(i) for i in items], next_cursor=next_cursor
+    )
+
+
+def _csv(items: list[dict[str, Any]]) -> Response:
+    """A spreadsheet of the list. Documentation status never leaves in an export."""
+    items = [{k: v for k, v in item.items() if k != "documentation_status"} for item in items]
+    columns: list[str] = []
+    for item in items:
+        columns += [k for k in item if k not in columns]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns or ["id"])
+    writer.writeheader()
+    for item in items:
+        flat = dict(item)
+        if isinstance(flat.get("location"), dict):
+            flat["location"] = f"{flat['location']['lat']},{flat['location']['lon']}"
+        for key in ("languages", "vulnerabilities"):
+            if isinstance(flat.get(key), list):
+                flat[key] = ";".join(flat[key])
+        writer.writerow(flat)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="workers-in-zone.csv"'},
+    )

@@ -1,0 +1,192 @@
+"""Exposure use cases: how many in a zone (aggregates, need-to-know applied), and who."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, shape
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from geo.admin import AdminAreas
+from geo.area import area_share
+from geo.circles import geodesic_circle
+from geo.errors import GeometryError
+from geo.exposure import ExposureCounts
+from geo.geometry import parse_geojson
+from geo.suppress import suppress, suppress_total
+from service.auth.permissions import Role
+from service.auth.principal import Principal
+from service.errors import InvalidInput
+from service.exposure.engine import RegisterIndex
+from service.exposure.schemas import AreaGroupShare, Exposure, ZoneQuery
+from service.registry.access import is_outsider
+from service.registry.models import PopulationGroup
+
+BREAKDOWNS = ("by_nationality", "by_country", "by_admin1", "by_sector", "by_sex")
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    geometry: Polygon | MultiPolygon
+    repairs: list[str]
+
+
+def zone_of(query: ZoneQuery) -> Zone:
+    """The zone asked for, checked; a bad one is a 422 naming the problem and its place."""
+    if query.circle is not None:
+        c = query.circle
+        return Zone(geodesic_circle(c.lon, c.lat, c.radius_m), [])
+    assert query.geometry is not None
+    try:
+        parsed = parse_geojson(query.geometry)
+    except GeometryError as exc:
+        raise InvalidInput(
+            f"The zone is not usable: {exc.reason}",
+            errors=[{"loc": ["body", "geometry", *exc.loc], "msg": exc.reason}],
+        ) from exc
+    return Zone(parsed.geometry, parsed.repairs)
+
+
+@dataclass
+class Tally:
+    """Exact counts: workers from the index plus population groups."""
+
+    workers: int
+    groups: float
+    breakdowns: dict[str, Counter[str]]
+    family: int
+    vulnerable: int
+    area_groups: list[AreaGroupShare]
+
+
+def _tally(counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone) -> Tally:
+    breakdowns: dict[str, Counter[str]] = {
+        name: Counter(getattr(counts, name)) for name in BREAKDOWNS
+    }
+    group_total = 0.0
+    area_groups = []
+    shapely.prepare(zone.geometry)
+    for group in groups:
+        if group.area is not None:
+            share = area_share(shape(group.area), zone.geometry)
+            if share <= 0:
+                continue
+            counted = group.count * share
+            area_groups.append(
+                AreaGroupShare(
+                    id=group.id,
+                    nationality=group.nationality,
+                    count=group.count,
+                    share=round(share, 4),
+                    counted=round(counted, 1),
+                )
+            )
+        elif (
+            group.lon is not None
+            and group.lat is not None
+            and shapely.contains_xy(zone.geometry, group.lon, group.lat)
+        ):
+            counted = float(group.count)
+        else:
+            continue
+        group_total += counted
+        whole = round(counted)
+        breakdowns["by_nationality"][group.nationality] += whole
+        breakdowns["by_country"][group.country or "unknown"] += whole
+        breakdowns["by_admin1"][group.admin1 or "unknown"] += whole
+        breakdowns["by_sector"][group.sector or "unknown"] += whole
+        if group.female is not None:
+            female = round(group.female * counted / group.count)
+            breakdowns["by_sex"]["F"] += female
+            breakdowns["by_sex"]["M"] += whole - female
+        else:
+            breakdowns["by_sex"]["unknown"] += whole
+    return Tally(
+        counts.workers,
+        group_total,
+        breakdowns,
+        counts.accompanying_family,
+        counts.vulnerable,
+        area_groups,
+    )
+
+
+def sees_exactly(principal: Principal) -> bool:
+    """Coordinators and admins plan the response: they get exact aggregates (no names)."""
+    return principal.role in {Role.ADMIN, Role.COORDINATOR} and not is_outsider(principal)
+
+
+async def exposure(
+    session: AsyncSession, *, actor: Principal, index: RegisterIndex, zone: Zone, threshold: int
+) -> Exposure:
+    counts = index.index.query(zone.geometry)
+    minx, miny, maxx, maxy = zone.geometry.bounds
+    groups = (
+        await session.exec(
+            select(PopulationGroup).where(
+                (col(PopulationGroup.area).is_not(None))
+                | (
+                    (col(PopulationGroup.lon) >= minx)
+                    & (col(PopulationGroup.lon) <= maxx)
+                    & (col(PopulationGroup.lat) >= miny)
+                    & (col(PopulationGroup.lat) <= maxy)
+                )
+            )
+        )
+    ).all()
+    tally = _tally(counts, groups, zone)
+    total = tally.workers + round(tally.groups)
+    countries = AdminAreas.load().countries_intersecting(zone.geometry)
+    if sees_exactly(actor):
+        return Exposure(
+            total=total,
+            workers=tally.workers,
+            population_groups=round(tally.groups),
+            **{name: dict(sorted(tally.breakdowns[name].items())) for name in BREAKDOWNS},
+            accompanying_family=tally.family,
+            vulnerable=tally.vulnerable,
+            suppressed_below=None,
+            exact=True,
+            area_groups=tally.area_groups,
+            countries=countries,
+            repairs=zone.repairs,
+        )
+    own: dict[str, Any] | None = None
+    mine = (
+        sorted(actor.nationalities)
+        if actor.role is Role.CONSULAR_OFFICER and not is_outsider(actor)
+        else []
+    )
+    if mine:
+        own_counts = index.index.query(zone.geometry, nationalities=mine)
+        own = {
+            "nationalities": mine,
+            "workers": own_counts.workers,
+            **{name: getattr(own_counts, name) for name in BREAKDOWNS if name != "by_nationality"},
+            "by_nationality": own_counts.by_nationality,
+            "accompanying_family": own_counts.accompanying_family,
+            "vulnerable": own_counts.vulnerable,
+        }
+
+    def cut(value: int) -> int | None:
+        return suppress_total(value, threshold=threshold)
+
+    return Exposure(
+        total=cut(total),
+        workers=cut(tally.workers),
+        population_groups=cut(round(tally.groups)),
+        **{name: suppress(tally.breakdowns[name], threshold=threshold) for name in BREAKDOWNS},
+        accompanying_family=cut(tally.family),
+        vulnerable=cut(tally.vulnerable),
+        suppressed_below=threshold,
+        exact=False,
+        own_nationals=own,
+        area_groups=[],
+        countries=countries,
+        repairs=zone.repairs,
+    )
