@@ -19,6 +19,8 @@ from shapely.geometry.base import BaseGeometry
 #: boundaries are generalised and coastal cities may fall a little offshore. In degrees of
 #: latitude (5 km); longitude degrees shrink with latitude, so this is a little generous.
 SNAP_DEGREES = 5.0 / 111.32
+#: Within this of land (50 km), a point at sea is reported at sea, never as swapped coordinates.
+COAST_DEGREES = 50.0 / 111.32
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,10 @@ class AdminAreas:
         if len(rest):
             lost = idx[rest]
             flag[lost] = "at_sea"
+            # Only far from any coast is a swap the likelier story: a point a few km offshore of
+            # Doha also lands in Europe when swapped, but it is a point at sea.
+            coastal, _ = self._nearby(x[rest], y[rest], radius=COAST_DEGREES)
+            lost = lost[coastal == None]  # noqa: E711
             swap_ok = np.flatnonzero(np.abs(lons[lost]) <= 90)
             swapped_country, _ = self._nearby(
                 lats[lost][swap_ok], lons[lost][swap_ok], exact_too=True
@@ -172,17 +178,22 @@ class AdminAreas:
         return country, admin1
 
     def _nearby(
-        self, x: NDArray[np.float64], y: NDArray[np.float64], *, exact_too: bool = False
+        self,
+        x: NDArray[np.float64],
+        y: NDArray[np.float64],
+        *,
+        exact_too: bool = False,
+        radius: float = SNAP_DEGREES,
     ) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
-        """Land within ``SNAP_DEGREES`` of each point, probing two rings of eight directions.
+        """Land within ``radius`` degrees of each point, probing two rings of eight directions.
 
         Probing is far cheaper than a nearest-polygon search on detailed coastlines, and at the
         scale of the generalisation error (a few km) it finds the same land.
         """
         probes = [(0.0, 0.0)] if exact_too else []
-        for radius in (SNAP_DEGREES / 2, SNAP_DEGREES):
+        for ring in (radius / 2, radius):
             probes += [
-                (radius * np.cos(a), radius * np.sin(a))
+                (ring * np.cos(a), ring * np.sin(a))
                 for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)
             ]
         m = len(x)

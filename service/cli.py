@@ -342,37 +342,86 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Run the API afterwards")
     ] = True,
+    workers: Annotated[int, typer.Option(help="Synthetic workers in the register")] = 20_000,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
 ) -> None:
-    """Set up the embedded database with a realistic directory, print tokens, and serve."""
-    from service.demo import issue_demo_tokens, seed_directory
+    """Set up the embedded database with a realistic directory and register, show who is exposed
+    in three scenario zones, print tokens, and serve."""
+    from service.demo import SCENARIOS, issue_demo_tokens, seed_directory, seed_register
+    from service.exposure.engine import RegisterIndex
+    from service.exposure.schemas import Exposure, ZoneQuery
+    from service.exposure.service import exposure, zone_of
 
     async def run() -> None:
         engine = make_engine(get_settings().database_url)
         try:
             await migrations.upgrade(engine)
-            async with session_scope(make_sessionmaker(engine)) as session:
+            maker = make_sessionmaker(engine)
+            async with session_scope(maker) as session:
                 created, existing = await seed_directory(session, actor=CLI)
+            with console.status(
+                f"registering {workers:,} synthetic workers (encrypted at rest)..."
+            ):
+                async with session_scope(maker) as session:
+                    register = await seed_register(session, actor=CLI, workers=workers)
+            index = RegisterIndex(engine)
+            await index.build()
+            results: list[tuple[str, Exposure]] = []
+            async with session_scope(maker) as session:
+                for title, query in SCENARIOS:
+                    zone = zone_of(ZoneQuery.model_validate(query))
+                    results.append(
+                        (
+                            title,
+                            await exposure(session, actor=CLI, index=index, zone=zone, threshold=5),
+                        )
+                    )
                 tokens = await issue_demo_tokens(session, actor=CLI)
         finally:
             await engine.dispose()
         console.rule("[bold]Lifeline demo")
         console.print(f"directory: {created} organisations created, {existing} already there")
-        table = Table("organisation", "role", "token (shown once)")
+        console.print(
+            f"register: {register['created']:,} workers registered, "
+            f"{register['unchanged']:,} already there, {register['rejected']:,} rejected; "
+            f"index of {len(index.index):,} located workers built in {index.built_in_s or 0:.2f} s"
+        )
+        for title, result in results:
+            _print_exposure(title, result)
+        console.rule("[bold]API tokens (shown once, stored hashed)")
         for t in tokens:
-            table.add_row(t.organization, t.role.value, t.secret)
-        console.print(table)
+            console.print(f"{t.role.value:<18} {t.organization:<22} {t.secret}", soft_wrap=True)
         admin = tokens[0].secret
         console.print("Try:")
         console.print(
-            f"  curl -s -H 'Authorization: Bearer {admin}' "
-            f"http://{host}:{port}/api/v1/organizations"
+            f"  curl -s -H 'Authorization: Bearer {admin}' -H 'Content-Type: application/json' "
+            f'-d \'{{"circle": {{"lat": 3.139, "lon": 101.687, "radius_m": 50000}}}}\' '
+            f"http://{host}:{port}/api/v1/exposure"
         )
 
     asyncio.run(run())
     if serve_after:
         serve(host=host, port=port, workers=1)
+
+
+def _print_exposure(title: str, result: object) -> None:
+    from service.exposure.schemas import Exposure
+
+    assert isinstance(result, Exposure)
+    console.rule(f"[bold]{title}")
+    console.print(
+        f"{result.workers or 0:,} registered workers in the zone, with "
+        f"{result.accompanying_family or 0:,} accompanying family members; "
+        f"{result.vulnerable or 0:,} vulnerable. Countries: {', '.join(result.countries) or '-'}."
+    )
+    table = Table("nationality", "workers")
+    for nationality, count in sorted(result.by_nationality.items(), key=lambda kv: -kv[1])[:8]:
+        table.add_row(nationality, f"{count:,}")
+    console.print(table)
+    top = sorted(result.by_sector.items(), key=lambda kv: -kv[1])[:4]
+    console.print("sectors: " + ", ".join(f"{k} {v:,}" for k, v in top))
+    console.print(f"women {result.by_sex.get('F', 0):,}, men {result.by_sex.get('M', 0):,}")
 
 
 def main() -> None:

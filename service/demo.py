@@ -18,39 +18,112 @@ from service.directory.service import create_organization
 DIRECTORY: tuple[OrganizationCreate, ...] = tuple(
     OrganizationCreate.model_validate(o)
     for o in (
-        {"slug": "lifeline-coordination", "name": "Lifeline coordination cell",
-         "kind": OrgKind.INTERNATIONAL_ORG, "country": "MYS"},
-        {"slug": "phl-embassy-kl", "name": "Embassy of the Philippines, Kuala Lumpur",
-         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "PHL", "jurisdiction": ["MYS"]},
-        {"slug": "idn-embassy-kl", "name": "Embassy of Indonesia, Kuala Lumpur",
-         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "IDN", "jurisdiction": ["MYS"]},
-        {"slug": "bgd-hc-kl", "name": "High Commission of Bangladesh, Kuala Lumpur",
-         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "BGD", "jurisdiction": ["MYS"]},
-        {"slug": "npl-embassy-kl", "name": "Embassy of Nepal, Kuala Lumpur",
-         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "NPL", "jurisdiction": ["MYS"]},
-        {"slug": "khm-embassy-kl", "name": "Embassy of Cambodia, Kuala Lumpur",
-         "kind": OrgKind.EMBASSY, "country": "MYS", "represents": "KHM", "acts_for": ["LAO"]},
-        {"slug": "phl-embassy-bkk", "name": "Embassy of the Philippines, Bangkok",
-         "kind": OrgKind.EMBASSY, "country": "THA", "represents": "PHL",
-         "jurisdiction": ["THA", "LAO", "KHM"]},
-        {"slug": "mys-red-crescent", "name": "Malaysian Red Crescent Society",
-         "kind": OrgKind.NATIONAL_SOCIETY, "country": "MYS"},
-        {"slug": "phl-red-cross", "name": "Philippine Red Cross",
-         "kind": OrgKind.NATIONAL_SOCIETY, "country": "PHL"},
-        {"slug": "idn-red-cross", "name": "Indonesian Red Cross (Palang Merah Indonesia)",
-         "kind": OrgKind.NATIONAL_SOCIETY, "country": "IDN"},
-        {"slug": "mmr-red-cross", "name": "Myanmar Red Cross Society",
-         "kind": OrgKind.NATIONAL_SOCIETY, "country": "MMR"},
-        {"slug": "phl-dmw", "name": "Department of Migrant Workers (Philippines)",
-         "kind": OrgKind.LABOUR_MINISTRY, "country": "PHL", "represents": "PHL"},
-        {"slug": "idn-bp2mi", "name": "Indonesian Migrant Workers Protection Agency (BP2MI)",
-         "kind": OrgKind.LABOUR_MINISTRY, "country": "IDN", "represents": "IDN"},
-        {"slug": "mys-nadma", "name": "National Disaster Management Agency (NADMA), Malaysia",
-         "kind": OrgKind.HOST_AUTHORITY, "country": "MYS"},
-        {"slug": "iom-malaysia", "name": "IOM Malaysia",
-         "kind": OrgKind.INTERNATIONAL_ORG, "country": "MYS"},
+        {
+            "slug": "lifeline-coordination",
+            "name": "Lifeline coordination cell",
+            "kind": OrgKind.INTERNATIONAL_ORG,
+            "country": "MYS",
+        },
+        {
+            "slug": "phl-embassy-kl",
+            "name": "Embassy of the Philippines, Kuala Lumpur",
+            "kind": OrgKind.EMBASSY,
+            "country": "MYS",
+            "represents": "PHL",
+            "jurisdiction": ["MYS"],
+        },
+        {
+            "slug": "idn-embassy-kl",
+            "name": "Embassy of Indonesia, Kuala Lumpur",
+            "kind": OrgKind.EMBASSY,
+            "country": "MYS",
+            "represents": "IDN",
+            "jurisdiction": ["MYS"],
+        },
+        {
+            "slug": "bgd-hc-kl",
+            "name": "High Commission of Bangladesh, Kuala Lumpur",
+            "kind": OrgKind.EMBASSY,
+            "country": "MYS",
+            "represents": "BGD",
+            "jurisdiction": ["MYS"],
+        },
+        {
+            "slug": "npl-embassy-kl",
+            "name": "Embassy of Nepal, Kuala Lumpur",
+            "kind": OrgKind.EMBASSY,
+            "country": "MYS",
+            "represents": "NPL",
+            "jurisdiction": ["MYS"],
+        },
+        {
+            "slug": "khm-embassy-kl",
+            "name": "Embassy of Cambodia, Kuala Lumpur",
+            "kind": OrgKind.EMBASSY,
+            "country": "MYS",
+            "represents": "KHM",
+            "acts_for": ["LAO"],
+        },
+        {
+            "slug": "phl-embassy-bkk",
+            "name": "Embassy of the Philippines, Bangkok",
+            "kind": OrgKind.EMBASSY,
+            "country": "THA",
+            "represents": "PHL",
+            "jurisdiction": ["THA", "LAO", "KHM"],
+        },
+        {
+            "slug": "mys-red-crescent",
+            "name": "Malaysian Red Crescent Society",
+            "kind": OrgKind.NATIONAL_SOCIETY,
+            "country": "MYS",
+        },
+        {
+            "slug": "phl-red-cross",
+            "name": "Philippine Red Cross",
+            "kind": OrgKind.NATIONAL_SOCIETY,
+            "country": "PHL",
+        },
+        {
+            "slug": "idn-red-cross",
+            "name": "Indonesian Red Cross (Palang Merah Indonesia)",
+            "kind": OrgKind.NATIONAL_SOCIETY,
+            "country": "IDN",
+        },
+        {
+            "slug": "mmr-red-cross",
+            "name": "Myanmar Red Cross Society",
+            "kind": OrgKind.NATIONAL_SOCIETY,
+            "country": "MMR",
+        },
+        {
+            "slug": "phl-dmw",
+            "name": "Department of Migrant Workers (Philippines)",
+            "kind": OrgKind.LABOUR_MINISTRY,
+            "country": "PHL",
+            "represents": "PHL",
+        },
+        {
+            "slug": "idn-bp2mi",
+            "name": "Indonesian Migrant Workers Protection Agency (BP2MI)",
+            "kind": OrgKind.LABOUR_MINISTRY,
+            "country": "IDN",
+            "represents": "IDN",
+        },
+        {
+            "slug": "mys-nadma",
+            "name": "National Disaster Management Agency (NADMA), Malaysia",
+            "kind": OrgKind.HOST_AUTHORITY,
+            "country": "MYS",
+        },
+        {
+            "slug": "iom-malaysia",
+            "name": "IOM Malaysia",
+            "kind": OrgKind.INTERNATIONAL_ORG,
+            "country": "MYS",
+        },
     )
-)  # fmt: skip
+)
 
 #: (organisation slug, role, purpose) of the tokens the demo prints.
 DEMO_TOKENS: tuple[tuple[str, Role, str], ...] = (
@@ -61,6 +134,58 @@ DEMO_TOKENS: tuple[tuple[str, Role, str], ...] = (
     ("iom-malaysia", Role.VIEWER, "demo viewer"),
     ("lifeline-coordination", Role.INTEGRATION, "demo feed integration"),
 )
+
+
+#: Scenario zones over real places, for the demo's first exposure.
+KLANG_VALLEY_FLOOD: dict[str, object] = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [101.40, 2.98],
+            [101.55, 2.95],
+            [101.70, 3.02],
+            [101.74, 3.12],
+            [101.66, 3.22],
+            [101.52, 3.20],
+            [101.42, 3.10],
+            [101.40, 2.98],
+        ]
+    ],
+}
+SCENARIOS: tuple[tuple[str, dict[str, object]], ...] = (
+    (
+        "Flood over the Klang Valley (Kuala Lumpur, Shah Alam, Klang)",
+        {"geometry": KLANG_VALLEY_FLOOD},
+    ),
+    (
+        "Earthquake scenario: 150 km around Bangkok",
+        {"circle": {"lat": 13.7563, "lon": 100.5018, "radius_m": 150_000}},
+    ),
+    (
+        "Cyclone scenario: 200 km around Hong Kong",
+        {"circle": {"lat": 22.3193, "lon": 114.1694, "radius_m": 200_000}},
+    ),
+)
+
+
+async def seed_register(session: AsyncSession, *, actor: Principal, workers: int) -> dict[str, int]:
+    """A synthetic register placed by real corridor stocks and city populations. Safe to rerun:
+    the same seed gives the same people, and a re-import changes nothing."""
+    from service.registry.bulk import import_workers
+    from service.registry.locate import default_locator
+    from service.registry.protect import Protector
+    from service.settings import get_settings
+    from service.synthetic import synthetic_csv
+
+    report = await import_workers(
+        session,
+        actor=actor,
+        protector=Protector.from_settings(get_settings()),
+        locator=default_locator(),
+        content=synthetic_csv(workers, seed=7),
+        filename="synthetic-register.csv",
+    )
+    return {"created": report.created, "unchanged": report.unchanged, "rejected": report.rejected}
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ tests and benchmarks; never real people."""
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -147,14 +146,31 @@ def cities(path: Path | None = None) -> dict[str, list[City]]:
     return by_country
 
 
-def synthetic_rows(
-    n: int, *, seed: int = 7, destinations: set[str] | None = None, spread_km: float = 6.0
-) -> Iterator[dict[str, str]]:
-    """``n`` registrations as import rows (the bulk CSV columns), deterministic for a seed.
+@dataclass(frozen=True, slots=True)
+class SyntheticRegister:
+    """Columns of a synthetic register (vectorised, for millions of rows)."""
 
-    Workers are spread around cities with a normal scatter of ``spread_km`` (in km, converted
-    per latitude), so that dense cities stay dense and nobody is placed in the sea far offshore.
-    """
+    nationality: np.ndarray
+    destination: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    sex: np.ndarray
+    sector: np.ndarray
+    family: np.ndarray
+    vulnerable: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lat)
+
+
+def synthetic_register(
+    n: int, *, seed: int = 7, destinations: set[str] | None = None, spread_km: float = 6.0
+) -> SyntheticRegister:
+    """``n`` workers: corridors drawn by migrant stock, cities by population, a normal scatter of
+    ``spread_km`` around the city (points that would fall at sea are put back on the city), sex by
+    the corridor's female share, sector by sex. Deterministic for a seed."""
+    from geo.admin import AdminAreas
+
     rng = np.random.default_rng(seed)
     towns = cities()
     lanes = [
@@ -162,38 +178,75 @@ def synthetic_rows(
         for c in corridors()
         if c.destination in towns and (not destinations or c.destination in destinations)
     ]
-    weights = np.array([c.stock for c in lanes], dtype=float)
-    picks = rng.choice(len(lanes), size=n, p=weights / weights.sum())
-    per_country = {
-        country: (np.array([c.population for c in cs], dtype=float), cs)
-        for country, cs in towns.items()
-    }
-    for i, lane_index in enumerate(picks):
-        lane = lanes[int(lane_index)]
-        pops, cs = per_country[lane.destination]
-        city = cs[int(rng.choice(len(cs), p=pops / pops.sum()))]
-        sex = "F" if rng.random() < lane.female_share else "M"
-        sector = _SECTORS[int(rng.choice(len(_SECTORS), p=_SECTOR_P[sex]))]
-        dy = rng.normal(0.0, spread_km) / 111.32
-        dx = rng.normal(0.0, spread_km) / (111.32 * max(math.cos(math.radians(city.lat)), 0.2))
+    stock = np.array([c.stock for c in lanes], dtype=float)
+    lane = rng.choice(len(lanes), size=n, p=stock / stock.sum())
+    origin = np.array([c.origin for c in lanes], dtype=object)[lane]
+    dest = np.array([c.destination for c in lanes], dtype=object)[lane]
+    female_share = np.array([c.female_share for c in lanes])[lane]
+    lat = np.empty(n)
+    lon = np.empty(n)
+    for country in np.unique(dest):
+        rows = np.flatnonzero(dest == country)
+        cs = towns[str(country)]
+        pops = np.array([c.population for c in cs], dtype=float)
+        pick = rng.choice(len(cs), size=len(rows), p=pops / pops.sum())
+        lat[rows] = np.array([c.lat for c in cs])[pick]
+        lon[rows] = np.array([c.lon for c in cs])[pick]
+    centre_lat, centre_lon = lat.copy(), lon.copy()
+    lat = np.clip(lat + rng.normal(0.0, spread_km, n) / 111.32, -89.9, 89.9)
+    lon = lon + rng.normal(0.0, spread_km, n) / (
+        111.32 * np.maximum(np.cos(np.radians(centre_lat)), 0.2)
+    )
+    lon = (lon + 180.0) % 360.0 - 180.0
+    _, _, flags = AdminAreas.load().locate_many(lon, lat)
+    at_sea = np.array([f not in (None, "snapped") for f in flags])
+    lat[at_sea], lon[at_sea] = centre_lat[at_sea], centre_lon[at_sea]
+    sex = np.where(rng.random(n) < female_share, "F", "M").astype(object)
+    sector = np.empty(n, dtype=object)
+    for s_, probs in _SECTOR_P.items():
+        rows = np.flatnonzero(sex == s_)
+        sector[rows] = np.array(_SECTORS, dtype=object)[
+            rng.choice(len(_SECTORS), size=len(rows), p=probs)
+        ]
+    return SyntheticRegister(
+        nationality=origin,
+        destination=dest,
+        lat=np.round(lat, 5),
+        lon=np.round(lon, 5),
+        sex=sex,
+        sector=sector,
+        family=rng.poisson(0.4, n),
+        vulnerable=rng.random(n) < 0.05,
+    )
+
+
+def synthetic_rows(
+    n: int, *, seed: int = 7, destinations: set[str] | None = None, spread_km: float = 6.0
+) -> Iterator[dict[str, str]]:
+    """``n`` registrations as import rows (the bulk CSV columns), deterministic for a seed."""
+    reg = synthetic_register(n, seed=seed, destinations=destinations, spread_km=spread_km)
+    rng = np.random.default_rng(seed + 1)
+    for i in range(n):
+        origin = str(reg.nationality[i])
+        sex = str(reg.sex[i])
         vulnerable = [v for v in _VULNERABILITIES if rng.random() < 0.015]
         if sex == "M" and "pregnant" in vulnerable:
             vulnerable.remove("pregnant")
         age = int(rng.integers(19, 58))
         yield {
-            "nationality": lane.origin,
+            "nationality": origin,
             "given_name": _GIVEN[int(rng.integers(len(_GIVEN)))],
             "family_name": _FAMILY[int(rng.integers(len(_FAMILY)))],
             "sex": sex,
             "birth_date": f"{2026 - age}-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d}",
-            "document_number": f"{lane.origin[:1]}{seed:02d}{i:08d}",
+            "document_number": f"{origin[:1]}{seed:02d}{i:08d}",
             "phone": f"+{int(rng.integers(10**9, 10**10))}",
-            "languages": _LANGUAGE.get(lane.origin, "en"),
-            "sector": sector,
+            "languages": _LANGUAGE.get(origin, "en"),
+            "sector": str(reg.sector[i]),
             "employer": "",
-            "lat": f"{city.lat + dy:.5f}",
-            "lon": f"{city.lon + dx:.5f}",
-            "accompanying_family": str(int(rng.poisson(0.4))),
+            "lat": f"{reg.lat[i]:.5f}",
+            "lon": f"{reg.lon[i]:.5f}",
+            "accompanying_family": str(int(reg.family[i])),
             "vulnerabilities": ";".join(vulnerable),
             "share_with_humanitarian": "true" if rng.random() < 0.6 else "false",
             "share_with_embassy": "true" if rng.random() < 0.95 else "false",

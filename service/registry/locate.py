@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
+
+import numpy as np
 
 _EXPLAIN = {
     "at_sea": "it lies outside every country (at sea?)",
@@ -34,6 +37,8 @@ class Placed:
 class Locator(Protocol):
     def locate(self, *, lon: float, lat: float) -> Placed: ...
 
+    def locate_many(self, lons: Sequence[float], lats: Sequence[float]) -> list[Placed]: ...
+
 
 class AdminLocator:
     """Backed by ``geo.admin.AdminAreas`` (loaded once per process)."""
@@ -47,6 +52,12 @@ class AdminLocator:
         found = self._areas.locate(lon, lat)
         return Placed(found.country, found.admin1, found.flag)
 
+    def locate_many(self, lons: Sequence[float], lats: Sequence[float]) -> list[Placed]:
+        countries, admin1, flags = self._areas.locate_many(
+            np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+        )
+        return [Placed(c, a, f) for c, a, f in zip(countries, admin1, flags, strict=True)]
+
 
 @lru_cache(maxsize=1)
 def default_locator() -> AdminLocator:
@@ -58,3 +69,6 @@ class LazyLocator:
 
     def locate(self, *, lon: float, lat: float) -> Placed:
         return default_locator().locate(lon=lon, lat=lat)
+
+    def locate_many(self, lons: Sequence[float], lats: Sequence[float]) -> list[Placed]:
+        return default_locator().locate_many(lons, lats)

@@ -95,7 +95,7 @@ class Worker(SQLModel, table=True):
     lat: float | None = None
     lon: float | None = None
     country: str | None = Field(default=None, max_length=3, index=True)
-    admin1: str | None = Field(default=None, max_length=10)
+    admin1: str | None = Field(default=None, max_length=40)
     #: Why the location was accepted although it looked wrong (at sea, swapped...).
     location_flag: str | None = Field(default=None, max_length=32)
     accompanying_family: int = 0
@@ -158,7 +158,7 @@ class PopulationGroup(SQLModel, table=True):
     #: GeoJSON polygon or multipolygon (lon/lat) when the group covers an area.
     area: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     country: str | None = Field(default=None, max_length=3, index=True)
-    admin1: str | None = Field(default=None, max_length=10)
+    admin1: str | None = Field(default=None, max_length=40)
     source: str = Field(max_length=200)
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
     key: str = Field(max_length=64, unique=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -11,13 +12,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.audit.service import record
 from service.auth.principal import Principal
-from service.db import utcnow
+from service.crypto import SealBroken
+from service.db import new_id, utcnow
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from service.registry import access
-from service.registry.locate import Locator
+from service.registry.locate import Locator, Placed
 from service.registry.models import RegisterChange, Worker
 from service.registry.protect import Protector
 from service.registry.schemas import WorkerCreate, WorkerUpdate
+
+log = logging.getLogger("lifeline.registry")
 
 #: Personal fields that are sealed, by API name → how they come out of the schema.
 _SEALED_FROM_DATA = (
@@ -29,12 +33,12 @@ _SEALED_FROM_DATA = (
 )
 
 
-def _content(data: WorkerCreate) -> dict[str, Any]:
-    return data.model_dump(mode="json", exclude={"accept_flagged_location"})
+def _content(data: WorkerCreate) -> str:
+    return data.model_dump_json(exclude={"accept_flagged_location"})
 
 
-def place(
-    locator: Locator,
+def check_place(
+    found: Placed,
     *,
     lat: float,
     lon: float,
@@ -42,8 +46,7 @@ def place(
     accept_flagged: bool,
     loc: tuple[str | int, ...] = ("body", "location"),
 ) -> tuple[str | None, str | None, str | None]:
-    """(country, admin1, flag) for a location; refuse a doubtful one unless told to accept it."""
-    found = locator.locate(lon=lon, lat=lat)
+    """(country, admin1, flag) for a located point; refuse a doubtful one unless told to accept."""
     if found.doubtful and not accept_flagged:
         raise InvalidInput(
             f"The location {lat}, {lon} looks wrong: {found.explain()}. Correct it, or send "
@@ -58,7 +61,23 @@ def place(
     return found.country or country, found.admin1, found.flag
 
 
-def build_worker(
+def place(
+    locator: Locator,
+    *,
+    lat: float,
+    lon: float,
+    country: str | None,
+    accept_flagged: bool,
+    loc: tuple[str | int, ...] = ("body", "location"),
+) -> tuple[str | None, str | None, str | None]:
+    """Locate one point and check it (see ``check_place``)."""
+    found = locator.locate(lon=lon, lat=lat)
+    return check_place(
+        found, lat=lat, lon=lon, country=country, accept_flagged=accept_flagged, loc=loc
+    )
+
+
+def worker_values(
     data: WorkerCreate,
     *,
     protector: Protector,
@@ -67,48 +86,61 @@ def build_worker(
     flag: str | None,
     registered_by: str | None,
     worker_id: str | None = None,
-) -> Worker:
-    """A new Worker row from a validated registration, personal fields sealed."""
-    worker = Worker(
+) -> dict[str, Any]:
+    """The column values of a worker row from a validated registration, personal fields sealed.
+
+    Plain values rather than an ORM object, so that bulk imports can insert them directly.
+    """
+    record_id = worker_id or new_id()
+    content_hash = protector.content_hash(_content(data))
+    identity = protector.identity_hash(
         nationality=data.nationality,
-        sex=data.sex.value if data.sex else None,
-        sector=data.sector.value if data.sector else None,
-        languages=list(data.languages),
-        employer=data.employer,
-        lat=data.location.lat,
-        lon=data.location.lon,
-        country=country,
-        admin1=admin1,
-        location_flag=flag,
-        accompanying_family=data.accompanying_family,
-        vulnerabilities=[v.value for v in data.vulnerabilities],
-        vulnerable=bool(data.vulnerabilities),
-        international_protection=data.international_protection,
-        consent_embassy=data.consent.share_with_embassy,
-        consent_humanitarian=data.consent.share_with_humanitarian,
-        legal_basis=data.legal_basis.value,
-        source=data.source.value,
-        verified=data.verified,
-        stay_registered=data.stay_registered,
-        identity_hash=protector.identity_hash(
-            nationality=data.nationality,
-            document_number=data.document_number,
-            given_name=data.given_name,
-            family_name=data.family_name,
-            birth_date=data.birth_date,
-        ),
-        content_hash=protector.content_hash(_content(data)),
-        registered_by=registered_by,
+        document_number=data.document_number,
+        given_name=data.given_name,
+        family_name=data.family_name,
+        birth_date=data.birth_date,
     )
-    if worker_id is not None:
-        worker.id = worker_id
-    if worker.identity_hash is None:
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": record_id,
+        "nationality": data.nationality,
+        "sex": data.sex.value if data.sex else None,
+        "sector": data.sector.value if data.sector else None,
+        "languages": list(data.languages),
+        "employer": data.employer,
+        "lat": data.location.lat,
+        "lon": data.location.lon,
+        "country": country,
+        "admin1": admin1,
+        "location_flag": flag,
+        "accompanying_family": data.accompanying_family,
+        "vulnerabilities": [v.value for v in data.vulnerabilities],
+        "vulnerable": bool(data.vulnerabilities),
+        "international_protection": data.international_protection,
+        "consent_embassy": data.consent.share_with_embassy,
+        "consent_humanitarian": data.consent.share_with_humanitarian,
+        "legal_basis": data.legal_basis.value,
+        "source": data.source.value,
+        "verified": data.verified,
+        "stay_registered": data.stay_registered,
         # Nothing identifies the person: the same content is the only sign of the same record.
-        worker.identity_hash = worker.content_hash
-    sealed: dict[str, str | None] = {f: getattr(data, f) for f in _SEALED_FROM_DATA}
-    sealed["birth_date"] = data.birth_date.isoformat() if data.birth_date else None
-    protector.seal_into(worker, sealed)
-    return worker
+        "identity_hash": identity or content_hash,
+        "content_hash": content_hash,
+        "registered_by": registered_by,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    clear: dict[str, str | None] = {f: getattr(data, f) for f in _SEALED_FROM_DATA}
+    clear["birth_date"] = data.birth_date.isoformat() if data.birth_date else None
+    for field, value in clear.items():
+        values[f"{field}_sealed"] = protector.sealer.seal(value, record_id=record_id, field=field)
+    return values
+
+
+def build_worker(data: WorkerCreate, **kwargs: Any) -> Worker:
+    """A new Worker row (ORM) from a validated registration; see ``worker_values``."""
+    return Worker(**worker_values(data, **kwargs))
 
 
 def changed(session: AsyncSession, worker: Worker) -> None:
@@ -229,7 +261,13 @@ def present(worker: Worker, fields: frozenset[str], protector: Protector) -> dic
         "documentation_status",
     ):
         if name in fields:
-            out[name] = protector.open(worker, name)
+            try:
+                out[name] = protector.open(worker, name)
+            except SealBroken:
+                # One unreadable record (a lost key, tampering) must not hide all the others.
+                log.error("sealed field unreadable", extra={"worker": worker.id, "field": name})
+                out[name] = None
+                out["unreadable"] = sorted({*out.get("unreadable", []), name})
     return out
 
 

@@ -19,7 +19,10 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    settings = settings_for(database_url)
     monkeypatch.setenv("LIFELINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("LIFELINE_ENCRYPTION_KEYS", settings.encryption_keys)
+    monkeypatch.setenv("LIFELINE_BLIND_INDEX_KEY", settings.blind_index_key)
     get_settings.cache_clear()
     yield database_url
     get_settings.cache_clear()
@@ -87,9 +90,11 @@ def test_cli_refuses_bad_input_cleanly(cli_env: str) -> None:
 
 
 def test_demo_seeds_once_and_prints_tokens(cli_env: str) -> None:
-    first = runner.invoke(cli, ["demo", "--no-serve"])
+    first = runner.invoke(cli, ["demo", "--no-serve", "--workers", "1500"])
     assert first.exit_code == 0, first.output
-    again = runner.invoke(cli, ["demo", "--no-serve"])
+    again = runner.invoke(cli, ["demo", "--no-serve", "--workers", "1500"])
     assert again.exit_code == 0, again.output
     assert "0 organisations created" in again.output
+    assert "0 workers registered, 1,500 already there" in again.output
+    assert "Flood over the Klang Valley" in again.output
     assert again.output.count("ll_") >= 6

@@ -103,7 +103,15 @@ async def test_personal_fields_are_sealed_at_rest(
             .one()
         )
     dump = " ".join(str(v) for v in row.values())
-    for clear in ("Maria", "Santos", "PX 998-877", "998", "+60 11 222 3333", "1990-04-02"):
+    for clear in (
+        "Maria",
+        "Santos",
+        "PX 998-877",
+        "998-877",
+        "PX998877",
+        "+60 11 222 3333",
+        "1990-04-02",
+    ):
         assert clear not in dump
     assert str(row["given_name_sealed"]).startswith("v1:")
     assert row["identity_hash"] and len(row["identity_hash"]) == 64
