@@ -62,8 +62,14 @@ class Vocabulary:
             out.append(code)
         return np.asarray(out, dtype=CODE)
 
-    def encode_array(self, values: NDArray[Any]) -> NDArray[np.int32]:
-        """Vectorised: encode the distinct values once, then map."""
+    def encode_array(self, values: Any) -> NDArray[np.int32]:
+        """Vectorised: encode the distinct values once, then map. Takes an array of strings, or
+        anything with ``categories`` and ``codes`` (a pandas Categorical) without expanding it."""
+        if hasattr(values, "categories") and hasattr(values, "codes"):
+            table = np.append(self.encode(str(c) for c in values.categories), CODE(0))
+            raw = np.asarray(values.codes)
+            mapped: NDArray[np.int32] = table[np.where(raw < 0, len(table) - 1, raw)].astype(CODE)
+            return mapped
         uniques, inverse = np.unique(
             np.asarray(values, dtype=object).astype(str), return_inverse=True
         )
@@ -165,11 +171,7 @@ class ExposureIndex:
         codes = {}
         for a in ATTRIBUTES:
             values = attributes.get(a)
-            codes[a] = (
-                np.zeros(n, CODE)
-                if values is None
-                else self.vocab[a].encode_array(np.asarray(values, dtype=object))
-            )
+            codes[a] = np.zeros(n, CODE) if values is None else self.vocab[a].encode_array(values)
         return _Columns(
             np.asarray(pk, dtype=np.int64),
             lon_a,
@@ -285,11 +287,7 @@ class ExposureIndex:
         rows_y = np.arange(iy0, iy1 + 1, dtype=np.int64)
         left = np.searchsorted(base.cell_keys, rows_y * self.nx + ix0)
         right = np.searchsorted(base.cell_keys, rows_y * self.nx + ix1, side="right")
-        cells = (
-            np.concatenate([np.arange(a, b) for a, b in zip(left, right, strict=True)])
-            if len(rows_y)
-            else np.empty(0, np.int64)
-        )
+        cells = _ranges(left.astype(np.int64), right.astype(np.int64))
         if not len(cells):
             return np.empty(0, np.int64)
         keys = base.cell_keys[cells]

@@ -198,8 +198,12 @@ def synthetic_register(
         111.32 * np.maximum(np.cos(np.radians(centre_lat)), 0.2)
     )
     lon = (lon + 180.0) % 360.0 - 180.0
-    _, _, flags = AdminAreas.load().locate_many(lon, lat)
-    at_sea = np.array([f not in (None, "snapped") for f in flags])
+    at_sea = np.zeros(n, dtype=bool)
+    for start in range(0, n, 1_000_000):  # in chunks, to bound memory at tens of millions
+        _, _, flags = AdminAreas.load().locate_many(
+            lon[start : start + 1_000_000], lat[start : start + 1_000_000]
+        )
+        at_sea[start : start + len(flags)] = [f not in (None, "snapped") for f in flags]
     lat[at_sea], lon[at_sea] = centre_lat[at_sea], centre_lon[at_sea]
     sex = np.where(rng.random(n) < female_share, "F", "M").astype(object)
     sector = np.empty(n, dtype=object)

@@ -25,7 +25,7 @@ def _arrays(cols: RegisterColumns) -> dict[str, object]:
         "lon": f["lon"].to_numpy(),
         "lat": f["lat"].to_numpy(),
         "attributes": {
-            a: f[a].to_numpy(dtype=object)
+            a: f[a].array  # categorical: codes and categories, no string per row
             for a in ("nationality", "country", "admin1", "sector", "sex")
         },
         "family": f["accompanying_family"].to_numpy(),

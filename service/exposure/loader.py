@@ -46,7 +46,8 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     frame["lon"] = frame["lon"].astype(np.float64)
     frame["lat"] = frame["lat"].astype(np.float64)
     for name in ("nationality", "country", "admin1", "sector", "sex"):
-        frame[name] = frame[name].fillna("").astype(str)
+        if not isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].fillna("").astype(str).astype("category")
     frame["accompanying_family"] = frame["accompanying_family"].fillna(0).astype(np.int64)
     frame["vulnerable"] = frame["vulnerable"].fillna(0).astype(bool)
     return frame
@@ -77,8 +78,10 @@ async def _copy_postgres(engine: AsyncEngine, query: str) -> pd.DataFrame:
         assert driver is not None
         await driver.copy_from_query(query, output=buffer, format="csv", header=True)
     buffer.seek(0)
+    # Categories, not strings: ten million rows of five text columns would otherwise take
+    # gigabytes for a moment, and the API process must stay small.
     return pd.read_csv(
         buffer,
-        dtype={"nationality": str, "country": str, "admin1": str, "sector": str, "sex": str},
+        dtype={c: "category" for c in ("nationality", "country", "admin1", "sector", "sex")},
         keep_default_na=False,
     )
