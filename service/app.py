@@ -7,10 +7,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from service import __version__, migrate
+from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
 from service.auth.dependencies import check_every_route_is_guarded
 from service.auth.router import router as tokens_router
@@ -19,6 +21,7 @@ from service.directory.router import router as directory_router
 from service.errors import install_error_handlers
 from service.exposure.engine import RegisterIndex
 from service.exposure.router import router as exposure_router
+from service.feeds.config import load_feeds
 from service.health import router as health_router
 from service.idempotency import IdempotencyMiddleware
 from service.observability import RequestContextMiddleware, configure_logging
@@ -41,6 +44,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     audit_router,
     registry_router,
     exposure_router,
+    alerts_router,
 )
 
 
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.sessionmaker = make_sessionmaker(engine)
         if settings.migrate_on_start:
             await migrate.upgrade(engine)
+        app.state.http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
         index = RegisterIndex(engine, cell_deg=settings.index_cell_deg)
         app.state.register_index = index
         background = [
@@ -104,6 +109,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await app.state.http.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.feeds = load_feeds(settings.feeds_file)
     app.state.protector = Protector.from_settings(settings)
     app.state.locator = LazyLocator()
     app.state.people_lists = TokenBuckets(

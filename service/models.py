@@ -1,5 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from service.alerts.models import AlertAlias, AlertRecord, AlertVersion, FeedState
 from service.audit.models import AuditEvent
 from service.auth.models import ApiToken
 from service.db import metadata
@@ -8,8 +9,12 @@ from service.idempotency import IdempotentResponse
 from service.registry.models import PopulationGroup, RegisterChange, Worker
 
 __all__ = [
+    "AlertAlias",
+    "AlertRecord",
+    "AlertVersion",
     "ApiToken",
     "AuditEvent",
+    "FeedState",
     "IdempotentResponse",
     "Organization",
     "PopulationGroup",

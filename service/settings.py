@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     index_refresh_s: float = Field(default=2.0, gt=0)
     #: Grid cell of the exposure index, in degrees.
     index_cell_deg: float = Field(default=0.05, gt=0, le=5)
+    #: A JSON or YAML list of feeds to poll (name, kind, url, interval_s, enabled); unset: the
+    #: built-in defaults (GDACS and USGS on, national CAP senders listed but off).
+    feeds_file: str | None = None
     #: A registration not updated for this long, and not asked to stay, is erased.
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).

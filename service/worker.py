@@ -19,6 +19,7 @@ from service.retention import erase_expired_workers, forget_idempotency_keys
 from service.settings import Settings
 
 log = logging.getLogger("lifeline.worker")
+_local_locks: dict[str, asyncio.Lock] = {}
 
 
 @asynccontextmanager
@@ -26,10 +27,16 @@ async def singleton(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
     """Hold a cluster-wide lock named ``name`` for the block; yield False if another holds it.
 
     PostgreSQL advisory locks are released if the process dies, so a crashed worker never
-    blocks the others. SQLite is a single-host database: its write lock serialises enough.
+    blocks the others. The embedded SQLite database runs one worker process, so a lock within
+    the process is enough there.
     """
     if engine.dialect.name != "postgresql":
-        yield True
+        lock = _local_locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            yield False
+            return
+        async with lock:
+            yield True
         return
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     async with engine.connect() as conn:
@@ -72,6 +79,27 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
     ]
 
 
+def feed_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
+    """Polling: every few seconds, each enabled feed whose time has come (each feed keeps its
+    own schedule and backoff in its state row)."""
+    import httpx
+
+    from service.feeds.config import load_feeds
+    from service.feeds.poller import poll_due
+
+    feeds = load_feeds(settings.feeds_file)
+
+    async def poll_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        async with httpx.AsyncClient(follow_redirects=True) as client:
+            outcomes = await poll_due(engine, maker, client, feeds)
+        return (
+            ", ".join(f"{o.feed}: {o.status} (+{o.new} new, {o.updated} updated)" for o in outcomes)
+            or "none due"
+        )
+
+    return [Job("feeds", 15.0, poll_job)]
+
+
 async def run_once(engine: AsyncEngine, jobs: list[Job]) -> dict[str, str]:
     """Run every job once (skipping those another process is running)."""
     maker = make_sessionmaker(engine)
@@ -91,7 +119,7 @@ async def run_once(engine: AsyncEngine, jobs: list[Job]) -> dict[str, str]:
 
 async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
     engine = make_engine(settings.database_url)
-    jobs = housekeeping_jobs(settings)
+    jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine)
     due = dict.fromkeys((j.name for j in jobs), 0.0)
     loop = asyncio.get_running_loop()
     log.info("worker started", extra={"jobs": [j.name for j in jobs]})

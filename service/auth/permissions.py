@@ -28,6 +28,13 @@ class Permission(enum.StrEnum):
     EXPOSURE_READ = "exposure:read"
     #: Named lists of a nationality's workers in a zone.
     EXPOSURE_LIST = "exposure:list"
+    ALERTS_READ = "alerts:read"
+    #: Push CAP messages in (integrations).
+    ALERTS_PUSH = "alerts:push"
+    #: Declare an alert by hand.
+    ALERTS_DECLARE = "alerts:declare"
+    FEEDS_READ = "feeds:read"
+    FEEDS_POLL = "feeds:poll"
 
 
 _EVERYONE_BUT_INTEGRATIONS = {
@@ -57,7 +64,13 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.EXPOSURE_LIST: frozenset(
         {Role.ADMIN, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
+    Permission.ALERTS_READ: frozenset(Role),
+    Permission.ALERTS_PUSH: frozenset({Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION}),
+    Permission.ALERTS_DECLARE: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.FEEDS_READ: frozenset({Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION, Role.VIEWER}),
+    Permission.FEEDS_POLL: frozenset({Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION}),
 }
+assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"
 
 
 def allowed(role: Role, permission: Permission) -> bool:

@@ -72,7 +72,7 @@ async def test_expired_registrations_are_erased_and_logged(app: FastAPI) -> None
     ]
 
 
-async def test_a_job_runs_in_one_process_at_a_time(app: FastAPI, backend: str) -> None:
+async def test_a_job_runs_in_one_process_at_a_time(app: FastAPI) -> None:
     ran: list[str] = []
 
     async def job(_: object) -> str:
@@ -83,9 +83,8 @@ async def test_a_job_runs_in_one_process_at_a_time(app: FastAPI, backend: str) -
     async with singleton(app.state.engine, "lifeline:exclusive-test") as mine:
         assert mine
         outcome = await run_once(app.state.engine, jobs)
-    if backend == "postgresql":
-        assert outcome == {"exclusive-test": "skipped: running elsewhere"}
-        assert ran == []
+    assert outcome == {"exclusive-test": "skipped: running elsewhere"}
+    assert ran == []
     assert (await run_once(app.state.engine, jobs)) == {"exclusive-test": "done"}
 
 

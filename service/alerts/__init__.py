@@ -1,0 +1,1 @@
+"""Alerts: every source's warnings, normalised, versioned and kept, exercises included."""

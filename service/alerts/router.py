@@ -1,0 +1,185 @@
+"""``/api/v1/alerts`` and ``/api/v1/feeds``: warnings in, kept, and the feeds' health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from pydantic import ValidationError
+
+from integrations.cap import parse_cap
+from integrations.errors import PayloadError
+from integrations.manual import ManualAlertInput, manual_alert
+from service.alerts import service
+from service.alerts.models import FeedState
+from service.alerts.schemas import (
+    AlertDetail,
+    AlertPublic,
+    AlertVersionPublic,
+    FeedHealth,
+    PollResult,
+)
+from service.auth.dependencies import authorize
+from service.auth.permissions import Permission
+from service.auth.principal import Principal
+from service.deps import SessionDep
+from service.errors import InvalidInput, LifelineError, NotFound
+from service.feeds.config import FeedConfig
+from service.feeds.poller import poll_feed
+from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+
+router = APIRouter(tags=["alerts"])
+
+Reader = Annotated[Principal, Depends(authorize(Permission.ALERTS_READ))]
+Pusher = Annotated[Principal, Depends(authorize(Permission.ALERTS_PUSH))]
+Declarer = Annotated[Principal, Depends(authorize(Permission.ALERTS_DECLARE))]
+FeedReader = Annotated[Principal, Depends(authorize(Permission.FEEDS_READ))]
+Poller = Annotated[Principal, Depends(authorize(Permission.FEEDS_POLL))]
+
+CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
+MAX_CAP_BYTES = 2_000_000
+
+
+class UnsupportedMediaType(LifelineError):
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+@router.post(
+    "/alerts/cap",
+    response_model=AlertPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "Already known: nothing changed"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string"}} for t in CAP_TYPES},
+        }
+    },
+)
+async def push_cap(
+    request: Request, response: Response, session: SessionDep, actor: Pusher
+) -> AlertPublic:
+    """Push one CAP 1.1 or 1.2 message. ``201`` new or updated, ``200`` already known."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in CAP_TYPES:
+        raise UnsupportedMediaType(f"Send the CAP message as one of {', '.join(CAP_TYPES)}")
+    content = await request.body()
+    if len(content) > MAX_CAP_BYTES:
+        raise InvalidInput(
+            f"A CAP message is limited to {MAX_CAP_BYTES} bytes",
+            errors=[{"loc": ["body"], "msg": "too large"}],
+        )
+    try:
+        alert = parse_cap(content, source=None)
+    except PayloadError as exc:
+        raise InvalidInput(
+            f"Not a usable CAP message: {exc.reason}", errors=[{"loc": ["body"], "msg": exc.reason}]
+        ) from exc
+    stored, outcome = await service.store_alert(session, alert=alert, actor=actor)
+    if outcome == service.UNCHANGED:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/alerts/{stored.id}"
+    return AlertPublic.of(stored)
+
+
+@router.post(
+    "/alerts",
+    response_model=AlertPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "Already known: nothing changed"}},
+)
+async def declare_alert(
+    data: Annotated[ManualAlertInput, Body()],
+    response: Response,
+    session: SessionDep,
+    actor: Declarer,
+) -> AlertPublic:
+    """Declare an alert by hand: a zone (GeoJSON polygon, or a point with ``radius_km``, or
+    countries) and the fields of a normalised alert."""
+    try:
+        # The model already turned a point and radius into a circle: pass the zone itself on.
+        alert = manual_alert(
+            None, data.model_dump(mode="json", exclude_none=True, exclude={"radius_km"})
+        )
+    except ValidationError as exc:  # the model was valid; this would be an internal slip
+        raise InvalidInput(
+            "The alert is not valid",
+            errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+        ) from exc
+    stored, outcome = await service.store_alert(session, alert=alert, actor=actor)
+    if outcome == service.UNCHANGED:
+        response.status_code = status.HTTP_200_OK
+    return AlertPublic.of(stored)
+
+
+@router.get("/alerts", response_model=Page[AlertPublic])
+async def list_alerts(
+    session: SessionDep,
+    actor: Reader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    source: str | None = None,
+    hazard: str | None = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    active: bool = False,
+) -> Page[AlertPublic]:
+    """Every source's alerts, newest first; exercises included and marked."""
+    before = decode_cursor(cursor)
+    rows = await service.list_alerts(
+        session,
+        limit=limit + 1,
+        before=str(before) if before else None,
+        source=source,
+        hazard=hazard,
+        status=status_,
+        active_only=active,
+    )
+    items = [AlertPublic.of(r) for r in rows[:limit]]
+    return Page[AlertPublic](
+        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
+    )
+
+
+@router.get("/alerts/{id}", response_model=AlertDetail)
+async def get_alert(id: str, session: SessionDep, actor: Reader) -> AlertDetail:
+    row = await service.get_alert(session, alert_id=id)
+    history = [
+        AlertVersionPublic.model_validate(v)
+        for v in await service.versions_of(session, alert_id=id)
+    ]
+    return AlertDetail(**AlertPublic.of(row).model_dump(), history=history)
+
+
+def _feeds(request: Request) -> tuple[FeedConfig, ...]:
+    feeds: tuple[FeedConfig, ...] = request.app.state.feeds
+    return feeds
+
+
+@router.get("/feeds", response_model=list[FeedHealth])
+async def list_feeds(request: Request, session: SessionDep, actor: FeedReader) -> list[FeedHealth]:
+    """The configured feeds and their health: last success, last error, items seen."""
+    out = []
+    for config in _feeds(request):
+        state = await session.get(FeedState, config.name)
+        health: dict[str, Any] = state.model_dump() if state else {}
+        health.update(
+            name=config.name,
+            kind=config.kind,
+            url=str(config.url),
+            enabled=config.enabled,
+            interval_s=config.interval_s,
+        )
+        out.append(FeedHealth.model_validate(health))
+    return out
+
+
+@router.post("/feeds/{name}/poll", response_model=PollResult)
+async def poll_now(name: str, request: Request, session: SessionDep, actor: Poller) -> PollResult:
+    """Poll this feed now (whatever its schedule), and say what came of it."""
+    config = next((f for f in _feeds(request) if f.name == name), None)
+    if config is None:
+        raise NotFound(f"No feed called {name!r}")
+    outcome = await poll_feed(
+        request.app.state.engine, request.app.state.sessionmaker, request.app.state.http, config
+    )
+    return PollResult(**outcome.__dict__)

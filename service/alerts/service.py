@@ -1,0 +1,253 @@
+"""Storing alerts: the same item again changes nothing; a newer version updates the alert and
+keeps the old one; aliases and CAP references tie versions of one event together."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from integrations.alert import Alert, MsgType
+from service.alerts.models import AlertAlias, AlertRecord, AlertVersion
+from service.audit.service import record
+from service.auth.principal import Principal
+from service.db import new_id, utcnow
+from service.errors import NotFound
+
+NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+
+
+def _insert(conn: AsyncConnection, model: Any) -> Any:
+    """An INSERT that can skip on conflict, on either database."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model.__table__)
+
+
+def _fields(alert: Alert) -> dict[str, Any]:
+    """The alert's latest state, as columns."""
+    return {
+        "version": alert.version,
+        "hazard": alert.hazard.value,
+        "severity": int(alert.severity),
+        "certainty": alert.certainty.value,
+        "urgency": alert.urgency.value,
+        "status": alert.status.value,
+        "msg_type": alert.msg_type.value,
+        "headline": alert.headline[:1000],
+        "description": alert.description,
+        "instruction": alert.instruction,
+        "onset": alert.onset,
+        "expires": alert.expires,
+        "sent": alert.sent,
+        "geometry": alert.geometry,
+        "languages": list(alert.languages),
+        "countries": list(alert.countries),
+        "url": (alert.url or "")[:1000] or None,
+        "extra": _jsonable(alert.extra),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _is_newer(alert: Alert, current: AlertRecord) -> bool:
+    if alert.sent is not None and current.sent is not None and alert.sent != current.sent:
+        return alert.sent > current.sent
+    if alert.version.isdigit() and current.version.isdigit():
+        return int(alert.version) >= int(current.version)
+    return True  # same time, or no time: arrival order
+
+
+async def find_alert(session: AsyncSession, alert: Alert) -> AlertRecord | None:
+    """The stored alert this one belongs to: by its id, or by any alias or reference."""
+    found = (
+        await session.exec(
+            select(AlertRecord).where(
+                AlertRecord.source == alert.source, AlertRecord.external_id == alert.external_id
+            )
+        )
+    ).first()
+    if found is not None:
+        return found
+    keys = {alert.external_id, *alert.aliases, *alert.references}
+    alias = (
+        await session.exec(
+            select(AlertAlias).where(
+                AlertAlias.source == alert.source, col(AlertAlias.alias).in_(sorted(keys))
+            )
+        )
+    ).first()
+    if alias is None:
+        return None
+    return await session.get(AlertRecord, alias.alert_id)
+
+
+async def store_alert(
+    session: AsyncSession, *, alert: Alert, actor: Principal
+) -> tuple[AlertRecord, str]:
+    """Keep ``alert``; return the stored alert and whether it was new, updated or unchanged.
+
+    Safe against two workers storing the same item at once: inserts skip on conflict and the
+    loser reads what the winner wrote.
+    """
+    conn = await session.connection()
+    current = await find_alert(session, alert)
+    if current is None:
+        alert_id = new_id()
+        inserted = await conn.execute(
+            _insert(conn, AlertRecord)
+            .values(
+                id=alert_id,
+                source=alert.source,
+                external_id=alert.external_id,
+                cancelled=alert.msg_type is MsgType.CANCEL,
+                versions=1,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+                **_fields(alert),
+            )
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        )
+        if inserted.rowcount == 1:
+            await _add_version(session, alert_id, alert)
+            await _add_aliases(conn, alert_id, alert)
+            stored = await session.get(AlertRecord, alert_id)
+            assert stored is not None
+            record(
+                session,
+                actor=actor,
+                action="alert.received",
+                subject_type="alert",
+                subject_id=alert_id,
+                detail={"source": alert.source, "version": alert.version, "outcome": NEW},
+            )
+            return stored, NEW
+        current = await find_alert(session, alert)
+        assert current is not None
+    if not await _add_version(session, current.id, alert):
+        return current, UNCHANGED
+    await _add_aliases(conn, current.id, alert)
+    if _is_newer(alert, current):
+        for name, value in _fields(alert).items():
+            setattr(current, name, value)
+    if alert.msg_type is MsgType.CANCEL:
+        current.cancelled = True
+    current.versions += 1
+    current.updated_at = utcnow()
+    session.add(current)
+    await session.flush()
+    record(
+        session,
+        actor=actor,
+        action="alert.received",
+        subject_type="alert",
+        subject_id=current.id,
+        detail={
+            "source": alert.source,
+            "version": alert.version,
+            "outcome": UPDATED,
+            "msg_type": alert.msg_type.value,
+        },
+    )
+    return current, UPDATED
+
+
+async def _add_version(session: AsyncSession, alert_id: str, alert: Alert) -> bool:
+    """Record this version; False when it was already there (the same item again)."""
+    exists = await session.exec(
+        select(AlertVersion.id).where(
+            AlertVersion.alert_id == alert_id, AlertVersion.version == alert.version
+        )
+    )
+    if exists.first() is not None:
+        return False
+    conn = await session.connection()
+    fetch = dataclasses.asdict(alert.fetch) if alert.fetch else {}
+    result = await conn.execute(
+        _insert(conn, AlertVersion)
+        .values(
+            id=new_id(),
+            alert_id=alert_id,
+            version=alert.version,
+            msg_type=alert.msg_type.value,
+            received_at=utcnow(),
+            raw=alert.raw,
+            fetch=_jsonable(fetch),
+            summary={
+                "sha256": hashlib.sha256(alert.raw).hexdigest() if alert.raw else None,
+                "severity": int(alert.severity),
+                "headline": alert.headline[:300],
+                "sent": alert.sent.isoformat() if alert.sent else None,
+            },
+        )
+        .on_conflict_do_nothing(index_elements=["alert_id", "version"])
+    )
+    return bool(result.rowcount == 1)
+
+
+async def _add_aliases(conn: AsyncConnection, alert_id: str, alert: Alert) -> None:
+    keys = sorted({alert.external_id, *alert.aliases})
+    await conn.execute(
+        _insert(conn, AlertAlias).on_conflict_do_nothing(index_elements=["source", "alias"]),
+        [
+            {"id": new_id(), "source": alert.source, "alias": k[:300], "alert_id": alert_id}
+            for k in keys
+        ],
+    )
+
+
+async def get_alert(session: AsyncSession, *, alert_id: str) -> AlertRecord:
+    found = await session.get(AlertRecord, alert_id)
+    if found is None:
+        raise NotFound(f"No alert with id {alert_id}")
+    return found
+
+
+async def list_alerts(
+    session: AsyncSession,
+    *,
+    limit: int,
+    before: str | None = None,
+    source: str | None = None,
+    hazard: str | None = None,
+    status: str | None = None,
+    active_only: bool = False,
+) -> Sequence[AlertRecord]:
+    """Newest first (by id, which is time-ordered)."""
+    query = select(AlertRecord).order_by(col(AlertRecord.id).desc()).limit(limit)
+    if before:
+        query = query.where(col(AlertRecord.id) < before)
+    if source:
+        query = query.where(AlertRecord.source == source)
+    if hazard:
+        query = query.where(AlertRecord.hazard == hazard)
+    if status:
+        query = query.where(AlertRecord.status == status)
+    if active_only:
+        query = query.where(col(AlertRecord.cancelled).is_(False))
+    return (await session.exec(query)).all()
+
+
+async def versions_of(session: AsyncSession, *, alert_id: str) -> Sequence[AlertVersion]:
+    query = (
+        select(AlertVersion)
+        .where(AlertVersion.alert_id == alert_id)
+        .order_by(col(AlertVersion.received_at))
+    )
+    return (await session.exec(query)).all()

@@ -1,0 +1,1 @@
+"""Hazard feeds: which are configured, polling them, and their health."""

@@ -1,0 +1,98 @@
+"""Which feeds to poll, where, how often: defaults here, overridden by a JSON or YAML file
+(``LIFELINE_FEEDS_FILE``), so a feed can point anywhere, a local test server included."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter
+
+from integrations import gdacs, usgs
+from integrations.alert import Alert, FetchInfo
+
+Kind = Literal["gdacs_rss", "usgs_geojson", "cap_index", "cap"]
+
+
+class FeedConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,79}$")
+    kind: Kind
+    url: HttpUrl
+    interval_s: float = Field(default=300.0, ge=30.0, le=86_400.0)
+    timeout_s: float = Field(default=30.0, gt=0, le=300)
+    enabled: bool = True
+    #: For CAP index feeds: how many listed messages to fetch at most per poll.
+    max_items: int = Field(default=50, ge=1, le=1000)
+
+
+DEFAULT_FEEDS: tuple[FeedConfig, ...] = tuple(
+    FeedConfig.model_validate(f)
+    for f in (
+        {
+            "name": "gdacs",
+            "kind": "gdacs_rss",
+            "url": "https://www.gdacs.org/xml/rss.xml",
+            "interval_s": 600,
+        },
+        {
+            "name": "usgs-significant",
+            "kind": "usgs_geojson",
+            "url": "https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/4.5_day.geojson",
+            "interval_s": 300,
+        },
+        {
+            "name": "pagasa",
+            "kind": "cap_index",
+            "url": "https://publicalert.pagasa.dost.gov.ph/feeds/",
+            "interval_s": 600,
+            "enabled": False,
+        },
+        {
+            "name": "bmkg-nowcast",
+            "kind": "cap_index",
+            "url": "https://www.bmkg.go.id/alerts/nowcast/en",
+            "interval_s": 600,
+            "enabled": False,
+        },
+        {
+            "name": "tmd",
+            "kind": "cap_index",
+            "url": "https://www.tmd.go.th/api/xml/CAP",
+            "interval_s": 900,
+            "enabled": False,
+        },
+    )
+)
+
+
+def load_feeds(path: str | None) -> tuple[FeedConfig, ...]:
+    """The feeds of ``path`` (a JSON or YAML list), or the defaults when there is none."""
+    if not path:
+        return DEFAULT_FEEDS
+    text = Path(path).read_text(encoding="utf-8")
+    data: Any = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    feeds = TypeAdapter(list[FeedConfig]).validate_python(data)
+    names = [f.name for f in feeds]
+    if len(names) != len(set(names)):
+        raise ValueError(f"feed names must be unique: {names}")
+    return tuple(feeds)
+
+
+Parser = Callable[[bytes, FetchInfo], list[Alert]]
+
+
+def parser_for(kind: Kind) -> Parser:
+    """Bytes → alerts, per kind (CAP index feeds are handled by the poller: two steps)."""
+    from integrations.cap import parse_cap
+
+    parsers: dict[str, Parser] = {
+        "gdacs_rss": lambda content, info: gdacs.parse_rss(content, fetch=info),
+        "usgs_geojson": lambda content, info: usgs.parse_summary(content, fetch=info),
+        "cap": lambda content, info: [parse_cap(content, fetch=info)],
+    }
+    return parsers[kind]
