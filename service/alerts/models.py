@@ -36,6 +36,9 @@ class AlertRecord(SQLModel, table=True):
     expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     geometry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    #: The area matched against the register (see ``service.alerts.zones``), and how it was made.
+    zone: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    zone_source: str | None = Field(default=None, max_length=40)
     languages: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     countries: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     url: str | None = Field(default=None, max_length=1000)

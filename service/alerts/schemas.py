@@ -34,6 +34,10 @@ class AlertPublic(BaseModel):
     expires: datetime | None
     sent: datetime | None
     geometry: dict[str, Any] | None
+    zone: dict[str, Any] | None = Field(description="The area matched against the register")
+    zone_source: str | None = Field(
+        description="polygon, geocodes, point+<radius>km, countries, gdacs"
+    )
     languages: list[str]
     countries: list[str]
     url: str | None

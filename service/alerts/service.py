@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from integrations.alert import Alert, MsgType
 from service.alerts.models import AlertAlias, AlertRecord, AlertVersion
+from service.alerts.zones import zone_of
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.db import new_id, utcnow
@@ -32,7 +33,10 @@ def _insert(conn: AsyncConnection, model: Any) -> Any:
 
 def _fields(alert: Alert) -> dict[str, Any]:
     """The alert's latest state, as columns."""
+    zone, zone_source = zone_of(alert)
     return {
+        "zone": zone,
+        "zone_source": zone_source,
         "version": alert.version,
         "hazard": alert.hazard.value,
         "severity": int(alert.severity),

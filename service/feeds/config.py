@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter
 
-from integrations import gdacs, usgs
-from integrations.alert import Alert, FetchInfo
+from integrations import polling
 
-Kind = Literal["gdacs_rss", "usgs_geojson", "cap_index", "cap"]
+Kind = Literal["gdacs_rss", "usgs", "cap_index", "reliefweb", "eonet", "pdc"]
 
 
 class FeedConfig(BaseModel):
@@ -28,6 +26,8 @@ class FeedConfig(BaseModel):
     enabled: bool = True
     #: For CAP index feeds: how many listed messages to fetch at most per poll.
     max_items: int = Field(default=50, ge=1, le=1000)
+    #: For GDACS: where an episode's polygons are, with {eventtype}, {eventid}, {episodeid}.
+    geometry_url: str | None = Field(default=None, max_length=500)
 
 
 DEFAULT_FEEDS: tuple[FeedConfig, ...] = tuple(
@@ -38,10 +38,12 @@ DEFAULT_FEEDS: tuple[FeedConfig, ...] = tuple(
             "kind": "gdacs_rss",
             "url": "https://www.gdacs.org/xml/rss.xml",
             "interval_s": 600,
+            "geometry_url": "https://www.gdacs.org/gdacsapi/api/polygons/getgeometry"
+            "?eventtype={eventtype}&eventid={eventid}&episodeid={episodeid}",
         },
         {
             "name": "usgs-significant",
-            "kind": "usgs_geojson",
+            "kind": "usgs",
             "url": "https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/4.5_day.geojson",
             "interval_s": 300,
         },
@@ -83,16 +85,6 @@ def load_feeds(path: str | None) -> tuple[FeedConfig, ...]:
     return tuple(feeds)
 
 
-Parser = Callable[[bytes, FetchInfo], list[Alert]]
-
-
-def parser_for(kind: Kind) -> Parser:
-    """Bytes → alerts, per kind (CAP index feeds are handled by the poller: two steps)."""
-    from integrations.cap import parse_cap
-
-    parsers: dict[str, Parser] = {
-        "gdacs_rss": lambda content, info: gdacs.parse_rss(content, fetch=info),
-        "usgs_geojson": lambda content, info: usgs.parse_summary(content, fetch=info),
-        "cap": lambda content, info: [parse_cap(content, fetch=info)],
-    }
-    return parsers[kind]
+def parser_for(kind: Kind) -> polling.Parser:
+    """Bytes → alerts (or, for a CAP index, the entries to fetch), per kind."""
+    return polling.parsers()[polling.FeedKind(kind)]

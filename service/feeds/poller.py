@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from integrations.alert import Alert
-from integrations.cap import parse_cap, parse_cap_index
-from integrations.errors import FeedError, PayloadError
-from integrations.fetch import backoff_s, fetch
-from service.alerts.models import FeedState
+from integrations import gdacs, polling
+from integrations.alert import Alert, MsgType
+from integrations.cap import IndexEntry, parse_cap
+from integrations.errors import FeedError
+from service.alerts.models import AlertRecord, FeedState
 from service.alerts.service import NEW, UPDATED, store_alert
+from service.alerts.zones import union_geojson
 from service.auth.principal import Principal
 from service.db import session_scope, utcnow
 from service.feeds.config import FeedConfig, parser_for
@@ -54,78 +55,142 @@ async def poll_feed(
         if not mine:
             return PollOutcome(config.name, "skipped", error="another worker is polling this feed")
         async with session_scope(maker) as session:
-            state = await session.get(FeedState, config.name) or FeedState(name=config.name)
-            etag, last_modified = state.etag, state.last_modified
+            row = await session.get(FeedState, config.name) or FeedState(name=config.name)
+            remembered = polling.FeedState(
+                etag=row.etag,
+                last_modified=row.last_modified,
+                consecutive_failures=row.consecutive_failures,
+            )
         outcome = PollOutcome(config.name, "ok")
         alerts: list[Alert] = []
-        info = None
-        try:
-            fetched = await fetch(
-                client,
-                str(config.url),
-                now=now,
-                etag=etag,
-                last_modified=last_modified,
-                timeout_s=config.timeout_s,
+        result = await polling.poll_once(
+            client, _polling_config(config), remembered, parser_for(config.kind), now=now
+        )
+        if result.outcome is polling.PollOutcome.NOT_MODIFIED:
+            outcome.status = "not_modified"
+        elif result.outcome is polling.PollOutcome.FAILED:
+            outcome.status, outcome.error = "failed", str(result.error)
+        elif config.kind == "cap_index":
+            alerts = await _cap_messages(
+                client, config, [i for i in result.items if isinstance(i, IndexEntry)], now, outcome
             )
-            info = fetched.info
-            if fetched.content is None:
-                outcome.status = "not_modified"
-            elif config.kind == "cap_index":
-                alerts = await _cap_messages(client, config, fetched.content, now, outcome)
-            else:
-                alerts = parser_for(config.kind)(fetched.content, fetched.info)
-        except FeedError as exc:
-            outcome.status, outcome.error = "failed", str(exc)
+        else:
+            alerts = list(result.alerts)
         outcome.items = len(alerts)
         if alerts:
             # One transaction for the feed's items: a crash part-way stores none, and the next poll
             # stores them all; items already known are read, not written.
+            fresh: list[tuple[str, Alert]] = []
             async with session_scope(maker) as session:
                 for alert in alerts:
-                    _, result = await store_alert(session, alert=alert, actor=WORKER)
-                    outcome.new += result == NEW
-                    outcome.updated += result == UPDATED
+                    stored, kept = await store_alert(session, alert=alert, actor=WORKER)
+                    outcome.new += kept == NEW
+                    outcome.updated += kept == UPDATED
+                    if kept in (NEW, UPDATED):
+                        fresh.append((stored.id, alert))
+            if config.geometry_url:
+                await _gdacs_polygons(maker, client, config, fresh, now)
         async with session_scope(maker) as session:
             state = await session.get(FeedState, config.name) or FeedState(name=config.name)
+            new = result.state
             state.last_attempt = now
+            state.etag, state.last_modified = new.etag, new.last_modified
+            state.consecutive_failures = new.consecutive_failures
+            state.next_due = new.next_due
             if outcome.status == "failed":
-                state.consecutive_failures += 1
                 state.last_error, state.last_error_at = (outcome.error or "")[:1000], now
-                state.next_due = now + timedelta(
-                    seconds=backoff_s(state.consecutive_failures, config.interval_s)
-                )
                 log.warning("feed poll failed", extra={"feed": config.name, "error": outcome.error})
             else:
-                state.consecutive_failures = 0
                 state.last_success = now
-                if info is not None and outcome.status == "ok":
-                    state.etag, state.last_modified = info.etag, info.last_modified
                 state.items_seen += outcome.items
                 state.alerts_new += outcome.new
                 state.alerts_updated += outcome.updated
-                state.next_due = now + timedelta(seconds=config.interval_s)
             session.add(state)
         return outcome
 
 
+def _polling_config(config: FeedConfig, url: str | None = None) -> polling.FeedConfig:
+    return polling.FeedConfig(
+        name=config.name,
+        kind=polling.FeedKind(config.kind),
+        url=url or str(config.url),
+        interval_s=config.interval_s,
+        timeout_s=min(config.timeout_s, config.interval_s),
+    )
+
+
+async def _document(
+    client: httpx.AsyncClient, config: FeedConfig, url: str, parse: polling.Parser, now: datetime
+) -> list[object]:
+    """One follow-up document (a CAP message an index lists, a GDACS episode's polygons),
+    fetched with the same protections as the feed itself."""
+    result = await polling.poll_once(
+        client, _polling_config(config, url), polling.FeedState(), parse, now=now
+    )
+    if result.error is not None:
+        raise result.error
+    return list(result.items)
+
+
 async def _cap_messages(
-    client: httpx.AsyncClient, config: FeedConfig, index: bytes, now: datetime, outcome: PollOutcome
+    client: httpx.AsyncClient,
+    config: FeedConfig,
+    entries: list[IndexEntry],
+    now: datetime,
+    outcome: PollOutcome,
 ) -> list[Alert]:
     """Fetch the CAP messages an index lists. One broken message is skipped with its reason."""
-    alerts = []
-    for entry in parse_cap_index(index)[: config.max_items]:
+    alerts: list[Alert] = []
+    for entry in entries[: config.max_items]:
         try:
-            message = await fetch(client, entry.url, now=now, timeout_s=config.timeout_s)
-            if message.content is not None:
-                alerts.append(parse_cap(message.content, fetch=message.info))
-        except PayloadError as exc:
-            outcome.skipped_items.append(f"{entry.url}: {exc.reason}")
+            alerts += [
+                a
+                for a in await _document(client, config, entry.url, lambda c: [parse_cap(c)], now)
+                if isinstance(a, Alert)
+            ]
+        except FeedError as exc:
+            outcome.skipped_items.append(f"{entry.url}: {exc}")
             log.warning(
                 "CAP message skipped",
-                extra={"feed": config.name, "url": entry.url, "reason": exc.reason},
+                extra={"feed": config.name, "url": entry.url, "reason": str(exc)},
             )
     return alerts
+
+
+async def _gdacs_polygons(
+    maker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    config: FeedConfig,
+    fresh: list[tuple[str, Alert]],
+    now: datetime,
+) -> None:
+    """Fetch the polygons of each new episode (only then: GDACS asks for a low request rate) and
+    make them the alert's zone. A failure keeps the provisional zone around the point."""
+    assert config.geometry_url is not None
+    for alert_id, alert in fresh:
+        if alert.source != gdacs.SOURCE or alert.msg_type is MsgType.CANCEL:
+            continue
+        url = config.geometry_url.format(
+            eventtype=alert.extra.get("eventtype", ""),
+            eventid=alert.extra.get("eventid", ""),
+            episodeid=alert.extra.get("episodeid", alert.version),
+        )
+        try:
+            found = await _document(client, config, url, lambda c: [gdacs.parse_geometry(c)], now)
+            zones = found[0] if found and isinstance(found[0], dict) else {}
+        except FeedError as exc:
+            log.warning("GDACS polygons not fetched", extra={"alert": alert_id, "error": str(exc)})
+            continue
+        if not zones:
+            continue
+        async with session_scope(maker) as session:
+            row = await session.get(AlertRecord, alert_id)
+            if row is None or row.version != alert.version:
+                continue  # a newer episode arrived meanwhile
+            row.zone = union_geojson(list(zones.values()))
+            row.zone_source = "gdacs:" + "+".join(sorted(zones))
+            row.extra = {**row.extra, "zones": zones}
+            session.add(row)
 
 
 async def poll_due(

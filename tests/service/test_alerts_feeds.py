@@ -181,8 +181,8 @@ def timeout(request: httpx.Request) -> httpx.Response:
 
 FEED_SET = (
     FeedConfig(name="gdacs-test", kind="gdacs_rss", url="https://feeds.test/gdacs.xml"),
-    FeedConfig(name="usgs-test", kind="usgs_geojson", url="https://feeds.test/usgs.json"),
-    FeedConfig(name="broken", kind="usgs_geojson", url="https://feeds.test/garbage"),
+    FeedConfig(name="usgs-test", kind="usgs", url="https://feeds.test/usgs.json"),
+    FeedConfig(name="broken", kind="usgs", url="https://feeds.test/garbage"),
     FeedConfig(name="down", kind="gdacs_rss", url="https://feeds.test/500"),
     FeedConfig(name="slow", kind="gdacs_rss", url="https://feeds.test/slow"),
     FeedConfig(name="cap-index", kind="cap_index", url="https://feeds.test/index.rss"),
@@ -219,7 +219,7 @@ async def test_polling_survives_failing_feeds_and_repolls_write_nothing(
         assert outcomes["usgs-test"].items == 188
         assert outcomes["broken"].status == "failed" and "JSON" in (outcomes["broken"].error or "")
         assert outcomes["down"].status == "failed" and "500" in (outcomes["down"].error or "")
-        assert outcomes["slow"].status == "failed" and "timed out" in (outcomes["slow"].error or "")
+        assert outcomes["slow"].status == "failed" and "Timeout" in (outcomes["slow"].error or "")
         assert outcomes["cap-index"].items == 1 and "DTD" in outcomes["cap-index"].skipped_items[0]
         before = await count_alerts(app)
         again = await poll_feed(app.state.engine, app.state.sessionmaker, http, feeds[0])
@@ -230,9 +230,7 @@ async def test_polling_survives_failing_feeds_and_repolls_write_nothing(
 
 
 async def test_two_workers_store_each_alert_once(app: FastAPI, routes: dict[str, object]) -> None:
-    config = FeedConfig(
-        name=f"race-{unique('r')}", kind="usgs_geojson", url="https://feeds.test/usgs.json"
-    )
+    config = FeedConfig(name=f"race-{unique('r')}", kind="usgs", url="https://feeds.test/usgs.json")
     routes["/usgs.json"] = (FEEDS / "usgs" / "usgs_all_earthquakes_past_day.json").read_bytes()
     async with (
         httpx.AsyncClient(transport=feed_server(routes)) as one,
@@ -269,3 +267,62 @@ async def test_feed_health_and_poll_now(
     finally:
         await app.state.http.aclose()
         app.state.feeds, app.state.http = original
+
+
+async def test_every_alert_gets_a_zone(
+    client: httpx.AsyncClient, make_token: TokenFactory, app: FastAPI
+) -> None:
+    token = bearer(await make_token(Role.INTEGRATION))
+    geocoded = cap_message(unique("KL")).replace(
+        b"<polygon>14.5,120.9 14.5,121.1 14.7,121.1 14.5,120.9</polygon>",
+        b"<geocode><valueName>ISO3166-2</valueName><value>MY-14</value></geocode>",
+    )
+    alert = (
+        await client.post("/api/v1/alerts/cap", content=geocoded, headers={**token, **CAP_XML})
+    ).json()
+    assert alert["geometry"] is None
+    assert alert["zone_source"] == "geocodes" and alert["zone"]["type"] in {
+        "Polygon",
+        "MultiPolygon",
+    }
+
+    event_id = str(abs(hash(unique("e"))) % 10**8 + 10**8)  # an event no other test has seen
+    routes = {
+        "/gdacs.xml": (FEEDS / "gdacs" / "gdacs-1.xml")
+        .read_bytes()
+        .replace(b"1000643", event_id.encode()),
+        "/geometry": (FEEDS / "gdacs" / "tc-1001253-ep1-geometry.json").read_bytes(),
+        "/usgs.json": (FEEDS / "usgs" / "usgs_all_earthquakes_past_day.json").read_bytes(),
+    }
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        body = routes.get(request.url.path)
+        return httpx.Response(200, content=body) if body else httpx.Response(404)
+
+    gdacs_feed = FeedConfig(
+        name=f"gdacs-{unique('z')}",
+        kind="gdacs_rss",
+        url="https://feeds.test/gdacs.xml",
+        geometry_url="https://feeds.test/geometry?eventid={eventid}&episodeid={episodeid}",
+    )
+    usgs_feed = FeedConfig(
+        name=f"usgs-{unique('z')}", kind="usgs", url="https://feeds.test/usgs.json"
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        await poll_feed(app.state.engine, app.state.sessionmaker, http, gdacs_feed)
+        await poll_feed(app.state.engine, app.state.sessionmaker, http, usgs_feed)
+    async with app.state.sessionmaker() as session:
+        tc = (
+            await session.exec(
+                select(AlertRecord).where(AlertRecord.external_id == f"TC{event_id}")
+            )
+        ).one()
+        quake = (
+            await session.exec(select(AlertRecord).where(AlertRecord.source == "usgs"))
+        ).first()
+    assert tc.zone_source is not None and tc.zone_source.startswith("gdacs:")
+    assert (
+        quake is not None
+        and quake.zone_source is not None
+        and quake.zone_source.startswith("point+")
+    )

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("expires", TS, nullable=True),
         sa.Column("sent", TS, nullable=True),
         sa.Column("geometry", JSON, nullable=True),
+        sa.Column("zone", JSON, nullable=True),
+        sa.Column("zone_source", sa.String(40), nullable=True),
         sa.Column("languages", JSON, nullable=False),
         sa.Column("countries", JSON, nullable=False),
         sa.Column("url", sa.String(1000), nullable=True),
