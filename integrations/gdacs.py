@@ -8,6 +8,7 @@ its ``version``. Polygons come from the geometry endpoint, fetched only for a ne
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from datetime import UTC
 from typing import Any
 
@@ -134,7 +135,8 @@ def _item(item: Any, fetch: FetchInfo | None) -> Alert:
         description=_g(item, "description"),
         countries=tuple(c for c in iso3.replace(";", ",").split(",") if c.strip()) if iso3 else (),
         url=_g(item, "link") or None,
-        raw=b"",
+        # The item's own XML: what this alert was made from, kept with the alert's history.
+        raw=ET.tostring(item, encoding="utf-8"),
         fetch=fetch,
         extra=extra,
     )
