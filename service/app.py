@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.feeds = load_feeds(settings.feeds_file)
+    app.state.feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
     app.state.protector = Protector.from_settings(settings)
     app.state.locator = LazyLocator()
     app.state.people_lists = TokenBuckets(

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     #: A JSON or YAML list of feeds to poll (name, kind, url, interval_s, enabled); unset: the
     #: built-in defaults (GDACS and USGS on, national CAP senders listed but off).
     feeds_file: str | None = None
+    #: ReliefWeb's API serves only pre-approved application names: set yours to poll it.
+    reliefweb_appname: str | None = None
     #: A registration not updated for this long, and not asked to stay, is erased.
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).

@@ -87,7 +87,7 @@ def feed_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     from service.feeds.config import load_feeds
     from service.feeds.poller import poll_due
 
-    feeds = load_feeds(settings.feeds_file)
+    feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
 
     async def poll_job(maker: async_sessionmaker[AsyncSession]) -> str:
         async with httpx.AsyncClient(follow_redirects=True) as client:

@@ -72,10 +72,21 @@ DEFAULT_FEEDS: tuple[FeedConfig, ...] = tuple(
 )
 
 
-def load_feeds(path: str | None) -> tuple[FeedConfig, ...]:
-    """The feeds of ``path`` (a JSON or YAML list), or the defaults when there is none."""
+def load_feeds(path: str | None, *, reliefweb_appname: str | None = None) -> tuple[FeedConfig, ...]:
+    """The feeds of ``path`` (a JSON or YAML list), or the defaults when there is none; ReliefWeb
+    (epidemics, conflict and complex emergencies) joins them when an application name is set."""
     if not path:
-        return DEFAULT_FEEDS
+        if not reliefweb_appname:
+            return DEFAULT_FEEDS
+        from integrations.reliefweb import disasters_url
+
+        reliefweb = FeedConfig(
+            name="reliefweb",
+            kind="reliefweb",
+            url=disasters_url(reliefweb_appname),
+            interval_s=3600,
+        )
+        return (*DEFAULT_FEEDS, reliefweb)
     text = Path(path).read_text(encoding="utf-8")
     data: Any = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     feeds = TypeAdapter(list[FeedConfig]).validate_python(data)

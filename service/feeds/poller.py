@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from integrations import gdacs, polling
+from integrations import gdacs, polling, usgs
 from integrations.alert import Alert, MsgType
 from integrations.cap import IndexEntry, parse_cap
 from integrations.errors import FeedError
@@ -90,6 +90,8 @@ async def poll_feed(
                         fresh.append((stored.id, alert))
             if config.geometry_url:
                 await _gdacs_polygons(maker, client, config, fresh, now)
+            if config.kind == "usgs":
+                await _shakemaps(maker, client, config, fresh, now)
         async with session_scope(maker) as session:
             state = await session.get(FeedState, config.name) or FeedState(name=config.name)
             new = result.state
@@ -190,6 +192,44 @@ async def _gdacs_polygons(
             row.zone = union_geojson(list(zones.values()))
             row.zone_source = "gdacs:" + "+".join(sorted(zones))
             row.extra = {**row.extra, "zones": zones}
+            session.add(row)
+
+
+#: Earthquakes worth a detail fetch: strong enough to hurt, or with a PAGER alert.
+SHAKEMAP_MIN_MAGNITUDE = 5.5
+
+
+async def _shakemaps(
+    maker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    config: FeedConfig,
+    fresh: list[tuple[str, Alert]],
+    now: datetime,
+) -> None:
+    """For significant new or revised earthquakes, fetch the detail feed and, when the event has
+    a ShakeMap, make its area of MMI VI or more the alert's zone (until then: the impact circle)."""
+    for alert_id, alert in fresh:
+        magnitude = alert.extra.get("magnitude") or 0.0
+        detail_url = alert.extra.get("detail")
+        if not isinstance(detail_url, str) or (
+            magnitude < SHAKEMAP_MIN_MAGNITUDE and not alert.extra.get("pager")
+        ):
+            continue
+        try:
+            detail = await usgs.fetch_detail(
+                client, detail_url, timeout_s=config.timeout_s, now=now
+            )
+        except FeedError as exc:
+            log.warning("USGS detail not fetched", extra={"alert": alert_id, "error": str(exc)})
+            continue
+        if detail.extra.get("zone") != "shakemap" or not detail.geometry:
+            continue
+        async with session_scope(maker) as session:
+            row = await session.get(AlertRecord, alert_id)
+            if row is None or row.version != alert.version:
+                continue
+            row.zone, row.zone_source = detail.geometry, "shakemap:mmi6"
+            row.extra = {**row.extra, "shakemap_contours": detail.extra.get("shakemap_contours")}
             session.add(row)
 
 

@@ -326,3 +326,102 @@ async def test_every_alert_gets_a_zone(
         and quake.zone_source is not None
         and quake.zone_source.startswith("point+")
     )
+
+
+async def test_usgs_events_merge_on_any_shared_id(app: FastAPI) -> None:
+    from integrations.alert import Alert, Certainty, Hazard, MsgType, Severity, Status, Urgency
+    from service.alerts.service import UPDATED, store_alert
+    from service.auth.principal import Principal
+
+    net = unique("n").replace("-", "")
+
+    def quake(preferred: str, version: str) -> Alert:
+        return Alert(
+            source="usgs",
+            external_id=preferred,
+            version=version,
+            hazard=Hazard.EARTHQUAKE,
+            severity=Severity.MODERATE,
+            certainty=Certainty.LIKELY,
+            urgency=Urgency.PAST,
+            status=Status.ACTUAL,
+            msg_type=MsgType.ALERT,
+            headline="M 6.1",
+            geometry={"type": "Point", "coordinates": [122.0, 11.0]},
+            aliases=(f"us{net}", f"ci{net}"),
+            extra={"impact_radius_km": 20.0},
+        )
+
+    async with app.state.sessionmaker() as session:
+        first, _ = await store_alert(
+            session, alert=quake(f"us{net}", "1"), actor=Principal.system("worker")
+        )
+        # The preferred id changes to the regional network's: still the same event.
+        second, outcome = await store_alert(
+            session, alert=quake(f"ci{net}", "2"), actor=Principal.system("worker")
+        )
+        await session.commit()
+    assert second.id == first.id and outcome == UPDATED
+
+
+async def test_significant_quakes_take_their_shakemap_as_zone(app: FastAPI) -> None:
+    import json
+
+    detail = json.loads((FEEDS / "usgs" / "us10004u1y_orig.json").read_bytes())
+    lon, lat = detail["geometry"]["coordinates"][:2]
+    event = unique("us").replace("-", "")
+    detail["id"] = event
+    detail["properties"]["ids"] = f",{event},"
+    summary = {
+        "type": "FeatureCollection",
+        "metadata": {},
+        "features": [
+            {
+                **detail,
+                "properties": {
+                    **detail["properties"],
+                    "detail": "https://feeds.test/detail.json",
+                    "products": None,
+                },
+            }
+        ],
+    }
+    ring = [
+        [lon - 1, lat - 1],
+        [lon + 1, lat - 1],
+        [lon + 1, lat + 1],
+        [lon - 1, lat + 1],
+        [lon - 1, lat - 1],
+    ]
+    contours = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"value": 6},
+                "geometry": {"type": "MultiLineString", "coordinates": [ring]},
+            }
+        ],
+    }
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/summary.json":
+            return httpx.Response(200, json=summary)
+        if request.url.path == "/detail.json":
+            return httpx.Response(200, json=detail)
+        if request.url.path.endswith("cont_mi.json"):
+            return httpx.Response(200, json=contours)
+        return httpx.Response(404)
+
+    feed = FeedConfig(
+        name=f"usgs-{unique('s')}", kind="usgs", url="https://feeds.test/summary.json"
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        outcome = await poll_feed(app.state.engine, app.state.sessionmaker, http, feed)
+    assert outcome.new == 1
+    async with app.state.sessionmaker() as session:
+        row = (
+            await session.exec(select(AlertRecord).where(AlertRecord.external_id == event))
+        ).one()
+    assert row.zone_source == "shakemap:mmi6"
+    assert row.zone is not None and row.zone["type"] in {"Polygon", "MultiPolygon"}
