@@ -33,3 +33,10 @@ def test_dockerfile_runs_as_a_user_and_serves_the_cli() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     assert "USER 10001" in text
     assert 'CMD ["lifeline", "serve"' in text
+
+
+def test_example_feeds_file_loads() -> None:
+    from service.feeds.config import load_feeds
+
+    feeds = load_feeds(str(DEPLOY / "feeds.example.yaml"))
+    assert {f.name for f in feeds} >= {"gdacs", "usgs-significant", "pagasa"}
