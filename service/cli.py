@@ -109,7 +109,7 @@ def worker(
 ) -> None:
     """Run the background work (retention, housekeeping; feeds and playbooks as they come)."""
     from service.observability import configure_logging
-    from service.worker import feed_jobs, housekeeping_jobs, run_forever, run_once
+    from service.worker import crisis_jobs, feed_jobs, housekeeping_jobs, run_forever, run_once
 
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
@@ -117,7 +117,8 @@ def worker(
     async def one_pass() -> dict[str, str]:
         engine = make_engine(settings.database_url)
         try:
-            return await run_once(engine, housekeeping_jobs(settings) + feed_jobs(settings, engine))
+            jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine) + crisis_jobs(engine)
+            return await run_once(engine, jobs)
         finally:
             await engine.dispose()
 

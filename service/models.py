@@ -3,6 +3,7 @@
 from service.alerts.models import AlertAlias, AlertRecord, AlertVersion, FeedState
 from service.audit.models import AuditEvent
 from service.auth.models import ApiToken
+from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, ExposureSnapshot
 from service.db import metadata
 from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
@@ -14,6 +15,11 @@ __all__ = [
     "AlertVersion",
     "ApiToken",
     "AuditEvent",
+    "Crisis",
+    "CrisisAlert",
+    "CrisisEvent",
+    "CrisisZone",
+    "ExposureSnapshot",
     "FeedState",
     "IdempotentResponse",
     "Organization",

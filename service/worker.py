@@ -79,6 +79,24 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
     ]
 
 
+def crisis_jobs(engine: AsyncEngine) -> list[Job]:
+    """The pass from alerts to crises, every two seconds, over this process's exposure index."""
+    from service.exposure.engine import RegisterIndex
+    from service.orchestration import process_pending
+
+    index = RegisterIndex(engine)
+
+    async def crisis_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        if not index.ready.is_set():
+            await index.build()
+        await index.refresh()
+        async with session_scope(maker) as session:
+            outcomes = await process_pending(session, index=index)
+        return ", ".join(f"{o.result}" for o in outcomes) or "nothing pending"
+
+    return [Job("crises", 2.0, crisis_job)]
+
+
 def feed_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     """Polling: every few seconds, each enabled feed whose time has come (each feed keeps its
     own schedule and backoff in its state row)."""
@@ -119,7 +137,7 @@ async def run_once(engine: AsyncEngine, jobs: list[Job]) -> dict[str, str]:
 
 async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
     engine = make_engine(settings.database_url)
-    jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine)
+    jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine) + crisis_jobs(engine)
     due = dict.fromkeys((j.name for j in jobs), 0.0)
     loop = asyncio.get_running_loop()
     log.info("worker started", extra={"jobs": [j.name for j in jobs]})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db import JSONType, UTCDateTime, new_id, utcnow
@@ -30,8 +30,8 @@ class AlertRecord(SQLModel, table=True):
     msg_type: str = Field(max_length=16)
     cancelled: bool = False
     headline: str = Field(default="", max_length=1000)
-    description: str = ""
-    instruction: str = ""
+    description: str = Field(default="", sa_type=Text)
+    instruction: str = Field(default="", sa_type=Text)
     onset: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
@@ -44,6 +44,8 @@ class AlertRecord(SQLModel, table=True):
     url: str | None = Field(default=None, max_length=1000)
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     versions: int = 1
+    #: The version the crisis pass last handled; behind ``version`` means work to do.
+    processed_version: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 

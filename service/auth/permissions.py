@@ -35,6 +35,9 @@ class Permission(enum.StrEnum):
     ALERTS_DECLARE = "alerts:declare"
     FEEDS_READ = "feeds:read"
     FEEDS_POLL = "feeds:poll"
+    CRISES_READ = "crises:read"
+    #: Declare crises, change their phase, alert level and zones.
+    CRISES_WRITE = "crises:write"
 
 
 _EVERYONE_BUT_INTEGRATIONS = {
@@ -69,6 +72,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ALERTS_DECLARE: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.FEEDS_READ: frozenset({Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION, Role.VIEWER}),
     Permission.FEEDS_POLL: frozenset({Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION}),
+    Permission.CRISES_READ: frozenset(_EVERYONE_BUT_INTEGRATIONS),
+    Permission.CRISES_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR}),
 }
 assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"
 

@@ -1,0 +1,1 @@
+"""Crises: opened from alerts or declared, their zones, phases, alert levels and timeline."""

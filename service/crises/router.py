@@ -1,0 +1,194 @@
+"""``/api/v1/crises``: declared or opened from alerts; zones, phase, alert level, timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from sqlmodel import col, select
+
+from geo.errors import GeometryError
+from geo.geometry import parse_geojson
+from geo.suppress import suppress, suppress_total
+from service.auth.dependencies import authorize
+from service.auth.permissions import Permission, Role
+from service.auth.principal import Principal
+from service.crises import service
+from service.crises.models import Crisis, CrisisAlert, CrisisEvent
+from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
+from service.deps import SessionDep
+from service.errors import InvalidInput, NotFound
+from service.exposure.router import IndexDep
+from service.exposure.service import sees_exactly
+from service.orchestration import exposure_counts
+from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.registry.access import is_outsider
+
+router = APIRouter(prefix="/crises", tags=["crises"])
+
+Reader = Annotated[Principal, Depends(authorize(Permission.CRISES_READ))]
+Writer = Annotated[Principal, Depends(authorize(Permission.CRISES_WRITE))]
+
+
+def _zone(geometry: dict[str, Any], loc: str) -> dict[str, Any]:
+    try:
+        return parse_geojson(geometry).to_geojson()
+    except GeometryError as exc:
+        raise InvalidInput(
+            f"The zone is not usable: {exc.reason}",
+            errors=[{"loc": ["body", loc, *exc.loc], "msg": exc.reason}],
+        ) from exc
+
+
+async def _public(session: SessionDep, crisis: Crisis) -> CrisisPublic:
+    zone = await service.latest_zone(session, crisis.id)
+    alerts = (
+        await session.exec(select(CrisisAlert.alert_id).where(CrisisAlert.crisis_id == crisis.id))
+    ).all()
+    return CrisisPublic.model_validate(crisis).model_copy(
+        update={
+            "zones": zone.geometry if zone else None,
+            "zone_version": zone.version if zone else None,
+            "alerts": list(alerts),
+        }
+    )
+
+
+@router.post("", response_model=CrisisPublic, status_code=status.HTTP_201_CREATED)
+async def declare_crisis(
+    data: CrisisCreate, session: SessionDep, actor: Writer, index: IndexDep
+) -> CrisisPublic:
+    """Declare a crisis by hand (civil unrest, conflict, an epidemic), or a drill."""
+    zone = _zone(data.zones, "zones")
+    counts = exposure_counts(index, zone)
+    crisis = await service.open_crisis(
+        session,
+        actor=actor,
+        title=data.title,
+        hazard=data.hazard.value,
+        severity=data.severity.value,
+        exercise=data.exercise,
+        countries=list(data.countries) or sorted(counts.by_country),
+        opened_by=f"declared:{actor.organization_slug or actor.channel}",
+        phase=data.phase.value,
+        alert_level=data.alert_level,
+        why="declared by a coordinator",
+    )
+    version = await service.add_zone(session, crisis, zone, source="declared", actor=actor)
+    if version is not None:
+        import dataclasses
+
+        await service.snapshot(session, crisis, version, dataclasses.asdict(counts))
+    return await _public(session, crisis)
+
+
+@router.get("", response_model=Page[CrisisPublic])
+async def list_crises(
+    session: SessionDep,
+    actor: Reader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    phase: str | None = None,
+    hazard: str | None = None,
+    exercises: Annotated[bool, Query(description="Include drills")] = False,
+) -> Page[CrisisPublic]:
+    before = decode_cursor(cursor)
+    rows = await service.list_crises(
+        session,
+        limit=limit + 1,
+        before=str(before) if before else None,
+        phase=phase,
+        hazard=hazard,
+        include_exercises=exercises,
+    )
+    items = [await _public(session, c) for c in rows[:limit]]
+    return Page[CrisisPublic](
+        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
+    )
+
+
+@router.get("/{id}", response_model=CrisisPublic)
+async def get_crisis(id: str, session: SessionDep, actor: Reader) -> CrisisPublic:
+    return await _public(session, await service.get_crisis(session, id))
+
+
+@router.patch("/{id}", response_model=CrisisPublic)
+async def change_crisis(
+    id: str,
+    data: CrisisUpdate,
+    session: SessionDep,
+    actor: Writer,
+    index: IndexDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+) -> CrisisPublic:
+    """Change phase, alert level, title, severity or zone; every change is on the timeline and the
+    old zone is kept."""
+    crisis = await service.get_crisis(session, id)
+    try:
+        version = int(if_match.strip('"')) if if_match else None
+    except ValueError as exc:
+        raise InvalidInput(
+            "If-Match must be a version number",
+            errors=[{"loc": ["header", "if-match"], "msg": "not a number"}],
+        ) from exc
+    changes = data.model_dump(exclude_none=True, exclude={"zones"}, mode="json")
+    await service.change(session, crisis, actor=actor, if_match=version, changes=changes)
+    if data.zones is not None:
+        zone = _zone(data.zones, "zones")
+        added = await service.add_zone(session, crisis, zone, source="coordinator", actor=actor)
+        if added is not None:
+            import dataclasses
+
+            await service.snapshot(
+                session, crisis, added, dataclasses.asdict(exposure_counts(index, zone))
+            )
+            if not changes:
+                crisis.version += 1
+                session.add(crisis)
+    response.headers["ETag"] = f'"{crisis.version}"'
+    return await _public(session, crisis)
+
+
+@router.get("/{id}/exposure")
+async def crisis_exposure(
+    id: str, request: Request, session: SessionDep, actor: Reader
+) -> dict[str, Any]:
+    """The latest exposure snapshot of the crisis's zone: exact for coordinators; for others,
+    rounded with small cells withheld (and, for consular staff, their own nationals exactly)."""
+    await service.get_crisis(session, id)
+    taken = await service.latest_snapshot(session, id)
+    if taken is None:
+        raise NotFound("This crisis has no zone yet")
+    counts = dict(taken.counts)
+    base = {
+        "crisis_id": id,
+        "zone_version": taken.zone_version,
+        "taken_at": taken.taken_at.isoformat(),
+    }
+    if sees_exactly(actor):
+        return {**base, **counts, "exact": True}
+    threshold: int = request.app.state.settings.suppress_below
+    out: dict[str, Any] = {**base, "exact": False, "suppressed_below": threshold}
+    for name in ("by_nationality", "by_country", "by_admin1", "by_sector", "by_sex"):
+        out[name] = suppress(counts.get(name, {}), threshold=threshold)
+    for name in ("workers", "accompanying_family", "vulnerable"):
+        out[name] = suppress_total(int(counts.get(name, 0)), threshold=threshold)
+    if actor.role is Role.CONSULAR_OFFICER and not is_outsider(actor):
+        out["own_nationals"] = {
+            n: c for n, c in counts.get("by_nationality", {}).items() if n in actor.nationalities
+        }
+    return out
+
+
+@router.get("/{id}/timeline", response_model=list[TimelineEntry])
+async def crisis_timeline(id: str, session: SessionDep, actor: Reader) -> list[TimelineEntry]:
+    await service.get_crisis(session, id)
+    rows = (
+        await session.exec(
+            select(CrisisEvent)
+            .where(CrisisEvent.crisis_id == id)
+            .order_by(col(CrisisEvent.at), col(CrisisEvent.id))
+        )
+    ).all()
+    return [TimelineEntry.model_validate(r) for r in rows]

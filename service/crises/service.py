@@ -1,0 +1,266 @@
+"""Crisis use cases: open, join, re-zone, stand down, change phase or alert level, and the
+timeline that records each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.audit.service import record
+from service.auth.principal import Principal
+from service.crises.models import (
+    Crisis,
+    CrisisAlert,
+    CrisisEvent,
+    CrisisZone,
+    ExposureSnapshot,
+    Phase,
+)
+from service.crises.rules import JOIN_WINDOW_HOURS
+from service.db import utcnow
+from service.errors import InvalidInput, NotFound, PreconditionFailed
+
+
+def _who(actor: Principal) -> str:
+    return actor.organization_slug or actor.channel
+
+
+def event(
+    session: AsyncSession, crisis: Crisis, kind: str, actor: Principal, **detail: Any
+) -> CrisisEvent:
+    """One entry on the crisis timeline, and the same in the audit log."""
+    entry = CrisisEvent(crisis_id=crisis.id, kind=kind, actor=_who(actor), detail=detail)
+    session.add(entry)
+    record(
+        session,
+        actor=actor,
+        action=f"crisis.{kind}",
+        subject_type="crisis",
+        subject_id=crisis.id,
+        detail={
+            k: v for k, v in detail.items() if isinstance(v, str | int | float | bool) or v is None
+        },
+    )
+    return entry
+
+
+async def latest_zone(session: AsyncSession, crisis_id: str) -> CrisisZone | None:
+    query = (
+        select(CrisisZone)
+        .where(CrisisZone.crisis_id == crisis_id)
+        .order_by(col(CrisisZone.version).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def add_zone(
+    session: AsyncSession,
+    crisis: Crisis,
+    geometry: dict[str, Any],
+    *,
+    source: str,
+    actor: Principal,
+) -> CrisisZone | None:
+    """A new zone version, unless the geometry is the same as the current one."""
+    current = await latest_zone(session, crisis.id)
+    if current is not None and shapely.equals(shape(current.geometry), shape(geometry)):
+        return None
+    zone = CrisisZone(
+        crisis_id=crisis.id,
+        version=(current.version + 1) if current else 1,
+        geometry=geometry,
+        source=source,
+    )
+    session.add(zone)
+    await session.flush()
+    event(session, crisis, "zone_changed", actor, zone_version=zone.version, source=source)
+    return zone
+
+
+async def snapshot(
+    session: AsyncSession, crisis: Crisis, zone: CrisisZone, counts: dict[str, Any]
+) -> ExposureSnapshot:
+    taken = ExposureSnapshot(crisis_id=crisis.id, zone_version=zone.version, counts=counts)
+    session.add(taken)
+    await session.flush()
+    return taken
+
+
+async def latest_snapshot(session: AsyncSession, crisis_id: str) -> ExposureSnapshot | None:
+    query = (
+        select(ExposureSnapshot)
+        .where(ExposureSnapshot.crisis_id == crisis_id)
+        .order_by(col(ExposureSnapshot.taken_at).desc(), col(ExposureSnapshot.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def open_crisis(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    title: str,
+    hazard: str,
+    severity: str,
+    exercise: bool,
+    countries: list[str],
+    opened_by: str,
+    phase: str = Phase.RESPONSE.value,
+    alert_level: int = 1,
+    why: str = "",
+) -> Crisis:
+    crisis = Crisis(
+        title=title[:300],
+        hazard=hazard,
+        severity=severity,
+        exercise=exercise,
+        countries=sorted(set(countries)),
+        opened_by=opened_by,
+        phase=phase,
+        alert_level=alert_level,
+    )
+    session.add(crisis)
+    await session.flush()
+    event(session, crisis, "opened", actor, why=why, exercise=exercise, hazard=hazard)
+    return crisis
+
+
+async def link_alert(
+    session: AsyncSession, crisis: Crisis, *, alert_id: str, version: str, actor: Principal
+) -> bool:
+    """Tie an alert version to the crisis; False when it already was."""
+    existing = (
+        await session.exec(
+            select(CrisisAlert).where(
+                CrisisAlert.crisis_id == crisis.id, CrisisAlert.alert_id == alert_id
+            )
+        )
+    ).first()
+    if existing is not None:
+        if existing.alert_version == version:
+            return False
+        existing.alert_version = version
+        session.add(existing)
+        event(session, crisis, "alert_updated", actor, alert_id=alert_id, alert_version=version)
+        return True
+    session.add(CrisisAlert(crisis_id=crisis.id, alert_id=alert_id, alert_version=version))
+    await session.flush()
+    event(session, crisis, "alert_linked", actor, alert_id=alert_id, alert_version=version)
+    return True
+
+
+async def crisis_of_alert(session: AsyncSession, alert_id: str) -> Crisis | None:
+    link = (await session.exec(select(CrisisAlert).where(CrisisAlert.alert_id == alert_id))).first()
+    return await session.get(Crisis, link.crisis_id) if link else None
+
+
+async def overlapping_crisis(
+    session: AsyncSession, *, hazard: str, exercise: bool, zone: dict[str, Any]
+) -> Crisis | None:
+    """An open crisis of the same hazard whose zone overlaps ``zone``, changed within the window."""
+    since = utcnow() - timedelta(hours=JOIN_WINDOW_HOURS)
+    query = select(Crisis).where(
+        Crisis.hazard == hazard,
+        Crisis.exercise == exercise,
+        col(Crisis.stood_down).is_(False),
+        Crisis.phase != Phase.CLOSED.value,
+        col(Crisis.updated_at) >= since,
+    )
+    geometry = shape(zone)
+    for crisis in (await session.exec(query)).all():
+        current = await latest_zone(session, crisis.id)
+        if current is not None and shapely.intersects(shape(current.geometry), geometry):
+            return crisis
+    return None
+
+
+async def stand_down(
+    session: AsyncSession, crisis: Crisis, *, actor: Principal, reason: str
+) -> None:
+    if crisis.stood_down:
+        return
+    crisis.stood_down = True
+    crisis.updated_at = utcnow()
+    crisis.version += 1
+    session.add(crisis)
+    event(session, crisis, "stood_down", actor, reason=reason)
+
+
+async def get_crisis(session: AsyncSession, crisis_id: str) -> Crisis:
+    crisis = await session.get(Crisis, crisis_id)
+    if crisis is None:
+        raise NotFound(f"No crisis with id {crisis_id}")
+    return crisis
+
+
+async def list_crises(
+    session: AsyncSession,
+    *,
+    limit: int,
+    before: str | None,
+    phase: str | None,
+    hazard: str | None,
+    include_exercises: bool,
+) -> Sequence[Crisis]:
+    query = select(Crisis).order_by(col(Crisis.id).desc()).limit(limit)
+    if before:
+        query = query.where(col(Crisis.id) < before)
+    if phase:
+        query = query.where(Crisis.phase == phase)
+    if hazard:
+        query = query.where(Crisis.hazard == hazard)
+    if not include_exercises:
+        query = query.where(col(Crisis.exercise).is_(False))
+    return (await session.exec(query)).all()
+
+
+async def change(
+    session: AsyncSession,
+    crisis: Crisis,
+    *,
+    actor: Principal,
+    if_match: int | None,
+    changes: dict[str, Any],
+) -> list[str]:
+    """Apply a coordinator's changes (phase, alert level, title, severity); each is an event."""
+    if if_match is None:
+        raise PreconditionFailed(
+            "Send If-Match with the version you read", extra={"current_version": crisis.version}
+        )
+    if if_match != crisis.version:
+        raise PreconditionFailed(
+            f"The crisis changed since version {if_match}",
+            extra={"current_version": crisis.version},
+        )
+    done: list[str] = []
+    for name in ("phase", "alert_level", "title", "severity"):
+        if name in changes and changes[name] is not None and getattr(crisis, name) != changes[name]:
+            before = getattr(crisis, name)
+            setattr(crisis, name, changes[name])
+            event(session, crisis, f"{name}_changed", actor, before=before, after=changes[name])
+            done.append(name)
+    if done:
+        crisis.version += 1
+        crisis.updated_at = utcnow()
+        session.add(crisis)
+    return done
+
+
+async def zones_count(session: AsyncSession, crisis_id: str) -> int:
+    return int(
+        (await session.exec(select(func.count()).where(CrisisZone.crisis_id == crisis_id))).one()
+    )
+
+
+def check_level(level: int) -> int:
+    if not 1 <= level <= 4:
+        raise InvalidInput(
+            "alert_level is 1 to 4", errors=[{"loc": ["body", "alert_level"], "msg": "1 to 4"}]
+        )
+    return level

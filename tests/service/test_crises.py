@@ -1,0 +1,257 @@
+"""From alert to crisis, on a register of its own, on both databases: a CAP alert over
+registered workers opens one crisis; the same alert again changes nothing; an update with a
+larger zone adds a zone version; a cancel stands it down; an exercise makes a drill."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service.app import create_app
+from service.auth.permissions import Role
+from service.db import make_engine
+from service.directory.models import OrgKind
+from service.migrate import upgrade
+from service.orchestration import process_pending
+from tests.conftest import Databases, bearer, make_org_in, make_token_in, settings_for, unique
+
+CAP_XML = {"Content-Type": "application/cap+xml"}
+DAVAO = (7.07, 125.61)
+
+
+def cap(
+    identifier: str,
+    *,
+    msg_type: str = "Alert",
+    refs: str = "",
+    status: str = "Actual",
+    sent: str = "2026-11-20T10:00:00+08:00",
+    half: float = 0.15,
+    severity: str = "Severe",
+) -> bytes:
+    lat, lon = DAVAO
+    ring = f"{lat - half},{lon - half} {lat - half},{lon + half} {lat + half},{lon + half} {lat + half},{lon - half} {lat - half},{lon - half}"
+    references = f"<references>{refs}</references>" if refs else ""
+    return f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>{identifier}</identifier>
+<sender>phivolcs.test</sender><sent>{sent}</sent><status>{status}</status><msgType>{msg_type}</msgType>
+<scope>Public</scope>{references}<info><category>Geo</category><event>Earthquake</event><urgency>Immediate</urgency>
+<severity>{severity}</severity><certainty>Observed</certainty><headline>M6.8 earthquake near Davao</headline>
+<area><areaDesc>Davao</areaDesc><polygon>{ring}</polygon></area></info></alert>""".encode()
+
+
+@pytest.fixture(scope="module")
+async def davao(databases: Databases, backend: str) -> AsyncIterator[dict[str, Any]]:
+    url = await databases.create(backend)
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    app = create_app(settings_for(url), configure_logs=False)
+    async with app.router.lifespan_context(app):
+        await app.state.register_index.ready.wait()
+        tokens = {
+            "admin": await make_token_in(app, Role.ADMIN, await make_org_in(app)),
+            "coordinator": await make_token_in(app, Role.COORDINATOR, await make_org_in(app)),
+            "integration": await make_token_in(app, Role.INTEGRATION, await make_org_in(app)),
+            "idn": await make_token_in(
+                app, Role.CONSULAR_OFFICER, await make_org_in(app, OrgKind.EMBASSY, "PHL", "IDN")
+            ),
+            "viewer": await make_token_in(app, Role.VIEWER, await make_org_in(app)),
+        }
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            # 6 Indonesians and 2 Chinese workers in Davao, 3 Indonesians 25 km out of town.
+            people = [("IDN", 0.0)] * 6 + [("CHN", 0.0)] * 2 + [("IDN", 0.23)] * 3
+            for i, (nationality, offset) in enumerate(people):
+                body = {
+                    "nationality": nationality,
+                    "document_number": unique("D"),
+                    "source": "embassy_registration",
+                    "location": {"lat": DAVAO[0] + offset + i * 0.001, "lon": DAVAO[1] + i * 0.001},
+                    "sector": "construction",
+                    "vulnerabilities": ["disability"] if i == 0 else [],
+                }
+                made = await client.post(
+                    "/api/v1/workers", json=body, headers=bearer(tokens["admin"])
+                )
+                assert made.status_code == 201, made.text
+            yield {"app": app, "client": client, "tokens": tokens}
+
+
+async def push(davao: dict[str, Any], message: bytes) -> dict[str, Any]:
+    response = await davao["client"].post(
+        "/api/v1/alerts/cap",
+        content=message,
+        headers={**bearer(davao["tokens"]["integration"]), **CAP_XML},
+    )
+    assert response.status_code in {200, 201}, response.text
+    return dict(response.json())
+
+
+async def run_pass(davao: dict[str, Any]) -> list[Any]:
+    app: FastAPI = davao["app"]
+    index = app.state.register_index
+    await index.refresh()
+    async with app.state.sessionmaker() as session:
+        outcomes = await process_pending(session, index=index)
+        await session.commit()
+    return outcomes
+
+
+async def get(davao: dict[str, Any], path: str, who: str = "coordinator") -> Any:
+    response = await davao["client"].get(path, headers=bearer(davao["tokens"][who]))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_an_alert_opens_one_crisis_and_updates_and_cancels_follow_it(
+    davao: dict[str, Any],
+) -> None:
+    first = unique("EQ")
+    alert = await push(davao, cap(first))
+    [outcome] = await run_pass(davao)
+    assert outcome.result == "opened"
+    crisis_id = outcome.crisis_id
+    crisis = await get(davao, f"/api/v1/crises/{crisis_id}")
+    assert (crisis["hazard"], crisis["severity"], crisis["exercise"], crisis["zone_version"]) == (
+        "earthquake",
+        "severe",
+        False,
+        1,
+    )
+    assert crisis["alerts"] == [alert["id"]]
+    exposure = await get(davao, f"/api/v1/crises/{crisis_id}/exposure")
+    assert exposure["workers"] == 8 and exposure["by_nationality"] == {"IDN": 6, "CHN": 2}
+
+    # The same alert again: nothing to do.
+    await push(davao, cap(first))
+    assert await run_pass(davao) == []
+
+    # An update with a larger zone reaches the three out of town: a new zone version, the old kept.
+    refs = f"phivolcs.test,{first},2026-11-20T10:00:00+08:00"
+    await push(
+        davao,
+        cap(unique("EQ"), msg_type="Update", refs=refs, sent="2026-11-20T12:00:00+08:00", half=0.4),
+    )
+    [updated] = await run_pass(davao)
+    assert (updated.result, updated.crisis_id) == ("updated", crisis_id)
+    exposure = await get(davao, f"/api/v1/crises/{crisis_id}/exposure")
+    assert exposure["zone_version"] == 2 and exposure["by_nationality"] == {"IDN": 9, "CHN": 2}
+
+    # A cancel stands the crisis down.
+    await push(
+        davao, cap(unique("EQ"), msg_type="Cancel", refs=refs, sent="2026-11-20T18:00:00+08:00")
+    )
+    [cancelled] = await run_pass(davao)
+    assert cancelled.result == "stood_down"
+    assert (await get(davao, f"/api/v1/crises/{crisis_id}"))["stood_down"] is True
+    kinds = [e["kind"] for e in await get(davao, f"/api/v1/crises/{crisis_id}/timeline")]
+    assert kinds[0] == "opened" and "zone_changed" in kinds and kinds[-1] == "stood_down"
+
+
+async def test_exercises_make_drills_and_alerts_over_nobody_make_nothing(
+    davao: dict[str, Any],
+) -> None:
+    await push(davao, cap(unique("DRILL"), status="Exercise"))
+    [drill] = await run_pass(davao)
+    assert drill.result == "opened"
+    assert (await get(davao, f"/api/v1/crises/{drill.crisis_id}"))["exercise"] is True
+    listed = await get(davao, "/api/v1/crises")
+    assert drill.crisis_id not in [c["id"] for c in listed["items"]]  # drills only on request
+    assert drill.crisis_id in [
+        c["id"] for c in (await get(davao, "/api/v1/crises?exercises=true"))["items"]
+    ]
+    far = (
+        cap(unique("EQ")).replace(b"Davao", b"Sea").replace(b"7.", b"2.")
+    )  # at sea, nobody registered
+    await push(davao, far)
+    [nothing] = await run_pass(davao)
+    assert nothing.result == "not_a_crisis" and "0 registered workers" in nothing.why
+    weak = await push(davao, cap(unique("EQ"), severity="Minor"))
+    [minor] = await run_pass(davao)
+    assert minor.result == "not_a_crisis" and weak["severity"] == "minor"
+
+
+async def test_coordinators_declare_and_change_crises_with_if_match(davao: dict[str, Any]) -> None:
+    client, tokens = davao["client"], davao["tokens"]
+    lat, lon = DAVAO
+    zone = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon - 0.1, lat - 0.1],
+                [lon + 0.1, lat - 0.1],
+                [lon + 0.1, lat + 0.1],
+                [lon - 0.1, lat + 0.1],
+                [lon - 0.1, lat - 0.1],
+            ]
+        ],
+    }
+    body = {
+        "title": "Civil unrest in Davao",
+        "hazard": "civil_unrest",
+        "severity": "severe",
+        "zones": zone,
+        "alert_level": 2,
+    }
+    made = await client.post("/api/v1/crises", json=body, headers=bearer(tokens["coordinator"]))
+    assert made.status_code == 201, made.text
+    crisis = made.json()
+    assert crisis["countries"] == ["PHL"] and crisis["version"] == 1
+    url = f"/api/v1/crises/{crisis['id']}"
+    raised = await client.patch(
+        url, json={"alert_level": 3}, headers={**bearer(tokens["coordinator"]), "If-Match": "1"}
+    )
+    assert raised.status_code == 200 and raised.json()["alert_level"] == 3
+    stale = await client.patch(
+        url, json={"alert_level": 4}, headers={**bearer(tokens["coordinator"]), "If-Match": "1"}
+    )
+    assert stale.status_code == 412
+    assert (
+        await client.patch(url, json={"alert_level": 4}, headers=bearer(tokens["viewer"]))
+    ).status_code == 403
+    bad = await client.post(
+        "/api/v1/crises",
+        json={**body, "zones": {"type": "Point", "coordinates": [1, 2]}},
+        headers=bearer(tokens["coordinator"]),
+    )
+    assert bad.status_code == 422
+    kinds = [e["kind"] for e in await get(davao, f"{url}/timeline")]
+    assert kinds == ["opened", "zone_changed", "alert_level_changed"]
+
+
+async def test_crisis_exposure_outside_need_to_know_is_rounded(davao: dict[str, Any]) -> None:
+    lat, lon = DAVAO
+    zone = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon - 0.1, lat - 0.1],
+                [lon + 0.1, lat - 0.1],
+                [lon + 0.1, lat + 0.1],
+                [lon - 0.1, lat + 0.1],
+                [lon - 0.1, lat - 0.1],
+            ]
+        ],
+    }
+    made = (
+        await davao["client"].post(
+            "/api/v1/crises",
+            json={
+                "title": "Flood in Davao",
+                "hazard": "flood",
+                "severity": "moderate",
+                "zones": zone,
+            },
+            headers=bearer(davao["tokens"]["coordinator"]),
+        )
+    ).json()
+    viewer = await get(davao, f"/api/v1/crises/{made['id']}/exposure", "viewer")
+    assert viewer["exact"] is False and viewer["by_nationality"] == {
+        "IDN": 5
+    }  # 6 rounded; 2 CHN withheld
+    consul = await get(davao, f"/api/v1/crises/{made['id']}/exposure", "idn")
+    assert consul["own_nationals"] == {"IDN": 6}
