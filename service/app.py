@@ -31,6 +31,7 @@ from service.registry.protect import Protector
 from service.registry.ratelimit import TokenBuckets
 from service.registry.router import router as registry_router
 from service.settings import Settings, get_settings
+from service.tasks.router import router as tasks_router
 
 log = logging.getLogger("lifeline.app")
 
@@ -47,6 +48,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     exposure_router,
     alerts_router,
     crises_router,
+    tasks_router,
 )
 
 

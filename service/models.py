@@ -8,6 +8,7 @@ from service.db import metadata
 from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
 from service.registry.models import PopulationGroup, RegisterChange, Worker
+from service.tasks.models import Task, TaskChange, TaskComment
 
 __all__ = [
     "AlertAlias",
@@ -25,6 +26,9 @@ __all__ = [
     "Organization",
     "PopulationGroup",
     "RegisterChange",
+    "Task",
+    "TaskChange",
+    "TaskComment",
     "Worker",
     "metadata",
 ]

@@ -21,6 +21,7 @@ from service.crises import service as crises
 from service.crises.models import CrisisSeverity
 from service.crises.rules import qualifies
 from service.exposure.engine import RegisterIndex
+from service.tasks.service import stand_down_tasks
 
 log = logging.getLogger("lifeline.orchestration")
 WORKER = Principal.system("worker")
@@ -55,12 +56,14 @@ async def handle_alert(
     if alert.cancelled:
         if crisis is None:
             return Outcome(alert.id, "unchanged", why="a cancel for an alert that opened no crisis")
-        await crises.stand_down(
-            session,
-            crisis,
-            actor=WORKER,
-            reason=f"alert {alert.source} {alert.external_id} cancelled",
-        )
+        if not crisis.stood_down:
+            await crises.stand_down(
+                session,
+                crisis,
+                actor=WORKER,
+                reason=f"alert {alert.source} {alert.external_id} cancelled",
+            )
+            await stand_down_tasks(session, crisis, WORKER)
         return Outcome(alert.id, "stood_down", crisis.id)
     if alert.zone is None:
         return Outcome(alert.id, "no_zone", crisis.id if crisis else None, "the alert has no zone")

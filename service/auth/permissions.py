@@ -35,6 +35,9 @@ class Permission(enum.StrEnum):
     ALERTS_DECLARE = "alerts:declare"
     FEEDS_READ = "feeds:read"
     FEEDS_POLL = "feeds:poll"
+    TASKS_READ = "tasks:read"
+    TASKS_WRITE = "tasks:write"
+    TASKS_CREATE = "tasks:create"
     CRISES_READ = "crises:read"
     #: Declare crises, change their phase, alert level and zones.
     CRISES_WRITE = "crises:write"
@@ -73,6 +76,13 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.FEEDS_READ: frozenset({Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION, Role.VIEWER}),
     Permission.FEEDS_POLL: frozenset({Role.ADMIN, Role.COORDINATOR, Role.INTEGRATION}),
     Permission.CRISES_READ: frozenset(_EVERYONE_BUT_INTEGRATIONS),
+    Permission.TASKS_READ: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.TASKS_WRITE: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.TASKS_CREATE: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.CRISES_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR}),
 }
 assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"

@@ -149,7 +149,11 @@ async def test_an_alert_opens_one_crisis_and_updates_and_cancels_follow_it(
     assert cancelled.result == "stood_down"
     assert (await get(davao, f"/api/v1/crises/{crisis_id}"))["stood_down"] is True
     kinds = [e["kind"] for e in await get(davao, f"/api/v1/crises/{crisis_id}/timeline")]
-    assert kinds[0] == "opened" and "zone_changed" in kinds and kinds[-1] == "stood_down"
+    assert (
+        kinds[0] == "opened"
+        and "zone_changed" in kinds
+        and kinds[-2:] == ["stood_down", "tasks_stood_down"]
+    )
 
 
 async def test_exercises_make_drills_and_alerts_over_nobody_make_nothing(

@@ -1,0 +1,115 @@
+"""Tasks across borders: the hand-off chain embassy → ministry → society, If-Match, visibility."""
+
+from __future__ import annotations
+
+import httpx
+
+from service.auth.permissions import Role
+from service.directory.models import OrgKind
+from tests.conftest import OrgFactory, TokenFactory, bearer
+
+ZONE = {
+    "type": "Polygon",
+    "coordinates": [[[101.6, 3.0], [101.8, 3.0], [101.8, 3.2], [101.6, 3.2], [101.6, 3.0]]],
+}
+
+
+async def test_hand_off_chain_if_match_and_visibility(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> None:
+    embassy = await make_org(OrgKind.EMBASSY, "MYS", represents="PHL")
+    ministry = await make_org(OrgKind.LABOUR_MINISTRY, "PHL", represents="PHL")
+    society = await make_org(OrgKind.NATIONAL_SOCIETY, "PHL")
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    consul = bearer(await make_token(Role.CONSULAR_OFFICER, embassy))
+    officer = bearer(await make_token(Role.CONSULAR_OFFICER, ministry))
+    responder = bearer(await make_token(Role.SOCIETY_RESPONDER, society))
+
+    crisis = (
+        await client.post(
+            "/api/v1/crises",
+            json={
+                "title": "Floods in Klang",
+                "hazard": "flood",
+                "severity": "severe",
+                "zones": ZONE,
+            },
+            headers=coordinator,
+        )
+    ).json()
+
+    async def task(title: str, org: str, after: list[str]) -> dict[str, object]:
+        made = await client.post(
+            "/api/v1/tasks",
+            json={"crisis_id": crisis["id"], "title": title, "assignee_org": org, "after": after},
+            headers=coordinator,
+        )
+        assert made.status_code == 201, made.text
+        return dict(made.json())
+
+    manifest = await task("Repatriation manifest of the workers who asked to return", embassy, [])
+    flights = await task("Charter and fund the return flights", ministry, [str(manifest["id"])])
+    reception = await task(
+        "Reception at the airport: health screening, psychosocial support",
+        society,
+        [str(flights["id"])],
+    )
+    assert (manifest["status"], flights["status"], reception["status"]) == (
+        "open",
+        "blocked",
+        "blocked",
+    )
+
+    # Each organisation sees its own tasks only; coordinators see all.
+    mine = (
+        await client.get("/api/v1/tasks", params={"crisis": crisis["id"]}, headers=consul)
+    ).json()["items"]
+    assert [t["id"] for t in mine] == [manifest["id"]]
+    assert (await client.get(f"/api/v1/tasks/{flights['id']}", headers=consul)).status_code == 404
+    assert (
+        len((await client.get(f"/api/v1/crises/{crisis['id']}/tasks", headers=coordinator)).json())
+        == 3
+    )
+
+    url = f"/api/v1/tasks/{manifest['id']}"
+    ack = await client.patch(
+        url, json={"status": "acknowledged"}, headers={**consul, "If-Match": "1"}
+    )
+    assert ack.status_code == 200 and ack.json()["version"] == 2
+    stale = await client.patch(url, json={"status": "done"}, headers={**consul, "If-Match": "1"})
+    assert stale.status_code == 412 and stale.json()["current_version"] == 2
+    assert (
+        await client.patch(
+            url, json={"assignee_org": ministry}, headers={**consul, "If-Match": "2"}
+        )
+    ).status_code == 403
+    done = await client.patch(url, json={"status": "done"}, headers={**consul, "If-Match": "2"})
+    assert done.status_code == 200
+    # The hand-off: the ministry in Manila is now up.
+    assert (await client.get(f"/api/v1/tasks/{flights['id']}", headers=officer)).json()[
+        "status"
+    ] == "open"
+    assert (await client.get(f"/api/v1/tasks/{reception['id']}", headers=responder)).json()[
+        "status"
+    ] == "blocked"
+    back = await client.patch(url, json={"status": "open"}, headers={**consul, "If-Match": "3"})
+    assert back.status_code == 422  # done is final
+    timeline = (
+        await client.get(f"/api/v1/crises/{crisis['id']}/timeline", headers=coordinator)
+    ).json()
+    assert any(
+        e["kind"] == "task_handed_off" and e["detail"]["task_id"] == flights["id"] for e in timeline
+    )
+    assert (
+        await client.post(
+            f"/api/v1/tasks/{flights['id']}/comments",
+            json={"body": "Two flights booked"},
+            headers=officer,
+        )
+    ).status_code == 201
+    exported = await client.get(
+        "/api/v1/tasks", params={"crisis": crisis["id"], "format": "csv"}, headers=coordinator
+    )
+    assert (
+        exported.headers["content-type"].startswith("text/csv") and exported.text.count("\n") == 4
+    )
