@@ -50,7 +50,8 @@ async def repoll() -> None:
     }
 
     def serve(request: httpx.Request) -> httpx.Response:  # no ETag: the worst case, a full re-read
-        return httpx.Response(200, content=routes[request.url.path])
+        body = routes.get(request.url.path)
+        return httpx.Response(200, content=body) if body else httpx.Response(404)
 
     feeds = (
         FeedConfig(name="gdacs-bench", kind="gdacs_rss", url="https://feeds.test/gdacs.xml"),
