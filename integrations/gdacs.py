@@ -8,6 +8,7 @@ its ``version``. Polygons come from the geometry endpoint, fetched only for a ne
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC
 from typing import Any
@@ -30,6 +31,7 @@ from integrations.timeparse import parse_time
 from integrations.xml import child, children, local, parse_xml, text
 
 SOURCE = "gdacs"
+_ITEM = re.compile(rb"<item[\s>].*?</item>", re.DOTALL)
 HAZARDS = {
     "EQ": Hazard.EARTHQUAKE,
     "TC": Hazard.TROPICAL_CYCLONE,
@@ -64,17 +66,20 @@ def parse_rss(content: bytes, *, fetch: FetchInfo | None = None) -> list[Alert]:
     channel = child(root, "channel") if local(root.tag) == "rss" else None
     if channel is None:
         raise PayloadError("not a GDACS RSS feed: no <rss><channel>")
-    alerts = []
-    for item in children(channel, "item"):
-        alerts.append(_item(item, fetch))
-    return alerts
+    items = children(channel, "item")
+    # Each alert keeps its item's own bytes, cut from the document rather than re-serialised
+    # (GDACS items carry long resource lists: serialising them would dominate the parse).
+    raws = [m.group(0) for m in _ITEM.finditer(content)]
+    if len(raws) != len(items):
+        raws = [ET.tostring(item, encoding="utf-8") for item in items]
+    return [_item(item, fetch, raw) for item, raw in zip(items, raws, strict=True)]
 
 
 def _g(item: Any, name: str) -> str:
     return text(item, name)
 
 
-def _item(item: Any, fetch: FetchInfo | None) -> Alert:
+def _item(item: Any, fetch: FetchInfo | None, raw: bytes) -> Alert:
     event_type = _g(item, "eventtype").upper()
     event_id = _g(item, "eventid")
     if not event_type or not event_id:
@@ -135,8 +140,7 @@ def _item(item: Any, fetch: FetchInfo | None) -> Alert:
         description=_g(item, "description"),
         countries=tuple(c for c in iso3.replace(";", ",").split(",") if c.strip()) if iso3 else (),
         url=_g(item, "link") or None,
-        # The item's own XML: what this alert was made from, kept with the alert's history.
-        raw=ET.tostring(item, encoding="utf-8"),
+        raw=raw,
         fetch=fetch,
         extra=extra,
     )

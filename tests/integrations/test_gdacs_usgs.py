@@ -102,3 +102,10 @@ def test_parsing_is_fast_enough() -> None:
     started = time.perf_counter()
     usgs.parse_summary(content)
     assert time.perf_counter() - started < 1.0
+
+
+def test_each_gdacs_alert_keeps_its_own_item_bytes() -> None:
+    alerts = gdacs.parse_rss((FEEDS / "gdacs" / "gdacs-rss-24h.xml").read_bytes())
+    for alert in alerts:
+        assert alert.raw.startswith(b"<item") and alert.raw.endswith(b"</item>")
+        assert f">{alert.external_id}<".encode() in alert.raw
