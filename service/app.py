@@ -16,6 +16,7 @@ from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
 from service.auth.dependencies import check_every_route_is_guarded
 from service.auth.router import router as tokens_router
+from service.crises.playbooks_router import router as playbooks_router
 from service.crises.router import router as crises_router
 from service.db import make_engine, make_sessionmaker
 from service.directory.router import router as directory_router
@@ -48,6 +49,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     exposure_router,
     alerts_router,
     crises_router,
+    playbooks_router,
     tasks_router,
 )
 

@@ -36,7 +36,9 @@ keys_app = typer.Typer(help="Encryption keys of personal data.", no_args_is_help
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
+playbooks_app = typer.Typer(help="The contingency playbooks.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(playbooks_app, name="playbooks")
 
 console = Console()
 err = Console(stderr=True)
@@ -336,6 +338,30 @@ def keys_rotate(batch: Annotated[int, typer.Option(help="Rows per transaction")]
 
     count = asyncio.run(run())
     console.print(f"re-sealed {count} records under key {protector.sealer.primary_key_id}")
+
+
+@playbooks_app.command("validate")
+def playbooks_validate(
+    folder: Annotated[
+        Path,
+        typer.Argument(exists=True, file_okay=True, help="A playbook file or a folder of them"),
+    ],
+) -> None:
+    """Check playbook YAML files; each problem is printed with its file and line."""
+    from playbooks.loader import validate_yaml
+
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else [folder]
+    bad = 0
+    for file in files:
+        playbook, issues = validate_yaml(file.read_text(encoding="utf-8"), file.name)
+        if playbook is None:
+            bad += 1
+            for issue in issues:
+                err.print(f"{file}:{issue}")
+        else:
+            console.print(f"{file}: ok ({playbook.key}, {len(playbook.tasks)} tasks)")
+    if bad:
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from service.alerts.models import AlertRecord
 from service.auth.principal import Principal
 from service.crises import service as crises
 from service.crises.models import CrisisSeverity
+from service.crises.playbook_runner import run_playbooks
 from service.crises.rules import qualifies
 from service.exposure.engine import RegisterIndex
 from service.tasks.service import stand_down_tasks
@@ -33,6 +34,7 @@ class Outcome:
     result: str  # opened, updated, joined, stood_down, unchanged, not_a_crisis, no_zone
     crisis_id: str | None = None
     why: str = ""
+    tasks: int = 0
 
 
 def _severity_word(level: int) -> str:
@@ -110,9 +112,10 @@ async def handle_alert(
     if zone is not None:
         taken = exposure_counts(index, zone_geometry) if result == "joined" else counts
         await crises.snapshot(session, crisis, zone, dataclasses.asdict(taken))
-    if zone is None and not linked:
+    created = await run_playbooks(session, crisis, actor=WORKER)
+    if zone is None and not linked and not created:
         return Outcome(alert.id, "unchanged", crisis.id)
-    return Outcome(alert.id, result, crisis.id)
+    return Outcome(alert.id, result, crisis.id, tasks=created)
 
 
 async def pending_alerts(session: AsyncSession, *, limit: int = 100) -> list[AlertRecord]:

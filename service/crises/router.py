@@ -15,6 +15,7 @@ from service.auth.permissions import Permission, Role
 from service.auth.principal import Principal
 from service.crises import service
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent
+from service.crises.playbook_runner import planned, run_playbooks
 from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
 from service.deps import SessionDep
 from service.errors import InvalidInput, NotFound
@@ -79,6 +80,7 @@ async def declare_crisis(
         import dataclasses
 
         await service.snapshot(session, crisis, version, dataclasses.asdict(counts))
+    await run_playbooks(session, crisis, actor=actor)
     return await _public(session, crisis)
 
 
@@ -146,8 +148,34 @@ async def change_crisis(
             if not changes:
                 crisis.version += 1
                 session.add(crisis)
+    # A new phase, level or zone may call for more work: the playbooks add only what is missing.
+    await run_playbooks(session, crisis, actor=actor)
     response.headers["ETag"] = f'"{crisis.version}"'
     return await _public(session, crisis)
+
+
+@router.post("/{id}/simulate")
+async def simulate(id: str, session: SessionDep, actor: Reader) -> dict[str, Any]:
+    """What the playbooks would add now, changing nothing."""
+    crisis = await service.get_crisis(session, id)
+    tasks = await planned(session, crisis)
+    return {
+        "crisis_id": id,
+        "tasks": [
+            {
+                "key": t.key,
+                "playbook": t.playbook,
+                "title": t.title,
+                "actor": t.actor,
+                "assignee_org": t.assignee,
+                "coverage_gap": t.coverage_gap,
+                "due_at": t.due_at.isoformat(),
+                "after": list(t.after),
+                "basis": list(t.basis),
+            }
+            for t in tasks
+        ],
+    }
 
 
 @router.get("/{id}/exposure")

@@ -223,7 +223,9 @@ async def test_coordinators_declare_and_change_crises_with_if_match(davao: dict[
         headers=bearer(tokens["coordinator"]),
     )
     assert bad.status_code == 422
-    kinds = [e["kind"] for e in await get(davao, f"{url}/timeline")]
+    kinds = [
+        e["kind"] for e in await get(davao, f"{url}/timeline") if not e["kind"].startswith("task")
+    ]
     assert kinds == ["opened", "zone_changed", "alert_level_changed"]
 
 
@@ -259,3 +261,42 @@ async def test_crisis_exposure_outside_need_to_know_is_rounded(davao: dict[str, 
     }  # 6 rounded; 2 CHN withheld
     consul = await get(davao, f"/api/v1/crises/{made['id']}/exposure", "idn")
     assert consul["own_nationals"] == {"IDN": 6}
+
+
+async def test_playbooks_turn_a_crisis_into_tasks_for_the_right_organisations(
+    davao: dict[str, Any],
+) -> None:
+    """IDN has an embassy in the Philippines (the fixture's consul); CHN has none: a coverage gap."""
+    await push(davao, cap(unique("EQ"), sent="2026-11-21T10:00:00+08:00"))
+    [opened] = await run_pass(davao)
+    assert opened.result in {"opened", "joined"} and opened.tasks > 0
+    tasks = await get(davao, f"/api/v1/crises/{opened.crisis_id}/tasks")
+    by_key = {t["key"]: t for t in tasks}
+    idn_contact = by_key["response-core.contact_nationals@IDN@PHL"]
+    assert idn_contact["assignee_org"] is not None and not idn_contact["coverage_gap"]
+    assert idn_contact["status"] == "blocked"  # waits for the hotline
+    assert idn_contact["after"] == [by_key["response-core.hotline@IDN@PHL"]["id"]]
+    chn = by_key["response-core.contact_nationals@CHN@PHL"]
+    assert chn["coverage_gap"] and chn["assignee_org"] is None and "Coverage gap" in chn["title"]
+    assert all(t["basis"] for t in tasks)
+    # Nothing planned twice; simulate says so too, and changes nothing.
+    assert await run_pass(davao) == []
+    simulated = (
+        await davao["client"].post(
+            f"/api/v1/crises/{opened.crisis_id}/simulate",
+            headers=bearer(davao["tokens"]["coordinator"]),
+        )
+    ).json()
+    assert simulated["tasks"] == []
+    # Raising the alert level to 3 adds the repatriation chain, and only that.
+    crisis = await get(davao, f"/api/v1/crises/{opened.crisis_id}")
+    before = len(tasks)
+    raised = await davao["client"].patch(
+        f"/api/v1/crises/{opened.crisis_id}",
+        json={"alert_level": 3},
+        headers={**bearer(davao["tokens"]["coordinator"]), "If-Match": str(crisis["version"])},
+    )
+    assert raised.status_code == 200, raised.text
+    after = await get(davao, f"/api/v1/crises/{opened.crisis_id}/tasks")
+    added = {t["key"] for t in after} - {t["key"] for t in tasks}
+    assert added and all(k.startswith("evacuation.") for k in added) and len(after) > before
