@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry import mapping, shape
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,6 +117,22 @@ async def handle_alert(
     if zone is None and not linked and not created:
         return Outcome(alert.id, "unchanged", crisis.id)
     return Outcome(alert.id, result, crisis.id, tasks=created)
+
+
+async def run_pass(
+    engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], index: RegisterIndex
+) -> list[Outcome]:
+    """One crisis pass over every pending alert, by one process at a time (the API right after a
+    push, or the worker on its schedule: whoever holds the lock; the other skips)."""
+    from service.db import session_scope
+    from service.worker import singleton
+
+    async with singleton(engine, "lifeline:crises") as mine:
+        if not mine:
+            return []
+        await index.refresh()
+        async with session_scope(maker) as session:
+            return await process_pending(session, index=index)
 
 
 async def pending_alerts(session: AsyncSession, *, limit: int = 100) -> list[AlertRecord]:

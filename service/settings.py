@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     feeds_file: str | None = None
     #: ReliefWeb's API serves only pre-approved application names: set yours to poll it.
     reliefweb_appname: str | None = None
+    #: Run the crisis pass in the API right after an alert is pushed or declared (the worker's
+    #: pass remains the safety net); off, only the worker runs it.
+    crisis_pass_inline: bool = True
     #: A registration not updated for this long, and not asked to stay, is erased.
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).

@@ -90,6 +90,7 @@ def crisis_jobs(engine: AsyncEngine) -> list[Job]:
         if not index.ready.is_set():
             await index.build()
         await index.refresh()
+        # run_once already holds "lifeline:crises": the pass itself runs here, unlocked.
         async with session_scope(maker) as session:
             outcomes = await process_pending(session, index=index)
         return ", ".join(f"{o.result}" for o in outcomes) or "nothing pending"

@@ -100,6 +100,8 @@ def settings_for(database_url: str) -> Settings:
         encryption_keys="k1:" + "A" * 43 + "=",
         blind_index_key="test-blind-index-key",
         log_json=True,
+        # Tests run the crisis pass themselves, to see each outcome.
+        crisis_pass_inline=False,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
 from pydantic import ValidationError
 
 from integrations.cap import parse_cap
@@ -26,6 +26,7 @@ from service.deps import SessionDep
 from service.errors import InvalidInput, LifelineError, NotFound
 from service.feeds.config import FeedConfig
 from service.feeds.poller import poll_feed
+from service.orchestration import run_pass
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["alerts"])
@@ -57,7 +58,11 @@ class UnsupportedMediaType(LifelineError):
     },
 )
 async def push_cap(
-    request: Request, response: Response, session: SessionDep, actor: Pusher
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+    session: SessionDep,
+    actor: Pusher,
 ) -> AlertPublic:
     """Push one CAP 1.1 or 1.2 message. ``201`` new or updated, ``200`` already known."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -78,8 +83,19 @@ async def push_cap(
     stored, outcome = await service.store_alert(session, alert=alert, actor=actor)
     if outcome == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK
+    else:
+        _crisis_pass_after(request, background)
     response.headers["Location"] = f"/api/v1/alerts/{stored.id}"
     return AlertPublic.of(stored)
+
+
+def _crisis_pass_after(request: Request, background: BackgroundTasks) -> None:
+    """After the response (and so after the commit), take the alert through the crisis pass."""
+    app = request.app
+    if app.state.settings.crisis_pass_inline:
+        background.add_task(
+            run_pass, app.state.engine, app.state.sessionmaker, app.state.register_index
+        )
 
 
 @router.post(
@@ -90,7 +106,9 @@ async def push_cap(
 )
 async def declare_alert(
     data: Annotated[ManualAlertInput, Body()],
+    request: Request,
     response: Response,
+    background: BackgroundTasks,
     session: SessionDep,
     actor: Declarer,
 ) -> AlertPublic:
@@ -109,6 +127,8 @@ async def declare_alert(
     stored, outcome = await service.store_alert(session, alert=alert, actor=actor)
     if outcome == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK
+    else:
+        _crisis_pass_after(request, background)
     return AlertPublic.of(stored)
 
 

@@ -300,3 +300,19 @@ async def test_playbooks_turn_a_crisis_into_tasks_for_the_right_organisations(
     after = await get(davao, f"/api/v1/crises/{opened.crisis_id}/tasks")
     added = {t["key"] for t in after} - {t["key"] for t in tasks}
     assert added and all(k.startswith("evacuation.") for k in added) and len(after) > before
+
+
+async def test_the_api_runs_the_crisis_pass_right_after_a_push(davao: dict[str, Any]) -> None:
+    app: FastAPI = davao["app"]
+    original = app.state.settings
+    app.state.settings = original.model_copy(update={"crisis_pass_inline": True})
+    try:
+        alert = await push(
+            davao, cap(unique("EQ"), sent="2026-11-22T10:00:00+08:00", severity="Extreme")
+        )
+    finally:
+        app.state.settings = original
+    # The response has gone; the pass ran after it, in the same process: nothing is left pending.
+    assert await run_pass(davao) == []
+    crises = (await get(davao, "/api/v1/crises?limit=500"))["items"]
+    assert any(alert["id"] in c["alerts"] for c in crises)
