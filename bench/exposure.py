@@ -163,109 +163,117 @@ def geopandas_counts(
     return out
 
 
+async def load_service_db(reg: Any, db: str) -> str:
+    """A service database (migrated) holding ``reg`` as its register, an organisation and the
+    token ``ll_bench-token-secret`` (coordinator); returns its URL."""
+    import asyncpg
+
+    url = f"postgresql+asyncpg://{PG.split('://', 1)[1]}/{db}"
+    admin = await asyncpg.connect(PG + "/postgres")
+    await admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {db}")
+    await admin.close()
+    from service.db import make_engine
+    from service.migrate import upgrade
+
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    conn = await asyncpg.connect(f"{PG}/{db}")
+    # The index reads only location and attributes: rows are loaded without personal fields.
+    n = len(reg)
+    now = __import__("datetime").datetime.now(__import__("datetime").UTC)
+    cols = [
+        "id",
+        "nationality",
+        "sex",
+        "sector",
+        "languages",
+        "lat",
+        "lon",
+        "country",
+        "accompanying_family",
+        "vulnerabilities",
+        "vulnerable",
+        "international_protection",
+        "consent_embassy",
+        "consent_humanitarian",
+        "legal_basis",
+        "source",
+        "verified",
+        "stay_registered",
+        "created_at",
+        "updated_at",
+        "version",
+    ]
+    batch = 500_000
+    for start in range(0, n, batch):
+        sl = slice(start, min(start + batch, n))
+        recs = [
+            (
+                f"bench-{i}",
+                nat,
+                sex,
+                sec,
+                "[]",
+                la,
+                lo,
+                dest,
+                int(fam),
+                "[]",
+                bool(v),
+                False,
+                True,
+                False,
+                "vital_interest",
+                "ministry_import",
+                False,
+                False,
+                now,
+                now,
+                1,
+            )
+            for i, nat, sex, sec, la, lo, dest, fam, v in zip(
+                range(sl.start, sl.stop),
+                reg.nationality[sl].tolist(),
+                reg.sex[sl].tolist(),
+                reg.sector[sl].tolist(),
+                reg.lat[sl].tolist(),
+                reg.lon[sl].tolist(),
+                reg.destination[sl].tolist(),
+                reg.family[sl].tolist(),
+                reg.vulnerable[sl].tolist(),
+                strict=True,
+            )
+        ]
+        await conn.copy_records_to_table("workers", records=recs, columns=cols)
+    org = "bench-org"
+    await conn.execute(
+        "INSERT INTO organizations (id, slug, name, kind, country, jurisdiction, acts_for, created_at, updated_at, version) "
+        "VALUES ($1, 'bench-coordination', 'Bench', 'international_org', 'MYS', '[]', '[]', now(), now(), 1)",
+        org,
+    )
+    from service.auth.service import hash_token
+
+    await conn.execute(
+        "INSERT INTO api_tokens (id, organization_id, role, name, token_hash, prefix, created_at) "
+        "VALUES ('bench-token', $1, 'coordinator', 'bench', $2, 'll_bench', now())",
+        org,
+        hash_token("ll_bench-token-secret"),
+    )
+    await conn.close()
+    return url
+
+
 def http_benchmark(reg: Any, zs: dict[str, Any], runs: int) -> None:
     """Load the register into a PostgreSQL database of the service, start the API, time it."""
-    import asyncpg
     import httpx
 
     db = "bench_lifeline"
     url = f"postgresql+asyncpg://{PG.split('://', 1)[1]}/{db}"
 
     async def load() -> None:
-        admin = await asyncpg.connect(PG + "/postgres")
-        await admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {db}")
-        await admin.close()
-        from service.db import make_engine
-        from service.migrate import upgrade
-
-        engine = make_engine(url)
-        await upgrade(engine)
-        await engine.dispose()
-        conn = await asyncpg.connect(f"{PG}/{db}")
-        # The index reads only location and attributes: rows are loaded without personal fields.
-        n = len(reg)
-        now = __import__("datetime").datetime.now(__import__("datetime").UTC)
-        cols = [
-            "id",
-            "nationality",
-            "sex",
-            "sector",
-            "languages",
-            "lat",
-            "lon",
-            "country",
-            "accompanying_family",
-            "vulnerabilities",
-            "vulnerable",
-            "international_protection",
-            "consent_embassy",
-            "consent_humanitarian",
-            "legal_basis",
-            "source",
-            "verified",
-            "stay_registered",
-            "created_at",
-            "updated_at",
-            "version",
-        ]
-        batch = 500_000
-        for start in range(0, n, batch):
-            sl = slice(start, min(start + batch, n))
-            recs = [
-                (
-                    f"bench-{i}",
-                    nat,
-                    sex,
-                    sec,
-                    "[]",
-                    la,
-                    lo,
-                    dest,
-                    int(fam),
-                    "[]",
-                    bool(v),
-                    False,
-                    True,
-                    False,
-                    "vital_interest",
-                    "ministry_import",
-                    False,
-                    False,
-                    now,
-                    now,
-                    1,
-                )
-                for i, nat, sex, sec, la, lo, dest, fam, v in zip(
-                    range(sl.start, sl.stop),
-                    reg.nationality[sl].tolist(),
-                    reg.sex[sl].tolist(),
-                    reg.sector[sl].tolist(),
-                    reg.lat[sl].tolist(),
-                    reg.lon[sl].tolist(),
-                    reg.destination[sl].tolist(),
-                    reg.family[sl].tolist(),
-                    reg.vulnerable[sl].tolist(),
-                    strict=True,
-                )
-            ]
-            await conn.copy_records_to_table("workers", records=recs, columns=cols)
-        org = "bench-org"
-        await conn.execute(
-            "INSERT INTO organizations (id, slug, name, kind, country, jurisdiction, acts_for, created_at, updated_at, version) "
-            "VALUES ($1, 'bench-coordination', 'Bench', 'international_org', 'MYS', '[]', '[]', now(), now(), 1)",
-            org,
-        )
-        from service.auth.service import hash_token
-
-        await conn.execute(
-            "INSERT INTO api_tokens (id, organization_id, role, name, token_hash, prefix, created_at) "
-            "VALUES ('bench-token', $1, 'coordinator', 'bench', $2, 'll_bench', now())",
-            org,
-            hash_token("ll_bench-token-secret"),
-        )
-        await conn.close()
-
+        await load_service_db(reg, db)
         from service.db import make_engine as mk
         from service.exposure.engine import RegisterIndex
 
