@@ -21,8 +21,9 @@ from service.auth.principal import Principal
 from service.crises import service as crises
 from service.crises.models import CrisisSeverity
 from service.crises.playbook_runner import run_playbooks
-from service.crises.rules import qualifies
+from service.crises.rules import JOIN_WINDOW_HOURS, CrisisRule, qualifies, rules_from
 from service.exposure.engine import RegisterIndex
+from service.settings import Settings, get_settings
 from service.tasks.service import stand_down_tasks
 
 log = logging.getLogger("lifeline.orchestration")
@@ -52,7 +53,12 @@ def exposure_counts(index: RegisterIndex, zone: dict[str, Any]) -> ExposureCount
 
 
 async def handle_alert(
-    session: AsyncSession, *, alert: AlertRecord, index: RegisterIndex
+    session: AsyncSession,
+    *,
+    alert: AlertRecord,
+    index: RegisterIndex,
+    rules: dict[Hazard, CrisisRule] | None = None,
+    join_hours: int = JOIN_WINDOW_HOURS,
 ) -> Outcome:
     """Bring the crisis picture up to date with this alert's latest version."""
     crisis = await crises.crisis_of_alert(session, alert.id)
@@ -75,7 +81,7 @@ async def handle_alert(
     result = "updated"
     if crisis is None:
         crisis = await crises.overlapping_crisis(
-            session, hazard=alert.hazard, exercise=exercise, zone=alert.zone
+            session, hazard=alert.hazard, exercise=exercise, zone=alert.zone, hours=join_hours
         )
         result = "joined"
     if crisis is None:
@@ -84,6 +90,7 @@ async def handle_alert(
             Severity(alert.severity),
             Certainty(alert.certainty),
             counts.workers,
+            rules,
         )
         if not ok:
             return Outcome(alert.id, "not_a_crisis", why=why)
@@ -150,11 +157,20 @@ async def pending_alerts(session: AsyncSession, *, limit: int = 100) -> list[Ale
 
 
 async def process_pending(
-    session: AsyncSession, *, index: RegisterIndex, limit: int = 100
+    session: AsyncSession,
+    *,
+    index: RegisterIndex,
+    limit: int = 100,
+    settings: Settings | None = None,
 ) -> list[Outcome]:
+    settings = settings or get_settings()
+    rules = rules_from(settings.crisis_rules)
+    join_hours = settings.crisis_join_hours
     outcomes = []
     for alert in await pending_alerts(session, limit=limit):
-        outcome = await handle_alert(session, alert=alert, index=index)
+        outcome = await handle_alert(
+            session, alert=alert, index=index, rules=rules, join_hours=join_hours
+        )
         alert.processed_version = alert.version
         session.add(alert)
         await session.flush()

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     #: Run the crisis pass in the API right after an alert is pushed or declared (the worker's
     #: pass remains the safety net); off, only the worker runs it.
     crisis_pass_inline: bool = True
+    #: Per hazard, when an alert opens a crisis: ``{"flood": {"min_severity": "severe",
+    #: "min_certainty": "likely", "min_exposed": 10}}`` (JSON); unlisted hazards keep the
+    #: defaults of ``service/crises/rules.py``.
+    crisis_rules: dict[str, dict[str, str | int]] = Field(default_factory=dict)
+    #: An alert joins an open crisis of the same hazard whose zone it overlaps within these hours.
+    crisis_join_hours: int = Field(default=72, ge=1, le=24 * 60)
     #: A registration not updated for this long, and not asked to stay, is erased.
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).

@@ -37,6 +37,24 @@ DEFAULT_RULES: dict[Hazard, CrisisRule] = {
 JOIN_WINDOW_HOURS = 72
 
 
+def rules_from(overrides: dict[str, dict[str, str | int]]) -> dict[Hazard, CrisisRule]:
+    """The defaults with the settings' overrides applied; an unknown hazard or value is an error."""
+    rules = dict(DEFAULT_RULES)
+    for name, override in overrides.items():
+        hazard = Hazard(name)
+        base = rules[hazard]
+        rules[hazard] = CrisisRule(
+            min_severity=Severity[
+                str(override.get("min_severity", base.min_severity.name)).upper()
+            ],
+            min_certainty=Certainty(
+                str(override.get("min_certainty", base.min_certainty.value)).lower()
+            ),
+            min_exposed=int(override.get("min_exposed", base.min_exposed)),
+        )
+    return rules
+
+
 def qualifies(
     hazard: Hazard,
     severity: Severity,

@@ -161,10 +161,15 @@ async def crisis_of_alert(session: AsyncSession, alert_id: str) -> Crisis | None
 
 
 async def overlapping_crisis(
-    session: AsyncSession, *, hazard: str, exercise: bool, zone: dict[str, Any]
+    session: AsyncSession,
+    *,
+    hazard: str,
+    exercise: bool,
+    zone: dict[str, Any],
+    hours: int = JOIN_WINDOW_HOURS,
 ) -> Crisis | None:
     """An open crisis of the same hazard whose zone overlaps ``zone``, changed within the window."""
-    since = utcnow() - timedelta(hours=JOIN_WINDOW_HOURS)
+    since = utcnow() - timedelta(hours=hours)
     query = select(Crisis).where(
         Crisis.hazard == hazard,
         Crisis.exercise == exercise,

@@ -195,3 +195,39 @@ def test_the_library_covers_every_catalogue_row_with_a_basis() -> None:
         playbook, task = ref.split(".")
         assert task in library[playbook], row
         assert library[playbook][task].basis, row
+
+
+SCENARIOS = {
+    "preparedness": crisis(phase="preparedness"),
+    "response-core": crisis(),
+    "evacuation": crisis(alert_level=4),
+    "epidemic": crisis(hazard="epidemic"),
+    "recovery": crisis(phase="recovery"),
+    "earthquake": crisis(hazard="earthquake"),
+    "tropical-cyclone": crisis(hazard="tropical_cyclone"),
+    "conflict": crisis(hazard="civil_unrest", alert_level=2),
+}
+
+
+@pytest.mark.parametrize("key", sorted(SCENARIOS))
+def test_every_playbook_plans_work_in_its_own_scenario(key: str) -> None:
+    library = load_library()
+    assert {p.key for p in library} == set(SCENARIOS)
+    tasks = [
+        t for t in plan(SCENARIOS[key], EXPOSURE, DIRECTORY, set(), library) if t.playbook == key
+    ]
+    assert tasks, key
+    assert all(t.basis and t.title and "{" not in t.title for t in tasks)
+
+
+def test_crisis_rules_can_be_tightened_in_settings() -> None:
+    from integrations.alert import Certainty, Hazard, Severity
+    from service.crises.rules import qualifies, rules_from
+
+    rules = rules_from({"flood": {"min_severity": "severe", "min_exposed": 100}})
+    assert qualifies(Hazard.FLOOD, Severity.MODERATE, Certainty.LIKELY, 500)[0]
+    assert not qualifies(Hazard.FLOOD, Severity.MODERATE, Certainty.LIKELY, 500, rules)[0]
+    assert not qualifies(Hazard.FLOOD, Severity.SEVERE, Certainty.LIKELY, 50, rules)[0]
+    assert qualifies(Hazard.FLOOD, Severity.EXTREME, Certainty.OBSERVED, 100, rules)[0]
+    with pytest.raises(ValueError):
+        rules_from({"meteor": {}})

@@ -60,6 +60,15 @@ async def davao(databases: Databases, backend: str) -> AsyncIterator[dict[str, A
                 app, Role.CONSULAR_OFFICER, await make_org_in(app, OrgKind.EMBASSY, "PHL", "IDN")
             ),
             "viewer": await make_token_in(app, Role.VIEWER, await make_org_in(app)),
+            # the host society and the Indonesian ministry: the other side of the border
+            "prc": await make_token_in(
+                app, Role.SOCIETY_RESPONDER, await make_org_in(app, OrgKind.NATIONAL_SOCIETY, "PHL")
+            ),
+            "bp2mi": await make_token_in(
+                app,
+                Role.CONSULAR_OFFICER,
+                await make_org_in(app, OrgKind.LABOUR_MINISTRY, "IDN", "IDN"),
+            ),
         }
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -276,6 +285,13 @@ async def test_playbooks_turn_a_crisis_into_tasks_for_the_right_organisations(
     assert idn_contact["assignee_org"] is not None and not idn_contact["coverage_gap"]
     assert idn_contact["status"] == "blocked"  # waits for the hotline
     assert idn_contact["after"] == [by_key["response-core.hotline@IDN@PHL"]["id"]]
+    society = await get(davao, "/api/v1/tasks?limit=500", "prc")
+    assert any(
+        t["key"] == "response-core.first_aid" and t["crisis_id"] == opened.crisis_id
+        for t in society["items"]
+    )
+    ministry = await get(davao, "/api/v1/tasks?limit=500", "bp2mi")
+    assert any(t["key"] == "response-core.families_ministry@IDN@PHL" for t in ministry["items"])
     chn = by_key["response-core.contact_nationals@CHN@PHL"]
     assert chn["coverage_gap"] and chn["assignee_org"] is None and "Coverage gap" in chn["title"]
     assert all(t["basis"] for t in tasks)
@@ -316,3 +332,27 @@ async def test_the_api_runs_the_crisis_pass_right_after_a_push(davao: dict[str, 
     assert await run_pass(davao) == []
     crises = (await get(davao, "/api/v1/crises?limit=500"))["items"]
     assert any(alert["id"] in c["alerts"] for c in crises)
+
+
+async def test_playbooks_can_be_listed_and_validated(davao: dict[str, Any]) -> None:
+    client, tokens = davao["client"], davao["tokens"]
+    listed = await get(davao, "/api/v1/playbooks")
+    assert {p["key"] for p in listed} >= {"response-core", "evacuation", "recovery"}
+    assert (await get(davao, "/api/v1/playbooks/evacuation"))["trigger"]["alert_levels"] == [
+        2,
+        3,
+        4,
+    ]
+    good = "key: drill\\ntitle: A drill\\nversion: 1\\ntrigger: {hazards: [any]}\\ntasks:\\n  - {key: call, title: Call, actor: embassy, due: 2h, basis: [MICIC G9]}\\n"
+    ok = await client.post(
+        "/api/v1/playbooks/validate",
+        content=good.replace("\\n", "\n"),
+        headers={**bearer(tokens["coordinator"]), "Content-Type": "application/yaml"},
+    )
+    assert ok.status_code == 200, ok.text
+    bad = await client.post(
+        "/api/v1/playbooks/validate",
+        content=good.replace("\\n", "\n").replace("2h", "soon"),
+        headers={**bearer(tokens["coordinator"]), "Content-Type": "application/yaml"},
+    )
+    assert bad.status_code == 422 and "line 6" in bad.text
