@@ -21,7 +21,9 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-ATTRIBUTES = ("nationality", "country", "admin1", "sector", "sex")
+#: Categorical attributes of each point. ``employer`` and ``agency`` are directory ids (or ""), so
+#: that a crisis can reach the employers and recruitment agencies of the people in its zone.
+ATTRIBUTES = ("nationality", "country", "admin1", "sector", "sex", "employer", "agency")
 CODE = np.int32
 
 
@@ -37,6 +39,9 @@ class ExposureCounts:
     by_sex: dict[str, int]
     accompanying_family: int
     vulnerable: int
+    #: Exposed workers per employer and per recruitment agency (directory ids).
+    by_employer: dict[str, int] = field(default_factory=dict)
+    by_agency: dict[str, int] = field(default_factory=dict)
     #: nationality → country → count: which embassy in which host country is concerned.
     by_nationality_country: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -367,6 +372,8 @@ class ExposureIndex:
             by_admin1=named["admin1"],
             by_sector=named["sector"],
             by_sex=named["sex"],
+            by_employer={k: v for k, v in named["employer"].items() if k != "unknown"},
+            by_agency={k: v for k, v in named["agency"].items() if k != "unknown"},
             accompanying_family=family,
             vulnerable=vulnerable,
             by_nationality_country=nat_country,

@@ -33,6 +33,9 @@ class ExposureView:
     by_sector: Mapping[str, int] = field(default_factory=dict)
     vulnerable: int = 0
     family: int = 0
+    #: Exposed workers per employer and per recruitment agency (directory ids).
+    by_employer: Mapping[str, int] = field(default_factory=dict)
+    by_agency: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class _Scope:
     country: str | None
     admin1: str | None
     workers: int
+    organization: str | None = None
 
 
 def applies(playbook: Playbook, crisis: CrisisState, exposure: ExposureView) -> bool:
@@ -80,6 +84,13 @@ def _scopes(template: TaskTemplate, exposure: ExposureView) -> list[_Scope]:
             for n, countries in sorted(exposure.by_nationality_country.items())
             for c, count in sorted(countries.items())
             if n and c and n != "unknown"
+        ]
+    if template.per in {"employer", "agency"}:
+        counts = exposure.by_employer if template.per == "employer" else exposure.by_agency
+        return [
+            _Scope(f"@{org}", None, None, None, count, org)
+            for org, count in sorted(counts.items())
+            if org
         ]
     if template.per == "admin1":
         return [
@@ -164,9 +175,12 @@ def _task(
     key: str,
     by_key: Mapping[str, TaskTemplate],
 ) -> PlannedTask:
-    org = resolve(
-        template.actor, nationality=scope.nationality, host=scope.country, directory=directory
-    )
+    if scope.organization is not None:
+        org = next((o for o in directory if o.id == scope.organization), None)
+    else:
+        org = resolve(
+            template.actor, nationality=scope.nationality, host=scope.country, directory=directory
+        )
     gap = org is None and template.actor != "coordinator"
     values = {
         "nationality": scope.nationality or "all nationalities",

@@ -103,7 +103,9 @@ class TaskTemplate(BaseModel):
     escalate_after: Duration | None = None
     escalate_to: Actor | None = None
     after: list[str] = Field(default_factory=list)
-    per: Literal["crisis", "nationality", "admin1"] = "crisis"
+    #: How many copies: one per crisis, per exposed nationality and host country, per province,
+    #: or per employer / recruitment agency of the exposed workers (those in the directory).
+    per: Literal["crisis", "nationality", "admin1", "employer", "agency"] = "crisis"
     when: When = Field(default_factory=When)
     basis: list[str] = Field(min_length=1, description="The texts the action rests on")
 

@@ -36,6 +36,8 @@ def view(counts: Mapping[str, Any]) -> ExposureView:
         by_sector=counts.get("by_sector", {}),
         vulnerable=int(counts.get("vulnerable", 0)),
         family=int(counts.get("accompanying_family", 0)),
+        by_employer=counts.get("by_employer", {}),
+        by_agency=counts.get("by_agency", {}),
     )
 
 

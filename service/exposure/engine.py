@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo.exposure import ExposureIndex
-from service.exposure.loader import RegisterColumns, load_register
+from service.exposure.loader import CATEGORIES, RegisterColumns, load_register
 
 log = logging.getLogger("lifeline.exposure")
 _BATCH = 20_000
@@ -26,7 +26,7 @@ def _arrays(cols: RegisterColumns) -> dict[str, object]:
         "lat": f["lat"].to_numpy(),
         "attributes": {
             a: f[a].array  # categorical: codes and categories, no string per row
-            for a in ("nationality", "country", "admin1", "sector", "sex")
+            for a in CATEGORIES
         },
         "family": f["accompanying_family"].to_numpy(),
         "vulnerable": f["vulnerable"].to_numpy(),

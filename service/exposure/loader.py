@@ -20,11 +20,15 @@ COLUMNS = (
     "admin1",
     "sector",
     "sex",
+    "employer",
+    "agency",
     "accompanying_family",
     "vulnerable",
 )
+CATEGORIES = ("nationality", "country", "admin1", "sector", "sex", "employer", "agency")
 _SELECT = (
-    "SELECT pk, lon, lat, nationality, country, admin1, sector, sex, accompanying_family, "
+    "SELECT pk, lon, lat, nationality, country, admin1, sector, sex, "
+    "employer_org_id AS employer, agency_org_id AS agency, accompanying_family, "
     "CAST(vulnerable AS INTEGER) AS vulnerable FROM workers "
     "WHERE erased_at IS NULL AND lat IS NOT NULL AND lon IS NOT NULL"
 )
@@ -45,7 +49,7 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     frame["pk"] = frame["pk"].astype(np.int64)
     frame["lon"] = frame["lon"].astype(np.float64)
     frame["lat"] = frame["lat"].astype(np.float64)
-    for name in ("nationality", "country", "admin1", "sector", "sex"):
+    for name in CATEGORIES:
         if not isinstance(frame[name].dtype, pd.CategoricalDtype):
             frame[name] = frame[name].fillna("").astype(str).astype("category")
     frame["accompanying_family"] = frame["accompanying_family"].fillna(0).astype(np.int64)
@@ -82,6 +86,6 @@ async def _copy_postgres(engine: AsyncEngine, query: str) -> pd.DataFrame:
     # gigabytes for a moment, and the API process must stay small.
     return pd.read_csv(
         buffer,
-        dtype={c: "category" for c in ("nationality", "country", "admin1", "sector", "sex")},
+        dtype=dict.fromkeys(CATEGORIES, "category"),
         keep_default_na=False,
     )

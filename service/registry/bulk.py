@@ -25,7 +25,7 @@ from service.registry.locate import Locator
 from service.registry.models import RegisterChange, Worker
 from service.registry.protect import Protector
 from service.registry.schemas import WorkerCreate
-from service.registry.service import check_place, worker_values
+from service.registry.service import check_place, company_directory, worker_values
 
 LIST_FIELDS = {"languages", "vulnerabilities"}
 SCALAR_FIELDS = {
@@ -38,6 +38,7 @@ SCALAR_FIELDS = {
     "phone",
     "sector",
     "employer",
+    "recruitment_agency",
     "country",
     "accompanying_family",
     "documentation_status",
@@ -58,6 +59,9 @@ _COPIED = (
     "sector",
     "languages",
     "employer",
+    "recruitment_agency",
+    "employer_org_id",
+    "agency_org_id",
     "lat",
     "lon",
     "country",
@@ -278,6 +282,7 @@ async def _store(
     report: ImportReport,
 ) -> None:
     """Store one batch with set-based statements: one lookup, one insert, one update."""
+    companies = await company_directory(session)
     placed = locator.locate_many(
         [d.location.lon for _, d in batch], [d.location.lat for _, d in batch]
     )
@@ -315,6 +320,7 @@ async def _store(
             admin1=admin1,
             flag=flag,
             registered_by=actor.organization_id,
+            companies=companies,
         )
         key = values["identity_hash"]
         if key in seen:
@@ -349,6 +355,7 @@ async def _store(
             flag=values["location_flag"],
             registered_by=old.registered_by,
             worker_id=old.id,
+            companies=companies,
         )
         update = {f"new_{c}": again[c] for c in _COPIED}
         update.update(b_pk=old.pk, new_version=old.version + 1, new_updated_at=again["updated_at"])

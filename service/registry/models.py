@@ -92,6 +92,11 @@ class Worker(SQLModel, table=True):
     sector: str | None = Field(default=None, max_length=32)
     languages: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     employer: str | None = Field(default=None, max_length=200)
+    recruitment_agency: str | None = Field(default=None, max_length=200)
+    #: The employer and agency as directory entries, when their names or slugs match one: so
+    #: that a crisis reaches the employers and agencies of the people in its zone.
+    employer_org_id: str | None = Field(default=None, max_length=36, index=True)
+    agency_org_id: str | None = Field(default=None, max_length=36, index=True)
     lat: float | None = None
     lon: float | None = None
     country: str | None = Field(default=None, max_length=3, index=True)

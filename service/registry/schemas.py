@@ -51,7 +51,12 @@ class WorkerCreate(BaseModel):
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()./-]{5,25}$")] | None = None
     languages: list[Language] = Field(default_factory=list, max_length=10)
     sector: Sector | None = None
-    employer: Annotated[str, Field(max_length=200)] | None = None
+    employer: Annotated[str, Field(max_length=200)] | None = Field(
+        default=None, description="Name or directory slug of the employer"
+    )
+    recruitment_agency: Annotated[str, Field(max_length=200)] | None = Field(
+        default=None, description="Name or directory slug of the recruitment agency"
+    )
     location: Location
     country: CountryCode | None = None
     accompanying_family: Annotated[int, Field(ge=0, le=50)] = 0

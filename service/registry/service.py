@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -86,6 +86,7 @@ def worker_values(
     flag: str | None,
     registered_by: str | None,
     worker_id: str | None = None,
+    companies: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The column values of a worker row from a validated registration, personal fields sealed.
 
@@ -108,6 +109,9 @@ def worker_values(
         "sector": data.sector.value if data.sector else None,
         "languages": list(data.languages),
         "employer": data.employer,
+        "recruitment_agency": data.recruitment_agency,
+        "employer_org_id": _company(companies, data.employer, "employer"),
+        "agency_org_id": _company(companies, data.recruitment_agency, "recruitment_agency"),
         "lat": data.location.lat,
         "lon": data.location.lon,
         "country": country,
@@ -136,6 +140,33 @@ def worker_values(
     for field, value in clear.items():
         values[f"{field}_sealed"] = protector.sealer.seal(value, record_id=record_id, field=field)
     return values
+
+
+def _company(
+    companies: Mapping[str, tuple[str, str]] | None, text: str | None, kind: str
+) -> str | None:
+    if not companies or not text:
+        return None
+    found = companies.get(text.strip().casefold())
+    return found[0] if found and found[1] == kind else None
+
+
+async def company_directory(session: AsyncSession) -> dict[str, tuple[str, str]]:
+    """Employers and recruitment agencies of the directory, by slug and by name (case-folded)."""
+    from service.directory.models import Organization
+
+    rows = (
+        await session.exec(
+            select(Organization).where(
+                col(Organization.kind).in_(["employer", "recruitment_agency"])
+            )
+        )
+    ).all()
+    out: dict[str, tuple[str, str]] = {}
+    for org in rows:
+        out[org.slug.casefold()] = (org.id, org.kind)
+        out.setdefault(org.name.strip().casefold(), (org.id, org.kind))
+    return out
 
 
 def build_worker(data: WorkerCreate, **kwargs: Any) -> Worker:
@@ -185,6 +216,9 @@ async def register_worker(
         admin1=admin1,
         flag=flag,
         registered_by=actor.organization_id,
+        companies=await company_directory(session)
+        if data.employer or data.recruitment_agency
+        else None,
     )
     if worker.identity_hash and (existing := await find_by_identity(session, worker.identity_hash)):
         raise Conflict(

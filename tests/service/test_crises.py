@@ -70,8 +70,14 @@ async def davao(databases: Databases, backend: str) -> AsyncIterator[dict[str, A
                 await make_org_in(app, OrgKind.LABOUR_MINISTRY, "IDN", "IDN"),
             ),
         }
+        employer = await make_org_in(app, OrgKind.EMPLOYER, "PHL", slug=unique("davao-builders"))
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            employer_slug = (
+                await client.get(
+                    f"/api/v1/organizations/{employer}", headers=bearer(tokens["admin"])
+                )
+            ).json()["slug"]
             # 6 Indonesians and 2 Chinese workers in Davao, 3 Indonesians 25 km out of town.
             people = [("IDN", 0.0)] * 6 + [("CHN", 0.0)] * 2 + [("IDN", 0.23)] * 3
             for i, (nationality, offset) in enumerate(people):
@@ -82,12 +88,13 @@ async def davao(databases: Databases, backend: str) -> AsyncIterator[dict[str, A
                     "location": {"lat": DAVAO[0] + offset + i * 0.001, "lon": DAVAO[1] + i * 0.001},
                     "sector": "construction",
                     "vulnerabilities": ["disability"] if i == 0 else [],
+                    "employer": employer_slug if i < 3 else None,
                 }
                 made = await client.post(
                     "/api/v1/workers", json=body, headers=bearer(tokens["admin"])
                 )
                 assert made.status_code == 201, made.text
-            yield {"app": app, "client": client, "tokens": tokens}
+            yield {"app": app, "client": client, "tokens": tokens, "employer": employer}
 
 
 async def push(davao: dict[str, Any], message: bytes) -> dict[str, Any]:
@@ -356,3 +363,36 @@ async def test_playbooks_can_be_listed_and_validated(davao: dict[str, Any]) -> N
         headers={**bearer(tokens["coordinator"]), "Content-Type": "application/yaml"},
     )
     assert bad.status_code == 422 and "line 6" in bad.text
+
+
+async def test_employers_of_the_exposed_workers_get_their_tasks(davao: dict[str, Any]) -> None:
+    lat, lon = DAVAO
+    zone = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon - 0.1, lat - 0.1],
+                [lon + 0.1, lat - 0.1],
+                [lon + 0.1, lat + 0.1],
+                [lon - 0.1, lat + 0.1],
+                [lon - 0.1, lat - 0.1],
+            ]
+        ],
+    }
+    made = await davao["client"].post(
+        "/api/v1/crises",
+        json={
+            "title": "Dengue outbreak in Davao",
+            "hazard": "epidemic",
+            "severity": "severe",
+            "zones": zone,
+        },
+        headers=bearer(davao["tokens"]["coordinator"]),
+    )
+    assert made.status_code == 201, made.text
+    exposure = await get(davao, f"/api/v1/crises/{made.json()['id']}/exposure")
+    assert exposure["by_employer"] == {davao["employer"]: 3}
+    tasks = await get(davao, f"/api/v1/crises/{made.json()['id']}/tasks")
+    wages = [t for t in tasks if t["key"].startswith("epidemic.wages_and_leave@")]
+    assert [(t["assignee_org"], t["coverage_gap"]) for t in wages] == [(davao["employer"], False)]
+    assert "3 sick or furloughed" in wages[0]["title"]
