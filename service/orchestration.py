@@ -77,6 +77,10 @@ async def handle_alert(
     if alert.zone is None:
         return Outcome(alert.id, "no_zone", crisis.id if crisis else None, "the alert has no zone")
     counts = exposure_counts(index, alert.zone)
+    if alert.status not in {"actual", "exercise", "test"}:
+        # System messages and drafts are kept, never acted on.
+        where = crisis.id if crisis else None
+        return Outcome(alert.id, "not_a_crisis", where, f"status {alert.status}")
     exercise = alert.status != "actual"
     result = "updated"
     if crisis is None:

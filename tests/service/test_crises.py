@@ -396,3 +396,10 @@ async def test_employers_of_the_exposed_workers_get_their_tasks(davao: dict[str,
     wages = [t for t in tasks if t["key"].startswith("epidemic.wages_and_leave@")]
     assert [(t["assignee_org"], t["coverage_gap"]) for t in wages] == [(davao["employer"], False)]
     assert "3 sick or furloughed" in wages[0]["title"]
+
+
+async def test_system_and_draft_messages_are_kept_but_never_acted_on(davao: dict[str, Any]) -> None:
+    for status in ("System", "Draft"):
+        await push(davao, cap(unique("SYS"), status=status))
+    outcomes = await run_pass(davao)
+    assert [o.result for o in outcomes] == ["not_a_crisis", "not_a_crisis"]
