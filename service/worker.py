@@ -73,7 +73,15 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
             await forget_idempotency_keys(session)
         return "expired idempotency keys forgotten"
 
+    async def escalation_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        from service.tasks.escalation import escalate_due
+
+        async with session_scope(maker) as session:
+            escalated = await escalate_due(session)
+        return f"{len(escalated)} tasks escalated"
+
     return [
+        Job("escalation", 30.0, escalation_job),
         Job("retention", settings.housekeeping_interval_s, retention_job),
         Job("idempotency-keys", settings.housekeeping_interval_s, keys_job),
     ]

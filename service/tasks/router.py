@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
@@ -51,6 +51,16 @@ class TaskPublic(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overdue(self) -> bool:
+        """Past its due time and not finished."""
+        return (
+            self.due_at is not None
+            and self.status not in {"done", "cancelled"}
+            and self.due_at < datetime.now(UTC)
+        )
 
 
 class TaskCreate(BaseModel):
@@ -145,7 +155,8 @@ async def list_tasks(
     items = [TaskPublic.model_validate(t) for t in rows]
     if format == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(TaskPublic.model_fields))
+        columns = [*TaskPublic.model_fields, *TaskPublic.model_computed_fields]
+        writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         for item in items:
             writer.writerow(

@@ -114,3 +114,72 @@ async def test_hand_off_chain_if_match_and_visibility(
     assert (
         exported.headers["content-type"].startswith("text/csv") and exported.text.count("\n") == 4
     )
+
+
+async def test_escalation_fires_once_after_its_time_whatever_restarts(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory, app: object
+) -> None:
+    from datetime import timedelta
+
+    from fastapi import FastAPI
+
+    from service.auth.principal import Principal
+    from service.crises.models import Crisis
+    from service.db import session_scope, utcnow
+    from service.tasks.escalation import escalate_due
+    from service.tasks.service import create_task
+
+    assert isinstance(app, FastAPI)
+    embassy = await make_org(OrgKind.EMBASSY, "MYS", represents="PHL")
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    crisis_id = (
+        await client.post(
+            "/api/v1/crises",
+            json={
+                "title": "Typhoon drill",
+                "hazard": "tropical_cyclone",
+                "severity": "severe",
+                "zones": ZONE,
+                "exercise": True,
+            },
+            headers=coordinator,
+        )
+    ).json()["id"]
+    async with session_scope(app.state.sessionmaker) as session:
+        crisis = await session.get(Crisis, crisis_id)
+        assert crisis is not None
+        task = await create_task(
+            session,
+            crisis=crisis,
+            actor=Principal.system("worker"),
+            values={
+                "key": "test.hotline",
+                "title": "Activate the hotline",
+                "assignee_org": embassy,
+                "escalate_after_s": 3600,
+                "due_at": utcnow() - timedelta(minutes=1),
+            },
+        )
+        task_id = task.id
+    # Not yet: an hour has not passed.
+    async with session_scope(app.state.sessionmaker) as session:
+        assert [t.id for t in await escalate_due(session) if t.id == task_id] == []
+    # A worker that starts two hours later (a restart) sees the deadline from the database.
+    later = utcnow() + timedelta(hours=2)
+    async with session_scope(app.state.sessionmaker) as session:
+        assert task_id in [t.id for t in await escalate_due(session, now=later)]
+    async with session_scope(app.state.sessionmaker) as session:
+        assert task_id not in [
+            t.id for t in await escalate_due(session, now=later + timedelta(hours=1))
+        ]
+    shown = (await client.get(f"/api/v1/tasks/{task_id}", headers=coordinator)).json()
+    assert (
+        shown["escalated_at"] is not None
+        and shown["assignee_org"] == embassy
+        and shown["overdue"] is True
+    )
+    assert shown["exercise"] is True
+    timeline = (
+        await client.get(f"/api/v1/crises/{crisis_id}/timeline", headers=coordinator)
+    ).json()
+    assert [e["kind"] for e in timeline].count("task_escalated") == 1

@@ -1,0 +1,64 @@
+"""Escalation: a task not acknowledged within its ``escalate_after`` is escalated once, visibly,
+and keeps its owner. Times come from the database, so a restarted worker misses nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth.principal import Principal
+from service.crises.models import Crisis
+from service.crises.service import event as crisis_event
+from service.db import utcnow
+from service.tasks.models import Task, TaskChange, TaskStatus
+
+WORKER = Principal.system("worker")
+
+
+async def escalate_due(
+    session: AsyncSession, *, now: datetime | None = None, limit: int = 500
+) -> list[Task]:
+    """Escalate every open task past its escalation time; return them."""
+    now = now or utcnow()
+    candidates = (
+        await session.exec(
+            select(Task)
+            .where(Task.status == TaskStatus.OPEN.value)
+            .where(col(Task.escalated_at).is_(None))
+            .where(col(Task.escalate_after_s).is_not(None))
+            .order_by(col(Task.created_at))
+            .limit(limit)
+        )
+    ).all()
+    escalated = []
+    for task in candidates:
+        assert task.escalate_after_s is not None
+        if task.created_at + timedelta(seconds=task.escalate_after_s) > now:
+            continue
+        task.escalated_at = now
+        task.version += 1
+        task.updated_at = now
+        session.add(task)
+        session.add(
+            TaskChange(
+                task_id=task.id,
+                actor="worker",
+                changes={"escalated_to": task.escalate_to or "coordinators"},
+            )
+        )
+        crisis = await session.get(Crisis, task.crisis_id)
+        if crisis is not None:
+            crisis_event(
+                session,
+                crisis,
+                "task_escalated",
+                WORKER,
+                task_id=task.id,
+                to=task.escalate_to or "coordinators",
+                owner=task.assignee_org,
+            )
+        escalated.append(task)
+    await session.flush()
+    return escalated
