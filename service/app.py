@@ -33,6 +33,7 @@ from service.registry.ratelimit import TokenBuckets
 from service.registry.router import router as registry_router
 from service.settings import Settings, get_settings
 from service.tasks.router import router as tasks_router
+from service.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("lifeline.app")
 
@@ -51,6 +52,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     crises_router,
     playbooks_router,
     tasks_router,
+    webhooks_router,
 )
 
 

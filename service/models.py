@@ -9,6 +9,7 @@ from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
 from service.registry.models import PopulationGroup, RegisterChange, Worker
 from service.tasks.models import Task, TaskChange, TaskComment
+from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AlertAlias",
@@ -24,11 +25,14 @@ __all__ = [
     "FeedState",
     "IdempotentResponse",
     "Organization",
+    "OutboxEvent",
     "PopulationGroup",
     "RegisterChange",
     "Task",
     "TaskChange",
     "TaskComment",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Worker",
     "metadata",
 ]

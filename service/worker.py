@@ -106,6 +106,23 @@ def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     return [Job("crises", 2.0, crisis_job)]
 
 
+def webhook_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
+    """Deliveries of the outbox, every two seconds."""
+    import httpx
+
+    from service.registry.protect import Protector
+    from service.webhooks.service import deliver_due
+
+    protector = Protector.from_settings(settings)
+
+    async def webhook_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        async with httpx.AsyncClient() as client:
+            counts = await deliver_due(engine, maker, client, protector)
+        return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing due"
+
+    return [Job("webhooks", 2.0, webhook_job)]
+
+
 def feed_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     """Polling: every few seconds, each enabled feed whose time has come (each feed keeps its
     own schedule and backoff in its state row)."""
@@ -146,7 +163,12 @@ async def run_once(engine: AsyncEngine, jobs: list[Job]) -> dict[str, str]:
 
 async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
     engine = make_engine(settings.database_url)
-    jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine) + crisis_jobs(engine)
+    jobs = (
+        housekeeping_jobs(settings)
+        + feed_jobs(settings, engine)
+        + crisis_jobs(engine)
+        + webhook_jobs(settings, engine)
+    )
     due = dict.fromkeys((j.name for j in jobs), 0.0)
     loop = asyncio.get_running_loop()
     log.info("worker started", extra={"jobs": [j.name for j in jobs]})

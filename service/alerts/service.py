@@ -21,6 +21,7 @@ from service.audit.service import record
 from service.auth.principal import Principal
 from service.db import new_id, utcnow
 from service.errors import NotFound
+from service.webhooks.service import emit
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
@@ -133,6 +134,19 @@ async def store_alert(
             await _add_aliases(conn, alert_id, alert)
             stored = await session.get(AlertRecord, alert_id)
             assert stored is not None
+            emit(
+                session,
+                type="alert.received",
+                subject=f"alert:{alert_id}",
+                data={
+                    "alert_id": alert_id,
+                    "source": alert.source,
+                    "hazard": alert.hazard.value,
+                    "severity": int(alert.severity),
+                    "status": alert.status.value,
+                    "headline": alert.headline[:300],
+                },
+            )
             record(
                 session,
                 actor=actor,

@@ -38,6 +38,7 @@ class Permission(enum.StrEnum):
     TASKS_READ = "tasks:read"
     TASKS_WRITE = "tasks:write"
     TASKS_CREATE = "tasks:create"
+    WEBHOOKS_MANAGE = "webhooks:manage"
     CRISES_READ = "crises:read"
     #: Declare crises, change their phase, alert level and zones.
     CRISES_WRITE = "crises:write"
@@ -83,6 +84,15 @@ GRANTS: dict[Permission, frozenset[Role]] = {
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
     Permission.TASKS_CREATE: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.WEBHOOKS_MANAGE: frozenset(
+        {
+            Role.ADMIN,
+            Role.COORDINATOR,
+            Role.CONSULAR_OFFICER,
+            Role.SOCIETY_RESPONDER,
+            Role.INTEGRATION,
+        }
+    ),
     Permission.CRISES_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR}),
 }
 assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"

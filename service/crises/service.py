@@ -25,6 +25,7 @@ from service.crises.models import (
 from service.crises.rules import JOIN_WINDOW_HOURS
 from service.db import utcnow
 from service.errors import InvalidInput, NotFound, PreconditionFailed
+from service.webhooks.service import CRISIS_EVENTS, emit
 
 
 def _who(actor: Principal) -> str:
@@ -37,6 +38,25 @@ def event(
     """One entry on the crisis timeline, and the same in the audit log."""
     entry = CrisisEvent(crisis_id=crisis.id, kind=kind, actor=_who(actor), detail=detail)
     session.add(entry)
+    webhook_type = CRISIS_EVENTS.get(kind)
+    if webhook_type is not None:
+        task_id = detail.get("task_id")
+        emit(
+            session,
+            type=webhook_type,
+            subject=f"task:{task_id}" if task_id else f"crisis:{crisis.id}",
+            organization_id=detail.get("assignee_org")
+            or detail.get("to_org")
+            or detail.get("owner"),
+            data={
+                "crisis_id": crisis.id,
+                "kind": kind,
+                "exercise": crisis.exercise,
+                "hazard": crisis.hazard,
+                "alert_level": crisis.alert_level,
+                **{k: v for k, v in detail.items() if v is not None},
+            },
+        )
     record(
         session,
         actor=actor,

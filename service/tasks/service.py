@@ -146,7 +146,14 @@ async def change_task(
     crisis = await session.get(Crisis, task.crisis_id)
     assert crisis is not None
     crisis_event(
-        session, crisis, "task_updated", actor, task_id=task.id, fields=",".join(sorted(before))
+        session,
+        crisis,
+        "task_updated",
+        actor,
+        task_id=task.id,
+        fields=",".join(sorted(before)),
+        assignee_org=task.assignee_org,
+        status=task.status,
     )
     if task.status == TaskStatus.DONE.value:
         await _hand_off(session, crisis, task, actor)

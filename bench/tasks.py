@@ -1,0 +1,239 @@
+"""Task coordination under load, through the real API on PostgreSQL.
+
+    python bench/tasks.py --tasks 5000 --updates 3000 --events 10000
+
+1. A crisis with ``--tasks`` tasks; ``--updates`` status updates sent through HTTP (If-Match, by
+   16 concurrent clients): updates per second and latency percentiles.
+2. ``--events`` webhook events fanned out to a local receiver (a real HTTP server in this
+   process) by the delivery loop: seconds until every one is acknowledged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+DB = "bench_tasks"
+URL = f"postgresql+asyncpg://{PG.split('://', 1)[1]}/{DB}"
+TOKEN = "ll_bench-tasks-token"
+
+
+async def prepare(tasks: int) -> tuple[str, list[str]]:
+    from service.auth.service import hash_token
+    from service.db import make_engine
+    from service.migrate import upgrade
+
+    admin = await asyncpg.connect(PG + "/postgres")
+    await admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {DB}")
+    await admin.close()
+    engine = make_engine(URL)
+    await upgrade(engine)
+    await engine.dispose()
+    conn = await asyncpg.connect(f"{PG}/{DB}")
+    org = str(uuid.uuid4())
+    await conn.execute(
+        "INSERT INTO organizations (id, slug, name, kind, country, jurisdiction, acts_for, created_at, updated_at, version) "
+        "VALUES ($1, 'coordination', 'Coordination', 'international_org', 'MYS', '[]', '[]', now(), now(), 1)",
+        org,
+    )
+    await conn.execute(
+        "INSERT INTO api_tokens (id, organization_id, role, name, token_hash, prefix, created_at) "
+        "VALUES ($1, $2, 'coordinator', 'bench', $3, 'll_bench', now())",
+        str(uuid.uuid4()),
+        org,
+        hash_token(TOKEN),
+    )
+    crisis = str(uuid.uuid4())
+    await conn.execute(
+        "INSERT INTO crises (id, title, hazard, severity, phase, alert_level, exercise, stood_down, countries, opened_by, created_at, updated_at, version) "
+        "VALUES ($1, 'Bench floods', 'flood', 'severe', 'response', 1, true, false, '[\"MYS\"]', 'bench', now(), now(), 1)",
+        crisis,
+    )
+    ids = [str(uuid.uuid4()) for _ in range(tasks)]
+    await conn.copy_records_to_table(
+        "tasks",
+        columns=[
+            "id",
+            "crisis_id",
+            "key",
+            "title",
+            "description",
+            "assignee_org",
+            "coverage_gap",
+            "status",
+            "after",
+            "basis",
+            "exercise",
+            "needs_review",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        records=[
+            (
+                i,
+                crisis,
+                f"bench.{n}",
+                f"Task {n}",
+                "",
+                org,
+                False,
+                "open",
+                "[]",
+                "[]",
+                True,
+                False,
+                1,
+                __import__("datetime").datetime.now(__import__("datetime").UTC),
+                __import__("datetime").datetime.now(__import__("datetime").UTC),
+            )
+            for n, i in enumerate(ids)
+        ],
+    )
+    await conn.close()
+    return crisis, ids
+
+
+async def update_load(ids: list[str], updates: int, concurrency: int = 16) -> list[float]:
+    latencies: list[float] = []
+    queue = [(ids[n % len(ids)], n // len(ids)) for n in range(updates)]
+    statuses = ["acknowledged", "in_progress", "done"]
+
+    async def client_loop(worker: int) -> None:
+        async with httpx.AsyncClient(
+            base_url="http://127.0.0.1:8767",
+            timeout=30,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as client:
+            for task_id, step in queue[worker::concurrency]:
+                started = time.perf_counter()
+                response = await client.patch(
+                    f"/api/v1/tasks/{task_id}",
+                    json={"status": statuses[min(step, 2)]},
+                    headers={"If-Match": str(step + 1)},
+                )
+                latencies.append(time.perf_counter() - started)
+                if response.status_code not in (200, 412, 422):
+                    raise SystemExit(f"update failed: {response.status_code} {response.text}")
+
+    await asyncio.gather(*(client_loop(w) for w in range(concurrency)))
+    return latencies
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    seen: ClassVar[set[str]] = set()
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with self.lock:
+            self.seen.add(json.loads(body)["id"])
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+async def fan_out(events: int) -> float:
+    from service.db import make_engine, make_sessionmaker, session_scope
+    from service.registry.protect import Protector
+    from service.settings import Settings
+    from service.webhooks.models import OutboxEvent, WebhookSubscription
+    from service.webhooks.service import deliver_due
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    engine = make_engine(URL)
+    maker = make_sessionmaker(engine)
+    protector = Protector.from_settings(Settings())
+    async with session_scope(maker) as session:
+        subscription = WebhookSubscription(
+            organization_id="bench",
+            url=f"http://127.0.0.1:{server.server_port}/hook",
+            events=["task.updated"],
+            secret_sealed="",
+            sees_all=True,
+        )
+        subscription.secret_sealed = (
+            protector.sealer.seal(
+                "bench-secret-0123456789", record_id=subscription.id, field="webhook_secret"
+            )
+            or ""
+        )
+        session.add(subscription)
+        for n in range(events):
+            session.add(OutboxEvent(type="task.updated", subject=f"task:{n % 500}", data={"n": n}))
+    started = time.perf_counter()
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=20)) as client:
+        while len(_Receiver.seen) < events:
+            await deliver_due(engine, maker, client, protector, limit=1000)
+            if time.perf_counter() - started > 300:
+                break
+    seconds = time.perf_counter() - started
+    server.shutdown()
+    await engine.dispose()
+    print(
+        f"  webhook fan-out: {len(_Receiver.seen):,} of {events:,} events delivered in {seconds:.1f} s (target < 30 s)"
+    )
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=5000)
+    parser.add_argument("--updates", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=10000)
+    args = parser.parse_args()
+    print(
+        f"# Tasks: a crisis of {args.tasks:,} tasks, {args.updates:,} status updates through HTTP"
+    )
+    _, ids = asyncio.run(prepare(args.tasks))
+    env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", "8767"], env=env, cwd=ROOT
+    )
+    try:
+        with httpx.Client(base_url="http://127.0.0.1:8767", timeout=30) as client:
+            for _ in range(120):
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
+        started = time.perf_counter()
+        latencies = sorted(asyncio.run(update_load(ids, args.updates)))
+        seconds = time.perf_counter() - started
+        p95 = latencies[int(len(latencies) * 0.95) - 1]
+        print(
+            f"  {len(latencies) / seconds:,.0f} updates/s (target >= 500); median {statistics.median(latencies) * 1000:.0f} ms, "
+            f"95th percentile {p95 * 1000:.0f} ms (target < 100)"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    asyncio.run(fan_out(args.events))
+
+
+if __name__ == "__main__":
+    main()

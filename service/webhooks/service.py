@@ -1,0 +1,250 @@
+"""Emitting events into the outbox (in the caller's transaction), and delivering them."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.db import session_scope, utcnow
+from service.registry.protect import Protector
+from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger("lifeline.webhooks")
+
+EVENT_TYPES = (
+    "crisis.opened",
+    "crisis.updated",
+    "task.assigned",
+    "task.updated",
+    "task.handed_off",
+    "task.escalated",
+    "alert.received",
+)
+MAX_ATTEMPTS = 12
+LOCK = timedelta(seconds=60)
+TIMEOUT_S = 10.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """10 s, 20 s, 40 s ... capped at an hour: twelve tries span about three hours."""
+    return timedelta(seconds=min(3600, 10 * 2 ** max(attempts - 1, 0)))
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+#: Crisis timeline entries and the webhook event each becomes.
+CRISIS_EVENTS = {
+    "opened": "crisis.opened",
+    "zone_changed": "crisis.updated",
+    "phase_changed": "crisis.updated",
+    "alert_level_changed": "crisis.updated",
+    "title_changed": "crisis.updated",
+    "severity_changed": "crisis.updated",
+    "stood_down": "crisis.updated",
+    "task_created": "task.assigned",
+    "task_updated": "task.updated",
+    "task_handed_off": "task.handed_off",
+    "task_escalated": "task.escalated",
+}
+
+
+def emit(
+    session: AsyncSession,
+    *,
+    type: str,
+    subject: str,
+    data: dict[str, Any],
+    organization_id: str | None = None,
+) -> OutboxEvent:
+    """Write an event to the outbox in the caller's transaction: it commits with the change, or
+    not at all. The worker fans it out to the subscriptions that may see it."""
+    event = OutboxEvent(type=type, subject=subject, data=data, organization_id=organization_id)
+    session.add(event)
+    return event
+
+
+async def fan_out(session: AsyncSession, *, limit: int = 1000) -> int:
+    """One delivery per event and subscription that wants it and may see it."""
+    events = (
+        await session.exec(
+            select(OutboxEvent)
+            .where(col(OutboxEvent.fanned_out).is_(False))
+            .order_by(col(OutboxEvent.id))
+            .limit(limit)
+        )
+    ).all()
+    if not events:
+        return 0
+    subscriptions = (
+        await session.exec(
+            select(WebhookSubscription).where(col(WebhookSubscription.active).is_(True))
+        )
+    ).all()
+    made = 0
+    for event in events:
+        for s in subscriptions:
+            if event.type in s.events and (
+                event.organization_id is None
+                or s.sees_all
+                or s.organization_id == event.organization_id
+            ):
+                session.add(
+                    WebhookDelivery(event_id=event.id, subscription_id=s.id, subject=event.subject)
+                )
+                made += 1
+        event.fanned_out = True
+        session.add(event)
+    await session.flush()
+    return made
+
+
+async def _claim(
+    engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], limit: int
+) -> list[str]:
+    """Take due deliveries for this worker. On PostgreSQL rows are skipped when another worker
+    holds them (SKIP LOCKED); either way a claim is a lease that expires if the worker dies."""
+    if engine.dialect.name != "postgresql":
+        # SQLite has no row locks: claims are serialised in the process (one worker per file).
+        async with _claim_lock:
+            return await _claim_rows(engine, maker, limit)
+    return await _claim_rows(engine, maker, limit)
+
+
+_claim_lock = asyncio.Lock()
+
+
+async def _claim_rows(
+    engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], limit: int
+) -> list[str]:
+    now = utcnow()
+    async with session_scope(maker) as session:
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.status == "pending")
+            .where(col(WebhookDelivery.next_attempt_at) <= now)
+            .where(
+                (col(WebhookDelivery.locked_until).is_(None))
+                | (col(WebhookDelivery.locked_until) < now)
+            )
+            .order_by(col(WebhookDelivery.event_id))
+            .limit(limit)
+        )
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = (await session.exec(query)).all()
+        for row in rows:
+            row.locked_until = now + LOCK
+            session.add(row)
+        return [r.id for r in rows]
+
+
+async def deliver_due(
+    engine: AsyncEngine,
+    maker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    protector: Protector,
+    *,
+    limit: int = 200,
+) -> dict[str, int]:
+    """Deliver what is due, in order per subscriber and subject; return counts by outcome."""
+    counts = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
+    async with session_scope(maker) as session:
+        await fan_out(session)
+    for delivery_id in await _claim(engine, maker, limit):
+        async with session_scope(maker) as session:
+            delivery = await session.get(WebhookDelivery, delivery_id)
+            if delivery is None or delivery.status != "pending":
+                continue
+            earlier = (
+                await session.exec(
+                    select(WebhookDelivery.id).where(
+                        WebhookDelivery.subscription_id == delivery.subscription_id,
+                        WebhookDelivery.subject == delivery.subject,
+                        WebhookDelivery.status == "pending",
+                        col(WebhookDelivery.event_id) < delivery.event_id,
+                    )
+                )
+            ).first()
+            if earlier is not None:  # in order per subject: wait for the earlier one
+                delivery.locked_until = None
+                session.add(delivery)
+                counts["waiting"] += 1
+                continue
+            event = await session.get(OutboxEvent, delivery.event_id)
+            subscription = await session.get(WebhookSubscription, delivery.subscription_id)
+            assert event is not None and subscription is not None
+            outcome = await _post(client, protector, subscription, event)
+            delivery.attempts += 1
+            delivery.locked_until = None
+            delivery.last_status, delivery.last_error = outcome
+            if outcome[0] is not None and 200 <= outcome[0] < 300:
+                delivery.status, delivery.delivered_at = "delivered", utcnow()
+                counts["delivered"] += 1
+            elif delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = "dead"
+                counts["dead"] += 1
+                log.warning(
+                    "webhook delivery dead",
+                    extra={"delivery": delivery.id, "error": delivery.last_error},
+                )
+            else:
+                delivery.next_attempt_at = utcnow() + backoff(delivery.attempts)
+                counts["retry"] += 1
+            session.add(delivery)
+    return counts
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    protector: Protector,
+    subscription: WebhookSubscription,
+    event: OutboxEvent,
+) -> tuple[int | None, str | None]:
+    body = json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": event.data,
+        },
+        separators=(",", ":"),
+    ).encode()
+    timestamp = int(utcnow().timestamp())
+    secret = (
+        protector.sealer.open(
+            subscription.secret_sealed, record_id=subscription.id, field="webhook_secret"
+        )
+        or ""
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "Lifeline-Event-Id": event.id,
+        "Lifeline-Timestamp": str(timestamp),
+        "Lifeline-Signature": sign(secret, timestamp, body),
+        "User-Agent": "Lifeline-Webhooks/0.1",
+    }
+    try:
+        response = await client.post(
+            subscription.url, content=body, headers=headers, timeout=TIMEOUT_S
+        )
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}"
+    return response.status_code, None if response.is_success else f"answered {response.status_code}"
+
+
+def types_ok(events: Sequence[str]) -> list[str]:
+    return [e for e in events if e not in EVENT_TYPES]

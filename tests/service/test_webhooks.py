@@ -1,0 +1,231 @@
+"""Webhooks: written with the change, delivered signed, retried until the receiver is back, each
+event once even with two deliverers, and redelivered (same id) after a deliverer dies."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections import Counter
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from service.auth.permissions import Role
+from service.db import session_scope, utcnow
+from service.directory.models import OrgKind
+from service.webhooks.models import OutboxEvent, WebhookDelivery
+from service.webhooks.service import _claim, deliver_due
+from tests.conftest import OrgFactory, TokenFactory, bearer, unique
+
+SEA = {
+    "type": "Polygon",
+    "coordinates": [[[110.0, 5.0], [110.2, 5.0], [110.2, 5.2], [110.0, 5.2], [110.0, 5.0]]],
+}
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.up = True
+        self.received: list[dict[str, object]] = []
+        self.headers: list[httpx.Headers] = []
+        self.bodies: list[bytes] = []
+        self.urls: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if not self.up:
+            return httpx.Response(503)
+        self.received.append(json.loads(request.content))
+        self.headers.append(request.headers)
+        self.bodies.append(request.content)
+        self.urls.append(str(request.url))
+        return httpx.Response(204)
+
+
+async def subscribe(
+    client: httpx.AsyncClient, token: dict[str, str], url: str, events: list[str]
+) -> dict[str, object]:
+    made = await client.post("/api/v1/webhooks", json={"url": url, "events": events}, headers=token)
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+async def time_passes(app: FastAPI, seconds: int) -> None:
+    """Move every pending delivery's clock forward, as if ``seconds`` had passed."""
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.status) == "pending")
+            .values(next_attempt_at=utcnow() - timedelta(seconds=1), locked_until=None)
+        )
+
+
+async def deliver(app: FastAPI, receiver: Receiver) -> dict[str, int]:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http:
+        return await deliver_due(
+            app.state.engine, app.state.sessionmaker, http, app.state.protector
+        )
+
+
+async def test_a_receiver_down_then_up_gets_every_event_once_signed(
+    client: httpx.AsyncClient, make_token: TokenFactory, app: FastAPI
+) -> None:
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    url = f"https://receiver.test/{unique('hook')}"
+    subscription = await subscribe(client, coordinator, url, ["crisis.opened", "crisis.updated"])
+    secret = str(subscription["secret"])
+    assert (await client.get("/api/v1/webhooks", headers=coordinator)).json()[0].get(
+        "secret"
+    ) is None
+    bad = await client.post(
+        "/api/v1/webhooks", json={"url": url, "events": ["crisis.exploded"]}, headers=coordinator
+    )
+    assert bad.status_code == 422
+
+    crisis = (
+        await client.post(
+            "/api/v1/crises",
+            json={
+                "title": "Unrest at the port",
+                "hazard": "civil_unrest",
+                "severity": "severe",
+                "zones": SEA,
+            },
+            headers=coordinator,
+        )
+    ).json()
+    patched = await client.patch(
+        f"/api/v1/crises/{crisis['id']}",
+        json={"alert_level": 2},
+        headers={**coordinator, "If-Match": "1"},
+    )
+    assert patched.status_code == 200
+    receiver = Receiver()
+    receiver.up = False
+    await deliver(app, receiver)  # down: nothing lost, retries scheduled
+    assert receiver.received == []
+    receiver.up = True
+    await time_passes(app, 3600)
+    await deliver(app, receiver)
+    await time_passes(app, 3600)
+    await deliver(app, receiver)  # the second event waited for the first (order per subject)
+    mine = [
+        r
+        for r, h in zip(receiver.received, receiver.headers, strict=True)
+        if r["data"]["crisis_id"] == crisis["id"]
+    ]  # type: ignore[index]
+    assert [r["type"] for r in mine] == ["crisis.opened", "crisis.updated", "crisis.updated"]
+    assert len({r["id"] for r in mine}) == len(mine)
+    for body, headers in zip(receiver.bodies, receiver.headers, strict=True):
+        expected = hmac.new(
+            secret.encode(), headers["lifeline-timestamp"].encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        if json.loads(body)["data"]["crisis_id"] == crisis["id"]:
+            assert headers["lifeline-signature"] == f"sha256={expected}"
+            assert headers["lifeline-event-id"] == json.loads(body)["id"]
+    await time_passes(app, 3600)
+    await deliver(app, receiver)
+    assert (
+        Counter(
+            r["id"] for r, u in zip(receiver.received, receiver.urls, strict=True) if u == url
+        ).most_common(1)[0][1]
+        == 1
+    )
+
+
+async def test_two_deliverers_send_each_event_once_and_a_dead_one_loses_nothing(
+    client: httpx.AsyncClient, make_token: TokenFactory, app: FastAPI
+) -> None:
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    url = f"https://receiver.test/{unique('twin')}"
+    await subscribe(client, coordinator, url, ["crisis.opened"])
+    for i in range(5):
+        await client.post(
+            "/api/v1/crises",
+            json={
+                "title": f"Drill {i}",
+                "hazard": "flood",
+                "severity": "moderate",
+                "zones": SEA,
+                "exercise": True,
+            },
+            headers=coordinator,
+        )
+    await time_passes(app, 10)
+    # A deliverer claims its share and dies before sending.
+    async with session_scope(app.state.sessionmaker) as session:
+        from service.webhooks.service import fan_out
+
+        await fan_out(session)
+    claimed = await _claim(app.state.engine, app.state.sessionmaker, 2)
+    assert len(claimed) == 2
+    receiver = Receiver()
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as one,
+        httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as two,
+    ):
+        await asyncio.gather(
+            deliver_due(app.state.engine, app.state.sessionmaker, one, app.state.protector),
+            deliver_due(app.state.engine, app.state.sessionmaker, two, app.state.protector),
+        )
+    ids = [r["id"] for r, u in zip(receiver.received, receiver.urls, strict=True) if u == url]
+    assert ids and len(ids) == len(set(ids))  # each event once to this subscriber
+    async with app.state.sessionmaker() as session:
+        held = (
+            await session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(claimed)))
+        ).all()
+    assert all(d.status == "pending" for d in held)  # still held by the dead deliverer's lease
+    await time_passes(app, 120)  # the lease runs out
+    await deliver(app, receiver)
+    async with app.state.sessionmaker() as session:
+        held = (
+            await session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(claimed)))
+        ).all()
+        events = {d.event_id for d in held}
+    assert all(d.status == "delivered" for d in held)
+    assert events <= {r["id"] for r in receiver.received}
+
+
+async def test_organisations_get_only_the_task_events_they_may_see(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory, app: FastAPI
+) -> None:
+    embassy = await make_org(OrgKind.EMBASSY, "MYS", represents="PHL")
+    other = await make_org(OrgKind.EMBASSY, "MYS", represents="IDN")
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    consul = bearer(await make_token(Role.CONSULAR_OFFICER, embassy))
+    url = f"https://receiver.test/{unique('embassy')}"
+    await subscribe(client, consul, url, ["task.assigned"])
+    crisis = (
+        await client.post(
+            "/api/v1/crises",
+            json={"title": "Floods", "hazard": "flood", "severity": "moderate", "zones": SEA},
+            headers=coordinator,
+        )
+    ).json()
+    for org in (embassy, other):
+        await client.post(
+            "/api/v1/tasks",
+            json={"crisis_id": crisis["id"], "title": "Reach the workers", "assignee_org": org},
+            headers=coordinator,
+        )
+    async with session_scope(app.state.sessionmaker) as session:
+        from service.webhooks.service import fan_out
+
+        await fan_out(session)
+        mine = (
+            await session.exec(
+                select(WebhookDelivery, OutboxEvent)
+                .join(OutboxEvent, col(OutboxEvent.id) == col(WebhookDelivery.event_id))
+                .where(OutboxEvent.type == "task.assigned", col(OutboxEvent.data).is_not(None))
+            )
+        ).all()
+    orgs = {
+        event.organization_id
+        for delivery, event in mine
+        if event.data.get("crisis_id") == crisis["id"]
+    }
+    assert orgs == {embassy}
