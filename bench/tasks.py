@@ -170,7 +170,7 @@ async def fan_out(events: int) -> float:
         subscription = WebhookSubscription(
             organization_id="bench",
             url=f"http://127.0.0.1:{server.server_port}/hook",
-            events=["task.updated"],
+            events=["alert.received"],
             secret_sealed="",
             sees_all=True,
         )
@@ -182,11 +182,13 @@ async def fan_out(events: int) -> float:
         )
         session.add(subscription)
         for n in range(events):
-            session.add(OutboxEvent(type="task.updated", subject=f"task:{n % 500}", data={"n": n}))
+            session.add(
+                OutboxEvent(type="alert.received", subject=f"alert:{n % 500}", data={"n": n})
+            )
     started = time.perf_counter()
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=20)) as client:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64)) as client:
         while len(_Receiver.seen) < events:
-            await deliver_due(engine, maker, client, protector, limit=1000)
+            await deliver_due(engine, maker, client, protector, limit=2000, concurrency=64)
             if time.perf_counter() - started > 300:
                 break
     seconds = time.perf_counter() - started
@@ -210,7 +212,9 @@ def main() -> None:
     _, ids = asyncio.run(prepare(args.tasks))
     env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", "8767"], env=env, cwd=ROOT
+        [sys.executable, "-m", "service.cli", "serve", "--port", "8767", "--workers", "2"],
+        env=env,
+        cwd=ROOT,
     )
     try:
         with httpx.Client(base_url="http://127.0.0.1:8767", timeout=30) as client:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ async def revoke_token(session: AsyncSession, *, actor: Principal, token_id: str
     token = await session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"No token with id {token_id}")
+    _cache.pop(token.token_hash, None)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
@@ -87,14 +89,33 @@ async def list_tokens(
     return (await session.exec(query)).all()
 
 
+#: Live tokens seen recently, so that a busy client does not cost a lookup per request. A
+#: revocation clears the entry at once in its own process, and within ``CACHE_S`` in the others.
+CACHE_S = 5.0
+_cache: dict[str, tuple[Principal, float]] = {}
+
+
 async def authenticate(session: AsyncSession, raw: str) -> Principal | None:
     """The principal of a live token, or None for an unknown or revoked one."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
+    digest = hash_token(raw)
+    cached = _cache.get(digest)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    principal = await _lookup(session, digest)
+    if principal is not None:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[digest] = (principal, time.monotonic() + CACHE_S)
+    return principal
+
+
+async def _lookup(session: AsyncSession, digest: str) -> Principal | None:
     query = (
         select(ApiToken, Organization)
         .join(Organization, col(Organization.id) == col(ApiToken.organization_id))
-        .where(ApiToken.token_hash == hash_token(raw))
+        .where(ApiToken.token_hash == digest)
     )
     row = (await session.exec(query)).first()
     if row is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.db import session_scope, utcnow
@@ -158,59 +158,117 @@ async def deliver_due(
     client: httpx.AsyncClient,
     protector: Protector,
     *,
-    limit: int = 200,
+    limit: int = 500,
+    concurrency: int = 32,
 ) -> dict[str, int]:
-    """Deliver what is due, in order per subscriber and subject; return counts by outcome."""
+    """Deliver what is due; return counts by outcome.
+
+    Deliveries to one subscriber about one subject go one after the other, in event order, and
+    stop at the first failure (the later ones wait for it); different subjects go in parallel.
+    """
     counts = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
     async with session_scope(maker) as session:
         await fan_out(session)
-    for delivery_id in await _claim(engine, maker, limit):
-        async with session_scope(maker) as session:
-            delivery = await session.get(WebhookDelivery, delivery_id)
-            if delivery is None or delivery.status != "pending":
-                continue
-            earlier = (
+    claimed = await _claim(engine, maker, limit)
+    if not claimed:
+        return counts
+    async with session_scope(maker) as session:
+        deliveries = list(
+            (
                 await session.exec(
-                    select(WebhookDelivery.id).where(
-                        WebhookDelivery.subscription_id == delivery.subscription_id,
-                        WebhookDelivery.subject == delivery.subject,
-                        WebhookDelivery.status == "pending",
-                        col(WebhookDelivery.event_id) < delivery.event_id,
+                    select(WebhookDelivery).where(col(WebhookDelivery.id).in_(claimed))
+                )
+            ).all()
+        )
+        events = {
+            e.id: e
+            for e in (
+                await session.exec(
+                    select(OutboxEvent).where(
+                        col(OutboxEvent.id).in_({d.event_id for d in deliveries})
                     )
                 )
-            ).first()
-            if earlier is not None:  # in order per subject: wait for the earlier one
-                delivery.locked_until = None
-                session.add(delivery)
-                counts["waiting"] += 1
-                continue
-            event = await session.get(OutboxEvent, delivery.event_id)
-            subscription = await session.get(WebhookSubscription, delivery.subscription_id)
-            assert event is not None and subscription is not None
-            outcome = await _post(client, protector, subscription, event)
-            delivery.attempts += 1
-            delivery.locked_until = None
-            delivery.last_status, delivery.last_error = outcome
-            if outcome[0] is not None and 200 <= outcome[0] < 300:
-                delivery.status, delivery.delivered_at = "delivered", utcnow()
-                counts["delivered"] += 1
-            elif delivery.attempts >= MAX_ATTEMPTS:
-                delivery.status = "dead"
-                counts["dead"] += 1
-                log.warning(
-                    "webhook delivery dead",
-                    extra={"delivery": delivery.id, "error": delivery.last_error},
+            ).all()
+        }
+        subscriptions = {
+            s.id: s
+            for s in (
+                await session.exec(
+                    select(WebhookSubscription).where(
+                        col(WebhookSubscription.id).in_({d.subscription_id for d in deliveries})
+                    )
                 )
-            else:
-                delivery.next_attempt_at = utcnow() + backoff(delivery.attempts)
-                counts["retry"] += 1
+            ).all()
+        }
+        # The oldest pending event of each (subscriber, subject): a group starts only from there.
+        heads = {
+            (row[0], row[1]): row[2]
+            for row in (
+                await session.exec(
+                    select(
+                        WebhookDelivery.subscription_id,
+                        WebhookDelivery.subject,
+                        func.min(WebhookDelivery.event_id),
+                    )
+                    .where(WebhookDelivery.status == "pending")
+                    .where(col(WebhookDelivery.subscription_id).in_(set(subscriptions)))
+                    .group_by(col(WebhookDelivery.subscription_id), col(WebhookDelivery.subject))
+                )
+            ).all()
+        }
+    groups: dict[tuple[str, str], list[WebhookDelivery]] = {}
+    for delivery in sorted(deliveries, key=lambda d: d.event_id):
+        groups.setdefault((delivery.subscription_id, delivery.subject), []).append(delivery)
+    secrets = {
+        s.id: protector.sealer.open(s.secret_sealed, record_id=s.id, field="webhook_secret") or ""
+        for s in subscriptions.values()
+    }
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(group: list[WebhookDelivery]) -> None:
+        first = group[0]
+        if heads.get((first.subscription_id, first.subject)) != first.event_id:
+            for delivery in group:  # an earlier event of this subject is still pending elsewhere
+                delivery.locked_until = None
+                counts["waiting"] += 1
+            return
+        async with gate:
+            for n, delivery in enumerate(group):
+                subscription = subscriptions[delivery.subscription_id]
+                status, error = await _post(
+                    client, secrets[subscription.id], subscription, events[delivery.event_id]
+                )
+                delivery.attempts += 1
+                delivery.locked_until = None
+                delivery.last_status, delivery.last_error = status, error
+                if status is not None and 200 <= status < 300:
+                    delivery.status, delivery.delivered_at = "delivered", utcnow()
+                    counts["delivered"] += 1
+                    continue
+                if delivery.attempts >= MAX_ATTEMPTS:
+                    delivery.status = "dead"
+                    counts["dead"] += 1
+                    log.warning(
+                        "webhook delivery dead", extra={"delivery": delivery.id, "error": error}
+                    )
+                else:
+                    delivery.next_attempt_at = utcnow() + backoff(delivery.attempts)
+                    counts["retry"] += 1
+                for later in group[n + 1 :]:  # in order: the rest waits for this one
+                    later.locked_until = None
+                    counts["waiting"] += 1
+                return
+
+    await asyncio.gather(*(run(g) for g in groups.values()))
+    async with session_scope(maker) as session:
+        for delivery in deliveries:
             session.add(delivery)
     return counts
 
 
 async def _post(
     client: httpx.AsyncClient,
-    protector: Protector,
+    secret: str,
     subscription: WebhookSubscription,
     event: OutboxEvent,
 ) -> tuple[int | None, str | None]:
@@ -224,12 +282,6 @@ async def _post(
         separators=(",", ":"),
     ).encode()
     timestamp = int(utcnow().timestamp())
-    secret = (
-        protector.sealer.open(
-            subscription.secret_sealed, record_id=subscription.id, field="webhook_secret"
-        )
-        or ""
-    )
     headers = {
         "Content-Type": "application/json",
         "Lifeline-Event-Id": event.id,
