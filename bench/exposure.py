@@ -330,6 +330,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="skip the HTTP part")
+    parser.add_argument("--http-only", action="store_true", help="skip the engine comparison")
     args = parser.parse_args()
 
     print(f"# Exposure benchmark: {args.workers:,} synthetic workers, median of {args.runs} runs")
@@ -337,6 +338,10 @@ def main() -> None:
     reg = synthetic_register(args.workers, seed=11)
     print(f"  register generated in {time.perf_counter() - t:.1f} s")
     zs = zones()
+    if args.http_only:
+        print("\n# Through HTTP (PostgreSQL, one API process)")
+        http_benchmark(reg, zs, args.runs)
+        return
 
     t = time.perf_counter()
     index = ExposureIndex.from_arrays(

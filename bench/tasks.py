@@ -186,9 +186,9 @@ async def fan_out(events: int) -> float:
                 OutboxEvent(type="alert.received", subject=f"alert:{n % 500}", data={"n": n})
             )
     started = time.perf_counter()
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64)) as client:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=20)) as client:
         while len(_Receiver.seen) < events:
-            await deliver_due(engine, maker, client, protector, limit=2000, concurrency=64)
+            await deliver_due(engine, maker, client, protector, limit=1000)
             if time.perf_counter() - started > 300:
                 break
     seconds = time.perf_counter() - started
