@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.settings import Settings
@@ -35,3 +35,23 @@ def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def if_match_version(
+    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+) -> int | None:
+    """The ``If-Match`` header as a record version (``"3"``, ``3`` or ``W/"3"``), None if absent."""
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError as exc:
+        from service.errors import InvalidInput
+
+        raise InvalidInput(
+            "If-Match must be the record's version number",
+            errors=[{"loc": ["header", "if-match"], "msg": "not a version"}],
+        ) from exc
+
+
+IfMatch = Annotated[int | None, Depends(if_match_version)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import col, select
 
 from geo.errors import GeometryError
@@ -17,7 +17,7 @@ from service.crises import service
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent
 from service.crises.playbook_runner import planned, run_playbooks
 from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
-from service.deps import SessionDep
+from service.deps import IfMatch, SessionDep
 from service.errors import InvalidInput, NotFound
 from service.exposure.router import IndexDep
 from service.exposure.service import sees_exactly
@@ -122,18 +122,11 @@ async def change_crisis(
     actor: Writer,
     index: IndexDep,
     response: Response,
-    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+    version: IfMatch = None,
 ) -> CrisisPublic:
     """Change phase, alert level, title, severity or zone; every change is on the timeline and the
     old zone is kept."""
     crisis = await service.get_crisis(session, id)
-    try:
-        version = int(if_match.strip('"')) if if_match else None
-    except ValueError as exc:
-        raise InvalidInput(
-            "If-Match must be a version number",
-            errors=[{"loc": ["header", "if-match"], "msg": "not a number"}],
-        ) from exc
     changes = data.model_dump(exclude_none=True, exclude={"zones"}, mode="json")
     await service.change(session, crisis, actor=actor, if_match=version, changes=changes)
     if data.zones is not None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 
 from service.audit.service import record
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.countries import CountryCode
-from service.deps import SessionDep
+from service.deps import IfMatch, SessionDep
 from service.errors import InvalidInput, PayloadTooLarge, RateLimited
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.registry import bulk, populations, service
@@ -195,9 +195,8 @@ async def update_worker(
     protect: ProtectorDep,
     locate: LocatorDep,
     response: Response,
-    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+    version: IfMatch = None,
 ) -> WorkerPublic:
-    version = _version(if_match)
     worker, fields = await service.update_worker(
         session,
         actor=actor,
@@ -216,19 +215,6 @@ async def erase_worker(id: str, session: SessionDep, actor: Writer) -> Response:
     """Erase the worker's personal data; an anonymous count remains."""
     await service.erase_worker(session, actor=actor, worker_id=id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    raw = if_match.strip().removeprefix("W/").strip('"')
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise InvalidInput(
-            "If-Match must be the record's version number",
-            errors=[{"loc": ["header", "if-match"], "msg": "not a version"}],
-        ) from exc
 
 
 @router.post(

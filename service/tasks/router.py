@@ -7,15 +7,14 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
-from service.deps import SessionDep
-from service.errors import InvalidInput
+from service.deps import IfMatch, SessionDep
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.tasks import service
 from service.tasks.models import Task, TaskStatus
@@ -88,18 +87,6 @@ class CommentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Annotated[str, Field(min_length=1, max_length=10_000)]
-
-
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise InvalidInput(
-            "If-Match must be the task's version",
-            errors=[{"loc": ["header", "if-match"], "msg": "not a version"}],
-        ) from exc
 
 
 @router.post("/tasks", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
@@ -200,14 +187,14 @@ async def change_task(
     session: SessionDep,
     actor: Worker,
     response: Response,
-    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+    version: IfMatch = None,
 ) -> Task:
     """Status, assignee, due time; a stale ``If-Match`` gets 412 and changes nothing."""
     changes = data.model_dump(exclude_unset=True, mode="python")
     if "status" in changes and changes["status"] is not None:
         changes["status"] = changes["status"].value
     task = await service.change_task(
-        session, actor=actor, task_id=id, if_match=_version(if_match), changes=changes
+        session, actor=actor, task_id=id, if_match=version, changes=changes
     )
     response.headers["ETag"] = f'"{task.version}"'
     return task
