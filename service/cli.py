@@ -375,7 +375,7 @@ def demo(
 ) -> None:
     """Set up the embedded database with a realistic directory and register, show who is exposed
     in three scenario zones, print tokens, and serve."""
-    from service.demo import SCENARIOS, issue_demo_tokens, seed_directory, seed_register
+    from service.demo import SCENARIOS, issue_demo_tokens, run_drill, seed_directory, seed_register
     from service.exposure.engine import RegisterIndex
     from service.exposure.schemas import Exposure, ZoneQuery
     from service.exposure.service import exposure, zone_of
@@ -405,6 +405,7 @@ def demo(
                         )
                     )
                 tokens = await issue_demo_tokens(session, actor=CLI)
+            drill = await run_drill(maker, index, actor=CLI)
         finally:
             await engine.dispose()
         console.rule("[bold]Lifeline demo")
@@ -416,6 +417,7 @@ def demo(
         )
         for title, result in results:
             _print_exposure(title, result)
+        _print_drill(drill)
         console.rule("[bold]API tokens (shown once, stored hashed)")
         for t in tokens:
             console.print(f"{t.role.value:<18} {t.organization:<22} {t.secret}", soft_wrap=True)
@@ -430,6 +432,27 @@ def demo(
     asyncio.run(run())
     if serve_after:
         serve(host=host, port=port, workers=1)
+
+
+def _print_drill(drill: object) -> None:
+    from service.demo import DrillSummary
+
+    assert isinstance(drill, DrillSummary)
+    console.rule("[bold]Drill: a CAP flood warning over the Klang Valley, through the playbooks")
+    console.print(
+        f"crisis: {drill.title} ({drill.crisis_id}); {len(drill.tasks)} tasks, exercise only"
+    )
+    by_org: dict[str, int] = {}
+    for org, _, _, _ in drill.tasks:
+        by_org[org] = by_org.get(org, 0) + 1
+    table = Table("organisation", "tasks")
+    for org, count in sorted(by_org.items(), key=lambda kv: -kv[1]):
+        table.add_row(org, str(count))
+    console.print(table)
+    gaps = [t for t in drill.tasks if t[3]]
+    console.print(f"coverage gaps (nobody in the directory fills the role): {len(gaps)}")
+    for org, title, status, _ in [*[t for t in drill.tasks if not t[3]][:6], *gaps[:3]]:
+        console.print(f"  [{status}] {org}: {title}", soft_wrap=True, markup=False)
 
 
 def _print_exposure(title: str, result: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -214,3 +215,74 @@ async def issue_demo_tokens(session: AsyncSession, *, actor: Principal) -> list[
         issued = await create_token(session, actor=actor, organization=org, role=role, name=name)
         tokens.append(DemoToken(organization=slug, role=role, secret=issued.secret))
     return tokens
+
+
+#: A flood warning over the Klang Valley, as MetMalaysia would send it in CAP, marked as an
+#: exercise: the demo's crisis is a drill, and nothing it produces may reach a real person.
+DRILL_CAP_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>LIFELINE-DEMO-KLANG-FLOOD-1</identifier>
+  <sender>demo.lifeline</sender>
+  <sent>2026-11-24T06:00:00+08:00</sent>
+  <status>Exercise</status>
+  <msgType>Alert</msgType>
+  <scope>Public</scope>
+  <info>
+    <language>en</language>
+    <category>Met</category>
+    <event>Flood</event>
+    <urgency>Immediate</urgency>
+    <severity>Severe</severity>
+    <certainty>Observed</certainty>
+    <headline>Flash floods in the Klang Valley (drill)</headline>
+    <area>
+      <areaDesc>Kuala Lumpur, Shah Alam, Klang</areaDesc>
+      <polygon>{polygon}</polygon>
+    </area>
+  </info>
+</alert>"""
+# CAP writes latitude first.
+DRILL_CAP = DRILL_CAP_TEMPLATE.format(
+    polygon=" ".join(f"{lat},{lon}" for lon, lat in KLANG_VALLEY_FLOOD["coordinates"][0])  # type: ignore[index]
+).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class DrillSummary:
+    crisis_id: str | None
+    title: str
+    tasks: list[tuple[str, str, str, bool]]  # (organisation, title, status, coverage gap)
+
+
+async def run_drill(maker: Any, index: Any, *, actor: Principal) -> DrillSummary:
+    """Push the drill's CAP alert, take it through the crisis pass, and list the tasks it made."""
+    from sqlmodel import select
+
+    from integrations.cap import parse_cap
+    from service.alerts.service import store_alert
+    from service.crises.models import Crisis
+    from service.crises.service import crisis_of_alert
+    from service.db import session_scope
+    from service.directory.models import Organization
+    from service.orchestration import process_pending
+    from service.tasks.models import Task
+
+    async with session_scope(maker) as session:
+        stored, _ = await store_alert(session, alert=parse_cap(DRILL_CAP), actor=actor)
+        alert_id = stored.id
+    async with session_scope(maker) as session:
+        await process_pending(session, index=index)
+    async with session_scope(maker) as session:
+        crisis: Crisis | None = await crisis_of_alert(session, alert_id)
+        if crisis is None:
+            return DrillSummary(None, "no crisis: nobody registered in the zone", [])
+        names = {o.id: o.slug for o in (await session.exec(select(Organization))).all()}
+        rows = (await session.exec(select(Task).where(Task.crisis_id == crisis.id))).all()
+        tasks = sorted(
+            (
+                (names.get(t.assignee_org or "", "coordinators"), t.title, t.status, t.coverage_gap)
+                for t in rows
+            ),
+            key=lambda t: (t[3], t[0], t[1]),
+        )
+        return DrillSummary(crisis.id, crisis.title, tasks)

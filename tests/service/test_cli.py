@@ -97,4 +97,6 @@ def test_demo_seeds_once_and_prints_tokens(cli_env: str) -> None:
     assert "0 organisations created" in again.output
     assert "0 workers registered, 1,500 already there" in again.output
     assert "Flood over the Klang Valley" in again.output
+    assert "Drill: a CAP flood warning" in again.output and "exercise only" in again.output
+    assert "coverage gaps" in again.output
     assert again.output.count("ll_") >= 6
