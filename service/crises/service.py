@@ -70,6 +70,51 @@ def event(
     return entry
 
 
+def task_event(
+    session: AsyncSession,
+    *,
+    crisis_id: str,
+    exercise: bool,
+    kind: str,
+    actor: Principal,
+    **detail: Any,
+) -> CrisisEvent:
+    """A task's change on its crisis timeline, without reading the crisis (the hot path of task
+    updates). An API call is already in the audit log by its route; other callers get a row."""
+    entry = CrisisEvent(crisis_id=crisis_id, kind=kind, actor=_who(actor), detail=detail)
+    session.add(entry)
+    if actor.channel != "api":
+        record(
+            session,
+            actor=actor,
+            action=f"crisis.{kind}",
+            subject_type="crisis",
+            subject_id=crisis_id,
+            detail={
+                k: v
+                for k, v in detail.items()
+                if isinstance(v, str | int | float | bool) or v is None
+            },
+        )
+    webhook_type = CRISIS_EVENTS.get(kind)
+    if webhook_type is not None:
+        emit(
+            session,
+            type=webhook_type,
+            subject=f"task:{detail.get('task_id')}",
+            organization_id=detail.get("assignee_org")
+            or detail.get("to_org")
+            or detail.get("owner"),
+            data={
+                "crisis_id": crisis_id,
+                "kind": kind,
+                "exercise": exercise,
+                **{k: v for k, v in detail.items() if v is not None},
+            },
+        )
+    return entry
+
+
 async def latest_zone(session: AsyncSession, crisis_id: str) -> CrisisZone | None:
     query = (
         select(CrisisZone)

@@ -14,6 +14,7 @@ from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
+from service.crises.service import task_event
 from service.db import utcnow
 from service.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from service.tasks.models import TRANSITIONS, Task, TaskChange, TaskComment, TaskStatus
@@ -143,29 +144,30 @@ async def change_task(
             },
         )
     )
-    crisis = await session.get(Crisis, task.crisis_id)
-    assert crisis is not None
-    crisis_event(
+    task_event(
         session,
-        crisis,
-        "task_updated",
-        actor,
+        crisis_id=task.crisis_id,
+        exercise=task.exercise,
+        kind="task_updated",
+        actor=actor,
         task_id=task.id,
         fields=",".join(sorted(before)),
         assignee_org=task.assignee_org,
         status=task.status,
     )
     if task.status == TaskStatus.DONE.value:
-        await _hand_off(session, crisis, task, actor)
+        await _hand_off(session, task, actor)
     await session.flush()
     return task
 
 
-async def _hand_off(session: AsyncSession, crisis: Crisis, done: Task, actor: Principal) -> None:
+async def _hand_off(session: AsyncSession, done: Task, actor: Principal) -> None:
     """Unblock the tasks waiting on ``done`` whose predecessors are now all done."""
     waiting = (
         await session.exec(
-            select(Task).where(Task.crisis_id == crisis.id, Task.status == TaskStatus.BLOCKED.value)
+            select(Task).where(
+                Task.crisis_id == done.crisis_id, Task.status == TaskStatus.BLOCKED.value
+            )
         )
     ).all()
     for task in waiting:
@@ -184,11 +186,12 @@ async def _hand_off(session: AsyncSession, crisis: Crisis, done: Task, actor: Pr
                     changes={"status": {"from": "blocked", "to": "open"}},
                 )
             )
-            crisis_event(
+            task_event(
                 session,
-                crisis,
-                "task_handed_off",
-                actor,
+                crisis_id=task.crisis_id,
+                exercise=task.exercise,
+                kind="task_handed_off",
+                actor=actor,
                 task_id=task.id,
                 from_task=done.id,
                 to_org=task.assignee_org,
