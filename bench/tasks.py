@@ -282,7 +282,7 @@ def main() -> None:
     _, ids = asyncio.run(prepare(args.tasks))
     env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", "8767", "--workers", "4"],
+        [sys.executable, "-m", "service.cli", "serve", "--port", "8767", "--workers", "2"],
         env=env,
         cwd=ROOT,
     )
