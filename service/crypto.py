@@ -14,7 +14,8 @@ import hashlib
 import hmac
 import os
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -62,10 +63,22 @@ class Sealer:
     """Seals and opens personal data fields."""
 
     keys: tuple[tuple[str, AESGCM], ...]
+    #: The key bytes, kept only so that a bulk import can hand the sealer to its worker
+    #: processes (see ``__reduce__``); never logged or shown.
+    raw: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_spec(cls, spec: str) -> Sealer:
-        return cls(tuple((kid, AESGCM(raw)) for kid, raw in parse_keys(spec)))
+        return cls.from_raw(tuple(parse_keys(spec)))
+
+    @classmethod
+    def from_raw(cls, raw: tuple[tuple[str, bytes], ...]) -> Sealer:
+        return cls(tuple((kid, AESGCM(key)) for kid, key in raw), raw)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if not self.raw:
+            raise TypeError("this sealer was made without its key bytes and cannot be copied")
+        return (Sealer.from_raw, (self.raw,))
 
     @property
     def primary_key_id(self) -> str:
@@ -77,7 +90,7 @@ class Sealer:
         key_id, aead = self.keys[0]
         nonce = os.urandom(NONCE_BYTES)
         sealed = aead.encrypt(nonce, value.encode(), f"{record_id}/{field}".encode())
-        return f"{VERSION}:{key_id}:{base64.b64encode(nonce + sealed).decode()}"
+        return f"{VERSION}:{key_id}:{binascii.b2a_base64(nonce + sealed, newline=False).decode()}"
 
     def open(self, token: str | None, *, record_id: str, field: str) -> str | None:
         if token is None:
@@ -105,6 +118,8 @@ class Sealer:
 
 def normalise_document(value: str) -> str:
     """Document numbers compare without case, spaces, dashes or dots: 'P 123-456.' = 'p123456'."""
+    if value.isascii() and value.isalnum():  # the usual case, and NFKC leaves ASCII alone
+        return value.lower()
     folded = unicodedata.normalize("NFKC", value).casefold()
     return "".join(ch for ch in folded if ch.isalnum())
 
@@ -113,7 +128,7 @@ def normalise_document(value: str) -> str:
 class BlindIndex:
     """Keyed hash for equality lookups on protected values."""
 
-    key: bytes
+    key: bytes = field(repr=False)
 
     @classmethod
     def from_secret(cls, secret: str) -> BlindIndex:
@@ -122,4 +137,4 @@ class BlindIndex:
 
     def document(self, nationality: str, document_number: str) -> str:
         message = f"{nationality.upper()}|{normalise_document(document_number)}".encode()
-        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.key, message, hashlib.sha256).hex()

@@ -3,11 +3,19 @@ good rows registered, and the same file twice creating nothing new."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-import json
-from collections.abc import Callable, Iterator
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from itertools import islice
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,69 +29,55 @@ from service.auth.principal import Principal
 from service.db import utcnow
 from service.errors import InvalidInput
 from service.registry import access
-from service.registry.locate import Locator
+from service.registry.locate import AdminLocator, LazyLocator, Locator, default_locator
 from service.registry.models import RegisterChange, Worker
 from service.registry.protect import Protector
+from service.registry.rows import (
+    CELL_FIELDS,
+    COLUMNS,
+    CONTENT_HASH,
+    ID,
+    IDENTITY_HASH,
+    Clean,
+    Columns,
+    RowMaker,
+    clean_cells,
+)
 from service.registry.schemas import WorkerCreate
-from service.registry.service import check_place, company_directory, worker_values
+from service.registry.service import check_place, company_directory
 
 LIST_FIELDS = {"languages", "vulnerabilities"}
-SCALAR_FIELDS = {
-    "nationality",
-    "given_name",
-    "family_name",
-    "sex",
-    "birth_date",
-    "document_number",
-    "phone",
-    "sector",
-    "employer",
-    "recruitment_agency",
-    "country",
-    "accompanying_family",
-    "documentation_status",
-    "international_protection",
-    "legal_basis",
-    "source",
-    "verified",
-    "stay_registered",
-    "accept_flagged_location",
-}
-KNOWN_COLUMNS = (
-    SCALAR_FIELDS | LIST_FIELDS | {"lat", "lon", "share_with_embassy", "share_with_humanitarian"}
+#: The columns a file may have: the fields of a registration, location and consent flattened.
+KNOWN_COLUMNS = frozenset(CELL_FIELDS)
+SCALAR_FIELDS = (
+    KNOWN_COLUMNS
+    - LIST_FIELDS
+    - {
+        "lat",
+        "lon",
+        "share_with_embassy",
+        "share_with_humanitarian",
+    }
 )
-BATCH = 2000
-#: Columns that may be copied from an updated row onto the existing record.
-_COPIED = (
-    "sex",
-    "sector",
-    "languages",
-    "employer",
-    "recruitment_agency",
-    "employer_org_id",
-    "agency_org_id",
-    "lat",
-    "lon",
-    "country",
-    "admin1",
-    "location_flag",
-    "accompanying_family",
-    "vulnerabilities",
-    "vulnerable",
-    "international_protection",
-    "consent_embassy",
-    "consent_humanitarian",
-    "legal_basis",
-    "source",
-    "verified",
-    "stay_registered",
-    "content_hash",
-    "given_name_sealed",
-    "family_name_sealed",
-    "birth_date_sealed",
-    "document_number_sealed",
-    "phone_sealed",
-    "documentation_status_sealed",
+BATCH = 4000
+#: Files of at least this size are prepared in worker processes (about 40,000 rows).
+PROCESS_THRESHOLD = 5_000_000
+SQLITE_CACHE_KIB = 131_072
+#: Columns that may be copied from an updated row onto the existing record: all but the
+#: record's identity, its registrant and its bookkeeping.
+_COPIED = tuple(
+    c
+    for c in COLUMNS
+    if c
+    not in {
+        "id",
+        "nationality",
+        "identity_hash",
+        "registered_by",
+        "created_at",
+        "updated_at",
+        "version",
+    }
 )
 
 
@@ -182,6 +176,145 @@ def _why(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+@dataclass
+class _Prepared:
+    """One batch made into rows: (row number, row without its time columns) and rejections."""
+
+    rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+#: The columns ``_Store`` adds to a prepared row (creation and update times, version).
+_TAIL = 3
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What preparing a batch needs besides its rows; sent once to each worker process."""
+
+    header: list[str]
+    actor: Principal
+    maker: RowMaker
+    today: date
+
+    @property
+    def columns(self) -> Columns:
+        return Columns.of(self.header)
+
+    def clean(self, cells: list[str], columns: Columns) -> Clean:
+        """The row's values; raises ValidationError when WorkerCreate refuses it."""
+        clean = clean_cells(cells, columns, self.today)
+        if clean is None:  # WorkerCreate decides, and says why
+            clean = Clean.of(WorkerCreate.model_validate(row_to_payload(self.header, cells)))
+        return clean
+
+    def prepare(self, batch: list[tuple[int, list[str]]], locator: Locator) -> _Prepared:
+        """Validate, locate, check rights, seal and hash one batch of rows."""
+        out = _Prepared()
+        columns = self.columns
+        cleaned: list[tuple[int, Clean]] = []
+        for number, cells in batch:
+            if not "".join(cells).strip():
+                continue
+            try:
+                cleaned.append((number, self.clean(cells, columns)))
+            except ValidationError as exc:
+                out.rejected.append((number, _why(exc)))
+        placed = locator.locate_many([c.lon for _, c in cleaned], [c.lat for _, c in cleaned])
+        actor, maker = self.actor, self.maker
+        for (number, c), found in zip(cleaned, placed, strict=True):
+            try:
+                country, admin1, flag = check_place(
+                    found,
+                    lat=c.lat,
+                    lon=c.lon,
+                    country=c.country,
+                    accept_flagged=c.accept_flagged_location,
+                )
+            except InvalidInput as exc:
+                out.rejected.append((number, exc.detail))
+                continue
+            if not access.may_register(actor, nationality=c.nationality, country=country):
+                out.rejected.append(
+                    (
+                        number,
+                        f"your organisation may not register a worker of {c.nationality} "
+                        f"in {country}",
+                    )
+                )
+                continue
+            if c.documentation_status and not access.sees_documentation_status(
+                actor, c.nationality
+            ):
+                out.rejected.append(
+                    (
+                        number,
+                        "only the worker's own consular officers may record documentation_status",
+                    )
+                )
+                continue
+            row = maker.row(c, country=country, admin1=admin1, flag=flag)
+            out.rows.append((number, row[:-_TAIL]))
+        return out
+
+
+# In a worker process: the job it was started with.
+_job: _Job | None = None
+
+
+def _start_worker(job: _Job) -> None:
+    global _job
+    _job = job
+    default_locator()  # load the boundaries before the first batch
+
+
+def _prepare_in_worker(batch: list[tuple[int, list[str]]]) -> _Prepared:
+    assert _job is not None
+    return _job.prepare(batch, default_locator())
+
+
+def _processes(content: bytes, locator: Locator) -> int:
+    """Worker processes for a file: one per core for a large file located with the shipped
+    boundaries; none (a thread) for a small one, where starting them costs more than it saves."""
+    if len(content) < PROCESS_THRESHOLD or not isinstance(locator, AdminLocator | LazyLocator):
+        return 0
+    return max((os.cpu_count() or 1) - 1, 1)
+
+
+async def _prepared(
+    rows: Iterator[tuple[int, list[str]]], job: _Job, locator: Locator, processes: int
+) -> AsyncGenerator[tuple[list[tuple[int, list[str]]], _Prepared]]:
+    """(batch, prepared batch) in file order, prepared ahead of the caller: in worker processes,
+    or with one process in a thread, so that the database works meanwhile."""
+    loop = asyncio.get_running_loop()
+    executor: Executor
+    if processes > 0:
+        executor = ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(job,),
+        )
+        work: Callable[[list[tuple[int, list[str]]]], _Prepared] = _prepare_in_worker
+    else:
+        executor = ThreadPoolExecutor(1, thread_name_prefix="lifeline-import")
+        work = partial(job.prepare, locator=locator)
+    queue: deque[tuple[list[tuple[int, list[str]]], asyncio.Future[_Prepared]]] = deque()
+    try:
+        while True:
+            while len(queue) <= max(processes, 1):
+                batch = list(islice(rows, BATCH))
+                if not batch:
+                    break
+                queue.append((batch, loop.run_in_executor(executor, work, batch)))
+            if not queue:
+                return
+            batch, pending = queue.popleft()
+            yield batch, await pending
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
 async def import_workers(
     session: AsyncSession,
     *,
@@ -191,7 +324,14 @@ async def import_workers(
     content: bytes,
     filename: str,
     progress: Callable[[int], None] | None = None,
+    processes: int | None = None,
 ) -> ImportReport:
+    """Register the rows of a CSV or XLSX file in the session's transaction.
+
+    Rows go in batches. While one batch is written, the next ones are validated, located,
+    sealed and hashed: in a thread, or for a large file in one worker process per core
+    (``processes``: how many; default by the file's size).
+    """
     header, rows = read_rows(content, filename)
     report = ImportReport()
     unknown = [h for h in header if h and h not in KNOWN_COLUMNS]
@@ -203,23 +343,23 @@ async def import_workers(
                 f"The header has no {required!r} column",
                 errors=[{"loc": ["body", "file", "header"], "msg": f"missing column {required}"}],
             )
-    batch: list[tuple[int, WorkerCreate]] = []
-    for number, cells in rows:
-        if not any(c.strip() for c in cells):
-            continue
-        try:
-            batch.append((number, WorkerCreate.model_validate(row_to_payload(header, cells))))
-        except ValidationError as exc:
-            report.reject(number, _why(exc))
-        if len(batch) >= BATCH:
-            await _store(session, actor, protector, locator, batch, report)
+    maker = RowMaker(
+        protector,
+        registered_by=actor.organization_id,
+        companies=await company_directory(session),
+        now=utcnow(),
+    )
+    job = _Job(header=header, actor=actor, maker=maker, today=date.today())
+    store = _Store(await session.connection(), job, report)
+    await store.begin()
+    batches = _prepared(
+        rows, job, locator, _processes(content, locator) if processes is None else processes
+    )
+    async with aclosing(batches):
+        async for batch, prepared in batches:
+            await store.write(batch, prepared)
             if progress:
                 progress(len(batch))
-            batch = []
-    if batch:
-        await _store(session, actor, protector, locator, batch, report)
-        if progress:
-            progress(len(batch))
     report.errors.sort(key=lambda e: int(e["row"]))
     record(
         session,
@@ -237,25 +377,6 @@ async def import_workers(
 
 
 _TABLE = Worker.__table__  # type: ignore[attr-defined]
-
-
-async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Insert new worker rows: COPY on PostgreSQL (several times faster than INSERT), else a
-    single executemany. Both run inside the import's transaction."""
-    if conn.dialect.name != "postgresql":
-        await conn.execute(insert(_TABLE), rows)
-        return
-    columns = list(rows[0])
-    json_columns = {"languages", "vulnerabilities"}
-    records = [
-        tuple(json.dumps(r[c]) if c in json_columns else r[c] for c in columns) for r in rows
-    ]
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    await driver.copy_records_to_table("workers", records=records, columns=columns)
-
-
 _CHANGES = RegisterChange.__table__  # type: ignore[attr-defined]
 _EXISTING = (
     "pk",
@@ -271,112 +392,144 @@ _EXISTING = (
     "erased_at",
     "version",
 )
+# Constant column names; every value is bound.
+_INSERT_SQLITE = (
+    f"INSERT INTO workers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608
+)
 
 
-async def _store(
-    session: AsyncSession,
-    actor: Principal,
-    protector: Protector,
-    locator: Locator,
-    batch: list[tuple[int, WorkerCreate]],
-    report: ImportReport,
-) -> None:
-    """Store one batch with set-based statements: one lookup, one insert, one update."""
-    companies = await company_directory(session)
-    placed = locator.locate_many(
-        [d.location.lon for _, d in batch], [d.location.lat for _, d in batch]
-    )
-    built: list[tuple[int, WorkerCreate, dict[str, Any]]] = []
-    seen: dict[str, int] = {}
-    for (number, data), found in zip(batch, placed, strict=True):
-        try:
-            country, admin1, flag = check_place(
-                found,
-                lat=data.location.lat,
-                lon=data.location.lon,
-                country=data.country,
-                accept_flagged=data.accept_flagged_location,
+_KNOWN_PG = "SELECT identity_hash FROM workers WHERE identity_hash = ANY($1::text[])"
+_KNOWN_SQLITE = "SELECT identity_hash FROM workers WHERE identity_hash IN ({})"
+_CHANGES_PG = (
+    "INSERT INTO register_changes (worker_pk, at) SELECT pk, $1 FROM workers WHERE id = ANY($2)"
+)
+_CHANGES_SQLITE = (
+    "INSERT INTO register_changes (worker_pk, at) SELECT pk, ? FROM workers WHERE id IN ({})"
+)
+
+
+class _Store:
+    """Writes prepared batches with set-based statements: one lookup, one insert (COPY on
+    PostgreSQL), one update, one insert of change records."""
+
+    def __init__(self, conn: AsyncConnection, job: _Job, report: ImportReport) -> None:
+        self.conn = conn
+        self.job = job
+        self.maker = job.maker
+        self.report = report
+        self.seen: dict[str, int] = {}  # identity hash → first row of the file with it
+        self.postgres = conn.dialect.name == "postgresql"
+        now = self.maker.now
+        if self.postgres:
+            self.tail: tuple[Any, ...] = (now, now, 1)
+        else:
+            stamp = _TABLE.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            assert stamp is not None
+            self.tail = (stamp(now), stamp(now), 1)
+
+    async def begin(self) -> None:
+        if not self.postgres:
+            # A larger page cache for this connection: the workers table has eight indexes,
+            # and the default 2 MB makes every insert read pages back from the file.
+            await self.conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+    async def write(self, batch: list[tuple[int, list[str]]], prepared: _Prepared) -> None:
+        report = self.report
+        for number, msg in prepared.rejected:
+            report.reject(number, msg)
+        built: list[tuple[int, tuple[Any, ...]]] = []
+        seen = self.seen
+        for number, row in prepared.rows:
+            key = row[IDENTITY_HASH]
+            first = seen.setdefault(key, number)
+            if first != number:
+                report.reject(number, f"repeats the person of row {first}")
+                continue
+            built.append((number, row))
+        if not built:
+            return
+        existing: dict[str, Any] = {}
+        if known := await self._known([row[IDENTITY_HASH] for _, row in built]):
+            lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(
+                _TABLE.c.identity_hash.in_(known)
             )
-        except InvalidInput as exc:
-            report.reject(number, exc.detail)
-            continue
-        if not access.may_register(actor, nationality=data.nationality, country=country):
-            report.reject(
-                number,
-                f"your organisation may not register a worker of {data.nationality} in {country}",
+            existing = {r.identity_hash: r for r in (await self.conn.execute(lookup)).all()}
+        fresh: list[tuple[Any, ...]] = []
+        updates: list[dict[str, Any]] = []
+        cells = dict(batch) if existing else {}
+        for number, row in built:
+            old = existing.get(row[IDENTITY_HASH])
+            if old is None:
+                fresh.append(row)
+            elif old.content_hash == row[CONTENT_HASH]:
+                report.unchanged += 1
+            elif (
+                access.visible_fields(
+                    self.job.actor, Worker(**{c: getattr(old, c) for c in _EXISTING})
+                )
+                is None
+            ):
+                report.reject(number, "this person is already registered by another organisation")
+            else:
+                updates.append(self._update(cells[number], row, old))
+        if fresh:
+            await self._insert(fresh)
+        if updates:
+            statement = (
+                update_(_TABLE)
+                .where(_TABLE.c.pk == bindparam("b_pk"))
+                .values({c: bindparam(f"new_{c}") for c in (*_COPIED, "version", "updated_at")})
             )
-            continue
-        if data.documentation_status and not access.sees_documentation_status(
-            actor, data.nationality
-        ):
-            report.reject(
-                number, "only the worker's own consular officers may record documentation_status"
+            await self.conn.execute(statement, updates)
+            await self.conn.execute(
+                insert(_CHANGES),
+                [{"worker_pk": u["b_pk"], "at": self.maker.now} for u in updates],
             )
-            continue
-        values = worker_values(
-            data,
-            protector=protector,
-            country=country,
-            admin1=admin1,
-            flag=flag,
-            registered_by=actor.organization_id,
-            companies=companies,
-        )
-        key = values["identity_hash"]
-        if key in seen:
-            report.reject(number, f"repeats the person of row {seen[key]}")
-            continue
-        seen[key] = number
-        built.append((number, data, values))
-    if not built:
-        return
-    lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(_TABLE.c.identity_hash.in_(list(seen)))
-    conn = await session.connection()
-    existing = {row.identity_hash: row for row in (await conn.execute(lookup)).all()}
-    fresh: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for number, data, values in built:
-        old = existing.get(values["identity_hash"])
-        if old is None:
-            fresh.append(values)
-            continue
-        if old.content_hash == values["content_hash"]:
-            report.unchanged += 1
-            continue
-        if access.visible_fields(actor, Worker(**{c: getattr(old, c) for c in _EXISTING})) is None:
-            report.reject(number, "this person is already registered by another organisation")
-            continue
-        # Re-seal under the existing record's id: seals are bound to the record they belong to.
-        again = worker_values(
-            data,
-            protector=protector,
-            country=values["country"],
-            admin1=values["admin1"],
-            flag=values["location_flag"],
+        report.created += len(fresh)
+        report.updated += len(updates)
+
+    def _update(self, cells: list[str], row: tuple[Any, ...], old: Any) -> dict[str, Any]:
+        """The new values of an existing record, re-sealed under its id: seals are bound to the
+        record they belong to."""
+        index = COLUMNS.index
+        again = self.maker.values(
+            self.job.clean(cells, self.job.columns),
+            country=row[index("country")],
+            admin1=row[index("admin1")],
+            flag=row[index("location_flag")],
+            record_id=old.id,
             registered_by=old.registered_by,
-            worker_id=old.id,
-            companies=companies,
         )
         update = {f"new_{c}": again[c] for c in _COPIED}
         update.update(b_pk=old.pk, new_version=old.version + 1, new_updated_at=again["updated_at"])
-        updates.append(update)
-    pks: list[int] = []
-    if fresh:
-        # executemany without RETURNING: one round trip for the whole batch on both drivers;
-        # the new pks are then read back by the ids we chose.
-        await _insert(conn, fresh)
-        by_id = select(_TABLE.c.pk).where(_TABLE.c.id.in_([v["id"] for v in fresh]))
-        pks += [int(row[0]) for row in (await conn.execute(by_id)).all()]
-    if updates:
-        statement = (
-            update_(_TABLE)
-            .where(_TABLE.c.pk == bindparam("b_pk"))
-            .values({c: bindparam(f"new_{c}") for c in (*_COPIED, "version", "updated_at")})
-        )
-        await conn.execute(statement, updates)
-        pks += [u["b_pk"] for u in updates]
-    if pks:
-        now = utcnow()
-        await conn.execute(insert(_CHANGES), [{"worker_pk": pk, "at": now} for pk in pks])
-    report.created += len(fresh)
-    report.updated += len(updates)
+        return update
+
+    async def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """New rows, and the change records that tell every exposure index about them."""
+        tail = self.tail
+        records = [r + tail for r in rows]
+        if self.postgres:
+            driver = await self._driver()
+            await driver.copy_records_to_table("workers", records=records, columns=COLUMNS)
+        else:
+            await self.conn.exec_driver_sql(_INSERT_SQLITE, records)
+        ids = [r[ID] for r in rows]
+        if self.postgres:
+            await (await self._driver()).execute(_CHANGES_PG, tail[0], ids)
+        else:
+            marks = ", ".join("?" * len(ids))
+            await self.conn.exec_driver_sql(_CHANGES_SQLITE.format(marks), (tail[0], *ids))
+
+    async def _driver(self) -> Any:
+        raw = await self.conn.get_raw_connection()
+        assert raw.driver_connection is not None
+        return raw.driver_connection
+
+    async def _known(self, keys: list[str]) -> list[str]:
+        """Those of ``keys`` already in the register: one indexed probe each, nothing decoded
+        (a fresh import finds none)."""
+        if self.postgres:
+            return [r[0] for r in await (await self._driver()).fetch(_KNOWN_PG, keys)]
+        marks = ", ".join("?" * len(keys))
+        found = await self.conn.exec_driver_sql(_KNOWN_SQLITE.format(marks), tuple(keys))
+        return [r[0] for r in found.all()]

@@ -6,14 +6,16 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 
 from service.crypto import BlindIndex, Sealer
 from service.registry.models import SEALED_FIELDS, Worker
 from service.settings import Settings
 
 
-def _fold(value: str) -> str:
+def fold(value: str) -> str:
+    """Names compare without case, width or spacing differences."""
+    if value.isascii():  # NFKC leaves ASCII alone, and casefold is lower there
+        return " ".join(value.lower().split())
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
@@ -30,7 +32,7 @@ class Protector:
         )
 
     def _mac(self, *parts: str) -> str:
-        return hmac.new(self.blind.key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.blind.key, "\x1f".join(parts).encode(), hashlib.sha256).hex()
 
     def identity_hash(
         self,
@@ -39,18 +41,18 @@ class Protector:
         document_number: str | None,
         given_name: str | None,
         family_name: str | None,
-        birth_date: date | None,
+        birth_date: str | None,
     ) -> str | None:
-        """Same person, same hash: by document number, else by names and birth date."""
+        """Same person, same hash: by document number, else by names and birth date (ISO 8601)."""
         if document_number:
             return self.blind.document(nationality, document_number)
         if given_name and family_name and birth_date:
             return self._mac(
                 "person",
                 nationality.upper(),
-                _fold(given_name),
-                _fold(family_name),
-                birth_date.isoformat(),
+                fold(given_name),
+                fold(family_name),
+                birth_date,
             )
         return None
 

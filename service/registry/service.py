@@ -13,28 +13,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.crypto import SealBroken
-from service.db import new_id, utcnow
+from service.db import utcnow
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from service.registry import access
 from service.registry.locate import Locator, Placed
 from service.registry.models import RegisterChange, Worker
 from service.registry.protect import Protector
+from service.registry.rows import Clean, RowMaker
 from service.registry.schemas import WorkerCreate, WorkerUpdate
 
 log = logging.getLogger("lifeline.registry")
-
-#: Personal fields that are sealed, by API name → how they come out of the schema.
-_SEALED_FROM_DATA = (
-    "given_name",
-    "family_name",
-    "document_number",
-    "phone",
-    "documentation_status",
-)
-
-
-def _content(data: WorkerCreate) -> str:
-    return data.model_dump_json(exclude={"accept_flagged_location"})
 
 
 def check_place(
@@ -88,67 +76,12 @@ def worker_values(
     worker_id: str | None = None,
     companies: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The column values of a worker row from a validated registration, personal fields sealed.
-
-    Plain values rather than an ORM object, so that bulk imports can insert them directly.
-    """
-    record_id = worker_id or new_id()
-    content_hash = protector.content_hash(_content(data))
-    identity = protector.identity_hash(
-        nationality=data.nationality,
-        document_number=data.document_number,
-        given_name=data.given_name,
-        family_name=data.family_name,
-        birth_date=data.birth_date,
+    """The column values of a worker row from a validated registration, personal fields sealed
+    (the same ``RowMaker`` as the bulk import's)."""
+    maker = RowMaker(protector, registered_by=registered_by, companies=companies, now=utcnow())
+    return maker.values(
+        Clean.of(data), country=country, admin1=admin1, flag=flag, record_id=worker_id
     )
-    now = utcnow()
-    values: dict[str, Any] = {
-        "id": record_id,
-        "nationality": data.nationality,
-        "sex": data.sex.value if data.sex else None,
-        "sector": data.sector.value if data.sector else None,
-        "languages": list(data.languages),
-        "employer": data.employer,
-        "recruitment_agency": data.recruitment_agency,
-        "employer_org_id": _company(companies, data.employer, "employer"),
-        "agency_org_id": _company(companies, data.recruitment_agency, "recruitment_agency"),
-        "lat": data.location.lat,
-        "lon": data.location.lon,
-        "country": country,
-        "admin1": admin1,
-        "location_flag": flag,
-        "accompanying_family": data.accompanying_family,
-        "vulnerabilities": [v.value for v in data.vulnerabilities],
-        "vulnerable": bool(data.vulnerabilities),
-        "international_protection": data.international_protection,
-        "consent_embassy": data.consent.share_with_embassy,
-        "consent_humanitarian": data.consent.share_with_humanitarian,
-        "legal_basis": data.legal_basis.value,
-        "source": data.source.value,
-        "verified": data.verified,
-        "stay_registered": data.stay_registered,
-        # Nothing identifies the person: the same content is the only sign of the same record.
-        "identity_hash": identity or content_hash,
-        "content_hash": content_hash,
-        "registered_by": registered_by,
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-    }
-    clear: dict[str, str | None] = {f: getattr(data, f) for f in _SEALED_FROM_DATA}
-    clear["birth_date"] = data.birth_date.isoformat() if data.birth_date else None
-    for field, value in clear.items():
-        values[f"{field}_sealed"] = protector.sealer.seal(value, record_id=record_id, field=field)
-    return values
-
-
-def _company(
-    companies: Mapping[str, tuple[str, str]] | None, text: str | None, kind: str
-) -> str | None:
-    if not companies or not text:
-        return None
-    found = companies.get(text.strip().casefold())
-    return found[0] if found and found[1] == kind else None
 
 
 async def company_directory(session: AsyncSession) -> dict[str, tuple[str, str]]:

@@ -1,0 +1,177 @@
+"""The import's fast path and ``WorkerCreate`` agree: every row the fast path accepts,
+WorkerCreate accepts with the same values; rows it declines go to WorkerCreate. And the rows
+prepared in worker processes are the rows prepared in a thread."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from service.auth.principal import Principal
+from service.db import session_scope
+from service.registry.bulk import import_workers, read_rows, row_to_payload
+from service.registry.locate import default_locator
+from service.registry.models import RegisterChange, Worker
+from service.registry.protect import Protector
+from service.registry.rows import Clean, Columns, RowMaker, clean_cells
+from service.registry.schemas import WorkerCreate
+from service.settings import Settings
+from service.synthetic import synthetic_csv
+from tests.service.test_register_import import HEADER, csv_file, good_rows
+
+EXTRA = "country,international_protection,verified,stay_registered,accept_flagged_location"
+
+# Each value is tried in its column of an otherwise good row.
+SPELLINGS: dict[str, list[str]] = {
+    "nationality": ["PHL", "phl", " PHL ", "PH", "ZZZ", "", "XKX"],
+    "given_name": ["Maria", "", "María José", "Maria\u00a0", "\u200eMaria", "x" * 200, "x" * 201],
+    "sex": ["F", "f", "X", "", "female"],
+    "birth_date": ["1990-04-02", "", "1990-4-2", "19900402", "1899-12-31", "2990-01-01",
+                   "1990-02-30", "1990-04-02T00:00:00"],
+    "document_number": ["P123", "P1", "p 12-3", "", "x" * 41],
+    "phone": ["+60123456789", "", "12", "+60 (12) 345-6789", "phone", "+" + "1" * 25],
+    "languages": ["tl", "tl;en", "en;tl;en", "", ";", "tl;;en", "tagalog", "zh-Hant",
+                  ";".join(["en"] * 11), "e1"],
+    "sector": ["care", "", "Care", "piracy"],
+    "employer": ["Acme", "", "x" * 201, "Acme\tSdn"],
+    "lat": ["3.139", "-3", "3", "3.", ".5", "1e1", "nan", "inf", "91", "-90", "3_1", "", "+3"],
+    "lon": ["101.6869", "180", "-180.0", "180.5", "0x10"],
+    "accompanying_family": ["0", "2", "50", "51", "02", "-1", "", "2.0", "\u0662"],
+    "vulnerabilities": ["pregnant", "", "elderly;disability", "elderly;elderly", "tired",
+                        ";".join(["minor"] * 7)],
+    "share_with_humanitarian": ["true", "false", "", "TRUE", "yes", "0", "1", "maybe"],
+    "share_with_embassy": ["true", "false", "", "off"],
+    "legal_basis": ["consent", "", "whim"],
+    "source": ["ministry_import", "", "rumour"],
+    "country": ["MYS", "mys", "", "QQQ"],
+    "international_protection": ["true", "", "no"],
+    "verified": ["1", "", "T"],
+    "stay_registered": ["0", ""],
+    "accept_flagged_location": ["true", ""],
+}  # fmt: skip
+
+BASE = {
+    "nationality": "PHL",
+    "given_name": "Maria",
+    "family_name": "Santos",
+    "sex": "F",
+    "birth_date": "1990-04-02",
+    "document_number": "P123456",
+    "phone": "+60123456789",
+    "languages": "tl;en",
+    "sector": "domestic_work",
+    "employer": "",
+    "lat": "3.139",
+    "lon": "101.6869",
+    "accompanying_family": "1",
+    "vulnerabilities": "pregnant",
+    "share_with_humanitarian": "true",
+    "share_with_embassy": "true",
+    "legal_basis": "vital_interest",
+    "source": "ministry_import",
+    "country": "",
+    "international_protection": "",
+    "verified": "",
+    "stay_registered": "",
+    "accept_flagged_location": "",
+}
+
+
+def slow(header: list[str], cells: list[str]) -> Clean | None:
+    try:
+        return Clean.of(WorkerCreate.model_validate(row_to_payload(header, cells)))
+    except ValidationError:
+        return None
+
+
+def agree(header: list[str], cells: list[str]) -> None:
+    fast = clean_cells(cells, Columns.of(header), date.today())
+    if fast is not None:
+        assert fast == slow(header, cells), cells
+
+
+def test_the_fast_path_accepts_only_what_workercreate_accepts_with_the_same_values() -> None:
+    header = [*HEADER.split(","), *EXTRA.split(",")]
+    tried = accepted = 0
+    for name, values in SPELLINGS.items():
+        for value in values:
+            cells = [BASE[h] for h in header]
+            cells[header.index(name)] = value
+            agree(header, cells)
+            tried += 1
+            accepted += clean_cells(cells, Columns.of(header), date.today()) is not None
+    assert 0 < accepted < tried  # both paths were exercised
+
+
+def test_the_fast_path_agrees_on_a_synthetic_register_and_on_random_mixtures() -> None:
+    header, rows = read_rows(synthetic_csv(500, seed=11), "register.csv")
+    for _, cells in rows:
+        agree(header, cells)
+        assert clean_cells(cells, Columns.of(header), date.today()) is not None
+    full = [*HEADER.split(","), *EXTRA.split(",")]
+    rng = random.Random(7)
+    for _ in range(2000):
+        agree(full, [rng.choice(SPELLINGS.get(h, [BASE[h]])) for h in full])
+
+
+def test_rows_seal_and_hash_like_the_protector() -> None:
+    protector = Protector.from_settings(Settings())
+    maker = RowMaker(protector, registered_by=None, companies={}, now=date.today())  # type: ignore[arg-type]
+    header = HEADER.split(",")
+    _, cells = next(iter(read_rows(csv_file(good_rows("SEAL")), "r.csv")[1]))
+    clean = clean_cells(cells, Columns.of(header), date.today())
+    assert clean is not None
+    values = maker.values(clean, country="MYS", admin1="MY-14", flag=None)
+    worker = Worker(**values)
+    assert protector.open(worker, "given_name") == "Maria"
+    assert protector.open(worker, "birth_date") == "1990-04-02"
+    assert values["identity_hash"] == protector.identity_hash(
+        nationality="PHL",
+        document_number="seal-1",
+        given_name=None,
+        family_name=None,
+        birth_date=None,
+    )
+    assert values["languages"] == ["en", "tl"]
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+async def test_worker_processes_register_what_a_thread_registers(
+    app: FastAPI, processes: int
+) -> None:
+    protector = Protector.from_settings(app.state.settings)
+    rows = synthetic_csv(300, seed=processes + 20)
+    actor = Principal.system("cli")
+
+    async def run() -> tuple[int, int, int, int]:
+        async with session_scope(app.state.sessionmaker) as session:
+            report = await import_workers(
+                session,
+                actor=actor,
+                protector=protector,
+                locator=default_locator(),
+                content=rows,
+                filename="register.csv",
+                processes=processes,
+            )
+        return report.created, report.updated, report.unchanged, report.rejected
+
+    before = await count(app)
+    first = await run()
+    assert first[0] > 250 and first[0] + first[3] == 300
+    assert await run() == (0, 0, first[0], first[3])  # the same file twice: nothing new
+    created, changes = await count(app)
+    assert created - before[0] == first[0]
+    assert changes - before[1] == first[0]  # every new worker told to the exposure indexes
+
+
+async def count(app: FastAPI) -> tuple[int, int]:
+    async with session_scope(app.state.sessionmaker) as session:
+        workers = (await session.exec(select(func.count()).select_from(Worker))).one()  # type: ignore[call-overload]
+        changes = (await session.exec(select(func.count()).select_from(RegisterChange))).one()  # type: ignore[call-overload]
+    return int(workers[0]), int(changes[0])
