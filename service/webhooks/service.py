@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.db import session_scope, utcnow
+from service.db import new_id, session_scope, utcnow
 from service.registry.protect import Protector
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
@@ -72,9 +72,27 @@ def emit(
 ) -> OutboxEvent:
     """Write an event to the outbox in the caller's transaction: it commits with the change, or
     not at all. The worker fans it out to the subscriptions that may see it."""
-    event = OutboxEvent(type=type, subject=subject, data=data, organization_id=organization_id)
+    event = OutboxEvent(
+        **event_values(type=type, subject=subject, data=data, organization_id=organization_id)
+    )
     session.add(event)
     return event
+
+
+def event_values(
+    *, type: str, subject: str, data: dict[str, Any], organization_id: str | None = None
+) -> dict[str, Any]:
+    """The outbox row of an event, for callers that write it with a statement of their own
+    (still in the transaction of the change)."""
+    return {
+        "id": new_id(),
+        "type": type,
+        "subject": subject,
+        "occurred_at": utcnow(),
+        "organization_id": organization_id,
+        "fanned_out": False,
+        "data": data,
+    }
 
 
 async def fan_out(session: AsyncSession, *, limit: int = 1000) -> int:
