@@ -268,7 +268,7 @@ async def fan_out(events: int) -> float:
     from service.registry.protect import Protector
     from service.settings import Settings
     from service.webhooks.models import OutboxEvent, WebhookSubscription
-    from service.webhooks.service import deliver_due
+    from service.webhooks.service import deliver_due, delivery_client
 
     secret = "bench-secret-0123456789"
     spawn = multiprocessing.get_context("spawn")
@@ -301,7 +301,7 @@ async def fan_out(events: int) -> float:
                 OutboxEvent(type="alert.received", subject=f"alert:{n % 500}", data={"n": n})
             )
     started = time.perf_counter()
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=20)) as client:
+    async with delivery_client() as client:  # the worker's client and concurrency
         while count.value < events:
             await deliver_due(engine, maker, client, protector, limit=1000)
             if time.perf_counter() - started > 300:
