@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -103,8 +104,36 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_size", int(os.environ.get("LIFELINE_DB_POOL_SIZE", "10")))
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: A pooled connection idle for longer than this is checked before use.
+PING_AFTER_IDLE_S = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a connection before use if it sat idle in the pool: one that the server or the
+    network dropped meanwhile is replaced, and the request does not see the error.
+
+    SQLAlchemy's pool_pre_ping does this at every checkout, at the price of three round trips
+    (BEGIN, a query, ROLLBACK on asyncpg). A connection in steady use does not need it: if the
+    server goes away under load, the error invalidates the whole pool at once."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= PING_AFTER_IDLE_S:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection failed its ping") from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
