@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -60,16 +62,28 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """A UUIDv7 (time-ordered) as text: ids sort by creation, which keyset pagination uses."""
+    """A UUIDv7 (time-ordered) as text: ids sort by creation, which keyset pagination and the
+    order of webhook deliveries use. Within one millisecond the random part counts up (RFC 9562,
+    method 3), so that ids made one after the other in a process sort in that order too."""
+    global _last_id
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    counter = int.from_bytes(os.urandom(10), "big") >> 6  # 74 random bits
+    with _id_lock:
+        last_ms, last_counter = _last_id
+        if ms <= last_ms:  # the same millisecond, or the clock stepped back
+            ms, counter = last_ms, last_counter + 1
+        _last_id = (ms, counter)
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= ((counter >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
+    value |= counter & ((1 << 62) - 1)
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_last_id = (0, 0)
+_id_lock = threading.Lock()
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -89,8 +103,36 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_size", int(os.environ.get("LIFELINE_DB_POOL_SIZE", "10")))
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: A pooled connection idle for longer than this is checked before use.
+PING_AFTER_IDLE_S = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a connection before use if it sat idle in the pool: one that the server or the
+    network dropped meanwhile is replaced, and the request does not see the error.
+
+    SQLAlchemy's pool_pre_ping does this at every checkout, at the price of three round trips
+    (BEGIN, a query, ROLLBACK on asyncpg). A connection in steady use does not need it: if the
+    server goes away under load, the error invalidates the whole pool at once."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= PING_AFTER_IDLE_S:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection failed its ping") from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -29,7 +29,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -37,10 +37,13 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def if_match_version(
+async def if_match_version(
     if_match: Annotated[str | None, Header(description="The version you read")] = None,
 ) -> int | None:
-    """The ``If-Match`` header as a record version (``"3"``, ``3`` or ``W/"3"``), None if absent."""
+    """The ``If-Match`` header as a record version (``"3"``, ``3`` or ``W/"3"``), None if absent.
+
+    Async, like every dependency here: FastAPI runs a plain function in a worker thread.
+    """
     if if_match is None:
         return None
     try:

@@ -108,15 +108,13 @@ def crisis_jobs(engine: AsyncEngine) -> list[Job]:
 
 def webhook_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     """Deliveries of the outbox, every two seconds."""
-    import httpx
-
     from service.registry.protect import Protector
-    from service.webhooks.service import deliver_due
+    from service.webhooks.service import deliver_due, delivery_client
 
     protector = Protector.from_settings(settings)
 
     async def webhook_job(maker: async_sessionmaker[AsyncSession]) -> str:
-        async with httpx.AsyncClient() as client:
+        async with delivery_client() as client:
             counts = await deliver_due(engine, maker, client, protector)
         return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing due"
 

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.audit.models import AuditEvent
 from service.auth.principal import Principal
+from service.db import utcnow
 from service.observability import current_purpose, current_request_id
 
 
@@ -27,6 +28,7 @@ def record(
 ) -> AuditEvent:
     """Add one audit event to the unit of work; it commits with the change it records."""
     event = AuditEvent(
+        at=utcnow(),  # given, not defaulted: pydantic inspects a default factory at each call
         channel=actor.channel,
         request_id=current_request_id(),
         token_id=actor.token_id,
@@ -41,6 +43,15 @@ def record(
     )
     session.add(event)
     return event
+
+
+def take_pending(session: AsyncSession) -> list[AuditEvent]:
+    """The audit events added to the unit of work and not yet written, taken out of it: the
+    caller writes them with a statement of its own, in the same transaction."""
+    pending = [e for e in session.new if isinstance(e, AuditEvent)]
+    for event in pending:
+        session.expunge(event)
+    return pending
 
 
 async def list_events(

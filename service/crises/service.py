@@ -23,9 +23,10 @@ from service.crises.models import (
     Phase,
 )
 from service.crises.rules import JOIN_WINDOW_HOURS
-from service.db import utcnow
+from service.db import new_id, utcnow
 from service.errors import InvalidInput, NotFound, PreconditionFailed
-from service.webhooks.service import CRISIS_EVENTS, emit
+from service.webhooks.models import OutboxEvent
+from service.webhooks.service import CRISIS_EVENTS, emit, event_values
 
 
 def _who(actor: Principal) -> str:
@@ -81,7 +82,10 @@ def task_event(
 ) -> CrisisEvent:
     """A task's change on its crisis timeline, without reading the crisis (the hot path of task
     updates). An API call is already in the audit log by its route; other callers get a row."""
-    entry = CrisisEvent(crisis_id=crisis_id, kind=kind, actor=_who(actor), detail=detail)
+    timeline, outbox = task_event_values(
+        crisis_id=crisis_id, exercise=exercise, kind=kind, actor=actor, detail=detail
+    )
+    entry = CrisisEvent(**timeline)
     session.add(entry)
     if actor.channel != "api":
         record(
@@ -96,23 +100,39 @@ def task_event(
                 if isinstance(v, str | int | float | bool) or v is None
             },
         )
-    webhook_type = CRISIS_EVENTS.get(kind)
-    if webhook_type is not None:
-        emit(
-            session,
-            type=webhook_type,
-            subject=f"task:{detail.get('task_id')}",
-            organization_id=detail.get("assignee_org")
-            or detail.get("to_org")
-            or detail.get("owner"),
-            data={
-                "crisis_id": crisis_id,
-                "kind": kind,
-                "exercise": exercise,
-                **{k: v for k, v in detail.items() if v is not None},
-            },
-        )
+    if outbox is not None:
+        session.add(OutboxEvent(**outbox))
     return entry
+
+
+def task_event_values(
+    *, crisis_id: str, exercise: bool, kind: str, actor: Principal, detail: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The rows of a task's change: its timeline entry, and its outbox event (None for a kind
+    no webhook carries)."""
+    timeline = {
+        "id": new_id(),
+        "crisis_id": crisis_id,
+        "at": utcnow(),
+        "kind": kind,
+        "actor": _who(actor),
+        "detail": detail,
+    }
+    webhook_type = CRISIS_EVENTS.get(kind)
+    if webhook_type is None:
+        return timeline, None
+    outbox = event_values(
+        type=webhook_type,
+        subject=f"task:{detail.get('task_id')}",
+        organization_id=detail.get("assignee_org") or detail.get("to_org") or detail.get("owner"),
+        data={
+            "crisis_id": crisis_id,
+            "kind": kind,
+            "exercise": exercise,
+            **{k: v for k, v in detail.items() if v is not None},
+        },
+    )
+    return timeline, outbox
 
 
 async def latest_zone(session: AsyncSession, crisis_id: str) -> CrisisZone | None:

@@ -188,7 +188,7 @@ async def change_task(
     actor: Worker,
     response: Response,
     version: IfMatch = None,
-) -> Task:
+) -> dict[str, Any]:
     """Status, assignee, due time; a stale ``If-Match`` gets 412 and changes nothing."""
     changes = data.model_dump(exclude_unset=True, mode="python")
     if "status" in changes and changes["status"] is not None:
@@ -196,7 +196,7 @@ async def change_task(
     task = await service.change_task(
         session, actor=actor, task_id=id, if_match=version, changes=changes
     )
-    response.headers["ETag"] = f'"{task.version}"'
+    response.headers["ETag"] = f'"{task["version"]}"'
     return task
 
 

@@ -12,13 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as select_rows
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.db import session_scope, utcnow
+from service.db import UTCDateTime, metadata, new_id, session_scope, utcnow
 from service.registry.protect import Protector
-from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
+from service.webhooks.models import OutboxEvent, WebhookSubscription
 
 log = logging.getLogger("lifeline.webhooks")
 
@@ -32,6 +34,9 @@ EVENT_TYPES = (
     "alert.received",
 )
 MAX_ATTEMPTS = 12
+#: Subjects delivered at once, and the connections kept to the receivers. httpx looks at every
+#: pooled connection on each request, so a larger pool costs CPU on every delivery.
+CONCURRENCY = 16
 LOCK = timedelta(seconds=60)
 TIMEOUT_S = 10.0
 
@@ -41,9 +46,15 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 2 ** max(attempts - 1, 0)))
 
 
+def delivery_client() -> httpx.AsyncClient:
+    """The HTTP client of the deliveries: keep-alive, as many connections as subjects in flight."""
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    )
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+    return Signer(secret)(timestamp, body)
 
 
 #: Crisis timeline entries and the webhook event each becomes.
@@ -72,21 +83,46 @@ def emit(
 ) -> OutboxEvent:
     """Write an event to the outbox in the caller's transaction: it commits with the change, or
     not at all. The worker fans it out to the subscriptions that may see it."""
-    event = OutboxEvent(type=type, subject=subject, data=data, organization_id=organization_id)
+    event = OutboxEvent(
+        **event_values(type=type, subject=subject, data=data, organization_id=organization_id)
+    )
     session.add(event)
     return event
 
 
+def event_values(
+    *, type: str, subject: str, data: dict[str, Any], organization_id: str | None = None
+) -> dict[str, Any]:
+    """The outbox row of an event, for callers that write it with a statement of their own
+    (still in the transaction of the change)."""
+    return {
+        "id": new_id(),
+        "type": type,
+        "subject": subject,
+        "occurred_at": utcnow(),
+        "organization_id": organization_id,
+        "fanned_out": False,
+        "data": data,
+    }
+
+
+_EVENTS = metadata.tables["outbox_events"]
+_DELIVERIES = metadata.tables["webhook_deliveries"]
+
+
 async def fan_out(session: AsyncSession, *, limit: int = 1000) -> int:
-    """One delivery per event and subscription that wants it and may see it."""
-    events = (
-        await session.exec(
-            select(OutboxEvent)
-            .where(col(OutboxEvent.fanned_out).is_(False))
-            .order_by(col(OutboxEvent.id))
-            .limit(limit)
-        )
-    ).all()
+    """One delivery per event and subscription that wants it and may see it. On PostgreSQL the
+    events being fanned out are locked, so that two workers never make the same deliveries."""
+    query = (
+        select_rows(_EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.subject, _EVENTS.c.organization_id)
+        .where(_EVENTS.c.fanned_out.is_(False))
+        .order_by(_EVENTS.c.id)
+        .limit(limit)
+    )
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    events = (await connection.execute(query)).all()
     if not events:
         return 0
     subscriptions = (
@@ -94,22 +130,32 @@ async def fan_out(session: AsyncSession, *, limit: int = 1000) -> int:
             select(WebhookSubscription).where(col(WebhookSubscription.active).is_(True))
         )
     ).all()
-    made = 0
-    for event in events:
-        for s in subscriptions:
-            if event.type in s.events and (
-                event.organization_id is None
-                or s.sees_all
-                or s.organization_id == event.organization_id
-            ):
-                session.add(
-                    WebhookDelivery(event_id=event.id, subscription_id=s.id, subject=event.subject)
-                )
-                made += 1
-        event.fanned_out = True
-        session.add(event)
-    await session.flush()
-    return made
+    now = utcnow()
+    made = [
+        {
+            "id": new_id(),
+            "event_id": event.id,
+            "subscription_id": s.id,
+            "subject": event.subject,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for event in events
+        for s in subscriptions
+        if event.type in s.events
+        and (
+            event.organization_id is None
+            or s.sees_all
+            or s.organization_id == event.organization_id
+        )
+    ]
+    if made:
+        await connection.execute(insert(_DELIVERIES), made)
+    await connection.execute(
+        update(_EVENTS).where(_EVENTS.c.id.in_([e.id for e in events])).values(fanned_out=True)
+    )
+    return len(made)
 
 
 async def _claim(
@@ -131,25 +177,23 @@ async def _claim_rows(
     engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], limit: int
 ) -> list[str]:
     now = utcnow()
-    async with session_scope(maker) as session:
-        query = (
-            select(WebhookDelivery)
-            .where(WebhookDelivery.status == "pending")
-            .where(col(WebhookDelivery.next_attempt_at) <= now)
-            .where(
-                (col(WebhookDelivery.locked_until).is_(None))
-                | (col(WebhookDelivery.locked_until) < now)
+    query = (
+        select_rows(_DELIVERIES.c.id)
+        .where(_DELIVERIES.c.status == "pending")
+        .where(_DELIVERIES.c.next_attempt_at <= now)
+        .where(_DELIVERIES.c.locked_until.is_(None) | (_DELIVERIES.c.locked_until < now))
+        .order_by(_DELIVERIES.c.event_id)
+        .limit(limit)
+    )
+    if engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    async with engine.begin() as connection:
+        ids = list((await connection.execute(query)).scalars())
+        if ids:
+            await connection.execute(
+                update(_DELIVERIES).where(_DELIVERIES.c.id.in_(ids)).values(locked_until=now + LOCK)
             )
-            .order_by(col(WebhookDelivery.event_id))
-            .limit(limit)
-        )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = (await session.exec(query)).all()
-        for row in rows:
-            row.locked_until = now + LOCK
-            session.add(row)
-        return [r.id for r in rows]
+    return ids
 
 
 async def deliver_due(
@@ -159,140 +203,195 @@ async def deliver_due(
     protector: Protector,
     *,
     limit: int = 500,
-    concurrency: int = 32,
+    concurrency: int = CONCURRENCY,
 ) -> dict[str, int]:
     """Deliver what is due; return counts by outcome.
 
     Deliveries to one subscriber about one subject go one after the other, in event order, and
-    stop at the first failure (the later ones wait for it); different subjects go in parallel.
+    stop at the first failure (the later ones wait for it); different subjects go in parallel,
+    up to ``concurrency`` at a time. The outcomes are written back in two statements a batch.
     """
     counts = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
     async with session_scope(maker) as session:
-        await fan_out(session)
+        await fan_out(session, limit=max(limit, 1000))
     claimed = await _claim(engine, maker, limit)
     if not claimed:
         return counts
-    async with session_scope(maker) as session:
-        deliveries = list(
-            (
-                await session.exec(
-                    select(WebhookDelivery).where(col(WebhookDelivery.id).in_(claimed))
+    async with engine.connect() as connection:
+        deliveries = (
+            await connection.execute(
+                select_rows(
+                    _DELIVERIES.c.id,
+                    _DELIVERIES.c.event_id,
+                    _DELIVERIES.c.subscription_id,
+                    _DELIVERIES.c.subject,
+                    _DELIVERIES.c.attempts,
+                    _EVENTS.c.type,
+                    _EVENTS.c.occurred_at,
+                    _EVENTS.c.data,
                 )
-            ).all()
-        )
-        events = {
-            e.id: e
-            for e in (
-                await session.exec(
-                    select(OutboxEvent).where(
-                        col(OutboxEvent.id).in_({d.event_id for d in deliveries})
-                    )
-                )
-            ).all()
-        }
-        subscriptions = {
-            s.id: s
-            for s in (
-                await session.exec(
-                    select(WebhookSubscription).where(
-                        col(WebhookSubscription.id).in_({d.subscription_id for d in deliveries})
-                    )
-                )
-            ).all()
-        }
+                .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
+                .where(_DELIVERIES.c.id.in_(claimed))
+                .order_by(_DELIVERIES.c.event_id)
+            )
+        ).all()
+        wanted = {d.subscription_id for d in deliveries}
         # The oldest pending event of each (subscriber, subject): a group starts only from there.
         heads = {
             (row[0], row[1]): row[2]
             for row in (
-                await session.exec(
-                    select(
-                        WebhookDelivery.subscription_id,
-                        WebhookDelivery.subject,
-                        func.min(WebhookDelivery.event_id),
+                await connection.execute(
+                    select_rows(
+                        _DELIVERIES.c.subscription_id,
+                        _DELIVERIES.c.subject,
+                        func.min(_DELIVERIES.c.event_id),
                     )
-                    .where(WebhookDelivery.status == "pending")
-                    .where(col(WebhookDelivery.subscription_id).in_(set(subscriptions)))
-                    .group_by(col(WebhookDelivery.subscription_id), col(WebhookDelivery.subject))
+                    .where(_DELIVERIES.c.status == "pending")
+                    .where(_DELIVERIES.c.subscription_id.in_(wanted))
+                    .group_by(_DELIVERIES.c.subscription_id, _DELIVERIES.c.subject)
                 )
             ).all()
         }
-    groups: dict[tuple[str, str], list[WebhookDelivery]] = {}
-    for delivery in sorted(deliveries, key=lambda d: d.event_id):
-        groups.setdefault((delivery.subscription_id, delivery.subject), []).append(delivery)
-    secrets = {
-        s.id: protector.sealer.open(s.secret_sealed, record_id=s.id, field="webhook_secret") or ""
+    async with maker() as session:
+        subscriptions = {
+            s.id: s
+            for s in (
+                await session.exec(
+                    select(WebhookSubscription).where(col(WebhookSubscription.id).in_(wanted))
+                )
+            ).all()
+        }
+    signers = {
+        s.id: Signer(
+            protector.sealer.open(s.secret_sealed, record_id=s.id, field="webhook_secret") or ""
+        )
         for s in subscriptions.values()
     }
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for delivery in deliveries:
+        groups.setdefault((delivery.subscription_id, delivery.subject), []).append(delivery)
+    bodies: dict[str, bytes] = {}
+    outcomes: list[dict[str, Any]] = []
+    released: list[str] = []
     gate = asyncio.Semaphore(concurrency)
 
-    async def run(group: list[WebhookDelivery]) -> None:
+    async def run(group: list[Any]) -> None:
         first = group[0]
         if heads.get((first.subscription_id, first.subject)) != first.event_id:
-            for delivery in group:  # an earlier event of this subject is still pending elsewhere
-                delivery.locked_until = None
-                counts["waiting"] += 1
+            # An earlier event of this subject is still pending elsewhere.
+            released.extend(d.id for d in group)
+            counts["waiting"] += len(group)
             return
         async with gate:
             for n, delivery in enumerate(group):
                 subscription = subscriptions[delivery.subscription_id]
+                body = bodies.get(delivery.event_id)
+                if body is None:
+                    body = bodies[delivery.event_id] = _body(delivery)
                 status, error = await _post(
-                    client, secrets[subscription.id], subscription, events[delivery.event_id]
+                    client, signers[subscription.id], subscription.url, delivery.event_id, body
                 )
-                delivery.attempts += 1
-                delivery.locked_until = None
-                delivery.last_status, delivery.last_error = status, error
+                outcome = {
+                    "b_id": delivery.id,
+                    "status": "pending",
+                    "attempts": delivery.attempts + 1,
+                    "next_attempt_at": None,
+                    "last_status": status,
+                    "last_error": error,
+                    "delivered_at": None,
+                }
+                outcomes.append(outcome)
                 if status is not None and 200 <= status < 300:
-                    delivery.status, delivery.delivered_at = "delivered", utcnow()
+                    outcome["status"], outcome["delivered_at"] = "delivered", utcnow()
                     counts["delivered"] += 1
                     continue
-                if delivery.attempts >= MAX_ATTEMPTS:
-                    delivery.status = "dead"
+                if outcome["attempts"] >= MAX_ATTEMPTS:
+                    outcome["status"] = "dead"
                     counts["dead"] += 1
                     log.warning(
                         "webhook delivery dead", extra={"delivery": delivery.id, "error": error}
                     )
                 else:
-                    delivery.next_attempt_at = utcnow() + backoff(delivery.attempts)
+                    outcome["next_attempt_at"] = utcnow() + backoff(outcome["attempts"])
                     counts["retry"] += 1
-                for later in group[n + 1 :]:  # in order: the rest waits for this one
-                    later.locked_until = None
-                    counts["waiting"] += 1
+                # In order: the rest waits for this one.
+                released.extend(d.id for d in group[n + 1 :])
+                counts["waiting"] += len(group) - n - 1
                 return
 
-    await asyncio.gather(*(run(g) for g in groups.values()))
-    async with session_scope(maker) as session:
-        for delivery in deliveries:
-            session.add(delivery)
+    try:
+        await asyncio.gather(*(run(g) for g in groups.values()))
+    finally:
+        # What was sent is recorded even if this worker is stopped midway; the rest of the claim
+        # is released, or runs out with its lease if even this fails.
+        await _record(engine, outcomes, released)
     return counts
 
 
-async def _post(
-    client: httpx.AsyncClient,
-    secret: str,
-    subscription: WebhookSubscription,
-    event: OutboxEvent,
-) -> tuple[int | None, str | None]:
-    body = json.dumps(
+async def _record(engine: AsyncEngine, outcomes: list[dict[str, Any]], released: list[str]) -> None:
+    """The delivery log of a batch: each attempt's outcome, and the claims let go."""
+    async with engine.begin() as connection:
+        if outcomes:
+            await connection.execute(
+                update(_DELIVERIES)
+                .where(_DELIVERIES.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("status"),
+                    attempts=bindparam("attempts"),
+                    next_attempt_at=func.coalesce(
+                        bindparam("next_attempt_at", type_=UTCDateTime()),
+                        _DELIVERIES.c.next_attempt_at,
+                    ),
+                    last_status=bindparam("last_status"),
+                    last_error=bindparam("last_error"),
+                    delivered_at=bindparam("delivered_at"),
+                    locked_until=None,
+                ),
+                outcomes,
+            )
+        if released:
+            await connection.execute(
+                update(_DELIVERIES).where(_DELIVERIES.c.id.in_(released)).values(locked_until=None)
+            )
+
+
+class Signer:
+    """HMAC-SHA256 with one subscription's secret, its key schedule computed once."""
+
+    def __init__(self, secret: str) -> None:
+        self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+    def __call__(self, timestamp: int, body: bytes) -> str:
+        mac = self._mac.copy()
+        mac.update(str(timestamp).encode() + b"." + body)
+        return "sha256=" + mac.hexdigest()
+
+
+def _body(delivery: Any) -> bytes:
+    return json.dumps(
         {
-            "id": event.id,
-            "type": event.type,
-            "occurred_at": event.occurred_at.isoformat(),
-            "data": event.data,
+            "id": delivery.event_id,
+            "type": delivery.type,
+            "occurred_at": delivery.occurred_at.isoformat(),
+            "data": delivery.data,
         },
         separators=(",", ":"),
     ).encode()
+
+
+async def _post(
+    client: httpx.AsyncClient, signer: Signer, url: str, event_id: str, body: bytes
+) -> tuple[int | None, str | None]:
     timestamp = int(utcnow().timestamp())
     headers = {
         "Content-Type": "application/json",
-        "Lifeline-Event-Id": event.id,
+        "Lifeline-Event-Id": event_id,
         "Lifeline-Timestamp": str(timestamp),
-        "Lifeline-Signature": sign(secret, timestamp, body),
+        "Lifeline-Signature": signer(timestamp, body),
         "User-Agent": "Lifeline-Webhooks/0.1",
     }
     try:
-        response = await client.post(
-            subscription.url, content=body, headers=headers, timeout=TIMEOUT_S
-        )
+        response = await client.post(url, content=body, headers=headers, timeout=TIMEOUT_S)
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}"
     return response.status_code, None if response.is_success else f"answered {response.status_code}"

@@ -183,3 +183,106 @@ async def test_escalation_fires_once_after_its_time_whatever_restarts(
         await client.get(f"/api/v1/crises/{crisis_id}/timeline", headers=coordinator)
     ).json()
     assert [e["kind"] for e in timeline].count("task_escalated") == 1
+
+
+async def test_a_change_writes_its_rows_together_and_two_writers_cannot_both_win(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory, app: object
+) -> None:
+    """A task update writes the task, its history, its timeline entry, its outbox event and the
+    call's audit row together; of two writers with the same If-Match exactly one wins, and the
+    loser (412) leaves no row behind."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from sqlmodel import col, select
+
+    from service.audit.models import AuditEvent
+    from service.crises.models import CrisisEvent
+    from service.tasks.models import TaskChange
+    from service.webhooks.models import OutboxEvent
+
+    assert isinstance(app, FastAPI)
+    embassy = await make_org(OrgKind.EMBASSY, "MYS", represents="PHL")
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    consul = bearer(await make_token(Role.CONSULAR_OFFICER, embassy))
+    crisis = (
+        await client.post(
+            "/api/v1/crises",
+            json={"title": "Floods", "hazard": "flood", "severity": "moderate", "zones": ZONE},
+            headers=coordinator,
+        )
+    ).json()
+    task = (
+        await client.post(
+            "/api/v1/tasks",
+            json={"crisis_id": crisis["id"], "title": "Reach the workers", "assignee_org": embassy},
+            headers=coordinator,
+        )
+    ).json()
+    url = f"/api/v1/tasks/{task['id']}"
+
+    async def rows() -> dict[str, int]:
+        async with app.state.sessionmaker() as session:
+            return {
+                "history": len(
+                    (
+                        await session.exec(
+                            select(TaskChange).where(TaskChange.task_id == task["id"])
+                        )
+                    ).all()
+                ),
+                "timeline": len(
+                    [
+                        e
+                        for e in (
+                            await session.exec(
+                                select(CrisisEvent).where(
+                                    CrisisEvent.crisis_id == crisis["id"],
+                                    CrisisEvent.kind == "task_updated",
+                                )
+                            )
+                        ).all()
+                        if e.detail.get("task_id") == task["id"]
+                    ]
+                ),
+                "outbox": len(
+                    (
+                        await session.exec(
+                            select(OutboxEvent).where(
+                                OutboxEvent.subject == f"task:{task['id']}",
+                                OutboxEvent.type == "task.updated",
+                            )
+                        )
+                    ).all()
+                ),
+                "audit": len(
+                    (
+                        await session.exec(
+                            select(AuditEvent).where(
+                                AuditEvent.subject_id == task["id"],
+                                col(AuditEvent.action) == "api.change_task",
+                            )
+                        )
+                    ).all()
+                ),
+            }
+
+    history_before = (await rows())["history"]
+    first, second = await asyncio.gather(
+        client.patch(url, json={"status": "acknowledged"}, headers={**consul, "If-Match": "1"}),
+        client.patch(url, json={"status": "in_progress"}, headers={**consul, "If-Match": "1"}),
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 412], (first.text, second.text)
+    winner, loser = (first, second) if first.status_code == 200 else (second, first)
+    assert winner.json()["version"] == 2 and winner.headers["etag"] == '"2"'
+    assert loser.json()["current_version"] == 2
+    assert await rows() == {"history": history_before + 1, "timeline": 1, "outbox": 1, "audit": 1}
+    shown = (await client.get(url, headers=consul)).json()
+    assert shown["status"] == winner.json()["status"] and shown["version"] == 2
+    # Nothing to change: 200, the same version, no new rows.
+    same = await client.patch(
+        url, json={"status": shown["status"]}, headers={**consul, "If-Match": "2"}
+    )
+    assert same.status_code == 200 and same.json()["version"] == 2
+    counted = await rows()
+    assert counted["history"] == history_before + 1 and counted["timeline"] == 1

@@ -229,3 +229,97 @@ async def test_organisations_get_only_the_task_events_they_may_see(
         if event.data.get("crisis_id") == crisis["id"]
     }
     assert orgs == {embassy}
+
+
+async def test_deliveries_in_parallel_keep_each_subjects_order_and_log_each_try(
+    app: FastAPI,
+) -> None:
+    """Many subjects at once, answered in random order: each subject's events still arrive in
+    order, each once; a failure holds back the rest of its subject only, and the last try makes
+    a dead letter."""
+    import random
+
+    from service.webhooks.models import WebhookSubscription
+    from service.webhooks.service import MAX_ATTEMPTS
+
+    url = f"https://receiver.test/{unique('order')}"
+    subjects = [unique("alert") for _ in range(6)]
+    async with session_scope(app.state.sessionmaker) as session:
+        subscription = WebhookSubscription(
+            organization_id="test",
+            url=url,
+            events=["alert.received"],
+            secret_sealed="",
+            sees_all=True,
+        )
+        subscription.secret_sealed = (
+            app.state.protector.sealer.seal(
+                "a-secret-of-the-test", record_id=subscription.id, field="webhook_secret"
+            )
+            or ""
+        )
+        session.add(subscription)
+    async with session_scope(app.state.sessionmaker) as session:
+        for n in range(8):
+            for subject in subjects:
+                session.add(OutboxEvent(type="alert.received", subject=subject, data={"n": n}))
+    async with session_scope(app.state.sessionmaker) as session:
+        # The subject travels in the data too, to check the order at the receiver.
+        for event in (
+            await session.exec(select(OutboxEvent).where(col(OutboxEvent.subject).in_(subjects)))
+        ).all():
+            event.data = {**event.data, "subject": event.subject}
+            session.add(event)
+    broken = subjects[0]
+    arrived: list[tuple[str, int]] = []
+
+    async def receiver(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(random.random() / 100)  # answers come back in any order
+        if str(request.url) != url:
+            return httpx.Response(204)
+        data = json.loads(request.content)["data"]
+        if data["subject"] == broken:
+            return httpx.Response(503)
+        arrived.append((data["subject"], data["n"]))
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http:
+        for _ in range(5):
+            await deliver_due(
+                app.state.engine, app.state.sessionmaker, http, app.state.protector, limit=20
+            )
+    for subject in subjects[1:]:
+        assert [n for s, n in arrived if s == subject] == list(range(8))
+    assert not [s for s, _ in arrived if s == broken]
+    async with app.state.sessionmaker() as session:
+        held = (
+            await session.exec(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.subject == broken)
+                .order_by(col(WebhookDelivery.event_id))
+            )
+        ).all()
+    assert held[0].attempts == 1 and held[0].last_status == 503 and held[0].status == "pending"
+    assert held[0].next_attempt_at > utcnow() and held[0].locked_until is None
+    assert all(d.attempts == 0 and d.status == "pending" for d in held[1:])
+    # The last try fails too: a dead letter, and the next event of the subject goes ahead.
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == held[0].id)
+            .values(attempts=MAX_ATTEMPTS - 1)
+        )
+    await time_passes(app, 3600)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http:
+        await deliver_due(app.state.engine, app.state.sessionmaker, http, app.state.protector)
+    async with app.state.sessionmaker() as session:
+        first = await session.get(WebhookDelivery, held[0].id)
+    assert first is not None and first.status == "dead" and first.attempts == MAX_ATTEMPTS
+
+
+def test_ids_made_one_after_another_sort_in_that_order() -> None:
+    """Deliveries go out in event id order: ids made within one millisecond must sort too."""
+    from service.db import new_id
+
+    ids = [new_id() for _ in range(10_000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
