@@ -274,8 +274,9 @@ def _prepare_in_worker(batch: list[tuple[int, list[str]]]) -> _Prepared:
 
 
 def _processes(content: bytes, locator: Locator) -> int:
-    """Worker processes for a file: one per core for a large file located with the shipped
-    boundaries; none (a thread) for a small one, where starting them costs more than it saves."""
+    """Worker processes for a file. A large file located with the shipped boundaries gets one
+    per core but one, the last core being the writer's; a small one gets none (a thread), since
+    starting processes would cost more than they save."""
     if len(content) < PROCESS_THRESHOLD or not isinstance(locator, AdminLocator | LazyLocator):
         return 0
     return max((os.cpu_count() or 1) - 1, 1)
@@ -284,8 +285,8 @@ def _processes(content: bytes, locator: Locator) -> int:
 async def _prepared(
     rows: Iterator[tuple[int, list[str]]], job: _Job, locator: Locator, processes: int
 ) -> AsyncGenerator[tuple[list[tuple[int, list[str]]], _Prepared]]:
-    """(batch, prepared batch) in file order, prepared ahead of the caller: in worker processes,
-    or with one process in a thread, so that the database works meanwhile."""
+    """(batch, prepared batch) in file order, prepared ahead of the caller in worker processes
+    (or, with ``processes`` 0, in one thread), so that the database writes meanwhile."""
     loop = asyncio.get_running_loop()
     executor: Executor
     if processes > 0:
@@ -329,8 +330,8 @@ async def import_workers(
     """Register the rows of a CSV or XLSX file in the session's transaction.
 
     Rows go in batches. While one batch is written, the next ones are validated, located,
-    sealed and hashed: in a thread, or for a large file in one worker process per core
-    (``processes``: how many; default by the file's size).
+    sealed and hashed: in a thread, or for a large file in worker processes (``processes``:
+    how many, 0 for a thread; by default chosen from the file's size and the cores).
     """
     header, rows = read_rows(content, filename)
     report = ImportReport()
