@@ -13,7 +13,6 @@ holds the two to agreement.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -133,8 +132,6 @@ COLUMNS = (
 ID, IDENTITY_HASH, CONTENT_HASH = (
     COLUMNS.index(name) for name in ("id", "identity_hash", "content_hash")
 )
-#: Columns holding JSON text in a row.
-JSON_COLUMNS = frozenset({"languages", "vulnerabilities"})
 
 
 def _json_list(values: tuple[str, ...]) -> str:
@@ -233,8 +230,7 @@ class RowMaker:
     def values(self, c: Clean, **kwargs: Any) -> dict[str, Any]:
         """The row as column → value, JSON columns as lists (for the ORM)."""
         out = dict(zip(COLUMNS, self.row(c, **kwargs), strict=True))
-        for name in JSON_COLUMNS:
-            out[name] = json.loads(out[name])
+        out["languages"], out["vulnerabilities"] = list(c.languages), list(c.vulnerabilities)
         return out
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from service.auth.principal import Principal
-from service.db import session_scope
+from service.db import session_scope, utcnow
 from service.registry.bulk import import_workers, read_rows, row_to_payload
 from service.registry.locate import default_locator
 from service.registry.models import RegisterChange, Worker
@@ -121,7 +121,7 @@ def test_the_fast_path_agrees_on_a_synthetic_register_and_on_random_mixtures() -
 
 def test_rows_seal_and_hash_like_the_protector() -> None:
     protector = Protector.from_settings(Settings())
-    maker = RowMaker(protector, registered_by=None, companies={}, now=date.today())  # type: ignore[arg-type]
+    maker = RowMaker(protector, registered_by=None, companies={}, now=utcnow())
     header = HEADER.split(",")
     _, cells = next(iter(read_rows(csv_file(good_rows("SEAL")), "r.csv")[1]))
     clean = clean_cells(cells, Columns.of(header), date.today())
