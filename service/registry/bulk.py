@@ -275,11 +275,11 @@ def _prepare_in_worker(batch: list[tuple[int, list[str]]]) -> _Prepared:
 
 def _processes(content: bytes, locator: Locator) -> int:
     """Worker processes for a file. A large file located with the shipped boundaries gets one
-    per core but one, the last core being the writer's; a small one gets none (a thread), since
-    starting processes would cost more than they save."""
+    per core (the writer mostly waits on the database, so a core of its own would idle); a small
+    one gets none (a thread), since starting processes would cost more than they save."""
     if len(content) < PROCESS_THRESHOLD or not isinstance(locator, AdminLocator | LazyLocator):
         return 0
-    return max((os.cpu_count() or 1) - 1, 1)
+    return os.cpu_count() or 1
 
 
 async def _prepared(
@@ -430,7 +430,7 @@ class _Store:
 
     async def begin(self) -> None:
         if not self.postgres:
-            # A larger page cache for this connection: the workers table has eight indexes,
+            # A larger page cache for this connection: the workers table has six indexes,
             # and the default 2 MB makes every insert read pages back from the file.
             await self.conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 

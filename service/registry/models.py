@@ -94,9 +94,10 @@ class Worker(SQLModel, table=True):
     employer: str | None = Field(default=None, max_length=200)
     recruitment_agency: str | None = Field(default=None, max_length=200)
     #: The employer and agency as directory entries, when their names or slugs match one: so
-    #: that a crisis reaches the employers and agencies of the people in its zone.
-    employer_org_id: str | None = Field(default=None, max_length=36, index=True)
-    agency_org_id: str | None = Field(default=None, max_length=36, index=True)
+    #: that a crisis reaches the employers and agencies of the people in its zone. Not indexed:
+    #: the exposure index holds both in memory, and no query filters on them.
+    employer_org_id: str | None = Field(default=None, max_length=36)
+    agency_org_id: str | None = Field(default=None, max_length=36)
     lat: float | None = None
     lon: float | None = None
     country: str | None = Field(default=None, max_length=3, index=True)

@@ -185,7 +185,17 @@ class RowMaker:
             family_name=c.family_name,
             birth_date=c.birth_date,
         )
-        seal = protector.sealer.seal
+        sealed = protector.sealer.seal_all(
+            (
+                ("given_name", c.given_name),
+                ("family_name", c.family_name),
+                ("birth_date", c.birth_date),
+                ("document_number", c.document_number),
+                ("phone", c.phone),
+                ("documentation_status", c.documentation_status),
+            ),
+            record_id=rid,
+        )
         now = self.now
         return (
             rid,
@@ -216,12 +226,7 @@ class RowMaker:
             identity_hash or content_hash,
             content_hash,
             registered_by or self._registered_by,
-            seal(c.given_name, record_id=rid, field="given_name"),
-            seal(c.family_name, record_id=rid, field="family_name"),
-            seal(c.birth_date, record_id=rid, field="birth_date"),
-            seal(c.document_number, record_id=rid, field="document_number"),
-            seal(c.phone, record_id=rid, field="phone"),
-            seal(c.documentation_status, record_id=rid, field="documentation_status"),
+            *sealed,
             now,
             now,
             1,

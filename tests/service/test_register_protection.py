@@ -130,6 +130,21 @@ def test_a_seal_moved_to_another_record_or_field_fails_to_open() -> None:
         sealer.open(tampered, record_id="a", field="given_name")
 
 
+def test_a_record_sealed_at_once_opens_field_by_field_with_a_fresh_nonce_each() -> None:
+    sealer = Sealer.from_spec(new_key_spec("k1"))
+    values = [("given_name", "Maria"), ("phone", None), ("family_name", "Maria")]
+    tokens = sealer.seal_all(values, record_id="a")
+    assert tokens[1] is None
+    for (name, value), token in zip(values, tokens, strict=True):
+        assert sealer.open(token, record_id="a", field=name) == value
+    with pytest.raises(SealBroken):  # still bound to its field
+        sealer.open(tokens[0], record_id="a", field="family_name")
+    assert tokens[0] is not None and tokens[2] is not None
+    nonces = {t.split(":")[2][:16] for t in (tokens[0], tokens[2])}
+    nonces |= {t.split(":")[2][:16] for t in sealer.seal_all(values, record_id="a") if t}
+    assert len(nonces) == 4  # the same value twice never gives the same nonce
+
+
 def test_key_rotation_keeps_old_seals_readable_and_reseals() -> None:
     old_key, new_key = new_key_spec("k1"), new_key_spec("k2")
     old = Protector.from_settings(_settings(old_key))
