@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.observability import BodyTooLarge, current_request_id
@@ -156,6 +158,20 @@ async def _body_too_large(_: Request, exc: Exception) -> JSONResponse:
     return problem(413, code="payload-too-large", title=PayloadTooLarge.title, detail=str(exc))
 
 
+async def _constraint(_: Request, exc: Exception) -> JSONResponse:
+    """A uniqueness or integrity rule of the database refused the write: a concurrent request
+    wrote the same record first (the checks before the write could not see it yet). The
+    transaction was rolled back, so sending the request again is safe."""
+    log.warning("write refused by a database constraint: %s", type(exc).__name__)
+    return problem(
+        409,
+        code="conflict",
+        title=Conflict.title,
+        detail="A concurrent change wrote the same record first; nothing was written. "
+        "Send the request again",
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return problem(
@@ -171,4 +187,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BodyTooLarge, _body_too_large)
+    app.add_exception_handler(IntegrityError, _constraint)
+    # Raised as is by the bulk paths that talk to asyncpg directly (COPY).
+    app.add_exception_handler(asyncpg.IntegrityConstraintViolationError, _constraint)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 
 import httpx
+import pytest
 from openpyxl import Workbook
 
 from service.auth.permissions import Role
 from service.directory.models import OrgKind
+from service.registry.bulk import _Store
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 
 HEADER = ("nationality,given_name,family_name,sex,birth_date,document_number,phone,languages,sector,"
@@ -87,6 +89,33 @@ async def test_the_same_file_twice_creates_nothing_new(
     changed = content.replace(b"domestic_work", b"care")
     third = (await upload(client, token, changed)).json()
     assert (third["created"], third["updated"], third["unchanged"]) == (0, 1, 2)
+
+
+async def test_a_person_registered_meanwhile_gets_409_and_nothing_written(
+    client: httpx.AsyncClient,
+    make_org: OrgFactory,
+    make_token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race between the import's look-up of known people and its write: another request
+    registers one of them in between. The database's unique index refuses the write; the client
+    gets a 409 problem and the import leaves nothing behind."""
+    token = await consular(make_org, make_token)
+    prefix = unique("RACE")
+    rows = good_rows(prefix)
+    assert (await upload(client, token, csv_file(rows[:1]))).json()["created"] == 1
+
+    async def blind(self: object, keys: list[str]) -> list[str]:
+        return []  # as if the look-up ran just before the other registration committed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_Store, "_known", blind)
+        response = await upload(client, token, csv_file(rows))
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Send the request again" in response.json()["detail"]
+    again = (await upload(client, token, csv_file(rows))).json()
+    assert (again["created"], again["unchanged"]) == (2, 1)  # the refused import wrote nothing
 
 
 async def test_xlsx_is_read_like_csv(
