@@ -420,6 +420,7 @@ class _Store:
         self.report = report
         self.seen: dict[str, int] = {}  # identity hash → first row of the file with it
         self.postgres = conn.dialect.name == "postgresql"
+        self.probe = True  # look up each batch's people in the register (see ``begin``)
         now = self.maker.now
         if self.postgres:
             self.tail: tuple[Any, ...] = (now, now, 1)
@@ -429,6 +430,12 @@ class _Store:
             self.tail = (stamp(now), stamp(now), 1)
 
     async def begin(self) -> None:
+        # An import into an empty register (the first load of a ministry's file, often the
+        # largest) has nobody to look up: repeats within the file are caught by ``seen``. A
+        # person registered meanwhile by another request is refused by the unique index on
+        # identity_hash, and the import with it (a 409, nothing written).
+        found = await self.conn.exec_driver_sql("SELECT 1 FROM workers LIMIT 1")
+        self.probe = found.first() is not None
         if not self.postgres:
             # A larger page cache for this connection: the workers table has six indexes,
             # and the default 2 MB makes every insert read pages back from the file.
@@ -450,7 +457,7 @@ class _Store:
         if not built:
             return
         existing: dict[str, Any] = {}
-        if known := await self._known([row[IDENTITY_HASH] for _, row in built]):
+        if self.probe and (known := await self._known([row[IDENTITY_HASH] for _, row in built])):
             lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(
                 _TABLE.c.identity_hash.in_(known)
             )

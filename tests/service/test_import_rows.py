@@ -11,9 +11,12 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.principal import Principal
-from service.db import session_scope, utcnow
+from service.db import make_engine, make_sessionmaker, session_scope, utcnow
+from service.migrate import upgrade
 from service.registry.bulk import import_workers, read_rows, row_to_payload
 from service.registry.locate import default_locator
 from service.registry.models import RegisterChange, Worker
@@ -22,6 +25,7 @@ from service.registry.rows import Clean, Columns, RowMaker, clean_cells
 from service.registry.schemas import WorkerCreate
 from service.settings import Settings
 from service.synthetic import synthetic_csv
+from tests.conftest import Databases, settings_for
 from tests.service.test_register_import import HEADER, csv_file, good_rows
 
 EXTRA = "country,international_protection,verified,stay_registered,accept_flagged_location"
@@ -161,17 +165,52 @@ async def test_worker_processes_register_what_a_thread_registers(
             )
         return report.created, report.updated, report.unchanged, report.rejected
 
-    before = await count(app)
+    before = await count(app.state.sessionmaker)
     first = await run()
     assert first[0] > 250 and first[0] + first[3] == 300
     assert await run() == (0, 0, first[0], first[3])  # the same file twice: nothing new
-    created, changes = await count(app)
+    created, changes = await count(app.state.sessionmaker)
     assert created - before[0] == first[0]
     assert changes - before[1] == first[0]  # every new worker told to the exposure indexes
 
 
-async def count(app: FastAPI) -> tuple[int, int]:
-    async with session_scope(app.state.sessionmaker) as session:
+async def count(makers: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    async with session_scope(makers) as session:
         workers = (await session.exec(select(func.count()).select_from(Worker))).one()  # type: ignore[call-overload]
         changes = (await session.exec(select(func.count()).select_from(RegisterChange))).one()  # type: ignore[call-overload]
     return int(workers[0]), int(changes[0])
+
+
+async def test_a_first_import_into_an_empty_register_counts_and_dedupes_alike(
+    databases: Databases, backend: str
+) -> None:
+    """An empty register skips the look-up of known people: the counts, the rejected repeats
+    and the change records are those of the looked-up path, and the next import looks up."""
+    url = await databases.create(backend)
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        makers = make_sessionmaker(engine)
+        protector = Protector.from_settings(settings_for(url))
+        rows = good_rows("EMPTY")
+        content = csv_file([*rows, rows[0].replace("+60123456789", "")])  # row 5 repeats row 2
+
+        async def run(data: bytes) -> tuple[int, int, int, list[dict[str, object]]]:
+            async with session_scope(makers) as session:
+                report = await import_workers(
+                    session,
+                    actor=Principal.system("cli"),
+                    protector=protector,
+                    locator=default_locator(),
+                    content=data,
+                    filename="register.csv",
+                )
+            return report.created, report.unchanged, report.rejected, report.errors
+
+        created, unchanged, rejected, errors = await run(content)
+        assert (created, unchanged, rejected) == (3, 0, 1)
+        assert errors == [{"row": 5, "msg": "repeats the person of row 2"}]
+        assert await count(makers) == (3, 3)
+        assert (await run(content))[:3] == (0, 3, 1)  # now the register is not empty
+    finally:
+        await engine.dispose()
