@@ -289,6 +289,15 @@ def import_workers(
         print(json.dumps(_with_session(work), indent=2))
     except LifelineError as exc:
         raise _fail(exc.detail) from exc
+    except Exception as exc:
+        from service.db import is_unique_violation
+
+        if not is_unique_violation(exc):
+            raise
+        raise _fail(
+            "Another registration wrote one of these people first; nothing was imported. "
+            "Run the import again"
+        ) from exc
 
 
 @keys_app.command("new")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -149,3 +149,20 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
         except BaseException:
             await session.rollback()
             raise
+
+
+#: SQLite's names for a refused duplicate key.
+_SQLITE_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True when a unique index refused a write (PostgreSQL's 23505, SQLite's UNIQUE or
+    PRIMARY KEY constraint), whether through SQLAlchemy or from asyncpg directly (COPY). Other
+    integrity errors (NOT NULL, CHECK, foreign keys) are bugs, not races, and answer False."""
+    if isinstance(exc, IntegrityError):
+        orig = exc.orig
+        return (
+            getattr(orig, "sqlstate", None) == "23505"
+            or getattr(orig, "sqlite_errorname", None) in _SQLITE_UNIQUE
+        )
+    return getattr(exc, "sqlstate", None) == "23505"

@@ -158,17 +158,26 @@ async def _body_too_large(_: Request, exc: Exception) -> JSONResponse:
     return problem(413, code="payload-too-large", title=PayloadTooLarge.title, detail=str(exc))
 
 
-async def _constraint(_: Request, exc: Exception) -> JSONResponse:
-    """A uniqueness or integrity rule of the database refused the write: a concurrent request
-    wrote the same record first (the checks before the write could not see it yet). The
-    transaction was rolled back, so sending the request again is safe."""
-    log.warning("write refused by a database constraint: %s", type(exc).__name__)
+async def _constraint(request: Request, exc: Exception) -> JSONResponse:
+    """A unique index refused the write: a concurrent request wrote the same record first (the
+    checks before the write could not see it yet). The transaction was rolled back, so sending
+    the request again is safe; ``Retry-After`` says so, and keeps the answer out of the
+    idempotency store. Any other integrity error is a bug, and answers as one."""
+    from service.db import is_unique_violation
+
+    if not is_unique_violation(exc):
+        return await _unexpected(request, exc)
+    log.warning(
+        "write refused by a unique index: %s",
+        getattr(exc, "constraint_name", None) or type(exc).__name__,
+    )
     return problem(
         409,
-        code="conflict",
-        title=Conflict.title,
+        code="concurrent-write",
+        title="A concurrent change came first",
         detail="A concurrent change wrote the same record first; nothing was written. "
         "Send the request again",
+        headers={"Retry-After": "0"},
     )
 
 
@@ -189,5 +198,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(IntegrityError, _constraint)
     # Raised as is by the bulk paths that talk to asyncpg directly (COPY).
-    app.add_exception_handler(asyncpg.IntegrityConstraintViolationError, _constraint)
+    app.add_exception_handler(asyncpg.UniqueViolationError, _constraint)
     app.add_exception_handler(Exception, _unexpected)

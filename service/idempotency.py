@@ -43,6 +43,7 @@ class _Captured:
     status: int | None = None
     content_type: str | None = None
     body: bytes = b""
+    retry: bool = False
 
 
 class IdempotencyMiddleware:
@@ -122,6 +123,8 @@ class IdempotencyMiddleware:
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         captured.content_type = value.decode("latin-1")
+                    elif name.lower() == b"retry-after":
+                        captured.retry = True
             elif message["type"] == "http.response.body":
                 captured.body += message.get("body", b"")
             await send(message)
@@ -129,8 +132,14 @@ class IdempotencyMiddleware:
         await self.app(scope, replay_body, capture)
         status = captured.status
         stored_body = captured.body
-        # Server errors are not answers: a retry after one should try again.
-        if isinstance(status, int) and status < 500 and len(stored_body) <= MAX_STORED_BODY:
+        # Server errors are not answers, nor is an answer that asks for a retry (429, a
+        # concurrent write): a retry after one should try again.
+        if (
+            isinstance(status, int)
+            and status < 500
+            and not captured.retry
+            and len(stored_body) <= MAX_STORED_BODY
+        ):
             async with maker() as session:
                 if stored is not None:  # expired: replace it
                     await session.execute(

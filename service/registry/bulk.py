@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.audit.service import record
 from service.auth.principal import Principal
-from service.db import utcnow
+from service.db import is_unique_violation, utcnow
 from service.errors import InvalidInput
 from service.registry import access
 from service.registry.locate import AdminLocator, LazyLocator, Locator, default_locator
@@ -62,6 +62,7 @@ SCALAR_FIELDS = (
 BATCH = 4000
 #: Files of at least this size are prepared in worker processes (about 40,000 rows).
 PROCESS_THRESHOLD = 5_000_000
+MAX_PROCESSES = 8
 SQLITE_CACHE_KIB = 131_072
 #: Columns that may be copied from an updated row onto the existing record: all but the
 #: record's identity, its registrant and its bookkeeping.
@@ -279,7 +280,10 @@ def _processes(content: bytes, locator: Locator) -> int:
     one gets none (a thread), since starting processes would cost more than they save."""
     if len(content) < PROCESS_THRESHOLD or not isinstance(locator, AdminLocator | LazyLocator):
         return 0
-    return os.cpu_count() or 1
+    # The cores this process may run on (a container's share, not the host's), and no more
+    # than MAX_PROCESSES: each one loads the boundaries.
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return min(len(usable) if usable else os.cpu_count() or 1, MAX_PROCESSES)
 
 
 async def _prepared(
@@ -410,8 +414,9 @@ _CHANGES_SQLITE = (
 
 
 class _Store:
-    """Writes prepared batches with set-based statements: one lookup, one insert (COPY on
-    PostgreSQL), one update, one insert of change records."""
+    """Writes prepared batches with set-based statements: one look-up (none while the register
+    was empty at the start), one insert (COPY on PostgreSQL), one update, one insert of change
+    records."""
 
     def __init__(self, conn: AsyncConnection, job: _Job, report: ImportReport) -> None:
         self.conn = conn
@@ -431,9 +436,8 @@ class _Store:
 
     async def begin(self) -> None:
         # An import into an empty register (the first load of a ministry's file, often the
-        # largest) has nobody to look up: repeats within the file are caught by ``seen``. A
-        # person registered meanwhile by another request is refused by the unique index on
-        # identity_hash, and the import with it (a 409, nothing written).
+        # largest) has nobody to look up: repeats within the file are caught by ``seen``. For a
+        # person registered meanwhile by another request, see ``write``.
         found = await self.conn.exec_driver_sql("SELECT 1 FROM workers LIMIT 1")
         self.probe = found.first() is not None
         if not self.postgres:
@@ -456,6 +460,29 @@ class _Store:
             built.append((number, row))
         if not built:
             return
+        if self.probe or not self.postgres:
+            # SQLite has one writer: once the import has written, nobody else registers
+            # until it commits, and a registration just before its first write is refused by
+            # the unique index (a 409, nothing written).
+            await self._place(batch, built)
+            return
+        # No look-up: the batch goes in under a savepoint. Should a request have registered one
+        # of its people meanwhile, the unique index refuses it; the batch is then undone and
+        # placed again with the look-up, and so is every later one.
+        try:
+            async with self.conn.begin_nested():
+                await self._place(batch, built)
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            self.probe = True
+            await self._place(batch, built)
+
+    async def _place(
+        self, batch: list[tuple[int, list[str]]], built: list[tuple[int, tuple[Any, ...]]]
+    ) -> None:
+        """Insert the batch's new people, update those already registered (looked up when
+        ``probe`` is on). Counts only once its writes are done, so that it can run again."""
         existing: dict[str, Any] = {}
         if self.probe and (known := await self._known([row[IDENTITY_HASH] for _, row in built])):
             lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(
@@ -465,19 +492,21 @@ class _Store:
         fresh: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         cells = dict(batch) if existing else {}
+        unchanged = 0
+        refused: list[int] = []
         for number, row in built:
             old = existing.get(row[IDENTITY_HASH])
             if old is None:
                 fresh.append(row)
             elif old.content_hash == row[CONTENT_HASH]:
-                report.unchanged += 1
+                unchanged += 1
             elif (
                 access.visible_fields(
                     self.job.actor, Worker(**{c: getattr(old, c) for c in _EXISTING})
                 )
                 is None
             ):
-                report.reject(number, "this person is already registered by another organisation")
+                refused.append(number)
             else:
                 updates.append(self._update(cells[number], row, old))
         if fresh:
@@ -493,8 +522,12 @@ class _Store:
                 insert(_CHANGES),
                 [{"worker_pk": u["b_pk"], "at": self.maker.now} for u in updates],
             )
+        report = self.report
         report.created += len(fresh)
         report.updated += len(updates)
+        report.unchanged += unchanged
+        for number in refused:
+            report.reject(number, "this person is already registered by another organisation")
 
     def _update(self, cells: list[str], row: tuple[Any, ...], old: Any) -> dict[str, Any]:
         """The new values of an existing record, re-sealed under its id: seals are bound to the

@@ -5,19 +5,27 @@ prepared in worker processes are the rows prepared in a thread."""
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.principal import Principal
-from service.db import make_engine, make_sessionmaker, session_scope, utcnow
+from service.db import (
+    is_unique_violation,
+    make_engine,
+    make_sessionmaker,
+    session_scope,
+    utcnow,
+)
 from service.migrate import upgrade
-from service.registry.bulk import import_workers, read_rows, row_to_payload
+from service.registry.bulk import ImportReport, _Store, import_workers, read_rows, row_to_payload
 from service.registry.locate import default_locator
 from service.registry.models import RegisterChange, Worker
 from service.registry.protect import Protector
@@ -182,7 +190,7 @@ async def count(makers: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
 
 
 async def test_a_first_import_into_an_empty_register_counts_and_dedupes_alike(
-    databases: Databases, backend: str
+    databases: Databases, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An empty register skips the look-up of known people: the counts, the rejected repeats
     and the change records are those of the looked-up path, and the next import looks up."""
@@ -191,26 +199,74 @@ async def test_a_first_import_into_an_empty_register_counts_and_dedupes_alike(
     try:
         await upgrade(engine)
         makers = make_sessionmaker(engine)
-        protector = Protector.from_settings(settings_for(url))
+        run = _runner(makers, Protector.from_settings(settings_for(url)))
         rows = good_rows("EMPTY")
         content = csv_file([*rows, rows[0].replace("+60123456789", "")])  # row 5 repeats row 2
 
-        async def run(data: bytes) -> tuple[int, int, int, list[dict[str, object]]]:
-            async with session_scope(makers) as session:
-                report = await import_workers(
-                    session,
-                    actor=Principal.system("cli"),
-                    protector=protector,
-                    locator=default_locator(),
-                    content=data,
-                    filename="register.csv",
-                )
-            return report.created, report.unchanged, report.rejected, report.errors
+        async def no_look_up(self: object, keys: list[str]) -> list[str]:
+            raise AssertionError("an empty register has nobody to look up")
 
-        created, unchanged, rejected, errors = await run(content)
-        assert (created, unchanged, rejected) == (3, 0, 1)
-        assert errors == [{"row": 5, "msg": "repeats the person of row 2"}]
+        with monkeypatch.context() as patched:
+            patched.setattr(_Store, "_known", no_look_up)
+            report = await run(content)
+        assert (report.created, report.unchanged, report.rejected) == (3, 0, 1)
+        assert report.errors == [{"row": 5, "msg": "repeats the person of row 2"}]
         assert await count(makers) == (3, 3)
-        assert (await run(content))[:3] == (0, 3, 1)  # now the register is not empty
+        again = await run(content)  # now the register is not empty: it looks up
+        assert (again.created, again.unchanged, again.rejected) == (0, 3, 1)
     finally:
         await engine.dispose()
+
+
+async def test_a_person_registered_during_a_first_import_is_not_registered_twice(
+    databases: Databases, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The register is empty when the import starts; another request registers one of its people
+    before its first write. PostgreSQL undoes the batch to its savepoint and places it again with
+    the look-up; SQLite (one writer) refuses the import whole. Never two records of one person."""
+    url = await databases.create(backend)
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        makers = make_sessionmaker(engine)
+        run = _runner(makers, Protector.from_settings(settings_for(url)))
+        rows = good_rows("MEANWHILE")
+        begin = _Store.begin
+        raced: list[bool] = []
+
+        async def begin_then_someone_registers(self: _Store) -> None:
+            await begin(self)
+            if not raced:  # the import under test, not the registration inside it
+                raced.append(True)
+                assert self.probe is False
+                assert (await run(csv_file(rows[1:2]))).created == 1
+
+        with monkeypatch.context() as patched:
+            patched.setattr(_Store, "begin", begin_then_someone_registers)
+            if backend == "postgresql":
+                report = await run(csv_file(rows))
+                assert (report.created, report.unchanged, report.rejected) == (2, 1, 0)
+            else:
+                with pytest.raises(IntegrityError) as refused:
+                    await run(csv_file(rows))
+                assert is_unique_violation(refused.value)
+        assert (await count(makers))[0] == (3 if backend == "postgresql" else 1)
+    finally:
+        await engine.dispose()
+
+
+def _runner(
+    makers: async_sessionmaker[AsyncSession], protector: Protector
+) -> Callable[[bytes], Awaitable[ImportReport]]:
+    async def run(content: bytes) -> ImportReport:
+        async with session_scope(makers) as session:
+            return await import_workers(
+                session,
+                actor=Principal.system("cli"),
+                protector=protector,
+                locator=default_locator(),
+                content=content,
+                filename="register.csv",
+            )
+
+    return run

@@ -108,14 +108,22 @@ async def test_a_person_registered_meanwhile_gets_409_and_nothing_written(
     async def blind(self: object, keys: list[str]) -> list[str]:
         return []  # as if the look-up ran just before the other registration committed
 
+    key = {**bearer(token), "Idempotency-Key": unique("race-key")}
+
+    async def send() -> httpx.Response:
+        files = {"file": ("workers.csv", csv_file(rows), "text/csv")}
+        return await client.post("/api/v1/workers/import", files=files, headers=key)
+
     with monkeypatch.context() as patched:
         patched.setattr(_Store, "_known", blind)
-        response = await upload(client, token, csv_file(rows))
+        response = await send()
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "0"
     assert "Send the request again" in response.json()["detail"]
-    again = (await upload(client, token, csv_file(rows))).json()
-    assert (again["created"], again["unchanged"]) == (2, 1)  # the refused import wrote nothing
+    again = await send()  # the same key: a retry, not a replay of the 409
+    assert again.status_code == 200, again.text
+    assert (again.json()["created"], again.json()["unchanged"]) == (2, 1)  # 409 wrote nothing
 
 
 async def test_xlsx_is_read_like_csv(
