@@ -5,7 +5,8 @@ prepared in worker processes are the rows prepared in a thread."""
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 
 import pytest
@@ -194,12 +195,7 @@ async def test_a_first_import_into_an_empty_register_counts_and_dedupes_alike(
 ) -> None:
     """An empty register skips the look-up of known people: the counts, the rejected repeats
     and the change records are those of the looked-up path, and the next import looks up."""
-    url = await databases.create(backend)
-    engine = make_engine(url)
-    try:
-        await upgrade(engine)
-        makers = make_sessionmaker(engine)
-        run = _runner(makers, Protector.from_settings(settings_for(url)))
+    async with _empty_register(databases, backend) as (makers, run):
         rows = good_rows("EMPTY")
         content = csv_file([*rows, rows[0].replace("+60123456789", "")])  # row 5 repeats row 2
 
@@ -214,8 +210,6 @@ async def test_a_first_import_into_an_empty_register_counts_and_dedupes_alike(
         assert await count(makers) == (3, 3)
         again = await run(content)  # now the register is not empty: it looks up
         assert (again.created, again.unchanged, again.rejected) == (0, 3, 1)
-    finally:
-        await engine.dispose()
 
 
 async def test_a_person_registered_during_a_first_import_is_not_registered_twice(
@@ -224,12 +218,7 @@ async def test_a_person_registered_during_a_first_import_is_not_registered_twice
     """The register is empty when the import starts; another request registers one of its people
     before its first write. PostgreSQL undoes the batch to its savepoint and places it again with
     the look-up; SQLite (one writer) refuses the import whole. Never two records of one person."""
-    url = await databases.create(backend)
-    engine = make_engine(url)
-    try:
-        await upgrade(engine)
-        makers = make_sessionmaker(engine)
-        run = _runner(makers, Protector.from_settings(settings_for(url)))
+    async with _empty_register(databases, backend) as (makers, run):
         rows = good_rows("MEANWHILE")
         begin = _Store.begin
         raced: list[bool] = []
@@ -251,13 +240,27 @@ async def test_a_person_registered_during_a_first_import_is_not_registered_twice
                     await run(csv_file(rows))
                 assert is_unique_violation(refused.value)
         assert (await count(makers))[0] == (3 if backend == "postgresql" else 1)
+
+
+Runner = Callable[[bytes], Awaitable[ImportReport]]
+
+
+@asynccontextmanager
+async def _empty_register(
+    databases: Databases, backend: str
+) -> AsyncIterator[tuple[async_sessionmaker[AsyncSession], Runner]]:
+    """A new database of the backend's kind, migrated, and a function importing a file into it."""
+    url = await databases.create(backend)
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        makers = make_sessionmaker(engine)
+        yield makers, _runner(makers, Protector.from_settings(settings_for(url)))
     finally:
         await engine.dispose()
 
 
-def _runner(
-    makers: async_sessionmaker[AsyncSession], protector: Protector
-) -> Callable[[bytes], Awaitable[ImportReport]]:
+def _runner(makers: async_sessionmaker[AsyncSession], protector: Protector) -> Runner:
     async def run(content: bytes) -> ImportReport:
         async with session_scope(makers) as session:
             return await import_workers(
