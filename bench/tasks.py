@@ -194,8 +194,11 @@ end
 """
 
 
+WRK_CONNECTIONS = 16
+
+
 def update_load_wrk(
-    ids: list[str], seconds: int = 8, threads: int = 2, connections: int = 16
+    ids: list[str], seconds: int = 8, threads: int = 2, connections: int = WRK_CONNECTIONS
 ) -> None:
     """The same updates, sent by wrk (a C load generator): the server's rate, not the client's."""
     import tempfile
@@ -373,10 +376,13 @@ def update_figures(args: argparse.Namespace, ids: list[str]) -> None:
             f"  httpx, 16 clients: {len(latencies) / seconds:,.0f} updates/s; median {statistics.median(latencies) * 1000:.0f} ms, "
             f"95th percentile {p95 * 1000:.0f} ms (the Python client shares the two cores with the server)"
         )
-        if len(ids) - args.updates < 100 * 16:
+        if len(ids) - args.updates < 100 * WRK_CONNECTIONS:
             # Each wrk connection must be far behind the next round of its thread's tasks, or
             # two updates of one task overlap and the second rightly gets 412.
-            print("  (wrk needs 1,600 tasks the httpx run has not touched: --tasks - --updates)")
+            print(
+                f"  (wrk needs {100 * WRK_CONNECTIONS:,} tasks the httpx run has not touched: "
+                "--tasks - --updates)"
+            )
         elif shutil.which("wrk"):
             update_load_wrk(ids[args.updates :])  # tasks the httpx run has not touched
         else:

@@ -86,18 +86,13 @@ class Sealer:
         return self.keys[0][0]
 
     def seal(self, value: str | None, *, record_id: str, field: str) -> str | None:
-        if value is None:
-            return None
-        key_id, aead = self.keys[0]
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = aead.encrypt(nonce, value.encode(), f"{record_id}/{field}".encode())
-        return f"{VERSION}:{key_id}:{binascii.b2a_base64(nonce + sealed, newline=False).decode()}"
+        return self.seal_all(((field, value),), record_id=record_id)[0]
 
     def seal_all(
         self, values: Sequence[tuple[str, str | None]], *, record_id: str
     ) -> list[str | None]:
-        """``seal`` for several (field, value) pairs of one record, the same tokens' format: the
-        nonces are drawn from the system's random source in one call rather than one each."""
+        """Seal several (field, value) pairs of one record (None stays None). The nonces are
+        drawn from the system's random source in one call, not one a field."""
         key_id, aead = self.keys[0]
         head = f"{VERSION}:{key_id}:"
         nonces = os.urandom(NONCE_BYTES * len(values))

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.db import is_unique_violation
 from service.observability import BodyTooLarge, current_request_id
 
 log = logging.getLogger("lifeline.errors")
@@ -163,8 +164,6 @@ async def _constraint(request: Request, exc: Exception) -> JSONResponse:
     checks before the write could not see it yet). The transaction was rolled back, so sending
     the request again is safe; ``Retry-After`` says so, and keeps the answer out of the
     idempotency store. Any other integrity error is a bug, and answers as one."""
-    from service.db import is_unique_violation
-
     if not is_unique_violation(exc):
         return await _unexpected(request, exc)
     log.warning(

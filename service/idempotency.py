@@ -121,9 +121,10 @@ class IdempotencyMiddleware:
             if message["type"] == "http.response.start":
                 captured.status = message["status"]
                 for name, value in message.get("headers", []):
-                    if name.lower() == b"content-type":
+                    header = name.lower()
+                    if header == b"content-type":
                         captured.content_type = value.decode("latin-1")
-                    elif name.lower() == b"retry-after":
+                    elif header == b"retry-after":
                         captured.retry = True
             elif message["type"] == "http.response.body":
                 captured.body += message.get("body", b"")

@@ -282,8 +282,11 @@ def _processes(content: bytes, locator: Locator) -> int:
         return 0
     # The cores this process may run on (a container's share, not the host's), and no more
     # than MAX_PROCESSES: each one loads the boundaries.
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return min(len(usable) if usable else os.cpu_count() or 1, MAX_PROCESSES)
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_PROCESSES)
 
 
 async def _prepared(

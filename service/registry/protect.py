@@ -61,11 +61,12 @@ class Protector:
         return self._mac("content", content)
 
     def seal_into(self, worker: Worker, values: dict[str, str | None]) -> None:
-        for field, value in values.items():
-            assert field in SEALED_FIELDS, field
-            setattr(
-                worker, f"{field}_sealed", self.sealer.seal(value, record_id=worker.id, field=field)
-            )
+        assert set(values) <= set(SEALED_FIELDS), values.keys()
+        pairs = tuple(values.items())
+        for (field, _), token in zip(
+            pairs, self.sealer.seal_all(pairs, record_id=worker.id), strict=True
+        ):
+            setattr(worker, f"{field}_sealed", token)
 
     def open(self, worker: Worker, field: str) -> str | None:
         return self.sealer.open(

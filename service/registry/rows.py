@@ -16,11 +16,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from service.countries import ISO3
 from service.db import new_id
-from service.registry.models import LegalBasis, Sector, Sex, Source, Vulnerability
+from service.registry.models import (
+    SEALED_FIELDS,
+    LegalBasis,
+    Sector,
+    Sex,
+    Source,
+    Vulnerability,
+)
 from service.registry.protect import Protector
 from service.registry.schemas import WorkerCreate
 
@@ -139,6 +147,10 @@ def _json_list(values: tuple[str, ...]) -> str:
     return '["' + '", "'.join(values) + '"]' if values else "[]"
 
 
+#: A ``Clean``'s values of the sealed fields, in the order of SEALED_FIELDS (and of COLUMNS).
+_sealed_values = attrgetter(*SEALED_FIELDS)
+
+
 class RowMaker:
     """Seals and hashes ``Clean`` values into rows of ``COLUMNS``.
 
@@ -186,15 +198,7 @@ class RowMaker:
             birth_date=c.birth_date,
         )
         sealed = protector.sealer.seal_all(
-            (
-                ("given_name", c.given_name),
-                ("family_name", c.family_name),
-                ("birth_date", c.birth_date),
-                ("document_number", c.document_number),
-                ("phone", c.phone),
-                ("documentation_status", c.documentation_status),
-            ),
-            record_id=rid,
+            tuple(zip(SEALED_FIELDS, _sealed_values(c), strict=True)), record_id=rid
         )
         now = self.now
         return (
