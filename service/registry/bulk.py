@@ -95,29 +95,98 @@ class ImportReport:
         self.errors.append({"row": row, "msg": msg})
 
 
-def read_rows(content: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Header and (row number, cells) of a CSV or XLSX file; row 1 is the header."""
+#: A CSV file is cut into pieces of whole records of about this size (some 4,000 rows), each
+#: parsed and prepared on its own: in a worker process for a large file.
+PIECE_BYTES = 1 << 19
+_BOM = b"\xef\xbb\xbf"
+_FIELD_START = frozenset(b",\r\n")
+
+#: Part of a file: CSV text of whole records, or rows of cells of a workbook.
+Piece = bytes | list[list[str]]
+
+
+def read_pieces(
+    content: bytes, filename: str, size: int = PIECE_BYTES
+) -> tuple[list[str], Iterator[Piece]]:
+    """Header and the rest of a CSV or XLSX file in pieces; the header is row 1 and the rows of
+    the pieces, in order, are rows 2, 3... (``cells_of`` reads a piece)."""
     is_xlsx = filename.lower().endswith(".xlsx") or content[:2] == b"PK"
     if is_xlsx:
-        return _read_xlsx(content)
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"The file is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8 or as XLSX",
-            errors=[{"loc": ["body", "file"], "msg": "not UTF-8"}],
-        ) from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+        header, rows = _read_xlsx(content)
+        return header, iter(lambda: list(islice(rows, BATCH)), [])
+    skip = len(_BOM) if content.startswith(_BOM) else 0
+    if not content.isascii():  # ASCII is UTF-8; anything else is checked whole, up front
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"The file is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8 or as XLSX",
+                errors=[{"loc": ["body", "file"], "msg": "not UTF-8"}],
+            ) from exc
+    records = _Records(content)
+    end = records.end(skip)
+    header = next(csv.reader(io.StringIO(content[skip:end].decode(), newline="")), [])
     if not header:
         raise InvalidInput(
             "The file is empty: expected a header row",
             errors=[{"loc": ["body", "file"], "msg": "empty"}],
         )
-    return [h.strip() for h in header], ((i, row) for i, row in enumerate(reader, start=2))
+    return [h.strip() for h in header], records.pieces(end, size)
 
 
-def _read_xlsx(content: bytes) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def cells_of(piece: Piece) -> list[list[str]]:
+    if isinstance(piece, bytes):
+        return list(csv.reader(io.StringIO(piece.decode(), newline="")))
+    return piece
+
+
+def read_rows(content: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Header and (row number, cells) of a CSV or XLSX file; row 1 is the header."""
+    header, pieces = read_pieces(content, filename)
+    rows = (cells for piece in pieces for cells in cells_of(piece))
+    return header, enumerate(rows, start=2)
+
+
+class _Records:
+    """Where the records of a CSV text end. A newline ends a record unless it is inside a quoted
+    field, and a quote opens one only at the start of a field (elsewhere it is a character of
+    the field), as Python's ``csv`` reads it. Only the quotes are visited, so a file with none
+    costs nothing; positions must be asked in increasing order."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.quote = content.find(b'"')  # the next quote not yet accounted for
+        self.quoted = False
+
+    def _quoted_at(self, pos: int) -> bool:
+        text, at, quoted = self.content, self.quote, self.quoted
+        while 0 <= at < pos:
+            if quoted:
+                if text[at + 1 : at + 2] == b'"':  # a doubled quote: one quote character
+                    at = text.find(b'"', at + 2)
+                    continue
+                quoted = False
+            elif at == 0 or text[at - 1] in _FIELD_START:
+                quoted = True
+            at = text.find(b'"', at + 1)
+        self.quote, self.quoted = at, quoted
+        return quoted
+
+    def end(self, start: int) -> int:
+        """The end of the first record ending at or after ``start`` (past its newline)."""
+        at = self.content.find(b"\n", start)
+        while at >= 0 and self._quoted_at(at):
+            at = self.content.find(b"\n", at + 1)
+        return len(self.content) if at < 0 else at + 1
+
+    def pieces(self, start: int, size: int) -> Iterator[bytes]:
+        while start < len(self.content):
+            stop = self.end(start + size - 1)
+            yield self.content[start:stop]
+            start = stop
+
+
+def _read_xlsx(content: bytes) -> tuple[list[str], Iterator[list[str]]]:
     from openpyxl import load_workbook
 
     try:
@@ -142,9 +211,7 @@ def _read_xlsx(content: bytes) -> tuple[list[str], Iterator[tuple[int, list[str]
             return str(v.date().isoformat())
         return str(v)
 
-    return [cell(h).strip() for h in header], (
-        (i, [cell(v) for v in row]) for i, row in enumerate(rows, start=2)
-    )
+    return [cell(h).strip() for h in header], ([cell(v) for v in row] for row in rows)
 
 
 def row_to_payload(header: list[str], cells: list[str]) -> dict[str, Any]:
@@ -179,10 +246,12 @@ def _why(exc: ValidationError) -> str:
 
 @dataclass
 class _Prepared:
-    """One batch made into rows: (row number, row without its time columns) and rejections."""
+    """One piece made into rows: (row, row without its time columns) and rejections, rows
+    counted from 0 in the piece; ``count``: how many rows the piece has."""
 
     rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    count: int = 0
 
 
 #: The columns ``_Store`` adds to a prepared row (creation and update times, version).
@@ -191,7 +260,7 @@ _TAIL = 3
 
 @dataclass(frozen=True)
 class _Job:
-    """What preparing a batch needs besides its rows; sent once to each worker process."""
+    """What preparing a piece needs besides the piece; sent once to each worker process."""
 
     header: list[str]
     actor: Principal
@@ -209,12 +278,13 @@ class _Job:
             clean = Clean.of(WorkerCreate.model_validate(row_to_payload(self.header, cells)))
         return clean
 
-    def prepare(self, batch: list[tuple[int, list[str]]], locator: Locator) -> _Prepared:
-        """Validate, locate, check rights, seal and hash one batch of rows."""
-        out = _Prepared()
+    def prepare(self, piece: Piece, locator: Locator) -> _Prepared:
+        """Read, validate, locate, check rights, seal and hash one piece of the file."""
+        rows = cells_of(piece)
+        out = _Prepared(count=len(rows))
         columns = self.columns
         cleaned: list[tuple[int, Clean]] = []
-        for number, cells in batch:
+        for number, cells in enumerate(rows):
             if not "".join(cells).strip():
                 continue
             try:
@@ -266,12 +336,12 @@ _job: _Job | None = None
 def _start_worker(job: _Job) -> None:
     global _job
     _job = job
-    default_locator()  # load the boundaries before the first batch
+    default_locator()  # load the boundaries before the first piece
 
 
-def _prepare_in_worker(batch: list[tuple[int, list[str]]]) -> _Prepared:
+def _prepare_in_worker(piece: Piece) -> _Prepared:
     assert _job is not None
-    return _job.prepare(batch, default_locator())
+    return _job.prepare(piece, default_locator())
 
 
 def _processes(content: bytes, locator: Locator) -> int:
@@ -290,9 +360,9 @@ def _processes(content: bytes, locator: Locator) -> int:
 
 
 async def _prepared(
-    rows: Iterator[tuple[int, list[str]]], job: _Job, locator: Locator, processes: int
-) -> AsyncGenerator[tuple[list[tuple[int, list[str]]], _Prepared]]:
-    """(batch, prepared batch) in file order, prepared ahead of the caller in worker processes
+    pieces: Iterator[Piece], job: _Job, locator: Locator, processes: int
+) -> AsyncGenerator[tuple[Piece, _Prepared]]:
+    """(piece, prepared piece) in file order, prepared ahead of the caller in worker processes
     (or, with ``processes`` 0, in one thread), so that the database writes meanwhile."""
     loop = asyncio.get_running_loop()
     executor: Executor
@@ -303,22 +373,22 @@ async def _prepared(
             initializer=_start_worker,
             initargs=(job,),
         )
-        work: Callable[[list[tuple[int, list[str]]]], _Prepared] = _prepare_in_worker
+        work: Callable[[Piece], _Prepared] = _prepare_in_worker
     else:
         executor = ThreadPoolExecutor(1, thread_name_prefix="lifeline-import")
         work = partial(job.prepare, locator=locator)
-    queue: deque[tuple[list[tuple[int, list[str]]], asyncio.Future[_Prepared]]] = deque()
+    queue: deque[tuple[Piece, asyncio.Future[_Prepared]]] = deque()
     try:
         while True:
             while len(queue) <= max(processes, 1):
-                batch = list(islice(rows, BATCH))
-                if not batch:
+                piece = next(pieces, None)
+                if piece is None:
                     break
-                queue.append((batch, loop.run_in_executor(executor, work, batch)))
+                queue.append((piece, loop.run_in_executor(executor, work, piece)))
             if not queue:
                 return
-            batch, pending = queue.popleft()
-            yield batch, await pending
+            piece, pending = queue.popleft()
+            yield piece, await pending
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -336,11 +406,12 @@ async def import_workers(
 ) -> ImportReport:
     """Register the rows of a CSV or XLSX file in the session's transaction.
 
-    Rows go in batches. While one batch is written, the next ones are validated, located,
-    sealed and hashed: in a thread, or for a large file in worker processes (``processes``:
-    how many, 0 for a thread; by default chosen from the file's size and the cores).
+    The file goes in pieces of whole rows. While one piece is written, the next ones are read,
+    validated, located, sealed and hashed: in a thread, or for a large file in worker processes
+    (``processes``: how many, 0 for a thread; by default chosen from the file's size and the
+    cores), so that the process writing does little else.
     """
-    header, rows = read_rows(content, filename)
+    header, pieces = read_pieces(content, filename)
     report = ImportReport()
     unknown = [h for h in header if h and h not in KNOWN_COLUMNS]
     if unknown:
@@ -360,14 +431,14 @@ async def import_workers(
     job = _Job(header=header, actor=actor, maker=maker, today=date.today())
     store = _Store(await session.connection(), job, report)
     await store.begin()
-    batches = _prepared(
-        rows, job, locator, _processes(content, locator) if processes is None else processes
+    prepared = _prepared(
+        pieces, job, locator, _processes(content, locator) if processes is None else processes
     )
-    async with aclosing(batches):
-        async for batch, prepared in batches:
-            await store.write(batch, prepared)
+    async with aclosing(prepared):
+        async for piece, done in prepared:
+            await store.write(piece, done)
             if progress:
-                progress(len(batch))
+                progress(done.count)
     report.errors.sort(key=lambda e: int(e["row"]))
     record(
         session,
@@ -417,7 +488,7 @@ _CHANGES_SQLITE = (
 
 
 class _Store:
-    """Writes prepared batches with set-based statements: one look-up (none while the register
+    """Writes prepared pieces with set-based statements: one look-up (none while the register
     was empty at the start), one insert (COPY on PostgreSQL), one update, one insert of change
     records."""
 
@@ -427,6 +498,7 @@ class _Store:
         self.maker = job.maker
         self.report = report
         self.seen: dict[str, int] = {}  # identity hash → first row of the file with it
+        self.next_row = 2  # the row number of the next piece's first row
         self.postgres = conn.dialect.name == "postgresql"
         self.probe = True  # look up each batch's people in the register (see ``begin``)
         now = self.maker.now
@@ -448,13 +520,17 @@ class _Store:
             # and the default 2 MB makes every insert read pages back from the file.
             await self.conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
-    async def write(self, batch: list[tuple[int, list[str]]], prepared: _Prepared) -> None:
+    async def write(self, piece: Piece, prepared: _Prepared) -> None:
+        """Write the next piece of the file."""
+        base = self.next_row
+        self.next_row += prepared.count
         report = self.report
-        for number, msg in prepared.rejected:
-            report.reject(number, msg)
+        for local, msg in prepared.rejected:
+            report.reject(base + local, msg)
         built: list[tuple[int, tuple[Any, ...]]] = []
         seen = self.seen
-        for number, row in prepared.rows:
+        for local, row in prepared.rows:
+            number = base + local
             key = row[IDENTITY_HASH]
             first = seen.setdefault(key, number)
             if first != number:
@@ -467,24 +543,24 @@ class _Store:
             # SQLite has one writer: once the import has written, nobody else registers
             # until it commits, and a registration just before its first write is refused by
             # the unique index (a 409, nothing written).
-            await self._place(batch, built)
+            await self._place(piece, base, built)
             return
-        # No look-up: the batch goes in under a savepoint. Should a request have registered one
-        # of its people meanwhile, the unique index refuses it; the batch is then undone and
+        # No look-up: the piece goes in under a savepoint. Should a request have registered one
+        # of its people meanwhile, the unique index refuses it; the piece is then undone and
         # placed again with the look-up, and so is every later one.
         try:
             async with self.conn.begin_nested():
-                await self._place(batch, built)
+                await self._place(piece, base, built)
         except Exception as exc:
             if not is_unique_violation(exc):
                 raise
             self.probe = True
-            await self._place(batch, built)
+            await self._place(piece, base, built)
 
     async def _place(
-        self, batch: list[tuple[int, list[str]]], built: list[tuple[int, tuple[Any, ...]]]
+        self, piece: Piece, base: int, built: list[tuple[int, tuple[Any, ...]]]
     ) -> None:
-        """Insert the batch's new people, update those already registered (looked up when
+        """Insert the piece's new people, update those already registered (looked up when
         ``probe`` is on). Counts only once its writes are done, so that it can run again."""
         existing: dict[str, Any] = {}
         if self.probe and (known := await self._known([row[IDENTITY_HASH] for _, row in built])):
@@ -494,7 +570,7 @@ class _Store:
             existing = {r.identity_hash: r for r in (await self.conn.execute(lookup)).all()}
         fresh: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
-        cells = dict(batch) if existing else {}
+        cells = cells_of(piece) if existing else []  # read again only to update someone
         unchanged = 0
         refused: list[int] = []
         for number, row in built:
@@ -511,7 +587,7 @@ class _Store:
             ):
                 refused.append(number)
             else:
-                updates.append(self._update(cells[number], row, old))
+                updates.append(self._update(cells[number - base], row, old))
         if fresh:
             await self._insert(fresh)
         if updates:

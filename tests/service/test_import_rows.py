@@ -1,9 +1,12 @@
 """The import's fast path and ``WorkerCreate`` agree: every row the fast path accepts,
 WorkerCreate accepts with the same values; rows it declines go to WorkerCreate. And the rows
-prepared in worker processes are the rows prepared in a thread."""
+prepared in worker processes are the rows prepared in a thread, and a CSV file cut into pieces
+reads as the whole file does."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,7 +29,15 @@ from service.db import (
     utcnow,
 )
 from service.migrate import upgrade
-from service.registry.bulk import ImportReport, _Store, import_workers, read_rows, row_to_payload
+from service.registry.bulk import (
+    ImportReport,
+    _Store,
+    cells_of,
+    import_workers,
+    read_pieces,
+    read_rows,
+    row_to_payload,
+)
 from service.registry.locate import default_locator
 from service.registry.models import RegisterChange, Worker
 from service.registry.protect import Protector
@@ -130,6 +141,46 @@ def test_the_fast_path_agrees_on_a_synthetic_register_and_on_random_mixtures() -
     rng = random.Random(7)
     for _ in range(2000):
         agree(full, [rng.choice(SPELLINGS.get(h, [BASE[h]])) for h in full])
+
+
+# Fields that test where a record ends: quoted newlines and commas, doubled quotes, quotes
+# that open nothing (in the middle or at the end of an unquoted field, after a space), both
+# line ends, blank lines and non-ASCII text.
+CSV_FIELDS = [
+    "plain",
+    '"a, b"',
+    '"two\nlines"',
+    '"say ""hi"""',
+    'ab"c',
+    'ab"',
+    ' "x"',
+    '""',
+    '"\r\n"',
+    "",
+    "Peña",
+    '"q"tail',
+    '"""\n"""',
+    '"',
+    '"open\n',
+]
+
+
+def test_a_csv_file_in_pieces_reads_as_the_whole_file() -> None:
+    rng = random.Random(5)
+    for trial in range(400):
+        records = []
+        for _ in range(rng.randint(1, 30)):
+            fields = [rng.choice(CSV_FIELDS) for _ in range(rng.randint(0, 4))]
+            records.append(",".join(fields) + rng.choice(["\n", "\r\n", "\r\n", "\n"]))
+        text = "h1,h2\n" + "".join(records)
+        if trial % 3 == 0:
+            text = text.rstrip("\r\n")  # the last record without its line end
+        content = ("\ufeff" if trial % 5 == 0 else "").encode() + text.encode()
+        whole = list(csv.reader(io.StringIO(text, newline="")))
+        for size in (1, 2, 7, 40, 1 << 19):
+            header, pieces = read_pieces(content, "f.csv", size)
+            rows = [cells for piece in pieces for cells in cells_of(piece)]
+            assert [header, *rows] == [[h.strip() for h in whole[0]], *whole[1:]], (text, size)
 
 
 def test_rows_seal_and_hash_like_the_protector() -> None:
