@@ -8,6 +8,7 @@ import csv
 import io
 import multiprocessing
 import os
+import re
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -100,6 +101,7 @@ class ImportReport:
 PIECE_BYTES = 1 << 19
 _BOM = b"\xef\xbb\xbf"
 _FIELD_START = frozenset(b",\r\n")
+_LINE_END = re.compile(rb"\r\n?|\n")
 
 #: Part of a file: CSV text of whole records, or rows of cells of a workbook.
 Piece = bytes | list[list[str]]
@@ -123,7 +125,7 @@ def read_pieces(
                 f"The file is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8 or as XLSX",
                 errors=[{"loc": ["body", "file"], "msg": "not UTF-8"}],
             ) from exc
-    records = _Records(content)
+    records = _Records(content, skip)
     end = records.end(skip)
     header = next(csv.reader(io.StringIO(content[skip:end].decode(), newline="")), [])
     if not header:
@@ -148,14 +150,16 @@ def read_rows(content: bytes, filename: str) -> tuple[list[str], Iterator[tuple[
 
 
 class _Records:
-    """Where the records of a CSV text end. A newline ends a record unless it is inside a quoted
-    field, and a quote opens one only at the start of a field (elsewhere it is a character of
-    the field), as Python's ``csv`` reads it. Only the quotes are visited, so a file with none
-    costs nothing; positions must be asked in increasing order."""
+    """Where the records of a CSV text end, as Python's ``csv`` reads it: a line end (``\n``,
+    ``\r\n`` or a lone ``\r``) ends a record unless it is inside a quoted field, and a quote
+    opens one only at the start of a field (elsewhere it is a character of the field). Besides
+    the line ends at the cuts, only the quotes are visited; positions must be asked in
+    increasing order. ``first``: where the text starts (after a byte order mark)."""
 
-    def __init__(self, content: bytes) -> None:
+    def __init__(self, content: bytes, first: int = 0) -> None:
         self.content = content
-        self.quote = content.find(b'"')  # the next quote not yet accounted for
+        self.first = first
+        self.quote = content.find(b'"', first)  # the next quote not yet accounted for
         self.quoted = False
 
     def _quoted_at(self, pos: int) -> bool:
@@ -166,20 +170,21 @@ class _Records:
                     at = text.find(b'"', at + 2)
                     continue
                 quoted = False
-            elif at == 0 or text[at - 1] in _FIELD_START:
+            elif at == self.first or text[at - 1] in _FIELD_START:
                 quoted = True
             at = text.find(b'"', at + 1)
         self.quote, self.quoted = at, quoted
         return quoted
 
     def end(self, start: int) -> int:
-        """The end of the first record ending at or after ``start`` (past its newline)."""
-        at = self.content.find(b"\n", start)
-        while at >= 0 and self._quoted_at(at):
-            at = self.content.find(b"\n", at + 1)
-        return len(self.content) if at < 0 else at + 1
+        """The end of the first record ending at or after ``start`` (past its line end)."""
+        found = _LINE_END.search(self.content, start)
+        while found is not None and self._quoted_at(found.start()):
+            found = _LINE_END.search(self.content, found.end())
+        return len(self.content) if found is None else found.end()
 
     def pieces(self, start: int, size: int) -> Iterator[bytes]:
+        size = max(size, 1)
         while start < len(self.content):
             stop = self.end(start + size - 1)
             yield self.content[start:stop]
@@ -246,8 +251,8 @@ def _why(exc: ValidationError) -> str:
 
 @dataclass
 class _Prepared:
-    """One piece made into rows: (row, row without its time columns) and rejections, rows
-    counted from 0 in the piece; ``count``: how many rows the piece has."""
+    """One piece made into rows: (index in the piece, row without its time columns) and
+    (index in the piece, reason) of the rows refused; ``count``: how many rows the piece has."""
 
     rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
@@ -500,7 +505,7 @@ class _Store:
         self.seen: dict[str, int] = {}  # identity hash → first row of the file with it
         self.next_row = 2  # the row number of the next piece's first row
         self.postgres = conn.dialect.name == "postgresql"
-        self.probe = True  # look up each batch's people in the register (see ``begin``)
+        self.probe = True  # look up each piece's people in the register (see ``begin``)
         now = self.maker.now
         if self.postgres:
             self.tail: tuple[Any, ...] = (now, now, 1)
