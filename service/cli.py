@@ -244,7 +244,11 @@ def import_workers(
     from service.registry.protect import Protector
 
     content = file.read_bytes()
-    rows = max(content.count(b"\n") - 1, 1)
+    # The bar's length: the lines (LF, or CR alone), less the header; a workbook's rows are
+    # not known before it is read, so the bar then only counts.
+    lines = max(content.count(b"\n"), content.count(b"\r"))
+    workbook = file.name.lower().endswith(".xlsx") or content[:2] == b"PK"
+    rows = None if workbook else max(lines - 1, 1)
     settings = get_settings()
 
     async def work(session: AsyncSession) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -100,3 +101,18 @@ def test_demo_seeds_once_and_prints_tokens(cli_env: str) -> None:
     assert "Drill: a CAP flood warning" in again.output and "exercise only" in again.output
     assert "coverage gaps" in again.output
     assert again.output.count("ll_") >= 6
+
+
+def test_import_workers_from_a_file_with_old_mac_line_ends(cli_env: str, tmp_path: Path) -> None:
+    """A spreadsheet saved as "CSV (Macintosh)" ends its lines with a lone CR: every row is
+    read, and the same file twice creates nothing new."""
+    from tests.service.test_register_import import HEADER, good_rows
+
+    path = tmp_path / "register.csv"
+    path.write_bytes("\r".join([HEADER, *good_rows(unique("MAC"))]).encode() + b"\r")
+    first = runner.invoke(cli, ["import", "workers", str(path)])
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert (report["created"], report["rejected"]) == (3, 0), report
+    again = json.loads(runner.invoke(cli, ["import", "workers", str(path)]).stdout)
+    assert (again["created"], again["unchanged"]) == (0, 3)
