@@ -150,7 +150,7 @@ def read_rows(content: bytes, filename: str) -> tuple[list[str], Iterator[tuple[
 
 
 class _Records:
-    """Where the records of a CSV text end, as Python's ``csv`` reads it: a line end (``\n``,
+    r"""Where the records of a CSV text end, as Python's ``csv`` reads it: a line end (``\n``,
     ``\r\n`` or a lone ``\r``) ends a record unless it is inside a quoted field, and a quote
     opens one only at the start of a field (elsewhere it is a character of the field). Besides
     the line ends at the cuts, only the quotes are visited; positions must be asked in
