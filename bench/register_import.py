@@ -65,7 +65,7 @@ async def ceiling(source: str, target: str) -> float:
     read = await asyncpg.connect(source)
     records = [tuple(r) for r in await read.fetch(f"SELECT {', '.join(COLUMNS)} FROM workers")]
     await read.close()
-    engine = make_engine("postgresql+asyncpg://" + target.split("://", 1)[1])
+    engine = make_engine(_alchemy(target))
     await upgrade(engine)
     await engine.dispose()
     write = await asyncpg.connect(target)
@@ -82,6 +82,11 @@ async def ceiling(source: str, target: str) -> float:
         f"  {'COPY of prepared rows':<22} {len(records):>10,} written {seconds:>8.1f} s {rate:>10,.0f} rows/s"
     )
     return rate
+
+
+def _alchemy(url: str) -> str:
+    """The SQLAlchemy URL of a database named by its plain PostgreSQL URL."""
+    return "postgresql+asyncpg://" + url.split("://", 1)[1]
 
 
 async def fresh(name: str) -> str:
@@ -105,7 +110,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await run(f"sqlite+aiosqlite:///{tmp}/bench.db", content, args.rows)
     imported = await fresh("bench_import")
-    rate = await run("postgresql+asyncpg://" + imported.split("://", 1)[1], content, args.rows)
+    rate = await run(_alchemy(imported), content, args.rows)
     best = await ceiling(imported, await fresh("bench_import_copy"))
     print(
         f"# PostgreSQL: the import runs at {rate / best:.2f} of the database's own rate for the "

@@ -240,15 +240,18 @@ def import_workers(
     from service.directory.service import get_organization
     from service.errors import LifelineError
     from service.registry.bulk import import_workers as run_import
+    from service.registry.bulk import is_workbook
     from service.registry.locate import default_locator
     from service.registry.protect import Protector
 
     content = file.read_bytes()
     # The bar's length: the lines (LF, or CR alone), less the header; a workbook's rows are
     # not known before it is read, so the bar then only counts.
-    lines = max(content.count(b"\n"), content.count(b"\r"))
-    workbook = file.name.lower().endswith(".xlsx") or content[:2] == b"PK"
-    rows = None if workbook else max(lines - 1, 1)
+    rows = (
+        None
+        if is_workbook(content, file.name)
+        else max(content.count(b"\n"), content.count(b"\r"), 2) - 1
+    )
     settings = get_settings()
 
     async def work(session: AsyncSession) -> dict[str, object]:

@@ -15,7 +15,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
+from functools import cached_property, partial
 from itertools import islice
 from typing import Any
 
@@ -112,8 +112,7 @@ def read_pieces(
 ) -> tuple[list[str], Iterator[Piece]]:
     """Header and the rest of a CSV or XLSX file in pieces; the header is row 1 and the rows of
     the pieces, in order, are rows 2, 3... (``cells_of`` reads a piece)."""
-    is_xlsx = filename.lower().endswith(".xlsx") or content[:2] == b"PK"
-    if is_xlsx:
+    if is_workbook(content, filename):
         header, rows = _read_xlsx(content)
         return header, iter(lambda: list(islice(rows, BATCH)), [])
     skip = len(_BOM) if content.startswith(_BOM) else 0
@@ -134,6 +133,11 @@ def read_pieces(
             errors=[{"loc": ["body", "file"], "msg": "empty"}],
         )
     return [h.strip() for h in header], records.pieces(end, size)
+
+
+def is_workbook(content: bytes, filename: str) -> bool:
+    """An XLSX workbook (by its name, or a ZIP archive's signature), else CSV text."""
+    return filename.lower().endswith(".xlsx") or content[:2] == b"PK"
 
 
 def cells_of(piece: Piece) -> list[list[str]]:
@@ -272,7 +276,7 @@ class _Job:
     maker: RowMaker
     today: date
 
-    @property
+    @cached_property
     def columns(self) -> Columns:
         return Columns.of(self.header)
 
