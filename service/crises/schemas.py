@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from integrations.alert import Hazard
 from service.countries import CountryCode
 from service.crises.models import CrisisSeverity, Phase
+from service.text import Line
 
 
 class CrisisCreate(BaseModel):
@@ -17,7 +18,7 @@ class CrisisCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, Field(min_length=3, max_length=300)]
+    title: Annotated[Line, Field(min_length=3, max_length=300)]
     hazard: Hazard
     severity: CrisisSeverity
     zones: dict[str, Any] = Field(description="GeoJSON geometry or Feature: the area concerned")
@@ -32,7 +33,7 @@ class CrisisCreate(BaseModel):
 class CrisisUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, Field(min_length=3, max_length=300)] | None = None
+    title: Annotated[Line, Field(min_length=3, max_length=300)] | None = None
     severity: CrisisSeverity | None = None
     phase: Phase | None = None
     alert_level: Annotated[int, Field(ge=1, le=4)] | None = None

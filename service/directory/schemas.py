@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.countries import CountryCode
 from service.directory.models import OrgKind
+from service.text import Line
 
 Slug = Annotated[
     str,
@@ -27,7 +28,7 @@ class OrganizationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: Slug
-    name: Annotated[str, Field(min_length=2, max_length=200)]
+    name: Annotated[Line, Field(min_length=2, max_length=200)]
     kind: OrgKind
     country: CountryCode = Field(description="Where it sits (ISO 3166-1 alpha-3)")
     represents: CountryCode | None = Field(

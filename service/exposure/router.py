@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
 from sqlmodel import col, select
 
 from service.audit.service import record
@@ -17,6 +14,7 @@ from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.deps import SessionDep
 from service.errors import InvalidInput, LifelineError
+from service.exports import workers as workers_csv
 from service.exposure import service
 from service.exposure.engine import RegisterIndex
 from service.exposure.schemas import Exposure, WorkersInZoneQuery, ZoneQuery
@@ -134,32 +132,8 @@ async def workers_in_zone(
         detail={"ids": [w.id for w in shown], "format": format},
     )
     if format == "csv":
-        return _csv(items)
+        return workers_csv.response(items, "workers-in-zone.csv")
     next_cursor = encode_cursor(shown[-1].pk) if len(rows) > limit and shown else None
     return Page[WorkerPublic](
         items=[WorkerPublic.model_validate(i) for i in items], next_cursor=next_cursor
-    )
-
-
-def _csv(items: list[dict[str, Any]]) -> Response:
-    """A spreadsheet of the list. Documentation status never leaves in an export."""
-    items = [{k: v for k, v in item.items() if k != "documentation_status"} for item in items]
-    columns: list[str] = []
-    for item in items:
-        columns += [k for k in item if k not in columns]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns or ["id"])
-    writer.writeheader()
-    for item in items:
-        flat = dict(item)
-        if isinstance(flat.get("location"), dict):
-            flat["location"] = f"{flat['location']['lat']},{flat['location']['lon']}"
-        for key in ("languages", "vulnerabilities"):
-            if isinstance(flat.get(key), list):
-                flat[key] = ";".join(flat[key])
-        writer.writerow(flat)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="workers-in-zone.csv"'},
     )

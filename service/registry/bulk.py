@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ from service.audit.service import record
 from service.auth.principal import Principal
 from service.db import is_unique_violation, utcnow
 from service.errors import InvalidInput
+from service.exports.csv import restore
 from service.registry import access
 from service.registry.locate import AdminLocator, LazyLocator, Locator, default_locator
 from service.registry.models import RegisterChange, Worker
@@ -39,6 +41,7 @@ from service.registry.rows import (
     CONTENT_HASH,
     ID,
     IDENTITY_HASH,
+    RECORD_COLUMNS,
     Clean,
     Columns,
     RowMaker,
@@ -103,6 +106,11 @@ _BOM = b"\xef\xbb\xbf"
 _FIELD_START = frozenset(b",\r\n")
 _LINE_END = re.compile(rb"\r\n?|\n")
 
+#: The longest cell (header or row) an import reads: the ``csv`` module's limit, kept. The
+#: longest field of a registration is 200 characters; a longer cell refuses its row (its
+#: header: the file).
+MAX_CELL = 131_072
+
 #: Part of a file: CSV text of whole records, or rows of cells of a workbook.
 Piece = bytes | list[list[str]]
 
@@ -126,7 +134,13 @@ def read_pieces(
             ) from exc
     records = _Records(content, skip)
     end = records.end(skip)
-    header = next(csv.reader(io.StringIO(content[skip:end].decode(), newline="")), [])
+    try:
+        header = next(csv.reader(io.StringIO(content[skip:end].decode(), newline="")), [])
+    except csv.Error as exc:
+        raise InvalidInput(
+            f"The header row is not readable: {_unreadable(exc)}",
+            errors=[{"loc": ["body", "file", "header"], "msg": _unreadable(exc)}],
+        ) from exc
     if not header:
         raise InvalidInput(
             "The file is empty: expected a header row",
@@ -141,9 +155,55 @@ def is_workbook(content: bytes, filename: str) -> bool:
 
 
 def cells_of(piece: Piece) -> list[list[str]]:
+    """The rows of cells of a piece; a row that cannot be read is empty (see ``read_cells``)."""
+    return read_cells(piece)[0]
+
+
+def read_cells(piece: Piece) -> tuple[list[list[str]], dict[int, str]]:
+    """The rows of cells of a piece, and why each row that cannot be read cannot (by its index
+    in the piece; such a row comes out empty, so that the others keep their numbers). Cells an
+    export neutralised against spreadsheet formulas are read back as the text they stand for."""
+    unreadable: dict[int, str] = {}
     if isinstance(piece, bytes):
-        return list(csv.reader(io.StringIO(piece.decode(), newline="")))
-    return piece
+        try:
+            rows = list(csv.reader(io.StringIO(piece.decode(), newline="")))
+        except csv.Error:  # rare: find the row, record by record, and read the others
+            rows, unreadable = _rows_one_by_one(piece)
+        if b"'" in piece:
+            _restore(rows)
+    else:
+        rows = piece
+        _restore(rows)
+    return rows, unreadable
+
+
+def _rows_one_by_one(piece: bytes) -> tuple[list[list[str]], dict[int, str]]:
+    rows: list[list[str]] = []
+    unreadable: dict[int, str] = {}
+    records = _Records(piece)
+    start = 0
+    while start < len(piece):
+        stop = records.end(start)
+        try:
+            rows.append(next(csv.reader(io.StringIO(piece[start:stop].decode(), newline="")), []))
+        except csv.Error as exc:
+            unreadable[len(rows)] = _unreadable(exc)
+            rows.append([])
+        start = stop
+    return rows, unreadable
+
+
+def _unreadable(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than {MAX_CELL:,} characters, the longest an import reads"
+    return f"not readable as CSV ({exc})"
+
+
+def _restore(rows: list[list[str]]) -> None:
+    for cells in rows:
+        for i, cell in enumerate(cells):
+            if cell[:1] == "'":
+                cells[i] = restore(cell)
 
 
 def read_rows(content: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -261,6 +321,8 @@ class _Prepared:
     rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     count: int = 0
+    #: The record id (an export's ``id`` column) of rows that nothing else identifies.
+    ids: dict[int, str] = field(default_factory=dict)
 
 
 #: The columns ``_Store`` adds to a prepared row (creation and update times, version).
@@ -280,6 +342,11 @@ class _Job:
     def columns(self) -> Columns:
         return Columns.of(self.header)
 
+    @cached_property
+    def id_at(self) -> int:
+        """Where the record's id is (an export read back), -1 when the file has none."""
+        return max((i for i, h in enumerate(self.header) if h == "id"), default=-1)
+
     def clean(self, cells: list[str], columns: Columns) -> Clean:
         """The row's values; raises ValidationError when WorkerCreate refuses it."""
         clean = clean_cells(cells, columns, self.today)
@@ -289,8 +356,8 @@ class _Job:
 
     def prepare(self, piece: Piece, locator: Locator) -> _Prepared:
         """Read, validate, locate, check rights, seal and hash one piece of the file."""
-        rows = cells_of(piece)
-        out = _Prepared(count=len(rows))
+        rows, unreadable = read_cells(piece)
+        out = _Prepared(count=len(rows), rejected=list(unreadable.items()))
         columns = self.columns
         cleaned: list[tuple[int, Clean]] = []
         for number, cells in enumerate(rows):
@@ -335,6 +402,9 @@ class _Job:
                 continue
             row = maker.row(c, country=country, admin1=admin1, flag=flag)
             out.rows.append((number, row[:-_TAIL]))
+            named = rows[number][self.id_at].strip() if 0 <= self.id_at < len(rows[number]) else ""
+            if row[IDENTITY_HASH] is None and named:
+                out.ids[number] = named
         return out
 
 
@@ -422,7 +492,7 @@ async def import_workers(
     """
     header, pieces = read_pieces(content, filename)
     report = ImportReport()
-    unknown = [h for h in header if h and h not in KNOWN_COLUMNS]
+    unknown = [h for h in header if h and h not in KNOWN_COLUMNS and h not in RECORD_COLUMNS]
     if unknown:
         report.errors.append({"row": 1, "msg": f"unknown columns ignored: {', '.join(unknown)}"})
     for required in ("nationality", "lat", "lon", "source"):
@@ -438,7 +508,8 @@ async def import_workers(
         now=utcnow(),
     )
     job = _Job(header=header, actor=actor, maker=maker, today=date.today())
-    store = _Store(await session.connection(), job, report)
+    digest = await asyncio.to_thread(lambda: hashlib.sha256(content).hexdigest())
+    store = _Store(await session.connection(), job, report, digest)
     await store.begin()
     prepared = _prepared(
         pieces, job, locator, _processes(content, locator) if processes is None else processes
@@ -496,13 +567,20 @@ _CHANGES_SQLITE = (
 )
 
 
+#: A row for ``_Store``: its number in the file, its values, the record id it names (if any).
+_Row = tuple[int, tuple[Any, ...], str | None]
+
+
 class _Store:
     """Writes prepared pieces with set-based statements: one look-up (none while the register
     was empty at the start), one insert (COPY on PostgreSQL), one update, one insert of change
     records."""
 
-    def __init__(self, conn: AsyncConnection, job: _Job, report: ImportReport) -> None:
+    def __init__(
+        self, conn: AsyncConnection, job: _Job, report: ImportReport, file_digest: str
+    ) -> None:
         self.conn = conn
+        self.file_digest = file_digest
         self.job = job
         self.maker = job.maker
         self.report = report
@@ -536,16 +614,23 @@ class _Store:
         report = self.report
         for local, msg in prepared.rejected:
             report.reject(base + local, msg)
-        built: list[tuple[int, tuple[Any, ...]]] = []
+        built: list[_Row] = []
         seen = self.seen
         for local, row in prepared.rows:
             number = base + local
             key = row[IDENTITY_HASH]
-            first = seen.setdefault(key, number)
+            record_id = None
+            if key is None:
+                # Nobody identified: the record the row names (an export read back), else
+                # this row of this file (see ``Protector.import_row``).
+                key = self.maker.protector.import_row(self.file_digest, number)
+                row = (*row[:IDENTITY_HASH], key, *row[IDENTITY_HASH + 1 :])
+                record_id = prepared.ids.get(local)
+            first = seen.setdefault(f"id {record_id}" if record_id else key, number)
             if first != number:
                 report.reject(number, f"repeats the person of row {first}")
                 continue
-            built.append((number, row))
+            built.append((number, row, record_id))
         if not built:
             return
         if self.probe or not self.postgres:
@@ -566,24 +651,30 @@ class _Store:
             self.probe = True
             await self._place(piece, base, built)
 
-    async def _place(
-        self, piece: Piece, base: int, built: list[tuple[int, tuple[Any, ...]]]
-    ) -> None:
+    async def _place(self, piece: Piece, base: int, built: list[_Row]) -> None:
         """Insert the piece's new people, update those already registered (looked up when
         ``probe`` is on). Counts only once its writes are done, so that it can run again."""
         existing: dict[str, Any] = {}
-        if self.probe and (known := await self._known([row[IDENTITY_HASH] for _, row in built])):
+        if self.probe and (known := await self._known([row[IDENTITY_HASH] for _, row, _ in built])):
             lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(
                 _TABLE.c.identity_hash.in_(known)
             )
             existing = {r.identity_hash: r for r in (await self.conn.execute(lookup)).all()}
+        named = [record_id for _, _, record_id in built if record_id]
+        if self.probe and named:
+            lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(
+                _TABLE.c.id.in_(named), _TABLE.c.erased_at.is_(None)
+            )
+            existing.update({f"id {r.id}": r for r in (await self.conn.execute(lookup)).all()})
         fresh: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         cells = cells_of(piece) if existing else []  # read again only to update someone
         unchanged = 0
         refused: list[int] = []
-        for number, row in built:
+        for number, row, record_id in built:
             old = existing.get(row[IDENTITY_HASH])
+            if old is None and record_id:
+                old = existing.get(f"id {record_id}")
             if old is None:
                 fresh.append(row)
             elif old.content_hash == row[CONTENT_HASH]:

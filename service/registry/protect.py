@@ -56,6 +56,12 @@ class Protector:
             )
         return None
 
+    def import_row(self, file_digest: str, row: int) -> str:
+        """The identity of a row of an import that nothing else identifies: the row's number in
+        the file, by the file's digest. The same file twice is the same rows; another file, or
+        another row of the same file, is other people."""
+        return self._mac("import-row", file_digest, str(row))
+
     def content_hash(self, content: str) -> str:
         """Keyed, because the content holds personal data that a plain hash would let one guess."""
         return self._mac("content", content)

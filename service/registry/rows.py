@@ -31,6 +31,7 @@ from service.registry.models import (
 )
 from service.registry.protect import Protector
 from service.registry.schemas import WorkerCreate
+from service.text import printable_line
 
 
 class Clean(NamedTuple):
@@ -166,7 +167,7 @@ class RowMaker:
         companies: Mapping[str, tuple[str, str]] | None,
         now: datetime,
     ) -> None:
-        self._protector = protector
+        self.protector = protector
         self._registered_by = registered_by
         self._companies = companies or {}
         self.now = now
@@ -188,7 +189,7 @@ class RowMaker:
         registered_by: str | None = None,
     ) -> tuple[Any, ...]:
         rid = record_id or new_id()
-        protector = self._protector
+        protector = self.protector
         content_hash = protector.content_hash(c.content())
         identity_hash = protector.identity_hash(
             nationality=c.nationality,
@@ -226,8 +227,10 @@ class RowMaker:
             c.source,
             c.verified,
             c.stay_registered,
-            # Nothing identifies the person: the same content is the only sign of the same record.
-            identity_hash or content_hash,
+            # None when nothing identifies the person: two people with the same nationality
+            # in the same place are two people (an import gives such a row an identity of its
+            # own, see ``service.registry.bulk``).
+            identity_hash,
             content_hash,
             registered_by or self._registered_by,
             *sealed,
@@ -301,9 +304,23 @@ CELL_FIELDS = (
 )
 
 
+#: Columns of the register's own exports (``service.exports.workers``) that describe the record
+#: rather than the person: an import reads past them without a warning, so that an export can
+#: be imported again.
+RECORD_COLUMNS = (
+    "id",
+    "version",
+    "admin1",
+    "location_flag",
+    "registered_by",
+    "created_at",
+    "updated_at",
+    "unreadable",
+)
+
+
 def _text(value: str, longest: int) -> bool:
-    # Printable means no whitespace but the ASCII space, so no stripping could change it.
-    return len(value) <= longest and value.isprintable()
+    return len(value) <= longest and printable_line(value)
 
 
 def _tokens(value: str) -> list[str]:
@@ -365,7 +382,7 @@ def clean_cells(cells: Sequence[str], columns: Columns, today: date) -> Clean | 
             return None
         if not _EARLIEST <= born <= today:
             return None
-    if document_number and not (3 <= len(document_number) <= 40 and document_number.isprintable()):
+    if document_number and not (len(document_number) >= 3 and _text(document_number, 40)):
         return None
     if phone and not _PHONE.fullmatch(phone):
         return None

