@@ -138,7 +138,9 @@ async def register_worker(
         raise Forbidden(
             f"Your organisation may not register a worker of {data.nationality} in {country}"
         )
-    if data.documentation_status and not access.sees_documentation_status(actor, data.nationality):
+    if data.documentation_status and not access.sees_documentation_status(
+        actor, nationality=data.nationality, country=country
+    ):
         raise Forbidden(
             "Only the worker's own country's consular officers may record documentation_status"
         )
@@ -290,7 +292,7 @@ async def update_worker(
     changes = data.model_dump(exclude_unset=True, exclude={"accept_flagged_location"})
     denied = {k for k in changes if k not in fields and k != "documentation_status"}
     if "documentation_status" in changes and not access.sees_documentation_status(
-        actor, worker.nationality
+        actor, nationality=worker.nationality, country=worker.country
     ):
         denied.add("documentation_status")
     if denied:
