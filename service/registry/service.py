@@ -362,14 +362,26 @@ def erase_fields(worker: Worker) -> None:
 
 async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: str) -> Worker:
     """Erase personal data; keep nationality, country, admin1, sector, sex: an anonymous count."""
-    worker, fields = await get_worker(session, actor=actor, worker_id=worker_id)
-    if fields is not access.ALL_FIELDS and "documentation_status" not in fields:
+    worker = (await session.exec(select(Worker).where(Worker.id == worker_id))).first()
+    if worker is None or (
+        access.visible_fields(actor, worker) is None and not access.may_erase_unseen(actor, worker)
+    ):
+        raise NotFound(f"No worker with id {worker_id}")
+    if not access.may_erase(actor, worker):
         raise Forbidden("Only an admin or the worker's consular officers may erase a record")
+    unseen = access.visible_fields(actor, worker) is None
     erase_fields(worker)
     session.add(worker)
     await session.flush()
     changed(session, worker)
-    record(session, actor=actor, action="worker.erase", subject_type="worker", subject_id=worker.id)
+    record(
+        session,
+        actor=actor,
+        action="worker.erase",
+        subject_type="worker",
+        subject_id=worker.id,
+        detail={"as": "registrant"} if unseen else None,
+    )
     return worker
 
 
