@@ -323,26 +323,24 @@ class ExposureIndex:
         return [(base.cols, rows), (delta, self._delta_rows(zone, delta))]
 
     def query(
-        self, zone: BaseGeometry, *, nationalities: Iterable[str] | None = None
+        self,
+        zone: BaseGeometry,
+        *,
+        nationalities: Iterable[str] | None = None,
+        countries: Iterable[str] | None = None,
     ) -> ExposureCounts:
         """Exact counts of the points strictly inside ``zone`` (a (Multi)Polygon in EPSG:4326),
-        optionally only of some nationalities."""
-        wanted = None
-        if nationalities is not None:
-            wanted = np.array(
-                [
-                    self.vocab["nationality"].codes[n]
-                    for n in nationalities
-                    if n in self.vocab["nationality"].codes
-                ],
-                dtype=CODE,
-            )
+        optionally only of some nationalities, and of some countries of location."""
+        wanted = None if nationalities is None else self._codes("nationality", nationalities)
+        where = None if countries is None else self._codes("country", countries)
         totals = {a: np.zeros(len(self.vocab[a].values), np.int64) for a in ATTRIBUTES}
         pair: dict[tuple[int, int], int] = {}
         family = vulnerable = workers = 0
         for cols, rows in self._selection(zone):
             if wanted is not None:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
+            if where is not None:
+                rows = rows[np.isin(cols.codes["country"][rows], where)]
             if not len(rows):
                 continue
             workers += len(rows)
@@ -394,6 +392,12 @@ class ExposureIndex:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
             out.append(cols.pk[rows])
         return np.sort(np.concatenate(out)) if out else np.empty(0, np.int64)
+
+    def _codes(self, attribute: str, values: Iterable[str]) -> NDArray[Any]:
+        """The codes of the values of ``attribute`` the index knows (an unknown one matches
+        nothing)."""
+        codes = self.vocab[attribute].codes
+        return np.array([codes[v] for v in values if v in codes], dtype=CODE)
 
     def _named(self, attribute: str, counts: NDArray[np.int64]) -> dict[str, int]:
         values = self.vocab[attribute].values

@@ -193,7 +193,10 @@ def token_create(
     role: Annotated[Role, typer.Option(help="The token's role")],
     name: Annotated[str, typer.Option(help="What the token is for")] = "",
 ) -> None:
-    """Make a token and print it. It is shown this once: only its hash is kept."""
+    """Make a token and print it. It is shown this once: only its hash is kept.
+
+    The operator's path: any role for any organisation (a new organisation's first
+    administrator), audited as an issue for another organisation with the channel cli."""
     from service.auth.service import create_token
     from service.directory.service import get_organization
     from service.errors import LifelineError
@@ -213,7 +216,7 @@ def token_create(
 
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id")]) -> None:
-    """Revoke a token: it stops working at once."""
+    """Revoke a token: the API refuses it within LIFELINE_TOKEN_CACHE_S (1 s by default)."""
     from service.auth.service import revoke_token
     from service.errors import LifelineError
 

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     crisis_rules: dict[str, dict[str, str | int]] = Field(default_factory=dict)
     #: An alert joins an open crisis of the same hazard whose zone it overlaps within these hours.
     crisis_join_hours: int = Field(default=72, ge=1, le=24 * 60)
+    #: Let an administrator issue a credential that reads personal data (roles in
+    #: ``service.auth.permissions.PERSONAL_DATA_ROLES``) for another organisation than their own.
+    #: Off: only that organisation's own administrators may, or the operator's command line.
+    central_issue_personal_data_credentials: bool = False
+    #: Seconds an API process trusts a token it checked, without looking again: the longest a
+    #: token revoked by another process (``lifeline token revoke``, another API process) keeps
+    #: working there. The process that revokes forgets it at once. 0: look up every request.
+    token_cache_s: float = Field(default=1.0, ge=0, le=60)
     #: A registration not updated for this long, and not asked to stay, is erased.
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).

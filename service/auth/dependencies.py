@@ -42,7 +42,9 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthenticated()
-        principal = await authenticate(session, credentials.credentials)
+        principal = await authenticate(
+            session, credentials.credentials, cache_s=request.app.state.settings.token_cache_s
+        )
         if principal is None:
             raise Unauthenticated("The token is unknown or revoked")
         action = _action_name(request)

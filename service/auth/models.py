@@ -30,4 +30,10 @@ class ApiToken(SQLModel, table=True):
     #: The first characters, shown in lists so a person can tell tokens apart.
     prefix: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Who issued it: the organisation and token of an API caller, or none for the operator's
+    #: command line (``issued_by_channel`` "cli"). Unknown (all null) for tokens older than
+    #: migration 0010.
+    issued_by_organization_id: str | None = Field(default=None, max_length=36)
+    issued_by_token_id: str | None = Field(default=None, max_length=36)
+    issued_by_channel: str | None = Field(default=None, max_length=16)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -100,3 +100,14 @@ assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"
 
 def allowed(role: Role, permission: Permission) -> bool:
     return role is Role.ADMIN or role in GRANTS[permission]
+
+
+#: Roles whose tokens read workers' personal data, or issue tokens that do (an admin token of an
+#: organisation is the key to its other credentials). A credential with one of these roles is
+#: issued by the organisation's own administrators (docs/decisions/0007).
+PERSONAL_DATA_ROLES: frozenset[Role] = frozenset(
+    GRANTS[Permission.WORKERS_READ]
+    | GRANTS[Permission.EXPOSURE_LIST]
+    | GRANTS[Permission.TOKENS_MANAGE]
+    | {Role.ADMIN}
+)

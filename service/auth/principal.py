@@ -32,3 +32,19 @@ class Principal:
         """The nationalities whose personal data this caller's organisation may serve."""
         own = {self.represents} if self.represents else set()
         return frozenset(own | set(self.acts_for))
+
+    @property
+    def covers(self) -> frozenset[str]:
+        """The countries this caller's post covers: where it sits and its ``jurisdiction``.
+
+        A consular post serves its ``nationalities`` there and nowhere else: an embassy in Bangkok
+        accredited to Laos and Cambodia does not read its nationals' records in Malaysia, which
+        another post of the same country covers. ``acts_for`` adds nationalities, never countries.
+        """
+        own = {self.country} if self.country else set()
+        return frozenset(own | set(self.jurisdiction))
+
+    def serves(self, *, nationality: str, country: str | None) -> bool:
+        """Whether a worker of ``nationality`` located in ``country`` is one of this post's
+        people: the need-to-know of a consular officer, before consent and protection."""
+        return nationality in self.nationalities and country is not None and country in self.covers

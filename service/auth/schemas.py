@@ -28,6 +28,15 @@ class TokenPublic(BaseModel):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    issued_by_organization_id: str | None = Field(
+        default=None,
+        description="The organisation whose administrator issued it; null for the operator's "
+        "command line (and for tokens issued before issuers were recorded)",
+    )
+    issued_by_token_id: str | None = Field(default=None, description="The issuing token")
+    issued_by_channel: str | None = Field(
+        default=None, description="api, or cli: the operator on the server"
+    )
 
 
 class TokenIssued(TokenPublic):

@@ -13,11 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.audit.service import record
 from service.auth.models import ApiToken
-from service.auth.permissions import Role
+from service.auth.permissions import PERSONAL_DATA_ROLES, Role
 from service.auth.principal import Principal
 from service.db import utcnow
 from service.directory.models import Organization
-from service.errors import NotFound
+from service.errors import Forbidden, NotFound
 
 TOKEN_PREFIX = "ll_"  # noqa: S105 - a visible marker, not a secret
 
@@ -34,6 +34,37 @@ class IssuedToken:
     secret: str
 
 
+class IssueRefused(Forbidden):
+    """A credential that reads personal data, asked for another organisation by an API caller."""
+
+    code = "credential-for-another-organization"
+
+
+def issue_kind(actor: Principal, organization: Organization, role: Role) -> str:
+    """How ``actor`` issuing a ``role`` token for ``organization`` is audited: ``token.create``
+    within one's own organisation; ``token.create_for_other_organization`` otherwise (the
+    operator's command line, which belongs to no organisation, included)."""
+    if actor.organization_id == organization.id:
+        return "token.create"
+    return "token.create_for_other_organization"
+
+
+def may_issue(
+    actor: Principal, organization: Organization, role: Role, *, allow_central: bool
+) -> bool:
+    """Whether ``actor`` may issue a ``role`` token for ``organization``.
+
+    The operator (``channel`` cli: a shell on the server, holding the keys anyway) may: it is how
+    a new organisation gets its first administrator. Through the API, a role that reads personal
+    data is issued only by the organisation's own administrators, unless the deployment lets a
+    central administrator do it (``allow_central``)."""
+    if actor.channel == "cli" and actor.organization_id is None:
+        return True
+    if actor.organization_id == organization.id or role not in PERSONAL_DATA_ROLES:
+        return True
+    return allow_central
+
+
 async def create_token(
     session: AsyncSession,
     *,
@@ -41,7 +72,16 @@ async def create_token(
     organization: Organization,
     role: Role,
     name: str = "",
+    allow_central: bool = False,
 ) -> IssuedToken:
+    """Issue a token (see ``may_issue``); an issue for another organisation is audited as such,
+    and the token records its issuer for that organisation's administrators to see."""
+    if not may_issue(actor, organization, role, allow_central=allow_central):
+        raise IssueRefused(
+            f"A {role.value} token reads personal data: only an administrator of "
+            f"{organization.slug} may issue one for it (or the operator, with `lifeline token "
+            "create` on the server)"
+        )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         organization_id=organization.id,
@@ -49,16 +89,25 @@ async def create_token(
         name=name,
         token_hash=hash_token(secret),
         prefix=secret[: len(TOKEN_PREFIX) + 6],
+        issued_by_organization_id=actor.organization_id,
+        issued_by_token_id=actor.token_id,
+        issued_by_channel=actor.channel,
     )
     session.add(token)
     await session.flush()
     record(
         session,
         actor=actor,
-        action="token.create",
+        action=issue_kind(actor, organization, role),
         subject_type="token",
         subject_id=token.id,
-        detail={"organization_id": organization.id, "role": role.value},
+        detail={
+            "organization_id": organization.id,
+            "role": role.value,
+            "issued_by_organization_id": actor.organization_id,
+            "issued_by_token_id": actor.token_id,
+            "channel": actor.channel,
+        },
     )
     return IssuedToken(token=token, secret=secret)
 
@@ -68,6 +117,7 @@ async def revoke_token(session: AsyncSession, *, actor: Principal, token_id: str
     if token is None:
         raise NotFound(f"No token with id {token_id}")
     _cache.pop(token.token_hash, None)
+    _revoked.add(token.token_hash)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
@@ -90,24 +140,35 @@ async def list_tokens(
 
 
 #: Live tokens seen recently, so that a busy client does not cost a lookup per request. A
-#: revocation clears the entry at once in its own process, and within ``CACHE_S`` in the others.
-CACHE_S = 5.0
+#: revocation clears the entry at once in its own process; the others trust their entry for at
+#: most ``cache_s`` (``LIFELINE_TOKEN_CACHE_S``), the bound README and docs/security.md state.
+CACHE_S = 1.0
 _cache: dict[str, tuple[Principal, float]] = {}
+#: Tokens this process revoked: refused at once, even by a request that looked the token up
+#: while the revocation was being committed (and would otherwise cache it as live).
+_revoked: set[str] = set()
 
 
-async def authenticate(session: AsyncSession, raw: str) -> Principal | None:
+async def authenticate(
+    session: AsyncSession, raw: str, *, cache_s: float = CACHE_S
+) -> Principal | None:
     """The principal of a live token, or None for an unknown or revoked one."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     digest = hash_token(raw)
+    if digest in _revoked:
+        return None
     cached = _cache.get(digest)
-    if cached is not None and cached[1] > time.monotonic():
+    now = time.monotonic()
+    if cached is not None and now < cached[1]:
         return cached[0]
     principal = await _lookup(session, digest)
-    if principal is not None:
+    if principal is not None and cache_s > 0:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[digest] = (principal, time.monotonic() + CACHE_S)
+        _cache[digest] = (principal, now + cache_s)
+    else:
+        _cache.pop(digest, None)
     return principal
 
 

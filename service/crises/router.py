@@ -196,8 +196,12 @@ async def crisis_exposure(
     for name in ("workers", "accompanying_family", "vulnerable"):
         out[name] = suppress_total(int(counts.get(name, 0)), threshold=threshold)
     if actor.role is Role.CONSULAR_OFFICER and not is_outsider(actor):
+        # Exact only in the countries the post covers; elsewhere the suppressed counts above.
         out["own_nationals"] = {
-            n: c for n, c in counts.get("by_nationality", {}).items() if n in actor.nationalities
+            n: total
+            for n, where in counts.get("by_nationality_country", {}).items()
+            if n in actor.nationalities
+            and (total := sum(c for country, c in where.items() if country in actor.covers))
         }
     return out
 

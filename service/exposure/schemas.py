@@ -68,7 +68,10 @@ class Exposure(BaseModel):
     exact: bool
     own_nationals: Annotated[
         dict[str, Any] | None,
-        Field(description="Exact counts of the caller's own nationals (consular staff)"),
+        Field(
+            description="Exact counts of the caller's own nationals (consular staff), in the "
+            "countries their post covers (listed in `countries`)"
+        ),
     ] = None
     area_groups: list[AreaGroupShare] = Field(
         default_factory=list,

@@ -163,9 +163,13 @@ async def exposure(
         else []
     )
     if mine:
-        own_counts = index.index.query(zone.geometry, nationalities=mine)
+        # Exact only where the post serves them; elsewhere its nationals are in the suppressed
+        # counts like everyone else's.
+        covers = sorted(actor.covers)
+        own_counts = index.index.query(zone.geometry, nationalities=mine, countries=covers)
         own = {
             "nationalities": mine,
+            "countries": covers,
             "workers": own_counts.workers,
             **{name: getattr(own_counts, name) for name in BREAKDOWNS if name != "by_nationality"},
             "by_nationality": own_counts.by_nationality,

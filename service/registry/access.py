@@ -3,9 +3,12 @@
 The rules (DATA-PROTECTION.md):
 - outsiders (host authorities, employers, recruitment agencies) and viewers get counts only;
 - a consular officer reads their own ``represents`` nationality and their organisation's
-  ``acts_for`` nationalities, except workers who refused sharing with their embassy, and never a
-  refugee or asylum seeker's record for the country of origin;
-- ``documentation_status`` is readable only by the worker's own country's consular officers;
+  ``acts_for`` nationalities, located in the countries their post covers (the organisation's
+  ``country`` and ``jurisdiction``: ``Principal.covers``), except workers who refused sharing with
+  their embassy, and never a refugee or asylum seeker's record for the country of origin;
+  elsewhere they see counts;
+- ``documentation_status`` is readable only by the worker's own country's consular officers, in
+  the countries their post covers;
 - a society responder reads, in the society's country, only the records whose owners agreed to
   humanitarian sharing, and only the fields a task needs;
 - a coordinator reads what their own organisation registered; an admin reads everything but the
@@ -52,12 +55,18 @@ def visible_fields(principal: Principal, worker: Worker) -> frozenset[str] | Non
     if role is Role.ADMIN:
         return ALL_FIELDS
     if role is Role.CONSULAR_OFFICER:
-        if worker.nationality not in principal.nationalities or not worker.consent_embassy:
+        if not principal.serves(nationality=worker.nationality, country=worker.country):
+            return None
+        if not worker.consent_embassy:
             return None
         own_country = principal.represents == worker.nationality
         if worker.international_protection and own_country:
             return None
-        return ALL_FIELDS | {"documentation_status"} if own_country else ALL_FIELDS
+        if sees_documentation_status(
+            principal, nationality=worker.nationality, country=worker.country
+        ):
+            return ALL_FIELDS | {"documentation_status"}
+        return ALL_FIELDS
     if role is Role.SOCIETY_RESPONDER:
         if worker.consent_humanitarian and worker.country == principal.country:
             return HUMANITARIAN_FIELDS
@@ -79,7 +88,8 @@ def visibility_clause(principal: Principal) -> ColumnElement[bool]:
         return alive
     if role is Role.CONSULAR_OFFICER:
         nationalities = sorted(principal.nationalities)
-        if not nationalities:
+        covers = sorted(principal.covers)
+        if not nationalities or not covers:
             return false()
         refugee_from_here = and_(
             col(Worker.international_protection).is_(True),
@@ -88,6 +98,8 @@ def visibility_clause(principal: Principal) -> ColumnElement[bool]:
         return and_(
             alive,
             col(Worker.nationality).in_(nationalities),
+            # NULL (a flagged location outside every country) is in no post's coverage.
+            col(Worker.country).in_(covers),
             col(Worker.consent_embassy).is_(True),
             not_(refugee_from_here),
         )
@@ -109,15 +121,64 @@ def may_register(principal: Principal, *, nationality: str, country: str | None)
     if principal.role in {Role.ADMIN, Role.COORDINATOR}:
         return True
     if principal.role is Role.CONSULAR_OFFICER:
-        return nationality in principal.nationalities
+        # A post registers its people where it serves them; a point outside every country (at
+        # sea, flagged) has no post, and the one who met the worker may record it.
+        return nationality in principal.nationalities and (
+            country is None or country in principal.covers
+        )
     if principal.role is Role.SOCIETY_RESPONDER:
         return country is None or country == principal.country
     return False
 
 
-def sees_documentation_status(principal: Principal, nationality: str) -> bool:
+def sees_documentation_status(
+    principal: Principal, *, nationality: str, country: str | None
+) -> bool:
+    """The firewall: immigration status only for the worker's own country's consular officers,
+    and only where their post covers (a worker registered at sea: the officer recording it)."""
     return (
         principal.role is Role.CONSULAR_OFFICER
         and principal.represents == nationality
         and not is_outsider(principal)
+        and (country is None or country in principal.covers)
     )
+
+
+def may_erase_unseen(principal: Principal, worker: Worker) -> bool:
+    """A consular post may erase a record it registered and cannot read (the worker refused
+    sharing with their embassy, or is under international protection), so that a worker who asks
+    the officer who registered them to erase it is heard; only while no one else changed it
+    since (version 1), so that a later correction or a re-registration elsewhere stands."""
+    return (
+        principal.role is Role.CONSULAR_OFFICER
+        and not is_outsider(principal)
+        and principal.organization_id is not None
+        and worker.registered_by == principal.organization_id
+        and worker.erased_at is None
+        and worker.version == 1
+    )
+
+
+def may_erase(principal: Principal, worker: Worker) -> bool:
+    """Erasure: an admin, whoever reads the whole record (its own country's consular officers, the
+    registering coordinator), or the registering post that cannot read it (``may_erase_unseen``)."""
+    fields = visible_fields(principal, worker)
+    if fields is None:
+        return may_erase_unseen(principal, worker)
+    return fields is ALL_FIELDS or "documentation_status" in fields
+
+
+def why_unseen(principal: Principal, worker: Worker) -> str | None:
+    """Why ``principal`` cannot read ``worker`` (None when they can), in words for the receipt of
+    a registration: the registrant is told at once, not by a 404 later."""
+    if visible_fields(principal, worker) is not None:
+        return None
+    if principal.role is Role.CONSULAR_OFFICER and not is_outsider(principal):
+        if not principal.serves(nationality=worker.nationality, country=worker.country):
+            return "the worker is located outside the countries your post covers"
+        if not worker.consent_embassy:
+            return "the worker refused sharing with their embassy (share_with_embassy = false)"
+        return "refugees and asylum seekers are never shown to their country of origin"
+    if principal.role is Role.SOCIETY_RESPONDER:
+        return "your society reads only workers in its country who agreed to humanitarian sharing"
+    return "your role reads no personal data of this worker"

@@ -391,7 +391,7 @@ class _Job:
                 )
                 continue
             if c.documentation_status and not access.sees_documentation_status(
-                actor, c.nationality
+                actor, nationality=c.nationality, country=country
             ):
                 out.rejected.append(
                     (

@@ -14,7 +14,7 @@ from service.countries import CountryCode
 from service.deps import IfMatch, SessionDep
 from service.errors import InvalidInput, PayloadTooLarge, RateLimited
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
-from service.registry import bulk, populations, service
+from service.registry import access, bulk, populations, service
 from service.registry.locate import Locator
 from service.registry.protect import Protector
 from service.registry.ratelimit import TokenBuckets
@@ -74,11 +74,28 @@ async def register_worker(
     worker = await service.register_worker(
         session, actor=actor, protector=protect, locator=locate, data=data
     )
+    seen = access.visible_fields(actor, worker) is not None
+    erasable = access.may_erase(actor, worker)
+    why = access.why_unseen(actor, worker)
+    if why is None:
+        visibility = "You can read this record, within your role's fields."
+    else:
+        visibility = (
+            f"You will not be able to read this record: {why}. It counts in aggregates. "
+            + (
+                "As its registrant you may still erase it (DELETE) until someone else changes it."
+                if erasable
+                else "You cannot erase it."
+            )
+        )
     return WorkerCreated(
         id=worker.id,
         country=worker.country,
         admin1=worker.admin1,
         location_flag=worker.location_flag,
+        visible_to_you=seen,
+        erasable_by_you=erasable,
+        visibility=visibility,
     )
 
 
@@ -136,10 +153,8 @@ async def list_workers(
         admin1=admin1,
     )
     items = []
-    from service.registry.access import visible_fields
-
     for worker in rows[:limit]:
-        fields = visible_fields(actor, worker)
+        fields = access.visible_fields(actor, worker)
         assert fields is not None  # the query applied the same rule
         items.append(WorkerPublic.model_validate(service.present(worker, fields, protect)))
     record(
@@ -212,7 +227,9 @@ async def update_worker(
 
 @router.delete("/workers/{id}", status_code=status.HTTP_204_NO_CONTENT)
 async def erase_worker(id: str, session: SessionDep, actor: Writer) -> Response:
-    """Erase the worker's personal data; an anonymous count remains."""
+    """Erase the worker's personal data; an anonymous count remains. A consular post may erase
+    a record it registered and cannot read, until someone else changes it (the receipt of the
+    registration says so in ``erasable_by_you``)."""
     await service.erase_worker(session, actor=actor, worker_id=id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

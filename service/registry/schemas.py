@@ -124,10 +124,20 @@ class WorkerPublic(BaseModel):
 
 
 class WorkerCreated(BaseModel):
+    """The receipt of a registration: where the worker was placed, and what the registrant will
+    be able to read of the record from now on (nothing personal beyond what they sent)."""
+
     id: str
     country: str | None
     admin1: str | None
     location_flag: str | None
+    visible_to_you: bool = Field(
+        description="Whether you can read this record (GET /workers/{id}, lists) from now on"
+    )
+    erasable_by_you: bool = Field(
+        description="Whether you may erase it (DELETE /workers/{id}), as the worker may ask you to"
+    )
+    visibility: str = Field(description="In words: what you will and will not be able to see")
 
 
 class ImportError_(BaseModel):

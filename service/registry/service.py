@@ -140,7 +140,9 @@ async def register_worker(
         raise Forbidden(
             f"Your organisation may not register a worker of {data.nationality} in {country}"
         )
-    if data.documentation_status and not access.sees_documentation_status(actor, data.nationality):
+    if data.documentation_status and not access.sees_documentation_status(
+        actor, nationality=data.nationality, country=country
+    ):
         raise Forbidden(
             "Only the worker's own country's consular officers may record documentation_status"
         )
@@ -298,7 +300,7 @@ async def update_worker(
     changes = data.model_dump(exclude_unset=True, exclude={"accept_flagged_location"})
     denied = {k for k in changes if k not in fields and k != "documentation_status"}
     if "documentation_status" in changes and not access.sees_documentation_status(
-        actor, worker.nationality
+        actor, nationality=worker.nationality, country=worker.country
     ):
         denied.add("documentation_status")
     if denied:
@@ -368,14 +370,26 @@ def erase_fields(worker: Worker) -> None:
 
 async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: str) -> Worker:
     """Erase personal data; keep nationality, country, admin1, sector, sex: an anonymous count."""
-    worker, fields = await get_worker(session, actor=actor, worker_id=worker_id)
-    if fields is not access.ALL_FIELDS and "documentation_status" not in fields:
+    worker = (await session.exec(select(Worker).where(Worker.id == worker_id))).first()
+    if worker is None or (
+        access.visible_fields(actor, worker) is None and not access.may_erase_unseen(actor, worker)
+    ):
+        raise NotFound(f"No worker with id {worker_id}")
+    if not access.may_erase(actor, worker):
         raise Forbidden("Only an admin or the worker's consular officers may erase a record")
+    unseen = access.visible_fields(actor, worker) is None
     erase_fields(worker)
     session.add(worker)
     await session.flush()
     changed(session, worker)
-    record(session, actor=actor, action="worker.erase", subject_type="worker", subject_id=worker.id)
+    record(
+        session,
+        actor=actor,
+        action="worker.erase",
+        subject_type="worker",
+        subject_id=worker.id,
+        detail={"as": "registrant"} if unseen else None,
+    )
     return worker
 
 
