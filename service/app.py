@@ -11,6 +11,7 @@ import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from integrations.safe_url import system_resolver
 from service import __version__, migrate
 from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
     app.state.protector = Protector.from_settings(settings)
     app.state.locator = LazyLocator()
+    #: How the API resolves the hosts of URLs partners give (tests put a table here).
+    app.state.resolver = system_resolver
     app.state.people_lists = TokenBuckets(
         rate=settings.people_list_rate, burst=settings.people_list_burst
     )

@@ -53,6 +53,10 @@ class InvalidInput(LifelineError):
     status, code, title = 422, "invalid-input", "The input is not valid"
 
 
+class UnsafeUrlRefused(InvalidInput):
+    code, title = "unsafe-url", "The URL leads where Lifeline does not call"
+
+
 class Unauthenticated(LifelineError):
     status, code, title = 401, "unauthenticated", "Authentication required"
 
