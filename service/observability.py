@@ -241,7 +241,8 @@ async def send_problem(send: Send, status: int, *, code: str, title: str, detail
             "status": status,
             "detail": detail,
             "request_id": current_request_id(),
-        }
+        },
+        separators=(",", ":"),  # byte for byte as the app's handlers write it
     ).encode()
     await send(
         {
