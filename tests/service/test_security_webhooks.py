@@ -140,3 +140,14 @@ async def test_a_name_that_now_resolves_inside_is_refused_at_delivery(
     assert delivery.last_status is None and delivery.locked_until is None
     assert delivery.last_error is not None
     assert delivery.last_error.startswith("refused:") and "loopback" in delivery.last_error
+
+
+def test_an_unreadable_allow_list_stops_the_start() -> None:
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    with pytest.raises(ValidationError, match="LIFELINE_WEBHOOK_ALLOW_HOSTS"):
+        Settings(webhook_allow_hosts="hooks.internal,not a host!")
+    allowed = url_policy(Settings(webhook_allow_hosts="hooks.internal., 10.2.0.0/16"))
+    assert allowed.allow_hosts == {"hooks.internal"} and len(allowed.allow_networks) == 1
