@@ -6,11 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from integrations.safe_url import system_resolver
 from service import __version__, migrate
 from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
@@ -54,6 +56,29 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     tasks_router,
     webhooks_router,
 )
+
+
+#: What any route that takes a body may answer before it sees the body whole (raised by the
+#: receive channel, ``service/observability.py``).
+BODY_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "The body is malformed, or did not arrive whole (`body-incomplete`)",
+        "content": {"application/problem+json": {}},
+    },
+    413: {
+        "description": "The body is over `LIFELINE_MAX_BODY_BYTES` (`payload-too-large`), "
+        "declared or counted as it streamed",
+        "content": {"application/problem+json": {}},
+    },
+}
+
+
+def declare_body_answers(routes: list[tuple[str, APIRoute]]) -> None:
+    """Every route with a body declares the answers the body itself can cause."""
+    for _, route in routes:
+        if (route.methods or set()) & {"POST", "PUT", "PATCH"}:
+            for status_code, answer in BODY_ANSWERS.items():
+                route.responses.setdefault(status_code, answer)
 
 
 def api_routes() -> list[tuple[str, APIRoute]]:
@@ -128,6 +153,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
     app.state.protector = Protector.from_settings(settings)
     app.state.locator = LazyLocator()
+    #: How the API resolves the hosts of URLs partners give (tests put a table here).
+    app.state.resolver = system_resolver
     app.state.people_lists = TokenBuckets(
         rate=settings.people_list_rate, burst=settings.people_list_burst
     )
@@ -138,6 +165,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     check_every_route_is_guarded(api_routes())
+    declare_body_answers(api_routes())
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db import is_unique_violation
-from service.observability import BodyTooLarge, current_request_id
+from service.observability import BodyError, current_request_id
 
 log = logging.getLogger("lifeline.errors")
 
@@ -51,6 +51,10 @@ class LifelineError(Exception):
 
 class InvalidInput(LifelineError):
     status, code, title = 422, "invalid-input", "The input is not valid"
+
+
+class UnsafeUrlRefused(InvalidInput):
+    code, title = "unsafe-url", "The URL leads where Lifeline does not call"
 
 
 class Unauthenticated(LifelineError):
@@ -155,8 +159,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _body_too_large(_: Request, exc: Exception) -> JSONResponse:
-    return problem(413, code="payload-too-large", title=PayloadTooLarge.title, detail=str(exc))
+async def _body_error(_: Request, exc: Exception) -> JSONResponse:
+    """A body over the limit or cut short, met by whichever reader: one answer for all."""
+    assert isinstance(exc, BodyError)
+    return problem(exc.status_code, code=exc.code, title=exc.title, detail=exc.detail)
 
 
 async def _constraint(request: Request, exc: Exception) -> JSONResponse:
@@ -194,7 +200,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LifelineError, _lifeline_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(BodyTooLarge, _body_too_large)
+    app.add_exception_handler(BodyError, _body_error)
     app.add_exception_handler(IntegrityError, _constraint)
     # Raised as is by the bulk paths that talk to asyncpg directly (COPY).
     app.add_exception_handler(asyncpg.UniqueViolationError, _constraint)

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -121,15 +122,16 @@ class RequestContextMiddleware:
         try:
             declared = _declared_length(scope)
             if declared is not None and declared > self.max_body_bytes:
-                await send_problem(
-                    send_with_id,
-                    413,
-                    code="payload-too-large",
-                    title="The request body is too large",
-                    detail=f"Send at most {self.max_body_bytes} bytes",
-                )
+                raise BodyTooLarge(self.max_body_bytes)
+            await self.app(scope, _guarded(receive, self.max_body_bytes), send_with_id)
+        except BodyError as exc:
+            # Met outside the routes (the idempotency store reads the body first); inside them
+            # the app's handler answered the same problem already.
+            if status_holder["started"]:
                 return
-            await self.app(scope, _limited(receive, self.max_body_bytes), send_with_id)
+            await send_problem(
+                send_with_id, exc.status_code, code=exc.code, title=exc.title, detail=exc.detail
+            )
         except Exception as exc:
             # The last line of defence: a problem document with the request id, never a trace.
             logging.getLogger("lifeline.errors").error("unhandled error", exc_info=exc)
@@ -160,8 +162,38 @@ class RequestContextMiddleware:
             _purpose.reset(purpose_token)
 
 
-class BodyTooLarge(Exception):
-    """Raised while reading a body that outgrows the limit despite its headers."""
+class BodyError(StarletteHTTPException):
+    """The request body could not be read whole; raised by the receive channel itself, so that
+    every reader (FastAPI's JSON and form parsing, a route reading raw bytes, a middleware) meets
+    the same error, and no handler sees a half body. An ``HTTPException``, so that FastAPI lets
+    it through rather than calling it "an error parsing the body"."""
+
+    code: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(status_code=status, detail=detail)
+
+
+class BodyTooLarge(BodyError):
+    """The body outgrew the limit: declared so in ``Content-Length``, or counted as it streamed."""
+
+    code, title = "payload-too-large", "The request body is too large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Send at most {limit} bytes")
+
+
+class BodyIncomplete(BodyError):
+    """The client went away before the end of its body. Nobody reads the answer; it says
+    what happened for the access log, and nothing of the request was done."""
+
+    code, title = "body-incomplete", "The request body did not arrive whole"
+
+    def __init__(self, received: int) -> None:
+        super().__init__(
+            400, f"The connection closed after {received} bytes of the body; nothing was done"
+        )
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -174,16 +206,27 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
+def _guarded(receive: Receive, limit: int) -> Receive:
+    """The request's receive channel, counting the body as it streams (with or without a
+    ``Content-Length``) and turning a disconnect before its end into ``BodyIncomplete``. After
+    the last chunk a disconnect passes as is: a streaming response listens for it."""
     seen = 0
+    complete = False
 
     async def wrapped() -> Message:
-        nonlocal seen
+        nonlocal seen, complete
         message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise BodyTooLarge(f"body over {limit} bytes")
+                raise BodyTooLarge(limit)
+            complete = not message.get("more_body", False)
+        elif message["type"] == "http.disconnect" and not complete:
+            # The client's doing, not a fault of ours: info, without a trace.
+            logging.getLogger("lifeline.access").info(
+                "client disconnected before the end of the body", extra={"received": seen}
+            )
+            raise BodyIncomplete(seen)
         return message
 
     return wrapped
@@ -198,7 +241,8 @@ async def send_problem(send: Send, status: int, *, code: str, title: str, detail
             "status": status,
             "detail": detail,
             "request_id": current_request_id(),
-        }
+        },
+        separators=(",", ":"),  # byte for byte as the app's handlers write it
     ).encode()
     await send(
         {

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).
     housekeeping_interval_s: float = Field(default=3600.0, gt=0)
+    #: Internal webhook receivers the deployment really has, comma-separated: host names
+    #: (trusted whatever they resolve to) or addresses and CIDR ranges (``10.2.0.0/16``).
+    #: Everything else inside the deployment (loopback, private, link-local...) is refused.
+    webhook_allow_hosts: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -102,6 +106,17 @@ class Settings(BaseSettings):
             parse_keys(value)
         except ValueError as exc:
             raise ValueError(f"LIFELINE_ENCRYPTION_KEYS: {exc}") from exc
+        return value
+
+    @field_validator("webhook_allow_hosts")
+    @classmethod
+    def _readable_allow_list(cls, value: str) -> str:
+        from integrations.safe_url import Policy
+
+        try:
+            Policy.parse(value.split(","), require_https=True)
+        except ValueError as exc:
+            raise ValueError(f"LIFELINE_WEBHOOK_ALLOW_HOSTS: {exc}") from exc
         return value
 
     @field_validator("log_level")

@@ -109,12 +109,13 @@ def crisis_jobs(engine: AsyncEngine) -> list[Job]:
 def webhook_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     """Deliveries of the outbox, every two seconds."""
     from service.registry.protect import Protector
-    from service.webhooks.service import deliver_due, delivery_client
+    from service.webhooks.service import deliver_due, delivery_client, url_policy
 
     protector = Protector.from_settings(settings)
+    policy = url_policy(settings)
 
     async def webhook_job(maker: async_sessionmaker[AsyncSession]) -> str:
-        async with delivery_client() as client:
+        async with delivery_client(policy) as client:
             counts = await deliver_due(engine, maker, client, protector)
         return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing due"
 

@@ -102,6 +102,8 @@ def settings_for(database_url: str) -> Settings:
         log_json=True,
         # Tests run the crisis pass themselves, to see each outcome.
         crisis_pass_inline=False,
+        # The webhook tests' receiver, an internal one as a deployment would allow it.
+        webhook_allow_hosts="receiver.test",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import datetime
 from typing import Annotated
@@ -10,19 +11,22 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlmodel import select
 
+from integrations.safe_url import Unresolvable, UnsafeUrl, check_url
 from service.audit.service import record
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission, Role
 from service.auth.principal import Principal
 from service.db import new_id
 from service.deps import SessionDep
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, NotFound, UnsafeUrlRefused
 from service.webhooks.models import WebhookSubscription
-from service.webhooks.service import EVENT_TYPES, types_ok
+from service.webhooks.service import EVENT_TYPES, types_ok, url_policy
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 Manager = Annotated[Principal, Depends(authorize(Permission.WEBHOOKS_MANAGE))]
+#: How long a subscription waits for its URL's host to resolve.
+RESOLVE_TIMEOUT_S = 5.0
 
 
 class SubscriptionCreate(BaseModel):
@@ -53,6 +57,7 @@ async def subscribe(
             f"Unknown event types {unknown}",
             errors=[{"loc": ["body", "events"], "msg": f"use {list(EVENT_TYPES)}"}],
         )
+    await _check_url(request, str(data.url))
     secret = data.secret or secrets.token_urlsafe(32)
     subscription_id = new_id()
     sealed = request.app.state.protector.sealer.seal(
@@ -83,6 +88,26 @@ async def subscribe(
         created_at=subscription.created_at,
         secret=secret,
     )
+
+
+async def _check_url(request: Request, url: str) -> None:
+    """Refuse a URL that leads inside the deployment, now; the deliverer checks again at each
+    connection, since what a name resolves to can change."""
+    try:
+        await asyncio.wait_for(
+            check_url(url, url_policy(request.app.state.settings), request.app.state.resolver),
+            RESOLVE_TIMEOUT_S,
+        )
+    except (UnsafeUrl, Unresolvable, TimeoutError) as exc:
+        reason = (
+            exc.reason
+            if isinstance(exc, UnsafeUrl)
+            else str(exc) or "the host did not resolve in time"
+        )
+        raise UnsafeUrlRefused(
+            f"Webhooks cannot be sent to this URL: {reason}",
+            errors=[{"loc": ["body", "url"], "msg": reason}],
+        ) from exc
 
 
 @router.get("", response_model=list[SubscriptionPublic])

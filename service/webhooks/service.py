@@ -18,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from integrations.safe_http import guarded_client
+from integrations.safe_url import Policy, Resolver, UnsafeUrl, system_resolver
 from service.db import UTCDateTime, metadata, new_id, session_scope, utcnow
 from service.registry.protect import Protector
+from service.settings import Environment, Settings
 from service.webhooks.models import OutboxEvent, WebhookSubscription
 
 log = logging.getLogger("lifeline.webhooks")
@@ -46,10 +49,23 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 2 ** max(attempts - 1, 0)))
 
 
-def delivery_client() -> httpx.AsyncClient:
-    """The HTTP client of the deliveries: keep-alive, as many connections as subjects in flight."""
-    return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+def url_policy(settings: Settings) -> Policy:
+    """Where webhooks may go: public addresses, and the receivers the deployment allows;
+    https except in development."""
+    return Policy.parse(
+        settings.webhook_allow_hosts.split(","),
+        require_https=settings.env is not Environment.DEVELOPMENT,
+    )
+
+
+def delivery_client(policy: Policy, resolve: Resolver = system_resolver) -> httpx.AsyncClient:
+    """The HTTP client of the deliveries: guarded (each connection to a checked address, no
+    redirects followed), keep-alive, as many connections as subjects in flight."""
+    return guarded_client(
+        policy,
+        resolve,
+        limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY),
+        timeout=TIMEOUT_S,
     )
 
 
@@ -288,7 +304,7 @@ async def deliver_due(
                 body = bodies.get(delivery.event_id)
                 if body is None:
                     body = bodies[delivery.event_id] = _body(delivery)
-                status, error = await _post(
+                status, error, refused = await _post(
                     client, signers[subscription.id], subscription.url, delivery.event_id, body
                 )
                 outcome = {
@@ -305,7 +321,8 @@ async def deliver_due(
                     outcome["status"], outcome["delivered_at"] = "delivered", utcnow()
                     counts["delivered"] += 1
                     continue
-                if outcome["attempts"] >= MAX_ATTEMPTS:
+                if refused or outcome["attempts"] >= MAX_ATTEMPTS:
+                    # A refused address is refused again at every try: no point in retrying.
                     outcome["status"] = "dead"
                     counts["dead"] += 1
                     log.warning(
@@ -381,7 +398,8 @@ def _body(delivery: Any) -> bytes:
 
 async def _post(
     client: httpx.AsyncClient, signer: Signer, url: str, event_id: str, body: bytes
-) -> tuple[int | None, str | None]:
+) -> tuple[int | None, str | None, bool]:
+    """Post one event: (the receiver's status, the error, whether the URL was refused)."""
     timestamp = int(utcnow().timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -392,9 +410,12 @@ async def _post(
     }
     try:
         response = await client.post(url, content=body, headers=headers, timeout=TIMEOUT_S)
+    except UnsafeUrl as exc:
+        return None, f"refused: {exc.reason}"[:500], True
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}"
-    return response.status_code, None if response.is_success else f"answered {response.status_code}"
+        return None, f"{type(exc).__name__}", False
+    error = None if response.is_success else f"answered {response.status_code}"
+    return response.status_code, error, False
 
 
 def types_ok(events: Sequence[str]) -> list[str]:
