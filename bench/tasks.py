@@ -358,7 +358,7 @@ def main() -> None:
 def update_figures(args: argparse.Namespace, ids: list[str]) -> None:
     env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", "8767", "--workers", "2"],
+        [sys.executable, "-m", "service.cli", "serve", "--port", "8767", "--processes", "2"],
         env=env,
         cwd=ROOT,
     )

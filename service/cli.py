@@ -87,9 +87,9 @@ def migrate(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+    processes: Annotated[int, typer.Option(help="API processes")] = 1,
 ) -> None:
-    """Run the API."""
+    """Run the API (``lifeline worker`` runs the background work)."""
     import uvicorn
 
     settings = get_settings()
@@ -98,7 +98,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=processes,
         log_config=None,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
@@ -230,6 +230,48 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id")]
         raise _fail(exc.detail) from exc
 
 
+@token_app.command("list")
+def token_list(
+    org: Annotated[
+        str | None, typer.Option(help="Only this organisation's tokens (id or slug)")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Include revoked tokens")] = False,
+) -> None:
+    """List tokens: id, organisation, role, name, prefix, creation and revocation.
+
+    Never a secret nor its hash. The id is what ``token revoke`` takes."""
+    from service.auth.service import list_tokens
+    from service.directory.service import get_organization, list_organizations
+    from service.errors import LifelineError
+
+    async def work(session: AsyncSession) -> Table:
+        only = (await get_organization(session, ref=org)).id if org else None
+        slugs = {o.id: o.slug for o in await list_organizations(session, limit=100_000)}
+        table = Table("id", "organisation", "role", "name", "prefix", "created", "revoked")
+        after: str | None = None
+        while page := await list_tokens(session, limit=500, after_id=after, organization_id=only):
+            after = page[-1].id
+            for t in page:
+                if t.revoked_at is not None and not show_all:
+                    continue
+                table.add_row(
+                    t.id,
+                    slugs.get(t.organization_id, t.organization_id),
+                    t.role,
+                    t.name,
+                    f"{t.prefix}…",
+                    f"{t.created_at:%Y-%m-%d %H:%M}",
+                    f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+                )
+        return table
+
+    try:
+        # As wide as the rows, so that an id is never cut or folded.
+        Console(width=10_000).print(_with_session(work))
+    except LifelineError as exc:
+        raise _fail(exc.detail) from exc
+
+
 @import_app.command("workers")
 def import_workers(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file")],
@@ -237,7 +279,19 @@ def import_workers(
         str | None, typer.Option(help="Organisation the registrations are made for (id or slug)")
     ] = None,
 ) -> None:
-    """Register workers from a CSV or XLSX file, with a progress bar. Safe to run twice."""
+    """Register workers from a CSV or XLSX file, with a progress bar. Safe to run twice.
+
+    \b
+    The first row names the columns, in any order.
+    Required: nationality, lat, lon, source.
+    Optional: given_name, family_name, sex, birth_date, document_number,
+    phone, languages, sector, employer, recruitment_agency, country,
+    accompanying_family, vulnerabilities, documentation_status,
+    international_protection, share_with_embassy, share_with_humanitarian,
+    legal_basis, verified, stay_registered, accept_flagged_location.
+    Lists (languages, vulnerabilities) are separated by ";". Unknown
+    columns are reported and ignored. The README describes each column.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from service.directory.service import get_organization
@@ -388,7 +442,7 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Run the API afterwards")
     ] = True,
-    workers: Annotated[int, typer.Option(help="Synthetic workers in the register")] = 20_000,
+    people: Annotated[int, typer.Option(help="Synthetic people in the register")] = 20_000,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
 ) -> None:
@@ -406,11 +460,9 @@ def demo(
             maker = make_sessionmaker(engine)
             async with session_scope(maker) as session:
                 created, existing = await seed_directory(session, actor=CLI)
-            with console.status(
-                f"registering {workers:,} synthetic workers (encrypted at rest)..."
-            ):
+            with console.status(f"registering {people:,} synthetic workers (encrypted at rest)..."):
                 async with session_scope(maker) as session:
-                    register = await seed_register(session, actor=CLI, workers=workers)
+                    register = await seed_register(session, actor=CLI, workers=people)
             index = RegisterIndex(engine)
             await index.build()
             results: list[tuple[str, Exposure]] = []
@@ -440,17 +492,19 @@ def demo(
         console.rule("[bold]API tokens (shown once, stored hashed)")
         for t in tokens:
             console.print(f"{t.role.value:<18} {t.organization:<22} {t.secret}", soft_wrap=True)
-        admin = tokens[0].secret
-        console.print("Try:")
-        console.print(
-            f"  curl -s -H 'Authorization: Bearer {admin}' -H 'Content-Type: application/json' "
-            f'-d \'{{"circle": {{"lat": 3.139, "lon": 101.687, "radius_m": 50000}}}}\' '
-            f"http://{host}:{port}/api/v1/exposure"
-        )
+        console.print("(each run revokes the tokens the previous run printed)")
+        # Plain print, not Rich: Rich would fold a line at the terminal's width, inside the token.
+        # Every line is shorter than 80 columns, so a copy takes each whole.
+        print("Try:")
+        print(f"TOKEN={tokens[0].secret}")
+        print('curl -s -H "Authorization: Bearer $TOKEN" \\')
+        print('  -H "Content-Type: application/json" \\')
+        print("""  -d '{"circle": {"lat": 3.139, "lon": 101.687, "radius_m": 50000}}' \\""")
+        print(f"  http://{host}:{port}/api/v1/exposure")
 
     asyncio.run(run())
     if serve_after:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, processes=1)
 
 
 def _print_drill(drill: object) -> None:
@@ -468,10 +522,13 @@ def _print_drill(drill: object) -> None:
     for org, count in sorted(by_org.items(), key=lambda kv: -kv[1]):
         table.add_row(org, str(count))
     console.print(table)
-    gaps = [t for t in drill.tasks if t[3]]
-    console.print(f"coverage gaps (nobody in the directory fills the role): {len(gaps)}")
-    for org, title, status, _ in [*[t for t in drill.tasks if not t[3]][:6], *gaps[:3]]:
-        console.print(f"  [{status}] {org}: {title}", soft_wrap=True, markup=False)
+    console.print(
+        f"coverage gaps (nobody in the directory fills the role): {len(drill.gaps)}, "
+        f"in {sum(g.tasks for g in drill.gaps)} tasks left to the coordinators",
+        soft_wrap=True,
+    )
+    for gap in drill.gaps:
+        console.print(f"  {gap}", soft_wrap=True, markup=False)
 
 
 def _print_exposure(title: str, result: object) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -207,12 +208,33 @@ async def seed_directory(session: AsyncSession, *, actor: Principal) -> tuple[in
 
 
 async def issue_demo_tokens(session: AsyncSession, *, actor: Principal) -> list[DemoToken]:
+    """Revoke the tokens an earlier demo run printed, then mint and return new ones.
+
+    Only the secrets' hashes are kept, so an earlier run's tokens cannot be printed again; left
+    alive, every run would add six more working tokens nobody tracks. The demo's own are those of
+    its organisations with one of its names: a token made by hand for the same organisation
+    stays. Each revocation is audited like any other."""
+    from sqlmodel import col, select
+
+    from service.auth.models import ApiToken
+    from service.auth.service import revoke_token
     from service.directory.service import get_organization
 
+    orgs = {slug: await get_organization(session, ref=slug) for slug, _, _ in DEMO_TOKENS}
+    earlier = await session.exec(
+        select(ApiToken).where(
+            col(ApiToken.organization_id).in_([o.id for o in orgs.values()]),
+            col(ApiToken.name).in_([name for _, _, name in DEMO_TOKENS]),
+            col(ApiToken.revoked_at).is_(None),
+        )
+    )
+    for token in earlier.all():
+        await revoke_token(session, actor=actor, token_id=token.id)
     tokens = []
     for slug, role, name in DEMO_TOKENS:
-        org = await get_organization(session, ref=slug)
-        issued = await create_token(session, actor=actor, organization=org, role=role, name=name)
+        issued = await create_token(
+            session, actor=actor, organization=orgs[slug], role=role, name=name
+        )
         tokens.append(DemoToken(organization=slug, role=role, secret=issued.secret))
     return tokens
 
@@ -248,10 +270,40 @@ DRILL_CAP = DRILL_CAP_TEMPLATE.format(
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageGap:
+    """A role nobody in the directory fills for one scope of the crisis, and its tasks."""
+
+    role: str
+    scope: str
+    tasks: int
+
+    def __str__(self) -> str:
+        task_s = "task" if self.tasks == 1 else "tasks"
+        return f"no {self.role.replace('_', ' ')} for {self.scope} ({self.tasks} {task_s})"
+
+
+@dataclass(frozen=True, slots=True)
 class DrillSummary:
     crisis_id: str | None
     title: str
     tasks: list[tuple[str, str, str, bool]]  # (organisation, title, status, coverage gap)
+    gaps: list[CoverageGap] = field(default_factory=list)
+
+
+def coverage_gaps(tasks: Sequence[tuple[str, str | None, bool]]) -> list[CoverageGap]:
+    """The gaps among (task key, actor role, coverage gap) triples: one per role and scope.
+
+    A missing embassy leaves several tasks undone (hotline, contact, documents, ...); it is one
+    gap. The scope is the key's suffix the playbook engine adds per nationality and country
+    (``@PHL@MYS``), province (``@MY-10``) or nothing (the whole crisis)."""
+    counts: dict[tuple[str, str], int] = {}
+    for key, role, gap in tasks:
+        if not gap:
+            continue
+        parts = key.split("@")[1:]
+        scope = " in ".join(parts) if parts else "the crisis"
+        counts[(role or "unknown", scope)] = counts.get((role or "unknown", scope), 0) + 1
+    return [CoverageGap(role, scope, n) for (role, scope), n in sorted(counts.items())]
 
 
 async def run_drill(maker: Any, index: Any, *, actor: Principal) -> DrillSummary:
@@ -285,4 +337,5 @@ async def run_drill(maker: Any, index: Any, *, actor: Principal) -> DrillSummary
             ),
             key=lambda t: (t[3], t[0], t[1]),
         )
-        return DrillSummary(crisis.id, crisis.title, tasks)
+        gaps = coverage_gaps([(t.key, t.actor_role, t.coverage_gap) for t in rows])
+        return DrillSummary(crisis.id, crisis.title, tasks, gaps)

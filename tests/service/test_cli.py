@@ -91,9 +91,9 @@ def test_cli_refuses_bad_input_cleanly(cli_env: str) -> None:
 
 
 def test_demo_seeds_once_and_prints_tokens(cli_env: str) -> None:
-    first = runner.invoke(cli, ["demo", "--no-serve", "--workers", "1500"])
+    first = runner.invoke(cli, ["demo", "--no-serve", "--people", "1500"])
     assert first.exit_code == 0, first.output
-    again = runner.invoke(cli, ["demo", "--no-serve", "--workers", "1500"])
+    again = runner.invoke(cli, ["demo", "--no-serve", "--people", "1500"])
     assert again.exit_code == 0, again.output
     assert "0 organisations created" in again.output
     assert "0 workers registered, 1,500 already there" in again.output
