@@ -32,9 +32,13 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
+# The suite runs in random order (pytest-randomly), once per seed; each run prints its seed.
+# Three new seeds each time unless given: `make test SEEDS="1 2 3"` repeats a run.
+SEEDS ?= $(shell od -An -N6 -tu2 /dev/urandom)
+
 unit: install
 	scripts/ensure-postgres
-	$(BIN)/pytest
+	for seed in $(SEEDS); do $(BIN)/pytest -p randomly --randomly-seed=$$seed || exit 1; done
 
 test: lint typecheck imports unit
 

@@ -1,13 +1,19 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL, built by the migrations.
 
 Choose backends with ``LIFELINE_TEST_BACKENDS`` (default ``sqlite,postgresql``) and the server with
-``LIFELINE_TEST_POSTGRES_URL``. Tests share one migrated database per backend and per session, and
-use unique names, so they need no cleanup and can run in any order.
+``LIFELINE_TEST_POSTGRES_URL``.
+
+Isolation (docs/decisions/0009-test-isolation.md): most tests share one migrated database per
+backend and see only their own data, made under unique names (``unique``); a test whose answer
+depends on everything in the database (counts in a zone, a crisis an alert may join) builds a
+world of its own with ``Databases.create``, a copy of a migrated template that costs a file copy
+on SQLite and ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL. The suite runs in random order.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -37,26 +43,56 @@ POSTGRES_URL = os.environ.get(
 
 
 class Databases:
-    """Makes and drops throwaway databases on either backend."""
+    """Makes and drops throwaway databases on either backend, migrated or empty."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.created: list[str] = []
+        #: backend → a migrated database nobody connects to, copied for each new one.
+        self.templates: dict[str, str] = {}
 
     def _server_dsn(self) -> str:
         return POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
 
-    async def create(self, backend: str) -> str:
-        name = f"lifeline_test_{uuid.uuid4().hex[:12]}"
+    def _url(self, backend: str, name: str) -> str:
         if backend == "sqlite":
             return f"sqlite+aiosqlite:///{self.tmp / (name + '.db')}"
+        return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+    async def create(self, backend: str, *, migrated: bool = True) -> str:
+        """A new database: a copy of the migrated template, or empty (``migrated=False``)."""
+        name = f"lifeline_test_{uuid.uuid4().hex[:12]}"
+        template = await self._template(backend) if migrated else None
+        if backend == "sqlite":
+            if template is not None:
+                shutil.copyfile(self.tmp / (template + ".db"), self.tmp / (name + ".db"))
+            return self._url(backend, name)
         conn = await asyncpg.connect(self._server_dsn())
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            await conn.execute(f'CREATE DATABASE "{name}"{suffix}')
         finally:
             await conn.close()
         self.created.append(name)
-        return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        return self._url(backend, name)
+
+    async def _template(self, backend: str) -> str:
+        if backend not in self.templates:
+            name = f"lifeline_template_{uuid.uuid4().hex[:12]}"
+            if backend == "postgresql":
+                conn = await asyncpg.connect(self._server_dsn())
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+                finally:
+                    await conn.close()
+                self.created.append(name)
+            engine = make_engine(self._url(backend, name))
+            try:
+                await upgrade(engine)
+            finally:
+                await engine.dispose()
+            self.templates[backend] = name
+        return self.templates[backend]
 
     async def drop_all(self) -> None:
         if not self.created:
@@ -84,13 +120,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 async def database_url(databases: Databases, backend: str) -> str:
     """A database at the latest migration, shared by the session's tests on this backend."""
-    url = await databases.create(backend)
-    engine = make_engine(url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-    return url
+    return await databases.create(backend)
 
 
 def settings_for(database_url: str) -> Settings:
@@ -110,6 +140,15 @@ def settings_for(database_url: str) -> Settings:
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(settings_for(database_url), configure_logs=False)
+    async with application.router.lifespan_context(application):
+        await application.state.register_index.ready.wait()
+        yield application
+
+
+@pytest.fixture
+async def own_app(databases: Databases, backend: str) -> AsyncIterator[FastAPI]:
+    """An app on a database of its own, for a test whose answer depends on all that is in it."""
+    application = create_app(settings_for(await databases.create(backend)), configure_logs=False)
     async with application.router.lifespan_context(application):
         await application.state.register_index.ready.wait()
         yield application

@@ -13,9 +13,7 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.auth.permissions import Role
-from service.db import make_engine
 from service.directory.models import OrgKind
-from service.migrate import upgrade
 from service.orchestration import process_pending
 from tests.conftest import Databases, bearer, make_org_in, make_token_in, settings_for, unique
 
@@ -43,12 +41,9 @@ def cap(
 <area><areaDesc>Davao</areaDesc><polygon>{ring}</polygon></area></info></alert>""".encode()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def davao(databases: Databases, backend: str) -> AsyncIterator[dict[str, Any]]:
     url = await databases.create(backend)
-    engine = make_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
     app = create_app(settings_for(url), configure_logs=False)
     async with app.router.lifespan_context(app):
         await app.state.register_index.ready.wait()

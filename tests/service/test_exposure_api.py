@@ -11,9 +11,7 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.auth.permissions import Role
-from service.db import make_engine
 from service.directory.models import OrgKind
-from service.migrate import upgrade
 from tests.conftest import Databases, bearer, settings_for, unique
 
 KOTA_KINABALU = {"lat": 5.9804, "lon": 116.0735}
@@ -21,14 +19,11 @@ SANDAKAN = {"lat": 5.8402, "lon": 118.1179}
 KK_CIRCLE = {"circle": {"lat": 5.98, "lon": 116.07, "radius_m": 30_000}}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def sabah(databases: Databases, backend: str) -> AsyncIterator[dict[str, Any]]:
     """A fresh register in Sabah: 7 Filipinos and 2 Indonesians in Kota Kinabalu, 3 Filipinos in
     Sandakan, a point group of 40 and an area group half inside the zone."""
     url = await databases.create(backend)
-    engine = make_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
     app = create_app(settings_for(url), configure_logs=False)
     async with app.router.lifespan_context(app):
         await app.state.register_index.ready.wait()

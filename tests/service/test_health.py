@@ -17,7 +17,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
 
 
 async def test_not_ready_until_migrated(databases: Databases, backend: str) -> None:
-    url = await databases.create(backend)
+    url = await databases.create(backend, migrated=False)
     app = create_app(settings_for(url), configure_logs=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

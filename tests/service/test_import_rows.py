@@ -29,7 +29,6 @@ from service.db import (
     utcnow,
 )
 from service.errors import InvalidInput
-from service.migrate import upgrade
 from service.registry.bulk import (
     ImportReport,
     _Store,
@@ -312,7 +311,6 @@ async def _empty_register(
     url = await databases.create(backend)
     engine = make_engine(url)
     try:
-        await upgrade(engine)
         makers = make_sessionmaker(engine)
         yield makers, _runner(makers, Protector.from_settings(settings_for(url)))
     finally:

@@ -13,7 +13,7 @@ from tests.conftest import Databases
 
 
 async def test_walk_every_revision_up_and_down(databases: Databases, backend: str) -> None:
-    engine = make_engine(await databases.create(backend))
+    engine = make_engine(await databases.create(backend, migrated=False))
     try:
         steps = revisions()
         assert steps[-1] == head_revision()
