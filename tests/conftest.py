@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -32,7 +32,7 @@ from service.directory.models import OrgKind
 from service.directory.schemas import OrganizationCreate
 from service.directory.service import create_organization
 from service.migrate import upgrade
-from service.settings import Environment, Settings
+from service.settings import Environment, Settings, get_settings
 
 BACKENDS = [
     b.strip() for b in os.environ.get("LIFELINE_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -152,6 +152,35 @@ async def own_app(databases: Databases, backend: str) -> AsyncIterator[FastAPI]:
     async with application.router.lifespan_context(application):
         await application.state.register_index.ready.wait()
         yield application
+
+
+def _cli_env(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    settings = settings_for(url)
+    monkeypatch.setenv("LIFELINE_DATABASE_URL", url)
+    monkeypatch.setenv("LIFELINE_ENCRYPTION_KEYS", settings.encryption_keys)
+    monkeypatch.setenv("LIFELINE_BLIND_INDEX_KEY", settings.blind_index_key)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The command line's environment, on the shared database of the backend."""
+    yield from _cli_env(database_url, monkeypatch)
+
+
+@pytest.fixture
+async def own_database_url(databases: Databases, backend: str) -> str:
+    """A migrated database of the test's own."""
+    return await databases.create(backend)
+
+
+@pytest.fixture
+def own_cli_env(own_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The command line's environment, on a database of the test's own: for a command whose
+    output depends on all that is in the database (the demo's drill joins an open crisis)."""
+    yield from _cli_env(own_database_url, monkeypatch)
 
 
 @pytest.fixture

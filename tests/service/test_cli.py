@@ -7,25 +7,12 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from service.cli import app as cli
-from service.settings import get_settings
-from tests.conftest import settings_for, unique
+from tests.conftest import unique
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    settings = settings_for(database_url)
-    monkeypatch.setenv("LIFELINE_DATABASE_URL", database_url)
-    monkeypatch.setenv("LIFELINE_ENCRYPTION_KEYS", settings.encryption_keys)
-    monkeypatch.setenv("LIFELINE_BLIND_INDEX_KEY", settings.blind_index_key)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 async def test_org_and_token_from_the_cli_then_the_api(
@@ -82,7 +69,7 @@ def test_cli_refuses_bad_input_cleanly(cli_env: str) -> None:
     assert "no-such-org" in missing.output
 
 
-def test_demo_seeds_once_and_prints_tokens(cli_env: str) -> None:
+def test_demo_seeds_once_and_prints_tokens(own_cli_env: str) -> None:
     first = runner.invoke(cli, ["demo", "--no-serve", "--people", "1500"])
     assert first.exit_code == 0, first.output
     again = runner.invoke(cli, ["demo", "--no-serve", "--people", "1500"])

@@ -17,10 +17,9 @@ from service.db import make_engine, make_sessionmaker, session_scope
 from service.demo import coverage_gaps
 from service.tasks.models import Task
 from tests.conftest import settings_for
-from tests.service.test_cli import cli_env  # noqa: F401 - the fixture, used by name
 
 runner = CliRunner()
-pytestmark = pytest.mark.usefixtures("cli_env")
+pytestmark = pytest.mark.usefixtures("own_cli_env")
 
 
 def _demo() -> str:
@@ -37,6 +36,9 @@ def _statuses(database_url: str, tokens: list[str]) -> list[int]:
     async def call() -> list[int]:
         app = create_app(settings_for(database_url), configure_logs=False)
         async with app.router.lifespan_context(app):
+            # Stopping the app while its index still loads would leave a query running in
+            # aiosqlite's thread after this loop is closed.
+            await app.state.register_index.ready.wait()
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
                 return [
@@ -62,7 +64,8 @@ def _gap_tasks(database_url: str, crisis_id: str) -> int:
     return asyncio.run(count())
 
 
-def test_a_rerun_revokes_the_tokens_of_the_run_before(cli_env: str) -> None:  # noqa: F811
+def test_a_rerun_revokes_the_tokens_of_the_run_before(own_cli_env: str) -> None:
+    cli_env = own_cli_env
     first = _tokens(_demo())
     second_output = _demo()
     second = _tokens(second_output)

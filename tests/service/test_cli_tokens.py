@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 from service.auth.service import hash_token
 from service.cli import app as cli
 from tests.conftest import unique
-from tests.service.test_cli import cli_env  # noqa: F401 - the fixture, used by name
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("cli_env")

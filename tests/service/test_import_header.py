@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from service.auth.permissions import Role
 from service.cli import app as cli
 from tests.conftest import TokenFactory, bearer
-from tests.service.test_cli import cli_env  # noqa: F401 - the fixture, used by name
 
 #: A header without lat, lon and source.
 HEADER = "nationality,given_name,family_name,sex"

@@ -21,7 +21,6 @@ from service.registry.locate import default_locator
 from service.registry.protect import Protector
 from service.registry.rows import Columns, clean_cells
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
-from tests.service.test_cli import cli_env  # noqa: F401  (a fixture)
 from tests.service.test_import_rows import BASE, EXTRA, slow
 from tests.service.test_register_import import HEADER, consular, csv_file, good_rows, upload
 from tests.service.test_tasks import ZONE
@@ -92,7 +91,7 @@ async def test_oversized_cells_in_worker_processes(app: FastAPI) -> None:
             await run_import(app, big_header_file(unique("POOLH")), processes)
 
 
-def test_the_cli_says_the_same(cli_env: str, tmp_path: Path) -> None:  # noqa: F811
+def test_the_cli_says_the_same(cli_env: str, tmp_path: Path) -> None:
     runner = CliRunner()
     rows = tmp_path / "rows.csv"
     rows.write_bytes(big_row_file(unique("CLI")))
