@@ -22,6 +22,7 @@ from service.crises.playbooks_router import router as playbooks_router
 from service.crises.router import router as crises_router
 from service.db import make_engine, make_sessionmaker
 from service.directory.router import router as directory_router
+from service.docs import install_docs
 from service.errors import install_error_handlers
 from service.exposure.engine import RegisterIndex
 from service.exposure.router import router as exposure_router
@@ -148,6 +149,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             "9457 problem details; every response carries an `X-Request-ID`."
         ),
         lifespan=lifespan,
+        # Served by ``install_docs`` from the deployment's own files, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
@@ -160,6 +164,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     )
     install_error_handlers(app)
     app.include_router(health_router)
+    install_docs(app)
     # Each domain router straight into the app: a router nested in another costs a level of
     # matching on every request.
     for router in DOMAIN_ROUTERS:
