@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI
@@ -22,6 +21,8 @@ from service.crises.playbooks_router import router as playbooks_router
 from service.crises.router import router as crises_router
 from service.db import make_engine, make_sessionmaker
 from service.directory.router import router as directory_router
+from service.docs import install_docs
+from service.docs import router as docs_router
 from service.errors import install_error_handlers
 from service.exposure.engine import RegisterIndex
 from service.exposure.router import router as exposure_router
@@ -29,6 +30,7 @@ from service.feeds.config import load_feeds
 from service.health import router as health_router
 from service.idempotency import IdempotencyMiddleware
 from service.observability import RequestContextMiddleware, configure_logging
+from service.openapi import declare_answers, install_openapi
 from service.registry.locate import LazyLocator
 from service.registry.protect import Protector
 from service.registry.ratelimit import TokenBuckets
@@ -56,29 +58,6 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     tasks_router,
     webhooks_router,
 )
-
-
-#: What any route that takes a body may answer before it sees the body whole (raised by the
-#: receive channel, ``service/observability.py``).
-BODY_ANSWERS: dict[int | str, dict[str, Any]] = {
-    400: {
-        "description": "The body is malformed, or did not arrive whole (`body-incomplete`)",
-        "content": {"application/problem+json": {}},
-    },
-    413: {
-        "description": "The body is over `LIFELINE_MAX_BODY_BYTES` (`payload-too-large`), "
-        "declared or counted as it streamed",
-        "content": {"application/problem+json": {}},
-    },
-}
-
-
-def declare_body_answers(routes: list[tuple[str, APIRoute]]) -> None:
-    """Every route with a body declares the answers the body itself can cause."""
-    for _, route in routes:
-        if (route.methods or set()) & {"POST", "PUT", "PATCH"}:
-            for status_code, answer in BODY_ANSWERS.items():
-                route.responses.setdefault(status_code, answer)
 
 
 def api_routes() -> list[tuple[str, APIRoute]]:
@@ -148,6 +127,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             "9457 problem details; every response carries an `X-Request-ID`."
         ),
         lifespan=lifespan,
+        # Served by ``install_docs`` from the deployment's own files, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
@@ -160,12 +142,14 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     )
     install_error_handlers(app)
     app.include_router(health_router)
+    install_docs(app)
     # Each domain router straight into the app: a router nested in another costs a level of
     # matching on every request.
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     check_every_route_is_guarded(api_routes())
-    declare_body_answers(api_routes())
+    declare_answers((health_router, docs_router, *DOMAIN_ROUTERS))
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.openapi import raises
 from service.settings import Settings
 
 
@@ -37,6 +38,9 @@ async def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
+# 412 and 428 come from the domain functions that compare the version; every route that takes
+# the header can meet them.
+@raises(412, 422, 428)
 async def if_match_version(
     if_match: Annotated[str | None, Header(description="The version you read")] = None,
 ) -> int | None:

@@ -26,8 +26,20 @@ class Page(BaseModel, Generic[T]):
 LimitParam = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description="Page size (default 50, at most 500)")
 ]
+#: What ``encode_cursor`` gives out: unpadded base64url. Any other string is refused (422) by
+#: validation; one of this shape that this list did not give out is refused (422) by
+#: ``decode_cursor`` or the list itself.
+CURSOR_PATTERN = "^[A-Za-z0-9_-]{1,512}$"
 CursorParam = Annotated[
-    str | None, Query(max_length=512, description="The next_cursor of the previous page")
+    str | None,
+    Query(
+        max_length=512,
+        pattern=CURSOR_PATTERN,
+        description="The `next_cursor` of the previous page of this list, exactly as given: an "
+        "opaque token of this service. Leave it out for the first page. A cursor this list did "
+        "not give out is refused with a 422 problem (`invalid-input`, `loc` "
+        '`["query", "cursor"]`): start again without it.',
+    ),
 ]
 
 

@@ -26,6 +26,7 @@ from service.deps import SessionDep
 from service.errors import InvalidInput, LifelineError, NotFound
 from service.feeds.config import FeedConfig
 from service.feeds.poller import poll_feed
+from service.openapi import problems
 from service.orchestration import run_pass
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 
@@ -49,7 +50,7 @@ class UnsupportedMediaType(LifelineError):
     "/alerts/cap",
     response_model=AlertPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "Already known: nothing changed"}},
+    responses={200: {"description": "Already known: nothing changed"}, **problems(415)},
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -21,6 +21,7 @@ from service.auth.service import authenticate
 from service.db import session_scope
 from service.deps import SessionDep
 from service.errors import Forbidden, Unauthenticated
+from service.openapi import raises
 
 log = logging.getLogger("lifeline.auth")
 
@@ -70,7 +71,7 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     setattr(dependency, PERMISSION_ATTR, permission)
-    return dependency
+    return raises(401, 403)(dependency)
 
 
 def _action_name(request: Request) -> str:

@@ -15,6 +15,7 @@ from service.auth.schemas import TokenCreate, TokenIssued, TokenPublic
 from service.db import session_scope
 from service.deps import SessionDep
 from service.directory.service import get_organization
+from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.settings import Settings
 
@@ -31,7 +32,9 @@ Manager = Annotated[Principal, Depends(authorize(Permission.TOKENS_MANAGE))]
         403: {
             "description": "A role that reads personal data, asked for another organisation "
             "(only its own administrators issue those, unless the deployment allows it)"
-        }
+        },
+        # The organisation named in the body.
+        **problems(404),
     },
 )
 async def create_token(
@@ -72,7 +75,7 @@ async def create_token(
     return TokenIssued(**public.model_dump(), token=issued.secret)
 
 
-@router.get("", response_model=Page[TokenPublic])
+@router.get("", response_model=Page[TokenPublic], responses=problems(404))
 async def list_tokens(
     session: SessionDep,
     actor: Manager,

@@ -18,6 +18,7 @@ from service.exports import workers as workers_csv
 from service.exposure import service
 from service.exposure.engine import RegisterIndex
 from service.exposure.schemas import Exposure, WorkersInZoneQuery, ZoneQuery
+from service.openapi import problems, raises
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.registry.access import visibility_clause, visible_fields
 from service.registry.models import Worker
@@ -36,6 +37,7 @@ class IndexNotReady(LifelineError):
     status, code, title = 503, "index-not-ready", "The exposure index is still loading"
 
 
+@raises(503)
 async def current_index(request: Request) -> RegisterIndex:
     """The process's index, brought up to date with the register before it answers."""
     index: RegisterIndex = request.app.state.register_index
@@ -73,7 +75,9 @@ async def exposure(
 
 
 @router.post(
-    "/workers", response_model=Page[WorkerPublic], responses={200: {"content": {"text/csv": {}}}}
+    "/workers",
+    response_model=Page[WorkerPublic],
+    responses={200: {"content": {"text/csv": {}}}, **problems(429)},
 )
 async def workers_in_zone(
     query: WorkersInZoneQuery,

@@ -13,6 +13,7 @@ from service.auth.principal import Principal
 from service.countries import CountryCode
 from service.deps import IfMatch, SessionDep
 from service.errors import InvalidInput, PayloadTooLarge, RateLimited
+from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.registry import access, bulk, populations, service
 from service.registry.locate import Locator
@@ -123,7 +124,7 @@ async def import_workers(
     return ImportResult.model_validate(report, from_attributes=True)
 
 
-@router.get("/workers", response_model=Page[WorkerPublic])
+@router.get("/workers", response_model=Page[WorkerPublic], responses=problems(429))
 async def list_workers(
     request: Request,
     session: SessionDep,

@@ -14,6 +14,7 @@ from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep
 from service.exports import csv as tasks_csv
+from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.tasks import service
 from service.tasks.models import Task, TaskStatus
@@ -89,7 +90,13 @@ class CommentCreate(BaseModel):
     body: Annotated[Paragraph, Field(min_length=1, max_length=10_000)]
 
 
-@router.post("/tasks", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
+# 404: the crisis or the organisation named in the body.
+@router.post(
+    "/tasks",
+    response_model=TaskPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(404),
+)
 async def create_task(data: TaskCreate, session: SessionDep, actor: Creator) -> Task:
     """A task by hand (coordinators), beside the playbooks' own."""
     from service.db import new_id
