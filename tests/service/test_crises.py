@@ -345,7 +345,7 @@ async def test_playbooks_can_be_listed_and_validated(davao: dict[str, Any]) -> N
         3,
         4,
     ]
-    good = "key: drill\\ntitle: A drill\\nversion: 1\\ntrigger: {hazards: [any]}\\ntasks:\\n  - {key: call, title: Call, actor: embassy, due: 2h, basis: [MICIC G9]}\\n"
+    good = "key: drill\\ntitle: A drill\\nversion: 1\\ntrigger: {hazards: [any]}\\ntasks:\\n  - {key: call, title: Call, description: Call everyone, actor: embassy, due: 2h, basis: [MICIC G9]}\\n"
     ok = await client.post(
         "/api/v1/playbooks/validate",
         content=good.replace("\\n", "\n"),
