@@ -77,6 +77,12 @@ def _placeholders(text: str) -> str:
     return text
 
 
+def _said(text: str) -> str:
+    if not text.strip():
+        raise ValueError("say what to do: every action has a description")
+    return text
+
+
 Duration = Annotated[str, AfterValidator(_duration)]
 Template = Annotated[str, AfterValidator(_placeholders)]
 
@@ -97,7 +103,10 @@ class TaskTemplate(BaseModel):
 
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{1,60}$")
     title: Template = Field(min_length=3, max_length=300)
-    description: Template = ""
+    #: What to do, for the organisation that gets the task: every action says it.
+    description: Annotated[Template, AfterValidator(_said)] = Field(
+        default="", validate_default=True
+    )
     actor: Actor
     due: Duration
     escalate_after: Duration | None = None

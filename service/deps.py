@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.openapi import raises
@@ -38,27 +38,51 @@ async def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-# 412 and 428 come from the domain functions that compare the version; every route that takes
-# the header can meet them.
+def etag(version: int) -> str:
+    """The ``ETag`` of a record at ``version``: strong, the version in quotes (``"3"``)."""
+    return f'"{version}"'
+
+
+def send_etag(response: Response, version: int) -> None:
+    """Every answer that carries a versioned record says its version in ``ETag``."""
+    response.headers["ETag"] = etag(version)
+
+
+# 412 comes from the domain functions that compare the version: every route that takes the
+# header can meet it, and 428 and 422 from here.
 @raises(412, 422, 428)
 async def if_match_version(
-    if_match: Annotated[str | None, Header(description="The version you read")] = None,
-) -> int | None:
-    """The ``If-Match`` header as a record version (``"3"``, ``3`` or ``W/"3"``), None if absent.
+    request: Request,
+    if_match: Annotated[
+        str | None,
+        Header(
+            description='The `ETag` of the record as you read it (`"3"`); `3` and `W/"3"` are '
+            "taken too. Required: without it the answer is 428"
+        ),
+    ] = None,
+) -> int:
+    """The ``If-Match`` header as the record version the caller read.
 
+    Accepted: the ``ETag`` as sent (``"3"``), the bare version that API.md names (``3``) and the
+    weak form (``W/"3"``), which a proxy may make of a strong ``ETag`` when it compresses the
+    answer. Absent: a 428 that says what to send (a stale version is the service's 412).
     Async, like every dependency here: FastAPI runs a plain function in a worker thread.
     """
-    if if_match is None:
-        return None
+    from service.errors import InvalidInput, PreconditionRequired
+
+    read = request.url.path
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired(
+            f'Send If-Match: "<version>" with the version you read: the ETag that GET {read} '
+            "answers. A change without it could overwrite someone else's"
+        )
     try:
         return int(if_match.strip().removeprefix("W/").strip('"'))
     except ValueError as exc:
-        from service.errors import InvalidInput
-
         raise InvalidInput(
-            "If-Match must be the record's version number",
+            f'If-Match must be the record\'s ETag, such as "3": the one GET {read} answers',
             errors=[{"loc": ["header", "if-match"], "msg": "not a version"}],
         ) from exc
 
 
-IfMatch = Annotated[int | None, Depends(if_match_version)]
+IfMatch = Annotated[int, Depends(if_match_version)]

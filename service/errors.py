@@ -80,6 +80,12 @@ class PreconditionFailed(LifelineError):
     status, code, title = 412, "precondition-failed", "The record changed since you read it"
 
 
+class PreconditionRequired(LifelineError):
+    """A change sent without ``If-Match``: nothing says which version it was meant for."""
+
+    status, code, title = 428, "precondition-required", "Say which version you read"
+
+
 class PayloadTooLarge(LifelineError):
     status, code, title = 413, "payload-too-large", "The request body is too large"
 

@@ -8,7 +8,7 @@ from service.db import metadata
 from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
 from service.registry.models import PopulationGroup, RegisterChange, Worker
-from service.tasks.models import Task, TaskChange, TaskComment
+from service.tasks.models import Task, TaskChange, TaskComment, TaskHandOff
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Task",
     "TaskChange",
     "TaskComment",
+    "TaskHandOff",
     "WebhookDelivery",
     "WebhookSubscription",
     "Worker",

@@ -17,7 +17,7 @@ from service.crises import service
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent
 from service.crises.playbook_runner import planned, run_playbooks
 from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
-from service.deps import IfMatch, SessionDep
+from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import InvalidInput, NotFound
 from service.exposure.router import IndexDep
 from service.exposure.service import sees_exactly
@@ -110,8 +110,12 @@ async def list_crises(
 
 
 @router.get("/{id}", response_model=CrisisPublic)
-async def get_crisis(id: str, session: SessionDep, actor: Reader) -> CrisisPublic:
-    return await _public(session, await service.get_crisis(session, id))
+async def get_crisis(
+    id: str, session: SessionDep, actor: Reader, response: Response
+) -> CrisisPublic:
+    crisis = await service.get_crisis(session, id)
+    send_etag(response, crisis.version)
+    return await _public(session, crisis)
 
 
 @router.patch("/{id}", response_model=CrisisPublic)
@@ -122,7 +126,7 @@ async def change_crisis(
     actor: Writer,
     index: IndexDep,
     response: Response,
-    version: IfMatch = None,
+    version: IfMatch,
 ) -> CrisisPublic:
     """Change phase, alert level, title, severity or zone; every change is on the timeline and the
     old zone is kept."""
@@ -143,7 +147,7 @@ async def change_crisis(
                 session.add(crisis)
     # A new phase, level or zone may call for more work: the playbooks add only what is missing.
     await run_playbooks(session, crisis, actor=actor)
-    response.headers["ETag"] = f'"{crisis.version}"'
+    send_etag(response, crisis.version)
     return await _public(session, crisis)
 
 

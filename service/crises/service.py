@@ -315,14 +315,10 @@ async def change(
     crisis: Crisis,
     *,
     actor: Principal,
-    if_match: int | None,
+    if_match: int,
     changes: dict[str, Any],
 ) -> list[str]:
     """Apply a coordinator's changes (phase, alert level, title, severity); each is an event."""
-    if if_match is None:
-        raise PreconditionFailed(
-            "Send If-Match with the version you read", extra={"current_version": crisis.version}
-        )
     if if_match != crisis.version:
         raise PreconditionFailed(
             f"The crisis changed since version {if_match}",

@@ -10,7 +10,7 @@ from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.countries import CountryCode
-from service.deps import SessionDep
+from service.deps import SessionDep, send_etag
 from service.directory import service
 from service.directory.models import OrgKind
 from service.directory.schemas import OrganizationCreate, OrganizationPublic
@@ -62,5 +62,9 @@ async def list_organizations(
 
 
 @router.get("/{id}", response_model=OrganizationPublic)
-async def get_organization(id: str, session: SessionDep, actor: Reader) -> OrganizationPublic:
-    return OrganizationPublic.model_validate(await service.get_organization(session, ref=id))
+async def get_organization(
+    id: str, session: SessionDep, actor: Reader, response: Response
+) -> OrganizationPublic:
+    org = await service.get_organization(session, ref=id)
+    send_etag(response, org.version)
+    return OrganizationPublic.model_validate(org)

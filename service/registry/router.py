@@ -11,7 +11,7 @@ from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.countries import CountryCode
-from service.deps import IfMatch, SessionDep
+from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import InvalidInput, PayloadTooLarge, RateLimited
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
@@ -177,8 +177,10 @@ async def get_worker(
     session: SessionDep,
     actor: Reader,
     protect: ProtectorDep,
+    response: Response,
 ) -> WorkerPublic:
     worker, fields = await service.get_worker(session, actor=actor, worker_id=id)
+    send_etag(response, worker.version)
     record(
         session,
         actor=actor,
@@ -211,7 +213,7 @@ async def update_worker(
     protect: ProtectorDep,
     locate: LocatorDep,
     response: Response,
-    version: IfMatch = None,
+    version: IfMatch,
 ) -> WorkerPublic:
     worker, fields = await service.update_worker(
         session,
@@ -222,7 +224,7 @@ async def update_worker(
         data=data,
         if_match=version,
     )
-    response.headers["ETag"] = f'"{worker.version}"'
+    send_etag(response, worker.version)
     return WorkerPublic.model_validate(service.present(worker, fields, protect))
 
 

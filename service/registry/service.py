@@ -283,14 +283,9 @@ async def update_worker(
     locator: Locator,
     worker_id: str,
     data: WorkerUpdate,
-    if_match: int | None,
+    if_match: int,
 ) -> tuple[Worker, frozenset[str]]:
     worker, fields = await get_worker(session, actor=actor, worker_id=worker_id)
-    if if_match is None:
-        raise PreconditionFailed(
-            "Send If-Match with the version you read, so that no one's change is lost",
-            extra={"current_version": worker.version},
-        )
     if if_match != worker.version:
         raise PreconditionFailed(
             f"The worker changed since version {if_match}; read it again "

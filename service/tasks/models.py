@@ -110,3 +110,28 @@ class TaskChange(SQLModel, table=True):
     changes: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )
+
+
+class HandOffReason(enum.StrEnum):
+    #: A coordinator moved the task from this organisation to another.
+    REASSIGNED = "reassigned"
+    #: This organisation finished a task the next one waited for (``after``), held by another.
+    PREDECESSOR_DONE = "predecessor_done"
+
+
+class TaskHandOff(SQLModel, table=True):
+    """An organisation that handed a task on: it keeps reading it (not changing it)."""
+
+    __tablename__ = "task_handoffs"
+    __table_args__ = (UniqueConstraint("task_id", "from_org", name="uq_task_handoffs_task_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    task_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    from_org: str = Field(max_length=36, index=True)
+    to_org: str | None = Field(default=None, max_length=36)
+    reason: str = Field(max_length=20)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,5 +1,10 @@
 """Task use cases: create (from playbooks or by hand), read what one may, change with If-Match,
-comment; when the last predecessor is done, the next organisation is told (the hand-off)."""
+comment; when the last predecessor is done, the next organisation is told (the hand-off).
+
+An organisation that handed a task on keeps reading it, and changes it no more: it handed it when
+a coordinator moved the task from it to another organisation, or when its own task, one that
+the next task waited for (``after``), was done and the next task sits with another organisation.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import bindparam, func, insert, or_, text, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,8 +26,17 @@ from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
 from service.crises.service import task_event, task_event_values
 from service.db import metadata, new_id, utcnow
+from service.directory.models import Organization
 from service.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
-from service.tasks.models import TRANSITIONS, Task, TaskChange, TaskComment, TaskStatus
+from service.tasks.models import (
+    TRANSITIONS,
+    HandOffReason,
+    Task,
+    TaskChange,
+    TaskComment,
+    TaskHandOff,
+    TaskStatus,
+)
 
 #: The tables, for the statements that write them without loading objects.
 _TABLES = metadata.tables
@@ -37,9 +51,50 @@ def sees_all(actor: Principal) -> bool:
 
 
 def visible(actor: Principal, task: Task) -> bool:
+    """May change it: coordinators, and the organisation that holds it."""
     return sees_all(actor) or (
         task.assignee_org is not None and task.assignee_org == actor.organization_id
     )
+
+
+async def handed_by(session: AsyncSession, actor: Principal, task_id: str) -> bool:
+    """The actor's organisation handed this task on (and may read it)."""
+    if actor.organization_id is None:
+        return False
+    found = await session.exec(
+        select(TaskHandOff.id).where(
+            TaskHandOff.task_id == task_id, TaskHandOff.from_org == actor.organization_id
+        )
+    )
+    return found.first() is not None
+
+
+async def _handed_elsewhere(session: AsyncSession, actor: Principal, task: Task) -> None:
+    """Raise for a task the actor may not change: 403 if its organisation handed it on (it knows
+    the task exists), else 404."""
+    if await handed_by(session, actor, task.id):
+        holder = await session.get(Organization, task.assignee_org) if task.assignee_org else None
+        raise Forbidden(
+            f"Your organisation handed this task on to "
+            f"{holder.slug if holder else 'the coordinators'}: it is theirs to change now. "
+            "You can still read it and its comments"
+        )
+    raise NotFound(f"No task with id {task.id}")
+
+
+async def _record_hand_off(
+    session: AsyncSession, *, task_id: str, from_org: str, to_org: str | None, reason: str
+) -> None:
+    """Once per task and organisation: the first hand-off says when and why."""
+    if from_org == to_org:
+        return
+    known = await session.exec(
+        select(TaskHandOff.id).where(
+            TaskHandOff.task_id == task_id, TaskHandOff.from_org == from_org
+        )
+    )
+    if known.first() is None:
+        session.add(TaskHandOff(task_id=task_id, from_org=from_org, to_org=to_org, reason=reason))
 
 
 def _who(actor: Principal) -> str:
@@ -75,9 +130,20 @@ async def existing_keys(session: AsyncSession, crisis_id: str) -> dict[str, str]
 
 
 async def get_task(session: AsyncSession, *, actor: Principal, task_id: str) -> Task:
+    """The task if the actor may read it: coordinators, its holder, and whoever handed it on."""
     task = await session.get(Task, task_id)
-    if task is None or not visible(actor, task):
+    if task is None or not (visible(actor, task) or await handed_by(session, actor, task_id)):
         raise NotFound(f"No task with id {task_id}")
+    return task
+
+
+async def task_to_change(session: AsyncSession, *, actor: Principal, task_id: str) -> Task:
+    """The task if the actor may change it (a 403 for what it handed on, else a 404)."""
+    task = await session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"No task with id {task_id}")
+    if not visible(actor, task):
+        await _handed_elsewhere(session, actor, task)
     return task
 
 
@@ -91,10 +157,19 @@ async def list_tasks(
     status: str | None,
     crisis: str | None,
     due_before: datetime | None,
+    handed_off: bool = False,
 ) -> Sequence[Task]:
+    """Tasks by id; ``handed_off``: those the actor's organisation handed on and no longer holds
+    (for every role), else what the actor holds (coordinators: everything)."""
     query = select(Task).order_by(col(Task.id)).limit(limit)
-    if not sees_all(actor):
-        query = query.where(Task.assignee_org == (actor.organization_id or ""))
+    own = actor.organization_id or ""
+    if handed_off:
+        query = query.where(
+            col(Task.id).in_(select(TaskHandOff.task_id).where(TaskHandOff.from_org == own)),
+            or_(col(Task.assignee_org).is_(None), col(Task.assignee_org) != own),
+        )
+    elif not sees_all(actor):
+        query = query.where(Task.assignee_org == own)
     if after_id:
         query = query.where(col(Task.id) > after_id)
     if org:
@@ -117,7 +192,7 @@ async def change_task(
     *,
     actor: Principal,
     task_id: str,
-    if_match: int | None,
+    if_match: int,
     changes: dict[str, Any],
 ) -> dict[str, Any]:
     """Change a task at the version the caller read; return the task as it now is.
@@ -129,13 +204,11 @@ async def change_task(
     connection = await session.connection()
     found = await connection.execute(_READ_TASK, {"task_id": task_id})
     row = found.mappings().first()
-    if row is None or not (sees_all(actor) or row["assignee_org"] == actor.organization_id):
+    if row is None:
         raise NotFound(f"No task with id {task_id}")
+    if not (sees_all(actor) or row["assignee_org"] == actor.organization_id):
+        await _handed_elsewhere(session, actor, Task(**row))
     task = dict(row)
-    if if_match is None:
-        raise PreconditionFailed(
-            "Send If-Match with the version you read", extra={"current_version": task["version"]}
-        )
     if if_match != task["version"]:
         raise PreconditionFailed(
             f"The task changed since version {if_match}; read it again",
@@ -194,6 +267,15 @@ async def change_task(
             f"The task changed since version {if_match}; read it again",
             extra={"current_version": current},
         )
+    if before.get("assignee_org"):
+        await _record_hand_off(
+            session,
+            task_id=task_id,
+            from_org=before["assignee_org"],
+            to_org=task["assignee_org"],
+            reason=HandOffReason.REASSIGNED,
+        )
+        await session.flush()
     if task["status"] == TaskStatus.DONE.value:
         await _hand_off(session, task["crisis_id"], task_id, actor)
         await session.flush()
@@ -345,6 +427,14 @@ async def _hand_off(session: AsyncSession, crisis_id: str, done_id: str, actor: 
                     changes={"status": {"from": "blocked", "to": "open"}},
                 )
             )
+            for org in {p.assignee_org for p in predecessors if p.assignee_org}:
+                await _record_hand_off(
+                    session,
+                    task_id=task.id,
+                    from_org=org,
+                    to_org=task.assignee_org,
+                    reason=HandOffReason.PREDECESSOR_DONE,
+                )
             task_event(
                 session,
                 crisis_id=task.crisis_id,
@@ -381,11 +471,77 @@ async def stand_down_tasks(
 async def add_comment(
     session: AsyncSession, *, actor: Principal, task_id: str, body: str
 ) -> TaskComment:
-    task = await get_task(session, actor=actor, task_id=task_id)
+    """A comment by whoever may change the task. The timeline says who commented on which task
+    and when, never the text: everyone who reads the crisis reads its timeline."""
+    task = await task_to_change(session, actor=actor, task_id=task_id)
     comment = TaskComment(task_id=task.id, author_org=actor.organization_id, body=body)
     session.add(comment)
     await session.flush()
+    task_event(
+        session,
+        crisis_id=task.crisis_id,
+        exercise=task.exercise,
+        kind="task_commented",
+        actor=actor,
+        task_id=task.id,
+        comment_id=comment.id,
+        author_org=comment.author_org,
+    )
     return comment
+
+
+#: A comment as it is read: the comment, and its author's slug and name.
+CommentRow = tuple[TaskComment, str | None, str | None]
+
+
+async def list_comments(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    task_id: str,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> Sequence[CommentRow]:
+    """The task's comments, oldest first, for whoever may read the task."""
+    await get_task(session, actor=actor, task_id=task_id)
+    query = (
+        select(TaskComment, Organization.slug, Organization.name)
+        .outerjoin(Organization, col(Organization.id) == col(TaskComment.author_org))
+        .where(TaskComment.task_id == task_id)
+        .order_by(col(TaskComment.created_at), col(TaskComment.id))
+        .limit(limit)
+    )
+    if after is not None:
+        at, last = after
+        query = query.where(
+            or_(
+                col(TaskComment.created_at) > at,
+                (col(TaskComment.created_at) == at) & (col(TaskComment.id) > last),
+            )
+        )
+    return (await session.exec(query)).all()
+
+
+#: What a task's answer adds to the row: its holder's slug and name, how many comments it has.
+Details = tuple[str | None, str | None, int]
+
+
+async def details(session: AsyncSession, task_ids: Sequence[str]) -> dict[str, Details]:
+    """Task id → details, for any number of tasks in one query."""
+    if not task_ids:
+        return {}
+    comments = (
+        core_select(func.count())
+        .select_from(TaskComment)
+        .where(col(TaskComment.task_id) == col(Task.id))
+        .scalar_subquery()
+    )
+    rows = await session.exec(
+        select(Task.id, Organization.slug, Organization.name, comments)
+        .outerjoin(Organization, col(Organization.id) == col(Task.assignee_org))
+        .where(col(Task.id).in_(task_ids))
+    )
+    return {task_id: (slug, name, int(count)) for task_id, slug, name, count in rows.all()}
 
 
 def _plain(value: Any) -> Any:

@@ -23,6 +23,7 @@ tasks:
     per: nationality
     due: 2h
     basis: [MICIC Guideline 9]
+    description: "Open the hotline"
   - key: second
     title: "Reach everyone"
     actor: embassy
@@ -30,6 +31,7 @@ tasks:
     after: [first]
     due: 1d
     basis: [MICIC Guideline 6]
+    description: "Call each worker"
 """
 
 
@@ -45,18 +47,18 @@ def test_a_good_playbook_validates() -> None:
 @pytest.mark.parametrize(
     ("change", "line", "words"),
     [
-        (("due: 1d", "due: tomorrow"), 18, "not a duration"),
-        (('"Reach everyone"', '"Reach {everyone}"'), 14, "unknown placeholder"),
+        (("due: 1d", "due: tomorrow"), 19, "not a duration"),
+        (('"Reach everyone"', '"Reach {everyone}"'), 15, "unknown placeholder"),
         (("after: [first]", "after: [nobody]"), None, "unknown task"),
         (
             (
                 "actor: embassy\n    per: nationality\n    after",
                 "actor: astronaut\n    per: nationality\n    after",
             ),
-            15,
+            16,
             "Input should be",
         ),
-        (("    basis: [MICIC Guideline 6]\n", "    basis: []\n"), 19, "at least 1"),
+        (("    basis: [MICIC Guideline 6]\n", "    basis: []\n"), 20, "at least 1"),
     ],
 )
 def test_problems_come_with_their_line(

@@ -281,7 +281,7 @@ async def test_playbooks_turn_a_crisis_into_tasks_for_the_right_organisations(
     await push(davao, cap(unique("EQ"), sent="2026-11-21T10:00:00+08:00"))
     [opened] = await run_pass(davao)
     assert opened.result in {"opened", "joined"} and opened.tasks > 0
-    tasks = await get(davao, f"/api/v1/crises/{opened.crisis_id}/tasks")
+    tasks = (await get(davao, f"/api/v1/crises/{opened.crisis_id}/tasks?limit=500"))["items"]
     by_key = {t["key"]: t for t in tasks}
     idn_contact = by_key["response-core.contact_nationals@IDN@PHL"]
     assert idn_contact["assignee_org"] is not None and not idn_contact["coverage_gap"]
@@ -315,7 +315,7 @@ async def test_playbooks_turn_a_crisis_into_tasks_for_the_right_organisations(
         headers={**bearer(davao["tokens"]["coordinator"]), "If-Match": str(crisis["version"])},
     )
     assert raised.status_code == 200, raised.text
-    after = await get(davao, f"/api/v1/crises/{opened.crisis_id}/tasks")
+    after = (await get(davao, f"/api/v1/crises/{opened.crisis_id}/tasks?limit=500"))["items"]
     added = {t["key"] for t in after} - {t["key"] for t in tasks}
     assert added and all(k.startswith("evacuation.") for k in added) and len(after) > before
 
@@ -345,7 +345,7 @@ async def test_playbooks_can_be_listed_and_validated(davao: dict[str, Any]) -> N
         3,
         4,
     ]
-    good = "key: drill\\ntitle: A drill\\nversion: 1\\ntrigger: {hazards: [any]}\\ntasks:\\n  - {key: call, title: Call, actor: embassy, due: 2h, basis: [MICIC G9]}\\n"
+    good = "key: drill\\ntitle: A drill\\nversion: 1\\ntrigger: {hazards: [any]}\\ntasks:\\n  - {key: call, title: Call, description: Call everyone, actor: embassy, due: 2h, basis: [MICIC G9]}\\n"
     ok = await client.post(
         "/api/v1/playbooks/validate",
         content=good.replace("\\n", "\n"),
@@ -387,7 +387,7 @@ async def test_employers_of_the_exposed_workers_get_their_tasks(davao: dict[str,
     assert made.status_code == 201, made.text
     exposure = await get(davao, f"/api/v1/crises/{made.json()['id']}/exposure")
     assert exposure["by_employer"] == {davao["employer"]: 3}
-    tasks = await get(davao, f"/api/v1/crises/{made.json()['id']}/tasks")
+    tasks = (await get(davao, f"/api/v1/crises/{made.json()['id']}/tasks?limit=500"))["items"]
     wages = [t for t in tasks if t["key"].startswith("epidemic.wages_and_leave@")]
     assert [(t["assignee_org"], t["coverage_gap"]) for t in wages] == [(davao["employer"], False)]
     assert "3 sick or furloughed" in wages[0]["title"]

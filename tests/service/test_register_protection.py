@@ -379,7 +379,7 @@ async def test_stale_if_match_gets_412_and_loses_nothing(
     assert stale.status_code == 412
     assert stale.json()["current_version"] == 2
     missing = await client.patch(url, json={"sector": "fishing"}, headers=bearer(people["phl"]))
-    assert missing.status_code == 412
+    assert missing.status_code == 428
     assert (await read(client, people["phl"], made["id"])).json()["sector"] == "care"
 
 
