@@ -5,7 +5,14 @@ Points are kept as columns sorted by a grid cell key (``cell_deg`` degrees, EPSG
 classifies only the occupied cells under the zone's bounding box: cells strictly inside the zone
 are taken whole, cells outside are skipped, and only points in cells crossing the zone's edge
 are tested one by one (``shapely.contains_xy``). Semantics equal PostGIS ``ST_Contains(zone,
-point)``: a point exactly on the edge is not inside. Changes go to a small delta (scanned
+point)``: a point exactly on the edge is not inside.
+
+A point test looks at every edge of the zone that a horizontal line through the point crosses.
+That is a handful for a real zone, but thousands for a spiky one (a star, a comb of vertical
+teeth), and then a query over a dense register would take minutes. Such a zone is first cut
+into vertical slabs (``_Slabs``), each crossed a few times only, and each cell and each point
+is tested against its own slab: the same answers, in time that grows with the points and the
+vertices, not their product. Changes go to a small delta (scanned
 exactly on every query) and tombstones, merged into the sorted base when the delta grows.
 """
 
@@ -21,10 +28,19 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from geo.errors import check_deadline
+
 #: Categorical attributes of each point. ``employer`` and ``agency`` are directory ids (or ""), so
 #: that a crisis can reach the employers and recruitment agencies of the people in its zone.
 ATTRIBUTES = ("nationality", "country", "admin1", "sector", "sex", "employer", "agency")
 CODE = np.int32
+#: A zone (or slab of it) whose edges a horizontal line crosses more often than this, on average
+#: over its height, is cut into narrower slabs for the point tests.
+SLAB_CROSSINGS = 32.0
+#: Narrowest slab, in degrees (about a centimetre): below, points are tested as they are.
+MIN_SLAB_DEG = 1e-7
+#: Points tested per call between two looks at the deadline.
+_CHUNK = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,11 +296,11 @@ class ExposureIndex:
             self._delta = _Columns.empty()
 
     # ---- queries ------------------------------------------------------------------------------
-    def _rows_inside(self, zone: BaseGeometry, base: _Base) -> NDArray[np.int64]:
+    def _rows_inside(self, zone: _Slabs, base: _Base) -> NDArray[np.int64]:
         """Rows of the base strictly inside ``zone`` (alive or not)."""
-        if not len(base.cell_keys) or zone.is_empty:
+        if not len(base.cell_keys) or zone.empty:
             return np.empty(0, np.int64)
-        minx, miny, maxx, maxy = zone.bounds
+        minx, miny, maxx, maxy = zone.zone.bounds
         lo = self._cell_of(np.array([minx]), np.array([miny]))[0]
         hi = self._cell_of(np.array([maxx]), np.array([maxy]))[0]
         ix0, iy0 = lo % self.nx, lo // self.nx
@@ -299,34 +315,42 @@ class ExposureIndex:
         x0 = (keys % self.nx) * self.cell_deg - 180.0
         y0 = (keys // self.nx) * self.cell_deg - 90.0
         boxes = shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg)
-        shapely.prepare(zone)
-        inside = shapely.contains_properly(zone, boxes)
-        edge = ~inside & shapely.intersects(zone, boxes)
+        inside, edge = zone.classify(keys % self.nx, keys // self.nx, boxes)
         starts, ends = base.cell_start[cells], base.cell_start[cells + 1]
         parts = [_ranges(starts[inside], ends[inside])]
         if edge.any():
             candidates = _ranges(starts[edge], ends[edge])
-            hit = shapely.contains_xy(zone, base.cols.lon[candidates], base.cols.lat[candidates])
+            hit = zone.contains_xy(base.cols.lon[candidates], base.cols.lat[candidates])
             parts.append(candidates[hit])
         return np.concatenate(parts)
 
-    def _delta_rows(self, zone: BaseGeometry, delta: _Columns) -> NDArray[np.int64]:
+    def _delta_rows(self, zone: _Slabs, delta: _Columns) -> NDArray[np.int64]:
         if not len(delta):
             return np.empty(0, np.int64)
-        return np.flatnonzero(shapely.contains_xy(zone, delta.lon, delta.lat)).astype(np.int64)
+        return np.flatnonzero(zone.contains_xy(delta.lon, delta.lat)).astype(np.int64)
 
-    def _selection(self, zone: BaseGeometry) -> list[tuple[_Columns, NDArray[np.int64]]]:
+    def _selection(
+        self, zone: BaseGeometry, deadline: float | None
+    ) -> list[tuple[_Columns, NDArray[np.int64]]]:
         with self._lock:
             base, delta = self._base, self._delta
-        rows = self._rows_inside(zone, base)
+        slabs = _Slabs(zone, cell_deg=self.cell_deg, deadline=deadline)
+        rows = self._rows_inside(slabs, base)
         rows = rows[base.alive[rows]]
-        return [(base.cols, rows), (delta, self._delta_rows(zone, delta))]
+        return [(base.cols, rows), (delta, self._delta_rows(slabs, delta))]
 
     def query(
-        self, zone: BaseGeometry, *, nationalities: Iterable[str] | None = None
+        self,
+        zone: BaseGeometry,
+        *,
+        nationalities: Iterable[str] | None = None,
+        deadline: float | None = None,
     ) -> ExposureCounts:
         """Exact counts of the points strictly inside ``zone`` (a (Multi)Polygon in EPSG:4326),
-        optionally only of some nationalities."""
+        optionally only of some nationalities.
+
+        ``deadline`` is a ``time.monotonic()`` value: past it, the query stops between two
+        steps with ``geo.errors.DeadlineExceeded``."""
         wanted = None
         if nationalities is not None:
             wanted = np.array(
@@ -340,7 +364,7 @@ class ExposureIndex:
         totals = {a: np.zeros(len(self.vocab[a].values), np.int64) for a in ATTRIBUTES}
         pair: dict[tuple[int, int], int] = {}
         family = vulnerable = workers = 0
-        for cols, rows in self._selection(zone):
+        for cols, rows in self._selection(zone, deadline):
             if wanted is not None:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
             if not len(rows):
@@ -380,16 +404,21 @@ class ExposureIndex:
         )
 
     def select_pks(
-        self, zone: BaseGeometry, *, nationalities: Iterable[str] | None = None
+        self,
+        zone: BaseGeometry,
+        *,
+        nationalities: Iterable[str] | None = None,
+        deadline: float | None = None,
     ) -> NDArray[np.int64]:
-        """The ``pk`` of every point strictly inside ``zone``, sorted; optionally by nationality."""
+        """The ``pk`` of every point strictly inside ``zone``, sorted; optionally by nationality
+        (``deadline`` as for ``query``)."""
         out = []
         wanted = None
         if nationalities is not None:
             wanted = np.array(
                 [self.vocab["nationality"].codes.get(n, -1) for n in nationalities], dtype=CODE
             )
-        for cols, rows in self._selection(zone):
+        for cols, rows in self._selection(zone, deadline):
             if wanted is not None:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
             out.append(cols.pk[rows])
@@ -421,3 +450,218 @@ def _ranges(starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray[np.in
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     rows: NDArray[np.int64] = np.arange(total, dtype=np.int64) + offsets
     return rows
+
+
+def _segments(
+    pieces: NDArray[np.object_],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Every edge of every piece: (piece, middle x, middle y, height)."""
+    parts, part_of = shapely.get_parts(pieces, return_index=True)
+    polygons = shapely.get_type_id(parts) == 3
+    parts, part_of = parts[polygons], part_of[polygons]
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    same = coord_of[1:] == coord_of[:-1]
+    start, end = coords[:-1][same], coords[1:][same]
+    owner = part_of[ring_of[coord_of[1:][same]]]
+    middle = (start + end) / 2
+    return owner, middle[:, 0], middle[:, 1], np.abs(end[:, 1] - start[:, 1])
+
+
+class _Slabs:
+    """A zone, cut into rectangles when it is spiky, for the cell and point tests.
+
+    A point test against a zone looks at every edge that a horizontal line through the point
+    crosses: a handful for a real zone, thousands for a star or a comb of vertical teeth. Such a
+    zone is cut in two, again and again (a k-d tree), across whichever axis lowers that number
+    most, until each rectangle's piece is crossed a few times on average (``SLAB_CROSSINGS``).
+    Each piece is the zone clipped to a rectangle a hair larger than its own, so that a point or
+    a cell inside the rectangle gets the same answer against the piece as against the zone (the
+    clipped edges run outside it). Rectangles larger than a cell are cut along the grid's cell
+    lines, so that every cell lies in one of them and is classified against its piece. Only the
+    rectangles that hold cells or points to test are cut.
+    """
+
+    def __init__(
+        self,
+        zone: BaseGeometry,
+        *,
+        cell_deg: float,
+        deadline: float | None,
+    ) -> None:
+        self.zone = zone
+        self.cell_deg = cell_deg
+        self.deadline = deadline
+        self.empty = bool(zone.is_empty)
+
+    def _x(self, column: Any) -> Any:
+        # The same arithmetic as the cell boxes of ``ExposureIndex._rows_inside``.
+        return np.asarray(column * self.cell_deg - 180.0, dtype=np.float64)
+
+    def _y(self, row: Any) -> Any:
+        return np.asarray(row * self.cell_deg - 90.0, dtype=np.float64)
+
+    def _simple(self) -> bool:
+        _, _, _, rise = _segments(np.array([self.zone], dtype=object))
+        _, miny, _, maxy = self.zone.bounds
+        return bool(rise.sum() <= SLAB_CROSSINGS * max(maxy - miny, 1e-300))
+
+    def _pieces(
+        self,
+        cells: tuple[NDArray[np.int64], NDArray[np.int64]],
+        points: tuple[NDArray[np.float64], NDArray[np.float64]],
+    ) -> tuple[NDArray[np.object_], NDArray[np.intp], NDArray[np.intp]]:
+        """(pieces, the piece of each cell, the piece of each point); -1 when outside."""
+        cx, cy = cells
+        px, py = points
+        minx, miny, maxx, maxy = self.zone.bounds
+        g = self.cell_deg
+        # The root: the grid-aligned rectangle of the zone's bounds (columns and rows [lo, hi)).
+        gx = np.array([[np.floor((minx + 180.0) / g), np.floor((maxx + 180.0) / g) + 1]], np.int64)
+        gy = np.array([[np.floor((miny + 90.0) / g), np.floor((maxy + 90.0) / g) + 1]], np.int64)
+        rect = np.array(
+            [[self._x(gx[0, 0]), self._y(gy[0, 0]), self._x(gx[0, 1]), self._y(gy[0, 1])]]
+        )
+        aligned = np.array([True])
+        pieces = np.array([self.zone], dtype=object)
+        final: list[BaseGeometry] = []
+        cell_piece = np.full(len(cx), -1, np.intp)
+        point_piece = np.full(len(px), -1, np.intp)
+        inside = (px >= rect[0, 0]) & (px <= rect[0, 2]) & (py >= rect[0, 1]) & (py <= rect[0, 3])
+        pt = np.flatnonzero(inside)
+        pt_node = np.zeros(len(pt), np.intp)
+        ce = np.arange(len(cx))
+        ce_node = np.zeros(len(cx), np.intp)
+        while len(pt) or len(ce):
+            check_deadline(self.deadline)
+            n = len(pieces)
+            width, height = rect[:, 2] - rect[:, 0], rect[:, 3] - rect[:, 1]
+            owner, mx, my, rise = _segments(pieces)
+            total = np.bincount(owner, weights=rise, minlength=n)
+            empty = shapely.is_empty(pieces)
+            leaf = (
+                empty
+                | (total <= SLAB_CROSSINGS * np.maximum(height, 1e-300))
+                | (np.maximum(width, height) <= MIN_SLAB_DEG)
+            )
+            # Where to cut: in the middle (on a cell line while the rectangle is larger than a
+            # cell), across the axis whose worse half is crossed least.
+            cols, rows = gx[:, 1] - gx[:, 0], gy[:, 1] - gy[:, 0]
+            on_grid = aligned & ((cols > 1) | (rows > 1))
+            cut_x = np.where(on_grid, self._x((gx[:, 0] + gx[:, 1]) // 2), rect[:, 0] + width / 2)
+            cut_y = np.where(on_grid, self._y((gy[:, 0] + gy[:, 1]) // 2), rect[:, 1] + height / 2)
+            left = np.bincount(owner, weights=rise * (mx < cut_x[owner]), minlength=n)
+            low = np.bincount(owner, weights=rise * (my < cut_y[owner]), minlength=n)
+            worse_x = np.maximum(left, total - left) / np.maximum(height, 1e-300)
+            worse_y = np.maximum(
+                low / np.maximum(cut_y - rect[:, 1], 1e-300),
+                (total - low) / np.maximum(rect[:, 3] - cut_y, 1e-300),
+            )
+            across_x = (worse_x < worse_y) | ((worse_x == worse_y) & (width >= height))
+            across_x = np.where(on_grid & (cols <= 1), False, across_x)
+            across_x = np.where(on_grid & (rows <= 1), True, across_x)
+            # A cell stops at the last rectangle cut along cell lines that holds it.
+            done_cell = leaf[ce_node] | ~on_grid[ce_node]
+            done_point = leaf[pt_node]
+            stop = np.unique(np.concatenate([ce_node[done_cell], pt_node[done_point]]))
+            number = np.full(n, -1, np.intp)
+            for node in stop.tolist():
+                if not empty[node]:
+                    number[node] = len(final)
+                    final.append(pieces[node])
+            cell_piece[ce[done_cell]] = number[ce_node[done_cell]]
+            point_piece[pt[done_point]] = number[pt_node[done_point]]
+            ce, ce_node = ce[~done_cell], ce_node[~done_cell]
+            pt, pt_node = pt[~done_point], pt_node[~done_point]
+            busy = np.unique(np.concatenate([ce_node, pt_node]))
+            if not len(busy):
+                break
+            # Two children per busy rectangle: 2k the low side, 2k + 1 the high side.
+            k = np.full(n, -1, np.intp)
+            k[busy] = np.arange(len(busy))
+            b_rect = rect[busy]
+            b_x = across_x[busy]
+            cut = np.where(b_x, cut_x[busy], cut_y[busy])
+            lo_rect, hi_rect = b_rect.copy(), b_rect.copy()
+            lo_rect[:, 2] = np.where(b_x, cut, b_rect[:, 2])
+            lo_rect[:, 3] = np.where(b_x, b_rect[:, 3], cut)
+            hi_rect[:, 0] = np.where(b_x, cut, b_rect[:, 0])
+            hi_rect[:, 1] = np.where(b_x, b_rect[:, 1], cut)
+            rect = np.stack([lo_rect, hi_rect], axis=1).reshape(-1, 4)
+            b_gx, b_gy = gx[busy], gy[busy]
+            mid_gx, mid_gy = (b_gx[:, 0] + b_gx[:, 1]) // 2, (b_gy[:, 0] + b_gy[:, 1]) // 2
+            grid = on_grid[busy]
+            lo_gx, hi_gx, lo_gy, hi_gy = b_gx.copy(), b_gx.copy(), b_gy.copy(), b_gy.copy()
+            lo_gx[:, 1] = np.where(b_x, mid_gx, b_gx[:, 1])
+            hi_gx[:, 0] = np.where(b_x, mid_gx, b_gx[:, 0])
+            lo_gy[:, 1] = np.where(b_x, b_gy[:, 1], mid_gy)
+            hi_gy[:, 0] = np.where(b_x, b_gy[:, 0], mid_gy)
+            gx = np.stack([lo_gx, hi_gx], axis=1).reshape(-1, 2)
+            gy = np.stack([lo_gy, hi_gy], axis=1).reshape(-1, 2)
+            aligned = np.repeat(grid, 2)
+            # Which child each pending point and cell goes to.
+            p_node = k[pt_node]
+            p_high = np.where(b_x[p_node], px[pt] >= cut[p_node], py[pt] >= cut[p_node])
+            pt_node = 2 * p_node + p_high
+            c_node = k[ce_node]
+            c_high = np.where(b_x[c_node], cx[ce] >= mid_gx[c_node], cy[ce] >= mid_gy[c_node])
+            ce_node = 2 * c_node + c_high
+            wanted = np.zeros(len(rect), np.bool_)
+            wanted[pt_node] = True
+            wanted[ce_node] = True
+            parents = np.repeat(pieces[busy], 2)
+            children = np.empty(len(rect), dtype=object)
+            for i in np.flatnonzero(wanted).tolist():
+                x0, y0, x1, y1 = rect[i]
+                margin = max(x1 - x0, y1 - y0) * 1e-6 + 1e-12
+                children[i] = shapely.clip_by_rect(
+                    parents[i], x0 - margin, y0 - margin, x1 + margin, y1 + margin
+                )
+            children[~wanted] = shapely.Polygon()
+            pieces = children
+        out = np.array([*final, shapely.Polygon()], dtype=object)
+        shapely.prepare(out)
+        # -1 (outside every piece) points at the empty polygon at the end.
+        return out, cell_piece, point_piece
+
+    def classify(
+        self, cx: NDArray[np.int64], cy: NDArray[np.int64], boxes: NDArray[np.object_]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """(strictly inside, crossing the edge) for each cell box, at grid column and row."""
+        if self._simple():
+            shapely.prepare(self.zone)
+            pieces, of = np.array([self.zone], dtype=object), np.zeros(len(boxes), np.intp)
+        else:
+            pieces, of, _ = self._pieces((cx, cy), (np.empty(0), np.empty(0)))
+        inside = np.zeros(len(boxes), np.bool_)
+        edge = np.zeros(len(boxes), np.bool_)
+        step = _CHUNK // 10
+        for start in range(0, len(boxes), step):
+            check_deadline(self.deadline)
+            part = slice(start, start + step)
+            mine = pieces[of[part]]
+            inside[part] = shapely.contains_properly(mine, boxes[part])
+            edge[part] = ~inside[part] & shapely.intersects(mine, boxes[part])
+        self.release(pieces)
+        return inside, edge
+
+    def contains_xy(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Whether each point is strictly inside the zone."""
+        if self._simple():
+            shapely.prepare(self.zone)
+            pieces, of = np.array([self.zone], dtype=object), np.zeros(len(lon), np.intp)
+        else:
+            empty = np.empty(0, np.int64)
+            pieces, _, of = self._pieces((empty, empty), (lon, lat))
+        out = np.zeros(len(lon), np.bool_)
+        for start in range(0, len(lon), _CHUNK):
+            check_deadline(self.deadline)
+            part = slice(start, start + _CHUNK)
+            out[part] = shapely.contains_xy(pieces[of[part]], lon[part], lat[part])
+        self.release(pieces)
+        return out
+
+    def release(self, pieces: NDArray[np.object_]) -> None:
+        """Free the indexes of the pieces made here (the caller's zone is left prepared)."""
+        if len(pieces) > 1 or pieces[0] is not self.zone:
+            shapely.destroy_prepared(pieces)

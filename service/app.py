@@ -24,6 +24,7 @@ from service.errors import install_error_handlers
 from service.exposure.engine import RegisterIndex
 from service.exposure.router import router as exposure_router
 from service.feeds.config import load_feeds
+from service.geowork import GeometryWorkers
 from service.health import router as health_router
 from service.idempotency import IdempotencyMiddleware
 from service.observability import RequestContextMiddleware, configure_logging
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             await asyncio.gather(*background, return_exceptions=True)
             await app.state.http.aclose()
             await engine.dispose()
+            app.state.geometry.shutdown()
 
     app = FastAPI(
         title="Lifeline",
@@ -125,6 +127,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.geometry = GeometryWorkers(
+        deadline_s=settings.geometry_deadline_s, threads=settings.geometry_threads
+    )
     app.state.feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
     app.state.protector = Protector.from_settings(settings)
     app.state.locator = LazyLocator()

@@ -111,10 +111,7 @@ async def run_pass(davao: dict[str, Any]) -> list[Any]:
     app: FastAPI = davao["app"]
     index = app.state.register_index
     await index.refresh()
-    async with app.state.sessionmaker() as session:
-        outcomes = await process_pending(session, index=index)
-        await session.commit()
-    return outcomes
+    return await process_pending(app.state.sessionmaker, index=index, geometry=app.state.geometry)
 
 
 async def get(davao: dict[str, Any], path: str, who: str = "coordinator") -> Any:
