@@ -315,7 +315,7 @@ class ExposureIndex:
         x0 = (keys % self.nx) * self.cell_deg - 180.0
         y0 = (keys // self.nx) * self.cell_deg - 90.0
         boxes = shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg)
-        inside, edge = zone.classify(keys % self.nx, keys // self.nx, boxes)
+        inside, edge = zone.classify(boxes)
         starts, ends = base.cell_start[cells], base.cell_start[cells + 1]
         parts = [_ranges(starts[inside], ends[inside])]
         if edge.any():
@@ -334,7 +334,7 @@ class ExposureIndex:
     ) -> list[tuple[_Columns, NDArray[np.int64]]]:
         with self._lock:
             base, delta = self._base, self._delta
-        slabs = _Slabs(zone, cell_deg=self.cell_deg, deadline=deadline)
+        slabs = _Slabs(zone, deadline=deadline)
         rows = self._rows_inside(slabs, base)
         rows = rows[base.alive[rows]]
         return [(base.cols, rows), (delta, self._delta_rows(slabs, delta))]
@@ -469,70 +469,43 @@ def _segments(
 
 
 class _Slabs:
-    """A zone, cut into rectangles when it is spiky, for the cell and point tests.
+    """A zone, cut into rectangles when it is spiky, for the point tests.
 
     A point test against a zone looks at every edge that a horizontal line through the point
-    crosses: a handful for a real zone, thousands for a star or a comb of vertical teeth. Such a
-    zone is cut in two, again and again (a k-d tree), across whichever axis lowers that number
-    most, until each rectangle's piece is crossed a few times on average (``SLAB_CROSSINGS``).
-    Each piece is the zone clipped to a rectangle a hair larger than its own, so that a point or
-    a cell inside the rectangle gets the same answer against the piece as against the zone (the
-    clipped edges run outside it). Rectangles larger than a cell are cut along the grid's cell
-    lines, so that every cell lies in one of them and is classified against its piece. Only the
-    rectangles that hold cells or points to test are cut.
+    crosses: a handful for a real zone (under 20 on average for every country outline), but
+    thousands for a star or a comb of vertical teeth. Such a zone is cut in two, again and
+    again (a k-d tree), across whichever axis lowers that number most, until each rectangle's
+    piece is crossed ``SLAB_CROSSINGS`` times at most on average over its height. Each piece is the zone clipped
+    to a rectangle a hair larger than its own, so that a point inside the rectangle gets the
+    same answer against the piece as against the zone (the clipped edges run outside it). Only
+    rectangles holding points to test are cut. The cells under a spiky zone are not classified
+    (that too would test every spike against every cell): all their points are tested.
     """
 
-    def __init__(
-        self,
-        zone: BaseGeometry,
-        *,
-        cell_deg: float,
-        deadline: float | None,
-    ) -> None:
+    def __init__(self, zone: BaseGeometry, *, deadline: float | None) -> None:
         self.zone = zone
-        self.cell_deg = cell_deg
         self.deadline = deadline
         self.empty = bool(zone.is_empty)
-
-    def _x(self, column: Any) -> Any:
-        # The same arithmetic as the cell boxes of ``ExposureIndex._rows_inside``.
-        return np.asarray(column * self.cell_deg - 180.0, dtype=np.float64)
-
-    def _y(self, row: Any) -> Any:
-        return np.asarray(row * self.cell_deg - 90.0, dtype=np.float64)
-
-    def _simple(self) -> bool:
-        _, _, _, rise = _segments(np.array([self.zone], dtype=object))
-        _, miny, _, maxy = self.zone.bounds
-        return bool(rise.sum() <= SLAB_CROSSINGS * max(maxy - miny, 1e-300))
+        _, _, _, rise = _segments(np.array([zone], dtype=object))
+        _, miny, _, maxy = zone.bounds if not self.empty else (0.0, 0.0, 0.0, 0.0)
+        self.simple = self.empty or bool(
+            rise.sum() <= SLAB_CROSSINGS * max(maxy - miny, 1e-300)
+        )
 
     def _pieces(
-        self,
-        cells: tuple[NDArray[np.int64], NDArray[np.int64]],
-        points: tuple[NDArray[np.float64], NDArray[np.float64]],
-    ) -> tuple[NDArray[np.object_], NDArray[np.intp], NDArray[np.intp]]:
-        """(pieces, the piece of each cell, the piece of each point); -1 when outside."""
-        cx, cy = cells
-        px, py = points
+        self, px: NDArray[np.float64], py: NDArray[np.float64]
+    ) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+        """(pieces, the piece of each point); points outside every piece point at the last,
+        an empty polygon."""
         minx, miny, maxx, maxy = self.zone.bounds
-        g = self.cell_deg
-        # The root: the grid-aligned rectangle of the zone's bounds (columns and rows [lo, hi)).
-        gx = np.array([[np.floor((minx + 180.0) / g), np.floor((maxx + 180.0) / g) + 1]], np.int64)
-        gy = np.array([[np.floor((miny + 90.0) / g), np.floor((maxy + 90.0) / g) + 1]], np.int64)
-        rect = np.array(
-            [[self._x(gx[0, 0]), self._y(gy[0, 0]), self._x(gx[0, 1]), self._y(gy[0, 1])]]
-        )
-        aligned = np.array([True])
+        rect = np.array([[minx, miny, maxx, maxy]], np.float64)
         pieces = np.array([self.zone], dtype=object)
         final: list[BaseGeometry] = []
-        cell_piece = np.full(len(cx), -1, np.intp)
         point_piece = np.full(len(px), -1, np.intp)
-        inside = (px >= rect[0, 0]) & (px <= rect[0, 2]) & (py >= rect[0, 1]) & (py <= rect[0, 3])
+        inside = (px >= minx) & (px <= maxx) & (py >= miny) & (py <= maxy)
         pt = np.flatnonzero(inside)
         pt_node = np.zeros(len(pt), np.intp)
-        ce = np.arange(len(cx))
-        ce_node = np.zeros(len(cx), np.intp)
-        while len(pt) or len(ce):
+        while len(pt):
             check_deadline(self.deadline)
             n = len(pieces)
             width, height = rect[:, 2] - rect[:, 0], rect[:, 3] - rect[:, 1]
@@ -544,43 +517,27 @@ class _Slabs:
                 | (total <= SLAB_CROSSINGS * np.maximum(height, 1e-300))
                 | (np.maximum(width, height) <= MIN_SLAB_DEG)
             )
-            # Where to cut: in the middle (on a cell line while the rectangle is larger than a
-            # cell), across the axis whose worse half is crossed least.
-            cols, rows = gx[:, 1] - gx[:, 0], gy[:, 1] - gy[:, 0]
-            on_grid = aligned & ((cols > 1) | (rows > 1))
-            cut_x = np.where(on_grid, self._x((gx[:, 0] + gx[:, 1]) // 2), rect[:, 0] + width / 2)
-            cut_y = np.where(on_grid, self._y((gy[:, 0] + gy[:, 1]) // 2), rect[:, 1] + height / 2)
-            left = np.bincount(owner, weights=rise * (mx < cut_x[owner]), minlength=n)
-            low = np.bincount(owner, weights=rise * (my < cut_y[owner]), minlength=n)
-            worse_x = np.maximum(left, total - left) / np.maximum(height, 1e-300)
-            worse_y = np.maximum(
-                low / np.maximum(cut_y - rect[:, 1], 1e-300),
-                (total - low) / np.maximum(rect[:, 3] - cut_y, 1e-300),
-            )
-            across_x = (worse_x < worse_y) | ((worse_x == worse_y) & (width >= height))
-            across_x = np.where(on_grid & (cols <= 1), False, across_x)
-            across_x = np.where(on_grid & (rows <= 1), True, across_x)
-            # A cell stops at the last rectangle cut along cell lines that holds it.
-            done_cell = leaf[ce_node] | ~on_grid[ce_node]
-            done_point = leaf[pt_node]
-            stop = np.unique(np.concatenate([ce_node[done_cell], pt_node[done_point]]))
+            done = leaf[pt_node]
             number = np.full(n, -1, np.intp)
-            for node in stop.tolist():
+            for node in np.unique(pt_node[done]).tolist():
                 if not empty[node]:
                     number[node] = len(final)
                     final.append(pieces[node])
-            cell_piece[ce[done_cell]] = number[ce_node[done_cell]]
-            point_piece[pt[done_point]] = number[pt_node[done_point]]
-            ce, ce_node = ce[~done_cell], ce_node[~done_cell]
-            pt, pt_node = pt[~done_point], pt_node[~done_point]
-            busy = np.unique(np.concatenate([ce_node, pt_node]))
-            if not len(busy):
+            point_piece[pt[done]] = number[pt_node[done]]
+            pt, pt_node = pt[~done], pt_node[~done]
+            if not len(pt):
                 break
-            # Two children per busy rectangle: 2k the low side, 2k + 1 the high side.
+            # Cut in the middle, across the axis whose worse half is crossed least.
+            cut_x, cut_y = rect[:, 0] + width / 2, rect[:, 1] + height / 2
+            left = np.bincount(owner, weights=rise * (mx < cut_x[owner]), minlength=n)
+            low = np.bincount(owner, weights=rise * (my < cut_y[owner]), minlength=n)
+            worse_x = np.maximum(left, total - left) / np.maximum(height, 1e-300)
+            worse_y = np.maximum(low, total - low) / np.maximum(height / 2, 1e-300)
+            across_x = (worse_x < worse_y) | ((worse_x == worse_y) & (width >= height))
+            busy = np.unique(pt_node)
             k = np.full(n, -1, np.intp)
             k[busy] = np.arange(len(busy))
-            b_rect = rect[busy]
-            b_x = across_x[busy]
+            b_rect, b_x = rect[busy], across_x[busy]
             cut = np.where(b_x, cut_x[busy], cut_y[busy])
             lo_rect, hi_rect = b_rect.copy(), b_rect.copy()
             lo_rect[:, 2] = np.where(b_x, cut, b_rect[:, 2])
@@ -588,27 +545,12 @@ class _Slabs:
             hi_rect[:, 0] = np.where(b_x, cut, b_rect[:, 0])
             hi_rect[:, 1] = np.where(b_x, b_rect[:, 1], cut)
             rect = np.stack([lo_rect, hi_rect], axis=1).reshape(-1, 4)
-            b_gx, b_gy = gx[busy], gy[busy]
-            mid_gx, mid_gy = (b_gx[:, 0] + b_gx[:, 1]) // 2, (b_gy[:, 0] + b_gy[:, 1]) // 2
-            grid = on_grid[busy]
-            lo_gx, hi_gx, lo_gy, hi_gy = b_gx.copy(), b_gx.copy(), b_gy.copy(), b_gy.copy()
-            lo_gx[:, 1] = np.where(b_x, mid_gx, b_gx[:, 1])
-            hi_gx[:, 0] = np.where(b_x, mid_gx, b_gx[:, 0])
-            lo_gy[:, 1] = np.where(b_x, b_gy[:, 1], mid_gy)
-            hi_gy[:, 0] = np.where(b_x, b_gy[:, 0], mid_gy)
-            gx = np.stack([lo_gx, hi_gx], axis=1).reshape(-1, 2)
-            gy = np.stack([lo_gy, hi_gy], axis=1).reshape(-1, 2)
-            aligned = np.repeat(grid, 2)
-            # Which child each pending point and cell goes to.
-            p_node = k[pt_node]
-            p_high = np.where(b_x[p_node], px[pt] >= cut[p_node], py[pt] >= cut[p_node])
-            pt_node = 2 * p_node + p_high
-            c_node = k[ce_node]
-            c_high = np.where(b_x[c_node], cx[ce] >= mid_gx[c_node], cy[ce] >= mid_gy[c_node])
-            ce_node = 2 * c_node + c_high
+            # 2k is the low side of busy rectangle k, 2k + 1 the high side.
+            node = k[pt_node]
+            high = np.where(b_x[node], px[pt] >= cut[node], py[pt] >= cut[node])
+            pt_node = 2 * node + high
             wanted = np.zeros(len(rect), np.bool_)
             wanted[pt_node] = True
-            wanted[ce_node] = True
             parents = np.repeat(pieces[busy], 2)
             children = np.empty(len(rect), dtype=object)
             for i in np.flatnonzero(wanted).tolist():
@@ -621,47 +563,36 @@ class _Slabs:
             pieces = children
         out = np.array([*final, shapely.Polygon()], dtype=object)
         shapely.prepare(out)
-        # -1 (outside every piece) points at the empty polygon at the end.
-        return out, cell_piece, point_piece
+        return out, point_piece
 
-    def classify(
-        self, cx: NDArray[np.int64], cy: NDArray[np.int64], boxes: NDArray[np.object_]
-    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-        """(strictly inside, crossing the edge) for each cell box, at grid column and row."""
-        if self._simple():
-            shapely.prepare(self.zone)
-            pieces, of = np.array([self.zone], dtype=object), np.zeros(len(boxes), np.intp)
-        else:
-            pieces, of, _ = self._pieces((cx, cy), (np.empty(0), np.empty(0)))
+    def classify(self, boxes: NDArray[np.object_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """(strictly inside, crossing the edge) for each cell box. Under a spiky zone every cell
+        counts as crossing its edge."""
+        if not self.simple:
+            return np.zeros(len(boxes), np.bool_), np.ones(len(boxes), np.bool_)
+        shapely.prepare(self.zone)
         inside = np.zeros(len(boxes), np.bool_)
         edge = np.zeros(len(boxes), np.bool_)
         step = _CHUNK // 10
         for start in range(0, len(boxes), step):
             check_deadline(self.deadline)
             part = slice(start, start + step)
-            mine = pieces[of[part]]
-            inside[part] = shapely.contains_properly(mine, boxes[part])
-            edge[part] = ~inside[part] & shapely.intersects(mine, boxes[part])
-        self.release(pieces)
+            inside[part] = shapely.contains_properly(self.zone, boxes[part])
+            edge[part] = ~inside[part] & shapely.intersects(self.zone, boxes[part])
         return inside, edge
 
     def contains_xy(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
         """Whether each point is strictly inside the zone."""
-        if self._simple():
+        if self.simple:
             shapely.prepare(self.zone)
             pieces, of = np.array([self.zone], dtype=object), np.zeros(len(lon), np.intp)
         else:
-            empty = np.empty(0, np.int64)
-            pieces, _, of = self._pieces((empty, empty), (lon, lat))
+            pieces, of = self._pieces(lon, lat)
         out = np.zeros(len(lon), np.bool_)
         for start in range(0, len(lon), _CHUNK):
             check_deadline(self.deadline)
             part = slice(start, start + _CHUNK)
             out[part] = shapely.contains_xy(pieces[of[part]], lon[part], lat[part])
-        self.release(pieces)
-        return out
-
-    def release(self, pieces: NDArray[np.object_]) -> None:
-        """Free the indexes of the pieces made here (the caller's zone is left prepared)."""
-        if len(pieces) > 1 or pieces[0] is not self.zone:
+        if not self.simple:
             shapely.destroy_prepared(pieces)
+        return out

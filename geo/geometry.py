@@ -22,6 +22,10 @@ from geo.errors import GeometryError, GeometryLimitExceeded
 #: warning centre has a few thousand vertices; far more is a mistake or an attack.
 MAX_VERTICES = 100_000
 MAX_BYTES = 5_000_000
+#: Most rings (outer rings and holes, over all polygons). Each costs about 0.1 ms to read and
+#: check, whatever its size: 10,000 small squares take about a second (``bench/worst_zone.py``).
+#: The Natural Earth outlines of Canada or Indonesia have a few hundred.
+MAX_RINGS = 10_000
 #: GeometryCollections may nest; deeper than this is not a zone anyone drew.
 MAX_DEPTH = 8
 #: Most self-crossings of a polygon that is repaired rather than refused. Real zones cross
@@ -30,11 +34,12 @@ MAX_DEPTH = 8
 MAX_CROSSINGS = 1_000
 #: Most pairs of edges whose bounding boxes overlap. Validation, repair, union, equality and
 #: intersection in GEOS compare every such pair (about 22 ns a pair for validation, 60 for a
-#: union, on the machine of ``bench/worst_zone.py``), so this, not the number of vertices, is
-#: what bounds their time: a real zone has about one such pair per vertex (a country outline
-#: 1.1, a GDACS cyclone buffer 1 to 180), a star of spikes around one centre has n²/10.
-#: 5 million pairs is a star of about 7,000 vertices, validated in about 0.1 s.
-MAX_OVERLAPS = 5_000_000
+#: union or an equality, on the machine of ``bench/worst_zone.py``), so this, not the number
+#: of vertices, is what bounds their time: a real zone has about one such pair per vertex (a
+#: country outline 1.1, a GDACS cyclone buffer 1 to 180), a star of spikes around one centre
+#: n²/9. A million pairs is a star of about 3,000 vertices, validated in about 25 ms; spiky
+#: zones also cost the most to count people in (see ``geo/exposure.py``).
+MAX_OVERLAPS = 1_000_000
 
 Zone: TypeAlias = Polygon | MultiPolygon
 Loc: TypeAlias = tuple[str | int, ...]
@@ -304,6 +309,9 @@ def check_complexity(
     GeometryLimitExceeded
         With ``limit="max_overlaps"``.
     """
+    vertices = int(shapely.get_num_coordinates(geometry))
+    if vertices * (vertices - 1) // 2 <= max_overlaps:
+        return  # too few edges to have that many pairs: nothing to count
     if overlap_estimate(geometry) <= max_overlaps:
         return
     if overlapping_pairs(geometry, max_overlaps) <= max_overlaps:
@@ -377,6 +385,41 @@ def _members_overlap(polygons: list[Polygon]) -> bool:
     return any(m[0] != "F" or m[4] == "1" for m in matrices)
 
 
+_PLAIN = (float, int)
+
+
+def _make_polygon(
+    shell: list[tuple[float, float]], holes: list[list[tuple[float, float]]]
+) -> Polygon:
+    """``Polygon(shell, holes)``, its rings made in one call (thousands of holes take long
+    one by one)."""
+    rings = [shell, *holes]
+    sizes = [len(r) for r in rings]
+    coords = np.array([p for r in rings for p in r], dtype=np.float64).reshape(-1, 2)
+    made = shapely.linearrings(coords, indices=np.repeat(np.arange(len(rings)), sizes))
+    polygon: Polygon = shapely.polygons(made[0], holes=made[1:] if len(made) > 1 else None)
+    return polygon
+
+
+def _plain_positions(raw: Sequence[Any]) -> tuple[list[float], list[float]] | None:
+    """Longitudes and latitudes of a ring of plain, finite, in-range [lon, lat] numbers, read in
+    one go; None when any position is otherwise, for the position by position reading to say
+    which and why."""
+    if not all(
+        type(p) is list and 2 <= len(p) <= 4 and type(p[0]) in _PLAIN and type(p[1]) in _PLAIN
+        for p in raw
+    ):
+        return None
+    try:
+        lonlat = np.array([p[:2] for p in raw], dtype=np.float64).reshape(-1, 2)
+    except (OverflowError, ValueError):
+        return None
+    lon, lat = lonlat[:, 0], lonlat[:, 1]
+    if not (np.isfinite(lonlat).all() and (np.abs(lat) <= 90).all() and (np.abs(lon) <= 360).all()):
+        return None
+    return lon.tolist(), lat.tolist()
+
+
 def _number(value: object, loc: Loc, what: str) -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise GeometryError(f"the {what} must be a number of degrees, not {value!r}", loc)
@@ -402,6 +445,7 @@ class _Reader:
         self.max_vertices = max_vertices
         self.max_overlaps = max_overlaps
         self.vertices = 0
+        self.rings = 0
         self.repairs: list[str] = []
         self.left_out: dict[str, int] = {}
         self.first_left_out: _NoArea | None = None
@@ -548,7 +592,7 @@ class _Reader:
                 shift = 360.0 * round((middle - hole_middle) / 360.0)
                 if shift:
                     holes[k] = [(x + shift, y) for x, y in hole]
-        polygon = Polygon(shell, holes)
+        polygon = _make_polygon(shell, holes)
         # Before the validity check, whose time grows with the square of the edges of a spiky
         # shape: a cheap bound of that time decides whether it runs at all.
         check_complexity(polygon, max_overlaps=self.max_overlaps, loc=loc)
@@ -578,6 +622,15 @@ class _Reader:
     def _ring(self, raw: object, loc: Loc) -> list[tuple[float, float]]:
         if not _is_list(raw):
             raise GeometryError("a ring must be a list of [lon, lat] positions", loc)
+        self.rings += 1
+        if self.rings > MAX_RINGS:
+            raise GeometryLimitExceeded(
+                f"the zone has more than {MAX_RINGS} rings (polygons and holes), the limit "
+                "(max_rings): leave out the smallest, or merge them",
+                loc,
+                limit="max_rings",
+                allowed=MAX_RINGS,
+            )
         self.vertices += len(raw)
         if self.vertices > self.max_vertices:
             raise GeometryLimitExceeded(
@@ -587,9 +640,12 @@ class _Reader:
                 limit="max_vertices",
                 allowed=self.max_vertices,
             )
+        plain = _plain_positions(raw)
         xs: list[float] = []
         ys: list[float] = []
-        for i, position in enumerate(raw):
+        if plain is not None:
+            xs, ys = plain
+        for i, position in enumerate(raw if plain is None else ()):
             if not _is_list(position) or len(position) < 2:
                 raise GeometryError("a position must be [lon, lat]: two numbers", (*loc, i))
             lon = _number(position[0], (*loc, i, 0), "longitude")
