@@ -488,9 +488,7 @@ class _Slabs:
         self.empty = bool(zone.is_empty)
         _, _, _, rise = _segments(np.array([zone], dtype=object))
         _, miny, _, maxy = zone.bounds if not self.empty else (0.0, 0.0, 0.0, 0.0)
-        self.simple = self.empty or bool(
-            rise.sum() <= SLAB_CROSSINGS * max(maxy - miny, 1e-300)
-        )
+        self.simple = self.empty or bool(rise.sum() <= SLAB_CROSSINGS * max(maxy - miny, 1e-300))
 
     def _pieces(
         self, px: NDArray[np.float64], py: NDArray[np.float64]

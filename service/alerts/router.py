@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
 from pydantic import ValidationError
 
+from integrations.alert import Alert
 from integrations.cap import parse_cap
 from integrations.errors import PayloadError
 from integrations.manual import ManualAlertRequest, manual_alert
@@ -106,6 +107,11 @@ def _crisis_pass_after(request: Request, background: BackgroundTasks) -> None:
         )
 
 
+def _declared(data: ManualAlertRequest) -> Alert:
+    """The alert declared, its zone checked (geometry work: in a geometry thread)."""
+    return manual_alert(None, data.model_dump(mode="json", exclude_none=True))
+
+
 @router.post(
     "/alerts",
     response_model=AlertPublic,
@@ -126,9 +132,7 @@ async def declare_alert(
     try:
         # The fields were checked as the request was read; the zone is checked here, in a
         # geometry thread (a Point and radius_km become a circle there).
-        alert = await budget.run(
-            manual_alert, None, data.model_dump(mode="json", exclude_none=True)
-        )
+        alert = await budget.run(_declared, data)
     except ValidationError as exc:
         raise InvalidInput(
             "The alert is not valid",
