@@ -475,11 +475,12 @@ class _Slabs:
     crosses: a handful for a real zone (under 20 on average for every country outline), but
     thousands for a star or a comb of vertical teeth. Such a zone is cut in two, again and
     again (a k-d tree), across whichever axis lowers that number most, until each rectangle's
-    piece is crossed ``SLAB_CROSSINGS`` times at most on average over its height. Each piece is the zone clipped
-    to a rectangle a hair larger than its own, so that a point inside the rectangle gets the
-    same answer against the piece as against the zone (the clipped edges run outside it). Only
-    rectangles holding points to test are cut. The cells under a spiky zone are not classified
-    (that too would test every spike against every cell): all their points are tested.
+    piece is crossed ``SLAB_CROSSINGS`` times at most on average over its height. Each piece
+    is the zone clipped to a rectangle a hair larger than its own, so that a point inside the
+    rectangle gets the same answer against the piece as against the zone (the clipped edges
+    run outside it). Only rectangles holding points to test are cut. The cells under a spiky
+    zone are not classified (that too would test every spike against every cell): all their
+    points are tested.
     """
 
     def __init__(self, zone: BaseGeometry, *, deadline: float | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 DEADLINE_SETTING = "LIFELINE_GEOMETRY_DEADLINE_S"
+#: How often a thread running Python code hands the GIL over to another that waits for it, in
+#: seconds (Python's default is 5 ms). While a geometry thread runs Python code, the event loop
+#: waits up to this at each of the several times a request gives the GIL up (at each read and
+#: write of a socket), so 5 ms makes a /healthz of hundreds of milliseconds.
+SWITCH_INTERVAL_S = 0.0005
 
 
 class ZoneTooComplex(LifelineError):
@@ -48,6 +54,7 @@ class GeometryWorkers:
     def __init__(self, *, deadline_s: float, threads: int) -> None:
         self.deadline_s = deadline_s
         self.threads = threads
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=threads, thread_name_prefix="geometry"
         )

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from service.alerts.models import AlertRecord
 from service.app import create_app
 from service.auth.permissions import Role
-from service.crises.models import Crisis, CrisisAlert
+from service.crises.models import Crisis
 from service.geowork import GeometryWorkers
 from service.orchestration import claim
 from tests.conftest import TokenFactory, bearer, make_org_in, make_token_in, settings_for, unique
@@ -51,7 +51,8 @@ def slow_deadline(app: FastAPI) -> Iterator[None]:
 async def _idle(app: FastAPI) -> None:
     """Wait for the geometry threads to finish work that its requests gave up on (a thread
     cannot be stopped in a GEOS call; meanwhile a new zone would wait, and answer 503)."""
-    while app.state.geometry.running:
+    give_up = time.monotonic() + 30
+    while app.state.geometry.running and time.monotonic() < give_up:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
 
 
