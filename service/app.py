@@ -11,6 +11,7 @@ import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from geo.admin import AdminAreas
 from service import __version__, migrate
 from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         if settings.migrate_on_start:
             await migrate.upgrade(engine)
         app.state.http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
+        # The boundaries, read before the first request rather than under the GIL during it.
+        await asyncio.to_thread(AdminAreas.load)
         index = RegisterIndex(engine, cell_deg=settings.index_cell_deg)
         app.state.register_index = index
         background = [

@@ -18,6 +18,7 @@ from typing import Any
 from shapely.geometry import mapping, shape
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -194,6 +195,20 @@ async def pending_alerts(session: AsyncSession, *, limit: int = 100) -> list[Ale
     return list((await session.exec(query)).all())
 
 
+async def pending_alert_ids(session: AsyncSession, *, limit: int = 100) -> list[str]:
+    """The ids of ``pending_alerts``, without reading their zones."""
+    query = (
+        select(AlertRecord.id)
+        .where(
+            (col(AlertRecord.processed_version).is_(None))
+            | (AlertRecord.processed_version != AlertRecord.version)
+        )
+        .order_by(col(AlertRecord.updated_at))
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
 async def claim(session: AsyncSession, alert_id: str) -> AlertRecord | None:
     """Mark the alert's latest version as processed, if no one did; the alert, or None when
     another pass has it (or had it). The first write of its transaction: on PostgreSQL a
@@ -214,7 +229,13 @@ async def claim(session: AsyncSession, alert_id: str) -> AlertRecord | None:
     )
     if claimed.rowcount != 1:
         return None
-    return await session.get(AlertRecord, alert_id, populate_existing=True)
+    # The pass reads the zone, not the source's geometry: a large one is not decoded twice.
+    return await session.get(
+        AlertRecord,
+        alert_id,
+        populate_existing=True,
+        options=[defer(AlertRecord.geometry)],  # type: ignore[arg-type]
+    )
 
 
 async def process_pending(
@@ -233,7 +254,7 @@ async def process_pending(
     rules = rules_from(settings.crisis_rules)
     join_hours = settings.crisis_join_hours
     async with maker() as session:
-        pending = [a.id for a in await pending_alerts(session, limit=limit)]
+        pending = await pending_alert_ids(session, limit=limit)
     outcomes = []
     for alert_id in pending:
         try:
