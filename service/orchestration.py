@@ -22,6 +22,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from geo.errors import GeometryLimitExceeded
 from geo.exposure import ExposureCounts
 from integrations.alert import Certainty, Hazard, Severity
 from service.alerts.models import AlertRecord
@@ -66,8 +67,11 @@ def exposure_counts(
 
 
 def widen(current: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
-    """The union of two GeoJSON zones (geometry work)."""
-    return dict(mapping(shape(current).union(shape(more))))
+    """The union of two GeoJSON zones (geometry work; ``GeometryLimitExceeded`` when they are
+    too complex together)."""
+    first, second = shape(current), shape(more)
+    crises.together(first, second)
+    return dict(mapping(first.union(second)))
 
 
 async def handle_alert(
@@ -270,13 +274,15 @@ async def process_pending(
                     rules=rules,
                     join_hours=join_hours,
                 )
-        except ZoneTooComplex:
+        except (ZoneTooComplex, GeometryLimitExceeded):
             # Nothing of it was written (the transaction rolled back). Retrying would fail the
             # same way: the version is marked processed, and the log says why.
             async with session_scope(maker) as session:
                 if await claim(session, alert_id) is None:
                     continue
-            outcome = Outcome(alert_id, "too_complex", why="the zone ran past the deadline")
+            outcome = Outcome(
+                alert_id, "too_complex", why="the zone is too complex to handle in time"
+            )
             log.error("alert's zone too complex for the crisis pass", extra={"alert": alert_id})
         outcomes.append(outcome)
         log.info(

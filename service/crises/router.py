@@ -14,7 +14,7 @@ from service.auth.dependencies import authorize
 from service.auth.permissions import Permission, Role
 from service.auth.principal import Principal
 from service.crises import service
-from service.crises.models import Crisis, CrisisAlert, CrisisEvent
+from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone
 from service.crises.playbook_runner import planned, run_playbooks
 from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
 from service.deps import IfMatch, SessionDep
@@ -41,6 +41,22 @@ async def _zone(geometry: dict[str, Any], loc: str, budget: Budget) -> dict[str,
         return await budget.run(_parsed, geometry)
     except GeometryError as exc:
         raise zone_problem(exc, ["body", loc]) from exc
+
+
+async def _add_zone(
+    session: SessionDep,
+    crisis: Crisis,
+    zone: dict[str, Any],
+    source: str,
+    actor: Principal,
+    budget: Budget,
+) -> CrisisZone | None:
+    try:
+        return await service.add_zone(
+            session, crisis, zone, source=source, actor=actor, budget=budget
+        )
+    except GeometryError as exc:  # too complex together with the crisis's current zone
+        raise zone_problem(exc, ["body", "zones"]) from exc
 
 
 async def _public(session: SessionDep, crisis: Crisis) -> CrisisPublic:
@@ -78,9 +94,7 @@ async def declare_crisis(
         alert_level=data.alert_level,
         why="declared by a coordinator",
     )
-    version = await service.add_zone(
-        session, crisis, zone, source="declared", actor=actor, budget=budget
-    )
+    version = await _add_zone(session, crisis, zone, "declared", actor, budget)
     if version is not None:
         import dataclasses
 
@@ -139,9 +153,7 @@ async def change_crisis(
     zone = await _zone(data.zones, "zones", budget) if data.zones is not None else None
     await service.change(session, crisis, actor=actor, if_match=version, changes=changes)
     if zone is not None:
-        added = await service.add_zone(
-            session, crisis, zone, source="coordinator", actor=actor, budget=budget
-        )
+        added = await _add_zone(session, crisis, zone, "coordinator", actor, budget)
         if added is not None:
             import dataclasses
 

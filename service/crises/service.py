@@ -9,9 +9,11 @@ from typing import Any
 
 import shapely
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from geo.geometry import check_complexity
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.crises.models import (
@@ -145,20 +147,29 @@ async def latest_zone(session: AsyncSession, crisis_id: str) -> CrisisZone | Non
     return (await session.exec(query)).first()
 
 
+def together(*zones: BaseGeometry) -> None:
+    """Refuse to compare or unite zones whose edges, taken together, overlap in more pairs than
+    ``MAX_OVERLAPS``: each zone alone is within it, but a star over a comb is not, and GEOS
+    would spend minutes and gigabytes on the crossings (``GeometryLimitExceeded``)."""
+    check_complexity(shapely.GeometryCollection(list(zones)))
+
+
 def same_zone(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two GeoJSON zones cover the same area (geometry work: run it in a thread)."""
-    return bool(shapely.equals(shape(a), shape(b)))
+    first, second = shape(a), shape(b)
+    together(first, second)
+    return bool(shapely.equals(first, second))
 
 
 def first_overlapping(zones: list[dict[str, Any]], zone: dict[str, Any]) -> int | None:
     """The position of the first of ``zones`` that overlaps ``zone`` (geometry work)."""
-    if not zones:
-        return None
     geometry = shape(zone)
     shapely.prepare(geometry)
-    hits = shapely.intersects(geometry, [shape(z) for z in zones])
-    found = [i for i, hit in enumerate(hits.tolist()) if hit]
-    return found[0] if found else None
+    for i, other in enumerate(shape(z) for z in zones):
+        together(geometry, other)
+        if shapely.intersects(geometry, other):
+            return i
+    return None
 
 
 async def add_zone(

@@ -233,3 +233,28 @@ async def test_two_claims_of_one_alert_give_it_to_one_pass(app: FastAPI) -> None
         await first.commit()
         assert await other is None
         await second.commit()
+
+
+async def test_two_zones_too_complex_together_are_never_united(
+    app: FastAPI, client: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    """Each is accepted alone; a star over a comb crosses it millions of times, and comparing
+    or uniting them would take GEOS minutes and gigabytes in a thread that cannot be stopped:
+    the new zone is refused, naming the limit, and the crisis keeps its zone."""
+    coordinator = await make_token(Role.COORDINATOR)
+    declared = await client.post(
+        "/api/v1/crises",
+        json={"title": unique("comb"), "hazard": "flood", "severity": "severe", "zones": comb()},
+        headers=bearer(coordinator),
+    )
+    assert declared.status_code == 201, declared.text
+    crisis = declared.json()
+    changed = await client.patch(
+        f"/api/v1/crises/{crisis['id']}",
+        json={"zones": star(STAR_ACCEPTED)},
+        headers={**bearer(coordinator), "If-Match": f'"{crisis["version"]}"'},
+    )
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["limit"] == "max_overlaps"
+    after = await client.get(f"/api/v1/crises/{crisis['id']}", headers=bearer(coordinator))
+    assert after.json()["zone_version"] == 1 and after.json()["version"] == crisis["version"]
