@@ -256,7 +256,7 @@ def overlap_estimate(geometry: BaseGeometry) -> int:
     Two boxes overlap only if their spans overlap on both axes, so the fewer of the pairs
     whose x spans overlap and of those whose y spans overlap bounds them; each count is exact
     and takes two sorts. Close for real zones (a country outline: 10 to 25 times the exact
-    count, which is about its number of vertices) and exact for a star.
+    count, which is about its number of vertices); for a star, under twice the count.
     """
     start, end = _edges(geometry)
     if len(start) < 2:
