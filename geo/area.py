@@ -81,7 +81,7 @@ def area_km2(geometry: BaseGeometry) -> float:
     return _km2(_polygonal(geometry, "geometry"))
 
 
-def area_share(area: BaseGeometry, zone: BaseGeometry) -> float:
+def area_share(area: BaseGeometry, zone: BaseGeometry, *, zone_checked: bool = False) -> float:
     """The share of ``area`` that lies inside ``zone``, from 0 to 1.
 
     Parameters
@@ -90,6 +90,9 @@ def area_share(area: BaseGeometry, zone: BaseGeometry) -> float:
         The area to share out (a population group's area), EPSG:4326 lon/lat degrees.
     zone : Polygon or MultiPolygon
         The hazard zone, EPSG:4326 lon/lat degrees.
+    zone_checked : bool
+        The zone is already a valid zone inside [-180, 180] (from ``parse_geojson``): it is not
+        checked again for each area it is compared with.
 
     Returns
     -------
@@ -104,7 +107,8 @@ def area_share(area: BaseGeometry, zone: BaseGeometry) -> float:
         When either argument is not polygonal, is empty, or has no area.
     """
     area = _polygonal(area, "area")
-    zone = _polygonal(zone, "zone")
+    if not zone_checked:
+        zone = _polygonal(zone, "zone")
     whole = _km2(area)
     if whole <= 0.0:
         raise GeometryError("area has no area: give a polygon that encloses an area", ("area",))

@@ -37,3 +37,53 @@ class GeometryError(ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.reason, self.loc))
+
+
+class GeometryLimitExceeded(GeometryError):
+    """A zone over one of the limits that keep its processing time bounded.
+
+    Parameters
+    ----------
+    reason, loc
+        As for ``GeometryError``.
+    limit : str
+        The name of the limit (``max_vertices``, ``max_bytes``, ``max_overlaps``), for a
+        client to tell which one it hit.
+    allowed : int
+        Its value.
+    """
+
+    limit: str
+    allowed: int
+
+    def __init__(
+        self, reason: str, loc: tuple[str | int, ...] = (), *, limit: str = "", allowed: int = 0
+    ) -> None:
+        super().__init__(reason, loc)
+        self.limit = limit
+        self.allowed = allowed
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_limit_exceeded, (self.reason, self.loc, self.limit, self.allowed))
+
+
+def _limit_exceeded(
+    reason: str, loc: tuple[str | int, ...], limit: str, allowed: int
+) -> GeometryLimitExceeded:
+    return GeometryLimitExceeded(reason, loc, limit=limit, allowed=allowed)
+
+
+class DeadlineExceeded(Exception):
+    """Geometry work stopped because its deadline passed (``time.monotonic()`` seconds).
+
+    Long loops of the library check the deadline they are given between steps, so that work
+    running in a thread stops soon after its caller gave up on it.
+    """
+
+
+def check_deadline(deadline: float | None) -> None:
+    """Raise ``DeadlineExceeded`` when ``deadline`` (a ``time.monotonic()`` value) has passed."""
+    import time
+
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded("the geometry work ran past its deadline")

@@ -5,7 +5,14 @@ Points are kept as columns sorted by a grid cell key (``cell_deg`` degrees, EPSG
 classifies only the occupied cells under the zone's bounding box: cells strictly inside the zone
 are taken whole, cells outside are skipped, and only points in cells crossing the zone's edge
 are tested one by one (``shapely.contains_xy``). Semantics equal PostGIS ``ST_Contains(zone,
-point)``: a point exactly on the edge is not inside. Changes go to a small delta (scanned
+point)``: a point exactly on the edge is not inside.
+
+A point test looks at every edge of the zone that a horizontal line through the point crosses.
+That is a handful for a real zone, but thousands for a spiky one (a star, a comb of vertical
+teeth), and then a query over a dense register would take minutes. Such a zone is first cut
+into vertical slabs (``_Slabs``), each crossed a few times only, and each cell and each point
+is tested against its own slab: the same answers, in time that grows with the points and the
+vertices, not their product. Changes go to a small delta (scanned
 exactly on every query) and tombstones, merged into the sorted base when the delta grows.
 """
 
@@ -21,10 +28,19 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from geo.errors import check_deadline
+
 #: Categorical attributes of each point. ``employer`` and ``agency`` are directory ids (or ""), so
 #: that a crisis can reach the employers and recruitment agencies of the people in its zone.
 ATTRIBUTES = ("nationality", "country", "admin1", "sector", "sex", "employer", "agency")
 CODE = np.int32
+#: A zone (or slab of it) whose edges a horizontal line crosses more often than this, on average
+#: over its height, is cut into narrower slabs for the point tests.
+SLAB_CROSSINGS = 32.0
+#: Narrowest slab, in degrees (about a centimetre): below, points are tested as they are.
+MIN_SLAB_DEG = 1e-7
+#: Points tested per call between two looks at the deadline.
+_CHUNK = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,11 +296,11 @@ class ExposureIndex:
             self._delta = _Columns.empty()
 
     # ---- queries ------------------------------------------------------------------------------
-    def _rows_inside(self, zone: BaseGeometry, base: _Base) -> NDArray[np.int64]:
+    def _rows_inside(self, zone: _Slabs, base: _Base) -> NDArray[np.int64]:
         """Rows of the base strictly inside ``zone`` (alive or not)."""
-        if not len(base.cell_keys) or zone.is_empty:
+        if not len(base.cell_keys) or zone.empty:
             return np.empty(0, np.int64)
-        minx, miny, maxx, maxy = zone.bounds
+        minx, miny, maxx, maxy = zone.zone.bounds
         lo = self._cell_of(np.array([minx]), np.array([miny]))[0]
         hi = self._cell_of(np.array([maxx]), np.array([maxy]))[0]
         ix0, iy0 = lo % self.nx, lo // self.nx
@@ -299,28 +315,29 @@ class ExposureIndex:
         x0 = (keys % self.nx) * self.cell_deg - 180.0
         y0 = (keys // self.nx) * self.cell_deg - 90.0
         boxes = shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg)
-        shapely.prepare(zone)
-        inside = shapely.contains_properly(zone, boxes)
-        edge = ~inside & shapely.intersects(zone, boxes)
+        inside, edge = zone.classify(boxes)
         starts, ends = base.cell_start[cells], base.cell_start[cells + 1]
         parts = [_ranges(starts[inside], ends[inside])]
         if edge.any():
             candidates = _ranges(starts[edge], ends[edge])
-            hit = shapely.contains_xy(zone, base.cols.lon[candidates], base.cols.lat[candidates])
+            hit = zone.contains_xy(base.cols.lon[candidates], base.cols.lat[candidates])
             parts.append(candidates[hit])
         return np.concatenate(parts)
 
-    def _delta_rows(self, zone: BaseGeometry, delta: _Columns) -> NDArray[np.int64]:
+    def _delta_rows(self, zone: _Slabs, delta: _Columns) -> NDArray[np.int64]:
         if not len(delta):
             return np.empty(0, np.int64)
-        return np.flatnonzero(shapely.contains_xy(zone, delta.lon, delta.lat)).astype(np.int64)
+        return np.flatnonzero(zone.contains_xy(delta.lon, delta.lat)).astype(np.int64)
 
-    def _selection(self, zone: BaseGeometry) -> list[tuple[_Columns, NDArray[np.int64]]]:
+    def _selection(
+        self, zone: BaseGeometry, deadline: float | None
+    ) -> list[tuple[_Columns, NDArray[np.int64]]]:
         with self._lock:
             base, delta = self._base, self._delta
-        rows = self._rows_inside(zone, base)
+        slabs = _Slabs(zone, deadline=deadline)
+        rows = self._rows_inside(slabs, base)
         rows = rows[base.alive[rows]]
-        return [(base.cols, rows), (delta, self._delta_rows(zone, delta))]
+        return [(base.cols, rows), (delta, self._delta_rows(slabs, delta))]
 
     def query(
         self,
@@ -328,15 +345,19 @@ class ExposureIndex:
         *,
         nationalities: Iterable[str] | None = None,
         countries: Iterable[str] | None = None,
+        deadline: float | None = None,
     ) -> ExposureCounts:
         """Exact counts of the points strictly inside ``zone`` (a (Multi)Polygon in EPSG:4326),
-        optionally only of some nationalities, and of some countries of location."""
+        optionally only of some nationalities, and of some countries of location.
+
+        ``deadline`` is a ``time.monotonic()`` value: past it, the query stops between two
+        steps with ``geo.errors.DeadlineExceeded``."""
         wanted = None if nationalities is None else self._codes("nationality", nationalities)
         where = None if countries is None else self._codes("country", countries)
         totals = {a: np.zeros(len(self.vocab[a].values), np.int64) for a in ATTRIBUTES}
         pair: dict[tuple[int, int], int] = {}
         family = vulnerable = workers = 0
-        for cols, rows in self._selection(zone):
+        for cols, rows in self._selection(zone, deadline):
             if wanted is not None:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
             if where is not None:
@@ -378,16 +399,21 @@ class ExposureIndex:
         )
 
     def select_pks(
-        self, zone: BaseGeometry, *, nationalities: Iterable[str] | None = None
+        self,
+        zone: BaseGeometry,
+        *,
+        nationalities: Iterable[str] | None = None,
+        deadline: float | None = None,
     ) -> NDArray[np.int64]:
-        """The ``pk`` of every point strictly inside ``zone``, sorted; optionally by nationality."""
+        """The ``pk`` of every point strictly inside ``zone``, sorted; optionally by nationality
+        (``deadline`` as for ``query``)."""
         out = []
         wanted = None
         if nationalities is not None:
             wanted = np.array(
                 [self.vocab["nationality"].codes.get(n, -1) for n in nationalities], dtype=CODE
             )
-        for cols, rows in self._selection(zone):
+        for cols, rows in self._selection(zone, deadline):
             if wanted is not None:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
             out.append(cols.pk[rows])
@@ -425,3 +451,148 @@ def _ranges(starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray[np.in
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     rows: NDArray[np.int64] = np.arange(total, dtype=np.int64) + offsets
     return rows
+
+
+def _segments(
+    pieces: NDArray[np.object_],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Every edge of every piece: (piece, middle x, middle y, height)."""
+    parts, part_of = shapely.get_parts(pieces, return_index=True)
+    polygons = shapely.get_type_id(parts) == 3
+    parts, part_of = parts[polygons], part_of[polygons]
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    same = coord_of[1:] == coord_of[:-1]
+    start, end = coords[:-1][same], coords[1:][same]
+    owner = part_of[ring_of[coord_of[1:][same]]]
+    middle = (start + end) / 2
+    return owner, middle[:, 0], middle[:, 1], np.abs(end[:, 1] - start[:, 1])
+
+
+class _Slabs:
+    """A zone, cut into rectangles when it is spiky, for the point tests.
+
+    A point test against a zone looks at every edge that a horizontal line through the point
+    crosses: a handful for a real zone (under 20 on average for every country outline), but
+    thousands for a star or a comb of vertical teeth. Such a zone is cut in two, again and
+    again (a k-d tree), across whichever axis lowers that number most, until each rectangle's
+    piece is crossed ``SLAB_CROSSINGS`` times at most on average over its height. Each piece
+    is the zone clipped to a rectangle a hair larger than its own, so that a point inside the
+    rectangle gets the same answer against the piece as against the zone (the clipped edges
+    run outside it). Only rectangles holding points to test are cut. The cells under a spiky
+    zone are not classified (that too would test every spike against every cell): all their
+    points are tested.
+    """
+
+    def __init__(self, zone: BaseGeometry, *, deadline: float | None) -> None:
+        self.zone = zone
+        self.deadline = deadline
+        self.empty = bool(zone.is_empty)
+        _, _, _, rise = _segments(np.array([zone], dtype=object))
+        _, miny, _, maxy = zone.bounds if not self.empty else (0.0, 0.0, 0.0, 0.0)
+        self.simple = self.empty or bool(rise.sum() <= SLAB_CROSSINGS * max(maxy - miny, 1e-300))
+
+    def _pieces(
+        self, px: NDArray[np.float64], py: NDArray[np.float64]
+    ) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+        """(pieces, the piece of each point); points outside every piece point at the last,
+        an empty polygon."""
+        minx, miny, maxx, maxy = self.zone.bounds
+        rect = np.array([[minx, miny, maxx, maxy]], np.float64)
+        pieces = np.array([self.zone], dtype=object)
+        final: list[BaseGeometry] = []
+        point_piece = np.full(len(px), -1, np.intp)
+        inside = (px >= minx) & (px <= maxx) & (py >= miny) & (py <= maxy)
+        pt = np.flatnonzero(inside)
+        pt_node = np.zeros(len(pt), np.intp)
+        while len(pt):
+            check_deadline(self.deadline)
+            n = len(pieces)
+            width, height = rect[:, 2] - rect[:, 0], rect[:, 3] - rect[:, 1]
+            owner, mx, my, rise = _segments(pieces)
+            total = np.bincount(owner, weights=rise, minlength=n)
+            empty = shapely.is_empty(pieces)
+            leaf = (
+                empty
+                | (total <= SLAB_CROSSINGS * np.maximum(height, 1e-300))
+                | (np.maximum(width, height) <= MIN_SLAB_DEG)
+            )
+            done = leaf[pt_node]
+            number = np.full(n, -1, np.intp)
+            for node in np.unique(pt_node[done]).tolist():
+                if not empty[node]:
+                    number[node] = len(final)
+                    final.append(pieces[node])
+            point_piece[pt[done]] = number[pt_node[done]]
+            pt, pt_node = pt[~done], pt_node[~done]
+            if not len(pt):
+                break
+            # Cut in the middle, across the axis whose worse half is crossed least.
+            cut_x, cut_y = rect[:, 0] + width / 2, rect[:, 1] + height / 2
+            left = np.bincount(owner, weights=rise * (mx < cut_x[owner]), minlength=n)
+            low = np.bincount(owner, weights=rise * (my < cut_y[owner]), minlength=n)
+            worse_x = np.maximum(left, total - left) / np.maximum(height, 1e-300)
+            worse_y = np.maximum(low, total - low) / np.maximum(height / 2, 1e-300)
+            across_x = (worse_x < worse_y) | ((worse_x == worse_y) & (width >= height))
+            busy = np.unique(pt_node)
+            k = np.full(n, -1, np.intp)
+            k[busy] = np.arange(len(busy))
+            b_rect, b_x = rect[busy], across_x[busy]
+            cut = np.where(b_x, cut_x[busy], cut_y[busy])
+            lo_rect, hi_rect = b_rect.copy(), b_rect.copy()
+            lo_rect[:, 2] = np.where(b_x, cut, b_rect[:, 2])
+            lo_rect[:, 3] = np.where(b_x, b_rect[:, 3], cut)
+            hi_rect[:, 0] = np.where(b_x, cut, b_rect[:, 0])
+            hi_rect[:, 1] = np.where(b_x, b_rect[:, 1], cut)
+            rect = np.stack([lo_rect, hi_rect], axis=1).reshape(-1, 4)
+            # 2k is the low side of busy rectangle k, 2k + 1 the high side.
+            node = k[pt_node]
+            high = np.where(b_x[node], px[pt] >= cut[node], py[pt] >= cut[node])
+            pt_node = 2 * node + high
+            wanted = np.zeros(len(rect), np.bool_)
+            wanted[pt_node] = True
+            parents = np.repeat(pieces[busy], 2)
+            children = np.empty(len(rect), dtype=object)
+            for i in np.flatnonzero(wanted).tolist():
+                x0, y0, x1, y1 = rect[i]
+                margin = max(x1 - x0, y1 - y0) * 1e-6 + 1e-12
+                children[i] = shapely.clip_by_rect(
+                    parents[i], x0 - margin, y0 - margin, x1 + margin, y1 + margin
+                )
+            children[~wanted] = shapely.Polygon()
+            pieces = children
+        out = np.array([*final, shapely.Polygon()], dtype=object)
+        shapely.prepare(out)
+        return out, point_piece
+
+    def classify(self, boxes: NDArray[np.object_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """(strictly inside, crossing the edge) for each cell box. Under a spiky zone every cell
+        counts as crossing its edge."""
+        if not self.simple:
+            return np.zeros(len(boxes), np.bool_), np.ones(len(boxes), np.bool_)
+        shapely.prepare(self.zone)
+        inside = np.zeros(len(boxes), np.bool_)
+        edge = np.zeros(len(boxes), np.bool_)
+        step = _CHUNK // 10
+        for start in range(0, len(boxes), step):
+            check_deadline(self.deadline)
+            part = slice(start, start + step)
+            inside[part] = shapely.contains_properly(self.zone, boxes[part])
+            edge[part] = ~inside[part] & shapely.intersects(self.zone, boxes[part])
+        return inside, edge
+
+    def contains_xy(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Whether each point is strictly inside the zone."""
+        if self.simple:
+            shapely.prepare(self.zone)
+            pieces, of = np.array([self.zone], dtype=object), np.zeros(len(lon), np.intp)
+        else:
+            pieces, of = self._pieces(lon, lat)
+        out = np.zeros(len(lon), np.bool_)
+        for start in range(0, len(lon), _CHUNK):
+            check_deadline(self.deadline)
+            part = slice(start, start + _CHUNK)
+            out[part] = shapely.contains_xy(pieces[of[part]], lon[part], lat[part])
+        if not self.simple:
+            shapely.destroy_prepared(pieces)
+        return out

@@ -16,18 +16,30 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geo.circles import split_at_antimeridian
-from geo.errors import GeometryError
+from geo.errors import GeometryError, GeometryLimitExceeded
 
 #: Default limits of ``parse_geojson`` and ``parse_wkt``: a hazard zone drawn or published by a
 #: warning centre has a few thousand vertices; far more is a mistake or an attack.
 MAX_VERTICES = 100_000
 MAX_BYTES = 5_000_000
+#: Most rings (outer rings and holes, over all polygons). Each costs about 0.1 ms to read and
+#: check, whatever its size: 10,000 small squares take about a second (``bench/worst_zone.py``).
+#: The Natural Earth outlines of Canada or Indonesia have a few hundred.
+MAX_RINGS = 10_000
 #: GeometryCollections may nest; deeper than this is not a zone anyone drew.
 MAX_DEPTH = 8
 #: Most self-crossings of a polygon that is repaired rather than refused. Real zones cross
 #: themselves a few times at most, and repair time grows faster than the square of the
 #: crossings: a scribble of a few thousand vertices would take minutes and gigabytes.
 MAX_CROSSINGS = 1_000
+#: Most pairs of edges whose bounding boxes overlap. Validation, repair, union, equality and
+#: intersection in GEOS compare every such pair (about 22 ns a pair for validation, 60 for a
+#: union or an equality, on the machine of ``bench/worst_zone.py``), so this, not the number
+#: of vertices, is what bounds their time: a real zone has about one such pair per vertex (a
+#: country outline 1.1, a GDACS cyclone buffer 1 to 180), a star of spikes around one centre
+#: n²/9. A million pairs is a star of about 3,000 vertices, validated in about 25 ms; spiky
+#: zones also cost the most to count people in (see ``geo/exposure.py``).
+MAX_OVERLAPS = 1_000_000
 
 Zone: TypeAlias = Polygon | MultiPolygon
 Loc: TypeAlias = tuple[str | int, ...]
@@ -73,6 +85,7 @@ def parse_geojson(
     *,
     max_vertices: int = MAX_VERTICES,
     max_bytes: int = MAX_BYTES,
+    max_overlaps: int = MAX_OVERLAPS,
 ) -> ParsedGeometry:
     """Read a zone from GeoJSON (RFC 7946, lon/lat degrees, EPSG:4326).
 
@@ -86,6 +99,9 @@ def parse_geojson(
         Most positions accepted, counted over all rings.
     max_bytes : int
         Largest input accepted, in bytes of JSON.
+    max_overlaps : int
+        Most pairs of edges with overlapping bounding boxes (see ``MAX_OVERLAPS``): the
+        measure of how long validation and the operations on the zone take.
 
     Returns
     -------
@@ -97,7 +113,8 @@ def parse_geojson(
     GeometryError
         With the reason and the location (``loc``) in the input of the first problem: not an
         area (a Point or a LineString), a coordinate that is not a number or out of range, a ring
-        of fewer than 4 positions, a polygon with no area once repaired, or a limit exceeded.
+        of fewer than 4 positions, a polygon with no area once repaired; a
+        ``GeometryLimitExceeded`` naming the limit when one is exceeded.
 
     Notes
     -----
@@ -120,7 +137,7 @@ def parse_geojson(
             "expected a GeoJSON object: a geometry, a Feature or a FeatureCollection", ()
         )
     _check_size(_json_size(obj), max_bytes)
-    return _Reader(max_vertices).read(obj, top=True)
+    return _Reader(max_vertices, max_overlaps).read(obj, top=True)
 
 
 def parse_wkt(
@@ -128,6 +145,7 @@ def parse_wkt(
     *,
     max_vertices: int = MAX_VERTICES,
     max_bytes: int = MAX_BYTES,
+    max_overlaps: int = MAX_OVERLAPS,
 ) -> ParsedGeometry:
     """Read a zone from WKT or EWKT (lon lat order, EPSG:4326), with the rules of ``parse_geojson``.
 
@@ -136,7 +154,7 @@ def parse_wkt(
     text : str or bytes
         For example ``POLYGON ((100 0, 101 0, 101 1, 100 1, 100 0))``, optionally prefixed with
         ``SRID=4326;``. Z and M values are read and dropped.
-    max_vertices, max_bytes : int
+    max_vertices, max_bytes, max_overlaps : int
         As for ``parse_geojson``.
 
     Returns
@@ -160,7 +178,7 @@ def parse_wkt(
         raise GeometryError(f"expected WKT text, not {type(text).__name__}", ())
     _check_size(len(text.encode("utf-8")), max_bytes)
     obj = _WktReader(text).read()
-    return _Reader(max_vertices).read(obj, top=False)
+    return _Reader(max_vertices, max_overlaps).read(obj, top=False)
 
 
 def to_zone(geometry: BaseGeometry) -> Zone:
@@ -185,6 +203,7 @@ def to_zone(geometry: BaseGeometry) -> Zone:
     if (
         isinstance(geometry, Polygon | MultiPolygon)
         and not geometry.is_empty
+        and overlap_estimate(geometry) <= MAX_OVERLAPS
         and geometry.is_valid
         and geometry.bounds[0] >= -180.0
         and geometry.bounds[2] <= 180.0
@@ -202,11 +221,109 @@ def _check_limits(max_vertices: int, max_bytes: int) -> None:
 
 def _check_size(size: int, max_bytes: int) -> None:
     if size > max_bytes:
-        raise GeometryError(
+        raise GeometryLimitExceeded(
             f"the geometry is {size} bytes, more than the limit of {max_bytes} bytes "
             "(max_bytes): simplify it, for example to a tolerance of a few hundred metres",
             (),
+            limit="max_bytes",
+            allowed=max_bytes,
         )
+
+
+def _edges(geometry: BaseGeometry) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The start and the end of every edge of every ring of ``geometry`` (two n×2 arrays)."""
+    rings: list[BaseGeometry] = []
+    todo = list(shapely.get_parts(geometry))
+    while todo:
+        part = todo.pop()
+        if isinstance(part, Polygon):
+            rings += [part.exterior, *part.interiors]
+        elif isinstance(part, MultiPolygon | shapely.GeometryCollection):
+            todo += list(shapely.get_parts(part))
+        elif not part.is_empty:
+            rings.append(part)
+    if not rings:
+        empty = np.empty((0, 2))
+        return empty, empty
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[:-1] == ring[1:]
+    return coords[:-1][same], coords[1:][same]
+
+
+def overlap_estimate(geometry: BaseGeometry) -> int:
+    """An upper bound of the pairs of edges of ``geometry`` whose bounding boxes overlap.
+
+    Two boxes overlap only if their spans overlap on both axes, so the fewer of the pairs
+    whose x spans overlap and of those whose y spans overlap bounds them; each count is exact
+    and takes two sorts. Close for real zones (a country outline: 10 to 25 times the exact
+    count, which is about its number of vertices); for a star, under twice the count.
+    """
+    start, end = _edges(geometry)
+    if len(start) < 2:
+        return 0
+    counts = []
+    for axis in (0, 1):
+        lo = np.minimum(start[:, axis], end[:, axis])
+        hi = np.maximum(start[:, axis], end[:, axis])
+        # For each edge, the edges starting at or before its end, less those ending before its
+        # start, less itself: every overlapping pair is counted from both of its edges.
+        each = np.searchsorted(np.sort(lo), hi, side="right") - np.searchsorted(
+            np.sort(hi), lo, side="left"
+        )
+        counts.append((int(each.sum()) - len(lo)) // 2)
+    return min(counts)
+
+
+def overlapping_pairs(geometry: BaseGeometry, limit: int) -> int:
+    """The pairs of edges of ``geometry`` whose bounding boxes overlap, counted exactly, but
+    no further than just past ``limit`` (the count stops there, so its time is bounded)."""
+    start, end = _edges(geometry)
+    boxes = shapely.box(
+        np.minimum(start[:, 0], end[:, 0]),
+        np.minimum(start[:, 1], end[:, 1]),
+        np.maximum(start[:, 0], end[:, 0]),
+        np.maximum(start[:, 1], end[:, 1]),
+    )
+    tree = shapely.STRtree(boxes)
+    found, done, batch = 0, 0, 256
+    while done < len(boxes):
+        chunk = boxes[done : done + batch]
+        found += tree.query(chunk).shape[1] - len(chunk)  # each box overlaps itself
+        done += len(chunk)
+        if found > 2 * limit:  # each pair is found from both of its edges
+            break
+        batch = min(2 * batch, 8192)
+    return found // 2
+
+
+def check_complexity(
+    geometry: BaseGeometry, *, max_overlaps: int = MAX_OVERLAPS, loc: Loc = ()
+) -> None:
+    """Refuse a geometry whose edges overlap in more than ``max_overlaps`` pairs.
+
+    Linear-ish: the estimate of ``overlap_estimate`` decides for almost every zone; only when
+    it is over the limit are the pairs counted exactly, up to the limit.
+
+    Raises
+    ------
+    GeometryLimitExceeded
+        With ``limit="max_overlaps"``.
+    """
+    vertices = int(shapely.get_num_coordinates(geometry))
+    if vertices * (vertices - 1) // 2 <= max_overlaps:
+        return  # too few edges to have that many pairs: nothing to count
+    if overlap_estimate(geometry) <= max_overlaps:
+        return
+    if overlapping_pairs(geometry, max_overlaps) <= max_overlaps:
+        return
+    raise GeometryLimitExceeded(
+        f"the zone is too complex: more than {max_overlaps} pairs of its edges overlap "
+        "(max_overlaps), as in a star of thousands of spikes around one point; give its "
+        "outline, or simplify it, for example to a tolerance of a few hundred metres",
+        loc,
+        limit="max_overlaps",
+        allowed=max_overlaps,
+    )
 
 
 def _json_size(obj: Mapping[str, Any]) -> int:
@@ -255,6 +372,54 @@ def _crossings_exceed(polygon: Polygon, limit: int) -> bool:
     return False
 
 
+def _members_overlap(polygons: list[Polygon]) -> bool:
+    """Whether valid polygons meet otherwise than at points (which a MultiPolygon allows)."""
+    tree = shapely.STRtree(polygons)
+    left, right = tree.query(polygons, predicate="intersects")
+    pairs = left < right
+    if not pairs.any():
+        return False
+    items = np.asarray(polygons, dtype=object)
+    matrices = shapely.relate(items[left[pairs]], items[right[pairs]])
+    # Interiors meet (first cell), or boundaries share a line (fifth cell is 1).
+    return any(m[0] != "F" or m[4] == "1" for m in matrices)
+
+
+_PLAIN = (float, int)
+
+
+def _make_polygon(
+    shell: list[tuple[float, float]], holes: list[list[tuple[float, float]]]
+) -> Polygon:
+    """``Polygon(shell, holes)``, its rings made in one call (thousands of holes take long
+    one by one)."""
+    rings = [shell, *holes]
+    sizes = [len(r) for r in rings]
+    coords = np.array([p for r in rings for p in r], dtype=np.float64).reshape(-1, 2)
+    made = shapely.linearrings(coords, indices=np.repeat(np.arange(len(rings)), sizes))
+    polygon: Polygon = shapely.polygons(made[0], holes=made[1:] if len(made) > 1 else None)
+    return polygon
+
+
+def _plain_positions(raw: Sequence[Any]) -> tuple[list[float], list[float]] | None:
+    """Longitudes and latitudes of a ring of plain, finite, in-range [lon, lat] numbers, read in
+    one go; None when any position is otherwise, for the position by position reading to say
+    which and why."""
+    if not all(
+        type(p) is list and 2 <= len(p) <= 4 and type(p[0]) in _PLAIN and type(p[1]) in _PLAIN
+        for p in raw
+    ):
+        return None
+    try:
+        lonlat = np.array([p[:2] for p in raw], dtype=np.float64).reshape(-1, 2)
+    except (OverflowError, ValueError):
+        return None
+    lon, lat = lonlat[:, 0], lonlat[:, 1]
+    if not (np.isfinite(lonlat).all() and (np.abs(lat) <= 90).all() and (np.abs(lon) <= 360).all()):
+        return None
+    return lon.tolist(), lat.tolist()
+
+
 def _number(value: object, loc: Loc, what: str) -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise GeometryError(f"the {what} must be a number of degrees, not {value!r}", loc)
@@ -276,9 +441,11 @@ class _Reader:
     as polygons whose positions are all the same point, next to the real ones.
     """
 
-    def __init__(self, max_vertices: int) -> None:
+    def __init__(self, max_vertices: int, max_overlaps: int = MAX_OVERLAPS) -> None:
         self.max_vertices = max_vertices
+        self.max_overlaps = max_overlaps
         self.vertices = 0
+        self.rings = 0
         self.repairs: list[str] = []
         self.left_out: dict[str, int] = {}
         self.first_left_out: _NoArea | None = None
@@ -425,7 +592,10 @@ class _Reader:
                 shift = 360.0 * round((middle - hole_middle) / 360.0)
                 if shift:
                     holes[k] = [(x + shift, y) for x, y in hole]
-        polygon = Polygon(shell, holes)
+        polygon = _make_polygon(shell, holes)
+        # Before the validity check, whose time grows with the square of the edges of a spiky
+        # shape: a cheap bound of that time decides whether it runs at all.
+        check_complexity(polygon, max_overlaps=self.max_overlaps, loc=loc)
         if polygon.is_valid:
             polygons = [polygon]
         else:
@@ -452,16 +622,30 @@ class _Reader:
     def _ring(self, raw: object, loc: Loc) -> list[tuple[float, float]]:
         if not _is_list(raw):
             raise GeometryError("a ring must be a list of [lon, lat] positions", loc)
+        self.rings += 1
+        if self.rings > MAX_RINGS:
+            raise GeometryLimitExceeded(
+                f"the zone has more than {MAX_RINGS} rings (polygons and holes), the limit "
+                "(max_rings): leave out the smallest, or merge them",
+                loc,
+                limit="max_rings",
+                allowed=MAX_RINGS,
+            )
         self.vertices += len(raw)
         if self.vertices > self.max_vertices:
-            raise GeometryError(
+            raise GeometryLimitExceeded(
                 f"the zone has more than {self.max_vertices} vertices, the limit "
                 "(max_vertices): simplify it, for example to a tolerance of a few hundred metres",
                 loc,
+                limit="max_vertices",
+                allowed=self.max_vertices,
             )
+        plain = _plain_positions(raw)
         xs: list[float] = []
         ys: list[float] = []
-        for i, position in enumerate(raw):
+        if plain is not None:
+            xs, ys = plain
+        for i, position in enumerate(raw if plain is None else ()):
             if not _is_list(position) or len(position) < 2:
                 raise GeometryError("a position must be [lon, lat]: two numbers", (*loc, i))
             lon = _number(position[0], (*loc, i, 0), "longitude")
@@ -550,16 +734,17 @@ class _Reader:
         if self.left_out:
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.left_out.items()))
             self.repairs.append(f"left out what is not an area: {kinds}")
+        # Every polygon is valid already (checked or repaired one by one): what is left to
+        # check is how they meet, never the polygons themselves again.
         merged: BaseGeometry
         if len(polygons) == 1:
             merged = polygons[0]
         else:
             merged = MultiPolygon(polygons)
-            if not merged.is_valid:
+            check_complexity(merged, max_overlaps=self.max_overlaps)
+            if _members_overlap(polygons):
                 merged = shapely.union_all(polygons)
                 self.repairs.append("merged overlapping or adjacent polygons into one zone")
-        if not merged.is_valid:
-            merged = shapely.make_valid(merged)
         parts = _polygons_in(merged)
         if not parts:
             raise GeometryError("the zone has no area: give a polygon that encloses an area", ())

@@ -13,6 +13,7 @@ from shapely.geometry import mapping
 
 from geo.cap import parse_cap_circle, parse_cap_polygon
 from geo.errors import GeometryError
+from geo.geometry import check_complexity
 from integrations.alert import (
     Alert,
     Certainty,
@@ -245,6 +246,13 @@ def _areas(infos: list[Element]) -> tuple[dict[str, Any] | None, list[list[str]]
                     geocodes.append(pair)
     if not shapes:
         return None, geocodes, problems
+    if len(shapes) > 1:
+        # Each area is within the limits; together they may not be, and the union compares
+        # every edge of each with the others.
+        try:
+            check_complexity(shapely.GeometryCollection(shapes))
+        except GeometryError as exc:
+            return None, geocodes, [*problems, exc.reason]
     union = shapely.union_all(shapes) if len(shapes) > 1 else shapes[0]
     return dict(mapping(union)), geocodes, problems
 

@@ -11,6 +11,7 @@ import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from geo.admin import AdminAreas
 from integrations.safe_url import system_resolver
 from service import __version__, migrate
 from service.alerts.router import router as alerts_router
@@ -27,6 +28,7 @@ from service.errors import install_error_handlers
 from service.exposure.engine import RegisterIndex
 from service.exposure.router import router as exposure_router
 from service.feeds.config import load_feeds
+from service.geowork import GeometryWorkers
 from service.health import router as health_router
 from service.idempotency import IdempotencyMiddleware
 from service.observability import RequestContextMiddleware, configure_logging
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         if settings.migrate_on_start:
             await migrate.upgrade(engine)
         app.state.http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
+        # The boundaries, read before the first request rather than under the GIL during it.
+        await asyncio.to_thread(AdminAreas.load)
         index = RegisterIndex(engine, cell_deg=settings.index_cell_deg)
         app.state.register_index = index
         background = [
@@ -116,6 +120,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             await asyncio.gather(*background, return_exceptions=True)
             await app.state.http.aclose()
             await engine.dispose()
+            app.state.geometry.shutdown()
 
     app = FastAPI(
         title="Lifeline",
@@ -132,6 +137,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.geometry = GeometryWorkers(
+        deadline_s=settings.geometry_deadline_s, threads=settings.geometry_threads
+    )
     app.state.feeds = load_feeds(settings.feeds_file, reliefweb_appname=settings.reliefweb_appname)
     app.state.protector = Protector.from_settings(settings)
     app.state.locator = LazyLocator()

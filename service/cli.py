@@ -452,6 +452,7 @@ def demo(
     from service.exposure.engine import RegisterIndex
     from service.exposure.schemas import Exposure, ZoneQuery
     from service.exposure.service import exposure, zone_of
+    from service.geowork import default_workers
 
     async def run() -> None:
         engine = make_engine(get_settings().database_url)
@@ -468,13 +469,12 @@ def demo(
             results: list[tuple[str, Exposure]] = []
             async with session_scope(maker) as session:
                 for title, query in SCENARIOS:
-                    zone = zone_of(ZoneQuery.model_validate(query))
-                    results.append(
-                        (
-                            title,
-                            await exposure(session, actor=CLI, index=index, zone=zone, threshold=5),
-                        )
+                    budget = default_workers().budget()
+                    zone = await zone_of(ZoneQuery.model_validate(query), budget)
+                    counted = await exposure(
+                        session, actor=CLI, index=index, zone=zone, threshold=5, budget=budget
                     )
+                    results.append((title, counted))
                 tokens = await issue_demo_tokens(session, actor=CLI)
             drill = await run_drill(maker, index, actor=CLI)
         finally:

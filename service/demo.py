@@ -322,8 +322,7 @@ async def run_drill(maker: Any, index: Any, *, actor: Principal) -> DrillSummary
     async with session_scope(maker) as session:
         stored, _ = await store_alert(session, alert=parse_cap(DRILL_CAP), actor=actor)
         alert_id = stored.id
-    async with session_scope(maker) as session:
-        await process_pending(session, index=index)
+    await process_pending(maker, index=index)
     async with session_scope(maker) as session:
         crisis: Crisis | None = await crisis_of_alert(session, alert_id)
         if crisis is None:

@@ -1,6 +1,12 @@
 """The pass from alert to crisis: alert stored → crisis rule → zone → exposure → (playbooks →
 tasks) → timeline and audit. Run by the worker on every new alert version; idempotent, so a crash
-part-way leaves a state from which the next run completes the work without duplicates."""
+part-way leaves a state from which the next run completes the work without duplicates.
+
+Each alert is claimed and handled in a transaction of its own: the claim (an UPDATE that marks
+the version as processed, only if it was not) is its first write, so two passes that see the
+same pending alert (the API's inline pass and the worker's, in two processes) never both handle
+it; the second claims nothing and moves on. The geometry work runs in geometry threads within
+the pass's deadline (``service.geowork``)."""
 
 from __future__ import annotations
 
@@ -10,10 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry import mapping, shape
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from geo.errors import GeometryLimitExceeded
 from geo.exposure import ExposureCounts
 from integrations.alert import Certainty, Hazard, Severity
 from service.alerts.models import AlertRecord
@@ -23,6 +32,7 @@ from service.crises.models import CrisisSeverity
 from service.crises.playbook_runner import run_playbooks
 from service.crises.rules import JOIN_WINDOW_HOURS, CrisisRule, qualifies, rules_from
 from service.exposure.engine import RegisterIndex
+from service.geowork import Budget, GeometryWorkers, ZoneTooComplex, default_workers
 from service.settings import Settings, get_settings
 from service.tasks.service import stand_down_tasks
 
@@ -33,7 +43,8 @@ WORKER = Principal.system("worker")
 @dataclass(frozen=True, slots=True)
 class Outcome:
     alert_id: str
-    result: str  # opened, updated, joined, stood_down, unchanged, not_a_crisis, no_zone
+    #: opened, updated, joined, stood_down, unchanged, not_a_crisis, no_zone, too_complex
+    result: str
     crisis_id: str | None = None
     why: str = ""
     tasks: int = 0
@@ -48,8 +59,19 @@ def _severity_word(level: int) -> str:
     }.get(level, CrisisSeverity.MINOR).value
 
 
-def exposure_counts(index: RegisterIndex, zone: dict[str, Any]) -> ExposureCounts:
-    return index.index.query(shape(zone))
+def exposure_counts(
+    index: RegisterIndex, zone: dict[str, Any], deadline: float | None = None
+) -> ExposureCounts:
+    """Who is in a GeoJSON zone (geometry work: run it through a ``Budget``)."""
+    return index.index.query(shape(zone), deadline=deadline)
+
+
+def widen(current: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """The union of two GeoJSON zones (geometry work; ``GeometryLimitExceeded`` when they are
+    too complex together)."""
+    first, second = shape(current), shape(more)
+    crises.together(first, second)
+    return dict(mapping(first.union(second)))
 
 
 async def handle_alert(
@@ -57,6 +79,7 @@ async def handle_alert(
     *,
     alert: AlertRecord,
     index: RegisterIndex,
+    budget: Budget,
     rules: dict[Hazard, CrisisRule] | None = None,
     join_hours: int = JOIN_WINDOW_HOURS,
 ) -> Outcome:
@@ -76,7 +99,7 @@ async def handle_alert(
         return Outcome(alert.id, "stood_down", crisis.id)
     if alert.zone is None:
         return Outcome(alert.id, "no_zone", crisis.id if crisis else None, "the alert has no zone")
-    counts = exposure_counts(index, alert.zone)
+    counts = await budget.run(exposure_counts, index, alert.zone, budget.deadline)
     if alert.status not in {"actual", "exercise", "test"}:
         # System messages and drafts are kept, never acted on.
         where = crisis.id if crisis else None
@@ -85,7 +108,12 @@ async def handle_alert(
     result = "updated"
     if crisis is None:
         crisis = await crises.overlapping_crisis(
-            session, hazard=alert.hazard, exercise=exercise, zone=alert.zone, hours=join_hours
+            session,
+            hazard=alert.hazard,
+            exercise=exercise,
+            zone=alert.zone,
+            budget=budget,
+            hours=join_hours,
         )
         result = "joined"
     if crisis is None:
@@ -117,12 +145,21 @@ async def handle_alert(
     current = await crises.latest_zone(session, crisis.id)
     if current is not None and result == "joined":
         # Another alert over the same crisis widens its zone; it never shrinks it.
-        zone_geometry = dict(mapping(shape(current.geometry).union(shape(alert.zone))))
+        zone_geometry = await budget.run(widen, current.geometry, alert.zone)
     zone = await crises.add_zone(
-        session, crisis, zone_geometry, source=f"alert:{alert.id}@{alert.version}", actor=WORKER
+        session,
+        crisis,
+        zone_geometry,
+        source=f"alert:{alert.id}@{alert.version}",
+        actor=WORKER,
+        budget=budget,
     )
     if zone is not None:
-        taken = exposure_counts(index, zone_geometry) if result == "joined" else counts
+        taken = (
+            await budget.run(exposure_counts, index, zone_geometry, budget.deadline)
+            if result == "joined"
+            else counts
+        )
         await crises.snapshot(session, crisis, zone, dataclasses.asdict(taken))
     created = await run_playbooks(session, crisis, actor=WORKER)
     if zone is None and not linked and not created:
@@ -131,19 +168,21 @@ async def handle_alert(
 
 
 async def run_pass(
-    engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], index: RegisterIndex
+    engine: AsyncEngine,
+    maker: async_sessionmaker[AsyncSession],
+    index: RegisterIndex,
+    geometry: GeometryWorkers | None = None,
 ) -> list[Outcome]:
-    """One crisis pass over every pending alert, by one process at a time (the API right after a
-    push, or the worker on its schedule: whoever holds the lock; the other skips)."""
-    from service.db import session_scope
+    """One crisis pass over every pending alert, by one process at a time where the database
+    can say so (the API right after a push, or the worker on its schedule: whoever holds the
+    lock; the other skips). The claims make it safe without the lock too."""
     from service.worker import singleton
 
     async with singleton(engine, "lifeline:crises") as mine:
         if not mine:
             return []
         await index.refresh()
-        async with session_scope(maker) as session:
-            return await process_pending(session, index=index)
+        return await process_pending(maker, index=index, geometry=geometry)
 
 
 async def pending_alerts(session: AsyncSession, *, limit: int = 100) -> list[AlertRecord]:
@@ -160,27 +199,94 @@ async def pending_alerts(session: AsyncSession, *, limit: int = 100) -> list[Ale
     return list((await session.exec(query)).all())
 
 
+async def pending_alert_ids(session: AsyncSession, *, limit: int = 100) -> list[str]:
+    """The ids of ``pending_alerts``, without reading their zones."""
+    query = (
+        select(AlertRecord.id)
+        .where(
+            (col(AlertRecord.processed_version).is_(None))
+            | (AlertRecord.processed_version != AlertRecord.version)
+        )
+        .order_by(col(AlertRecord.updated_at))
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def claim(session: AsyncSession, alert_id: str) -> AlertRecord | None:
+    """Mark the alert's latest version as processed, if no one did; the alert, or None when
+    another pass has it (or had it). The first write of its transaction: on PostgreSQL a
+    second claimer waits on the row until the first commits, then finds nothing to claim; on
+    SQLite writers take turns, and the second's claim starts after the first committed."""
+    conn = await session.connection()
+    table = AlertRecord.__table__  # type: ignore[attr-defined]
+    claimed = await conn.execute(
+        update(table)
+        .where(
+            table.c.id == alert_id,
+            or_(
+                table.c.processed_version.is_(None),
+                table.c.processed_version != table.c.version,
+            ),
+        )
+        .values(processed_version=table.c.version)
+    )
+    if claimed.rowcount != 1:
+        return None
+    # The pass reads the zone, not the source's geometry: a large one is not decoded twice.
+    return await session.get(
+        AlertRecord,
+        alert_id,
+        populate_existing=True,
+        options=[defer(AlertRecord.geometry)],  # type: ignore[arg-type]
+    )
+
+
 async def process_pending(
-    session: AsyncSession,
+    maker: async_sessionmaker[AsyncSession],
     *,
     index: RegisterIndex,
     limit: int = 100,
     settings: Settings | None = None,
+    geometry: GeometryWorkers | None = None,
 ) -> list[Outcome]:
+    """Handle every pending alert, each claimed and committed in a transaction of its own."""
+    from service.db import session_scope
+
     settings = settings or get_settings()
+    geometry = geometry or default_workers()
     rules = rules_from(settings.crisis_rules)
     join_hours = settings.crisis_join_hours
+    async with maker() as session:
+        pending = await pending_alert_ids(session, limit=limit)
     outcomes = []
-    for alert in await pending_alerts(session, limit=limit):
-        outcome = await handle_alert(
-            session, alert=alert, index=index, rules=rules, join_hours=join_hours
-        )
-        alert.processed_version = alert.version
-        session.add(alert)
-        await session.flush()
+    for alert_id in pending:
+        try:
+            async with session_scope(maker) as session:
+                alert = await claim(session, alert_id)
+                if alert is None:
+                    continue  # another pass has it
+                outcome = await handle_alert(
+                    session,
+                    alert=alert,
+                    index=index,
+                    budget=geometry.budget(),
+                    rules=rules,
+                    join_hours=join_hours,
+                )
+        except (ZoneTooComplex, GeometryLimitExceeded):
+            # Nothing of it was written (the transaction rolled back). Retrying would fail the
+            # same way: the version is marked processed, and the log says why.
+            async with session_scope(maker) as session:
+                if await claim(session, alert_id) is None:
+                    continue
+            outcome = Outcome(
+                alert_id, "too_complex", why="the zone is too complex to handle in time"
+            )
+            log.error("alert's zone too complex for the crisis pass", extra={"alert": alert_id})
         outcomes.append(outcome)
         log.info(
             "alert processed",
-            extra={"alert": alert.id, "result": outcome.result, "crisis": outcome.crisis_id},
+            extra={"alert": alert_id, "result": outcome.result, "crisis": outcome.crisis_id},
         )
     return outcomes

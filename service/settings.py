@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     #: Run the crisis pass in the API right after an alert is pushed or declared (the worker's
     #: pass remains the safety net); off, only the worker runs it.
     crisis_pass_inline: bool = True
+    #: Seconds the geometry work of one request (or one alert of the crisis pass) may take:
+    #: parsing and checking a zone, exposure, unions. Past it, the request answers 422
+    #: ``zone-too-complex``. The zones' limits keep the worst accepted one well under it.
+    geometry_deadline_s: float = Field(default=5.0, gt=0, le=300)
+    #: Threads running geometry work in each process, off the event loop.
+    geometry_threads: int = Field(default=2, ge=1, le=64)
     #: Per hazard, when an alert opens a crisis: ``{"flood": {"min_severity": "severe",
     #: "min_certainty": "likely", "min_exposed": 10}}`` (JSON); unlisted hazards keep the
     #: defaults of ``service/crises/rules.py``.

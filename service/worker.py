@@ -90,17 +90,18 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
 def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     """The pass from alerts to crises, every two seconds, over this process's exposure index."""
     from service.exposure.engine import RegisterIndex
+    from service.geowork import default_workers
     from service.orchestration import process_pending
 
     index = RegisterIndex(engine)
+    geometry = default_workers()
 
     async def crisis_job(maker: async_sessionmaker[AsyncSession]) -> str:
         if not index.ready.is_set():
             await index.build()
         await index.refresh()
         # run_once already holds "lifeline:crises": the pass itself runs here, unlocked.
-        async with session_scope(maker) as session:
-            outcomes = await process_pending(session, index=index)
+        outcomes = await process_pending(maker, index=index, geometry=geometry)
         return ", ".join(f"{o.result}" for o in outcomes) or "nothing pending"
 
     return [Job("crises", 2.0, crisis_job)]

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
 from pydantic import ValidationError
 
+from integrations.alert import Alert
 from integrations.cap import parse_cap
 from integrations.errors import PayloadError
-from integrations.manual import ManualAlertInput, manual_alert
+from integrations.manual import ManualAlertRequest, manual_alert
 from service.alerts import service
 from service.alerts.models import FeedState
 from service.alerts.schemas import (
@@ -19,6 +20,7 @@ from service.alerts.schemas import (
     FeedHealth,
     PollResult,
 )
+from service.alerts.zones import zone_of
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
@@ -26,6 +28,7 @@ from service.deps import SessionDep
 from service.errors import InvalidInput, LifelineError, NotFound
 from service.feeds.config import FeedConfig
 from service.feeds.poller import poll_feed
+from service.geowork import Budget
 from service.openapi import problems
 from service.orchestration import run_pass
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
@@ -75,13 +78,15 @@ async def push_cap(
             f"A CAP message is limited to {MAX_CAP_BYTES} bytes",
             errors=[{"loc": ["body"], "msg": "too large"}],
         )
+    budget: Budget = request.app.state.geometry.budget()
     try:
-        alert = parse_cap(content, source=None)
+        alert = await budget.run(parse_cap, content, source=None)
     except PayloadError as exc:
         raise InvalidInput(
             f"Not a usable CAP message: {exc.reason}", errors=[{"loc": ["body"], "msg": exc.reason}]
         ) from exc
-    stored, outcome = await service.store_alert(session, alert=alert, actor=actor)
+    zone = await budget.run(zone_of, alert)
+    stored, outcome = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
     if outcome == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK
     else:
@@ -95,8 +100,17 @@ def _crisis_pass_after(request: Request, background: BackgroundTasks) -> None:
     app = request.app
     if app.state.settings.crisis_pass_inline:
         background.add_task(
-            run_pass, app.state.engine, app.state.sessionmaker, app.state.register_index
+            run_pass,
+            app.state.engine,
+            app.state.sessionmaker,
+            app.state.register_index,
+            app.state.geometry,
         )
+
+
+def _declared(data: ManualAlertRequest) -> Alert:
+    """The alert declared, its zone checked (geometry work: in a geometry thread)."""
+    return manual_alert(None, data.model_dump(mode="json", exclude_none=True))
 
 
 @router.post(
@@ -106,7 +120,7 @@ def _crisis_pass_after(request: Request, background: BackgroundTasks) -> None:
     responses={200: {"description": "Already known: nothing changed"}},
 )
 async def declare_alert(
-    data: Annotated[ManualAlertInput, Body()],
+    data: Annotated[ManualAlertRequest, Body()],
     request: Request,
     response: Response,
     background: BackgroundTasks,
@@ -115,17 +129,20 @@ async def declare_alert(
 ) -> AlertPublic:
     """Declare an alert by hand: a zone (GeoJSON polygon, or a point with ``radius_km``, or
     countries) and the fields of a normalised alert."""
+    budget: Budget = request.app.state.geometry.budget()
     try:
-        # The model already turned a point and radius into a circle: pass the zone itself on.
-        alert = manual_alert(
-            None, data.model_dump(mode="json", exclude_none=True, exclude={"radius_km"})
-        )
-    except ValidationError as exc:  # the model was valid; this would be an internal slip
+        # The fields were checked as the request was read; the zone is checked here, in a
+        # geometry thread (a Point and radius_km become a circle there).
+        alert = await budget.run(_declared, data)
+    except ValidationError as exc:
         raise InvalidInput(
             "The alert is not valid",
-            errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+            errors=[
+                {"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors(include_url=False)
+            ],
         ) from exc
-    stored, outcome = await service.store_alert(session, alert=alert, actor=actor)
+    zone = await budget.run(zone_of, alert)
+    stored, outcome = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
     if outcome == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK
     else:

@@ -32,9 +32,12 @@ def _insert(conn: AsyncConnection, model: Any) -> Any:
     return dialect.insert(model.__table__)
 
 
-def _fields(alert: Alert) -> dict[str, Any]:
-    """The alert's latest state, as columns."""
-    zone, zone_source = zone_of(alert)
+Located = tuple[dict[str, Any] | None, str | None]
+
+
+def _fields(alert: Alert, located: Located | None = None) -> dict[str, Any]:
+    """The alert's latest state, as columns (``located``: its zone, if already made)."""
+    zone, zone_source = located if located is not None else zone_of(alert)
     return {
         "zone": zone,
         "zone_source": zone_source,
@@ -104,9 +107,12 @@ async def find_alert(session: AsyncSession, alert: Alert) -> AlertRecord | None:
 
 
 async def store_alert(
-    session: AsyncSession, *, alert: Alert, actor: Principal
+    session: AsyncSession, *, alert: Alert, actor: Principal, zone: Located | None = None
 ) -> tuple[AlertRecord, str]:
     """Keep ``alert``; return the stored alert and whether it was new, updated or unchanged.
+
+    ``zone`` is ``zones.zone_of(alert)`` when the caller made it already (the API does, in a
+    geometry thread); otherwise it is made here.
 
     Safe against two workers storing the same item at once: inserts skip on conflict and the
     loser reads what the winner wrote.
@@ -125,7 +131,7 @@ async def store_alert(
                 versions=1,
                 created_at=utcnow(),
                 updated_at=utcnow(),
-                **_fields(alert),
+                **_fields(alert, zone),
             )
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
         )
@@ -162,7 +168,7 @@ async def store_alert(
         return current, UNCHANGED
     await _add_aliases(conn, current.id, alert)
     if _is_newer(alert, current):
-        for name, value in _fields(alert).items():
+        for name, value in _fields(alert, zone).items():
             setattr(current, name, value)
     if alert.msg_type is MsgType.CANCEL:
         current.cancelled = True

@@ -14,13 +14,14 @@ from service.auth.dependencies import authorize
 from service.auth.permissions import Permission, Role
 from service.auth.principal import Principal
 from service.crises import service
-from service.crises.models import Crisis, CrisisAlert, CrisisEvent
+from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone
 from service.crises.playbook_runner import planned, run_playbooks
 from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import InvalidInput, NotFound
+from service.errors import NotFound
 from service.exposure.router import IndexDep
 from service.exposure.service import sees_exactly
+from service.geowork import Budget, zone_problem
 from service.orchestration import exposure_counts
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.registry.access import is_outsider
@@ -31,14 +32,31 @@ Reader = Annotated[Principal, Depends(authorize(Permission.CRISES_READ))]
 Writer = Annotated[Principal, Depends(authorize(Permission.CRISES_WRITE))]
 
 
-def _zone(geometry: dict[str, Any], loc: str) -> dict[str, Any]:
+def _parsed(geometry: dict[str, Any]) -> dict[str, Any]:
+    return parse_geojson(geometry).to_geojson()
+
+
+async def _zone(geometry: dict[str, Any], loc: str, budget: Budget) -> dict[str, Any]:
     try:
-        return parse_geojson(geometry).to_geojson()
+        return await budget.run(_parsed, geometry)
     except GeometryError as exc:
-        raise InvalidInput(
-            f"The zone is not usable: {exc.reason}",
-            errors=[{"loc": ["body", loc, *exc.loc], "msg": exc.reason}],
-        ) from exc
+        raise zone_problem(exc, ["body", loc]) from exc
+
+
+async def _add_zone(
+    session: SessionDep,
+    crisis: Crisis,
+    zone: dict[str, Any],
+    source: str,
+    actor: Principal,
+    budget: Budget,
+) -> CrisisZone | None:
+    try:
+        return await service.add_zone(
+            session, crisis, zone, source=source, actor=actor, budget=budget
+        )
+    except GeometryError as exc:  # too complex together with the crisis's current zone
+        raise zone_problem(exc, ["body", "zones"]) from exc
 
 
 async def _public(session: SessionDep, crisis: Crisis) -> CrisisPublic:
@@ -57,11 +75,12 @@ async def _public(session: SessionDep, crisis: Crisis) -> CrisisPublic:
 
 @router.post("", response_model=CrisisPublic, status_code=status.HTTP_201_CREATED)
 async def declare_crisis(
-    data: CrisisCreate, session: SessionDep, actor: Writer, index: IndexDep
+    data: CrisisCreate, request: Request, session: SessionDep, actor: Writer, index: IndexDep
 ) -> CrisisPublic:
     """Declare a crisis by hand (civil unrest, conflict, an epidemic), or a drill."""
-    zone = _zone(data.zones, "zones")
-    counts = exposure_counts(index, zone)
+    budget: Budget = request.app.state.geometry.budget()
+    zone = await _zone(data.zones, "zones", budget)
+    counts = await budget.run(exposure_counts, index, zone, budget.deadline)
     crisis = await service.open_crisis(
         session,
         actor=actor,
@@ -75,7 +94,7 @@ async def declare_crisis(
         alert_level=data.alert_level,
         why="declared by a coordinator",
     )
-    version = await service.add_zone(session, crisis, zone, source="declared", actor=actor)
+    version = await _add_zone(session, crisis, zone, "declared", actor, budget)
     if version is not None:
         import dataclasses
 
@@ -122,6 +141,7 @@ async def get_crisis(
 async def change_crisis(
     id: str,
     data: CrisisUpdate,
+    request: Request,
     session: SessionDep,
     actor: Writer,
     index: IndexDep,
@@ -132,16 +152,17 @@ async def change_crisis(
     old zone is kept."""
     crisis = await service.get_crisis(session, id)
     changes = data.model_dump(exclude_none=True, exclude={"zones"}, mode="json")
+    budget: Budget = request.app.state.geometry.budget()
+    # The zone is checked before anything changes: a zone refused leaves the crisis as it was.
+    zone = await _zone(data.zones, "zones", budget) if data.zones is not None else None
     await service.change(session, crisis, actor=actor, if_match=version, changes=changes)
-    if data.zones is not None:
-        zone = _zone(data.zones, "zones")
-        added = await service.add_zone(session, crisis, zone, source="coordinator", actor=actor)
+    if zone is not None:
+        added = await _add_zone(session, crisis, zone, "coordinator", actor, budget)
         if added is not None:
             import dataclasses
 
-            await service.snapshot(
-                session, crisis, added, dataclasses.asdict(exposure_counts(index, zone))
-            )
+            counts = await budget.run(exposure_counts, index, zone, budget.deadline)
+            await service.snapshot(session, crisis, added, dataclasses.asdict(counts))
             if not changes:
                 crisis.version += 1
                 session.add(crisis)

@@ -9,9 +9,11 @@ from typing import Any
 
 import shapely
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from geo.geometry import check_complexity
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.crises.models import (
@@ -25,6 +27,7 @@ from service.crises.models import (
 from service.crises.rules import JOIN_WINDOW_HOURS
 from service.db import new_id, utcnow
 from service.errors import InvalidInput, NotFound, PreconditionFailed
+from service.geowork import Budget
 from service.webhooks.models import OutboxEvent
 from service.webhooks.service import CRISIS_EVENTS, emit, event_values
 
@@ -144,6 +147,31 @@ async def latest_zone(session: AsyncSession, crisis_id: str) -> CrisisZone | Non
     return (await session.exec(query)).first()
 
 
+def together(*zones: BaseGeometry) -> None:
+    """Refuse to compare or unite zones whose edges, taken together, overlap in more pairs than
+    ``MAX_OVERLAPS``: each zone alone is within it, but a star over a comb is not, and GEOS
+    would spend minutes and gigabytes on the crossings (``GeometryLimitExceeded``)."""
+    check_complexity(shapely.GeometryCollection(list(zones)))
+
+
+def same_zone(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two GeoJSON zones cover the same area (geometry work: run it in a thread)."""
+    first, second = shape(a), shape(b)
+    together(first, second)
+    return bool(shapely.equals(first, second))
+
+
+def first_overlapping(zones: list[dict[str, Any]], zone: dict[str, Any]) -> int | None:
+    """The position of the first of ``zones`` that overlaps ``zone`` (geometry work)."""
+    geometry = shape(zone)
+    shapely.prepare(geometry)
+    for i, other in enumerate(shape(z) for z in zones):
+        together(geometry, other)
+        if shapely.intersects(geometry, other):
+            return i
+    return None
+
+
 async def add_zone(
     session: AsyncSession,
     crisis: Crisis,
@@ -151,10 +179,11 @@ async def add_zone(
     *,
     source: str,
     actor: Principal,
+    budget: Budget,
 ) -> CrisisZone | None:
     """A new zone version, unless the geometry is the same as the current one."""
     current = await latest_zone(session, crisis.id)
-    if current is not None and shapely.equals(shape(current.geometry), shape(geometry)):
+    if current is not None and await budget.run(same_zone, current.geometry, geometry):
         return None
     zone = CrisisZone(
         crisis_id=crisis.id,
@@ -251,6 +280,7 @@ async def overlapping_crisis(
     hazard: str,
     exercise: bool,
     zone: dict[str, Any],
+    budget: Budget,
     hours: int = JOIN_WINDOW_HOURS,
 ) -> Crisis | None:
     """An open crisis of the same hazard whose zone overlaps ``zone``, changed within the window."""
@@ -262,12 +292,13 @@ async def overlapping_crisis(
         Crisis.phase != Phase.CLOSED.value,
         col(Crisis.updated_at) >= since,
     )
-    geometry = shape(zone)
+    candidates: list[tuple[Crisis, dict[str, Any]]] = []
     for crisis in (await session.exec(query)).all():
         current = await latest_zone(session, crisis.id)
-        if current is not None and shapely.intersects(shape(current.geometry), geometry):
-            return crisis
-    return None
+        if current is not None:
+            candidates.append((crisis, current.geometry))
+    found = await budget.run(first_overlapping, [g for _, g in candidates], zone)
+    return None if found is None else candidates[found][0]
 
 
 async def stand_down(

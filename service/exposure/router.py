@@ -57,13 +57,15 @@ async def exposure(
     query: ZoneQuery, request: Request, session: SessionDep, actor: Reader, index: IndexDep
 ) -> Exposure:
     """Counts of registered workers and population groups strictly inside the zone."""
-    zone = service.zone_of(query)
+    budget = request.app.state.geometry.budget()
+    zone = await service.zone_of(query, budget)
     result = await service.exposure(
         session,
         actor=actor,
         index=index,
         zone=zone,
         threshold=request.app.state.settings.suppress_below,
+        budget=budget,
     )
     record(
         session,
@@ -95,9 +97,15 @@ async def workers_in_zone(
     """The workers in the zone whose personal data you may read (your own nationals, for consular
     staff), oldest registration first. Every list is audited with the ids it returned."""
     rate_limit(request, actor)
-    zone = service.zone_of(query)
+    budget = request.app.state.geometry.budget()
+    zone = await service.zone_of(query, budget)
     nationalities = [query.nationality] if query.nationality else None
-    pks = index.index.select_pks(zone.geometry, nationalities=nationalities)
+    pks = await budget.run(
+        index.index.select_pks,
+        zone.geometry,
+        nationalities=nationalities,
+        deadline=budget.deadline,
+    )
     after = decode_cursor(cursor)
     if after is not None and not isinstance(after, int):
         raise InvalidInput(

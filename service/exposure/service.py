@@ -21,9 +21,9 @@ from geo.geometry import parse_geojson
 from geo.suppress import suppress, suppress_total
 from service.auth.permissions import Role
 from service.auth.principal import Principal
-from service.errors import InvalidInput
 from service.exposure.engine import RegisterIndex
 from service.exposure.schemas import AreaGroupShare, Exposure, ZoneQuery
+from service.geowork import Budget, zone_problem
 from service.registry.access import is_outsider
 from service.registry.models import PopulationGroup
 
@@ -36,20 +36,22 @@ class Zone:
     repairs: list[str]
 
 
-def zone_of(query: ZoneQuery) -> Zone:
-    """The zone asked for, checked; a bad one is a 422 naming the problem and its place."""
+def _zone(query: ZoneQuery) -> Zone:
     if query.circle is not None:
         c = query.circle
         return Zone(geodesic_circle(c.lon, c.lat, c.radius_m), [])
     assert query.geometry is not None
-    try:
-        parsed = parse_geojson(query.geometry)
-    except GeometryError as exc:
-        raise InvalidInput(
-            f"The zone is not usable: {exc.reason}",
-            errors=[{"loc": ["body", "geometry", *exc.loc], "msg": exc.reason}],
-        ) from exc
+    parsed = parse_geojson(query.geometry)
     return Zone(parsed.geometry, parsed.repairs)
+
+
+async def zone_of(query: ZoneQuery, budget: Budget) -> Zone:
+    """The zone asked for, checked off the event loop; a bad one is a 422 naming the problem,
+    its place and the limit it exceeds."""
+    try:
+        return await budget.run(_zone, query)
+    except GeometryError as exc:
+        raise zone_problem(exc, ["body", "geometry"]) from exc
 
 
 @dataclass
@@ -73,7 +75,7 @@ def _tally(counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone
     shapely.prepare(zone.geometry)
     for group in groups:
         if group.area is not None:
-            share = area_share(shape(group.area), zone.geometry)
+            share = area_share(shape(group.area), zone.geometry, zone_checked=True)
             if share <= 0:
                 continue
             counted = group.count * share
@@ -121,10 +123,22 @@ def sees_exactly(principal: Principal) -> bool:
     return principal.role in {Role.ADMIN, Role.COORDINATOR} and not is_outsider(principal)
 
 
+def _tally_and_countries(
+    counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone
+) -> tuple[Tally, list[str]]:
+    return _tally(counts, groups, zone), AdminAreas.load().countries_intersecting(zone.geometry)
+
+
 async def exposure(
-    session: AsyncSession, *, actor: Principal, index: RegisterIndex, zone: Zone, threshold: int
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    index: RegisterIndex,
+    zone: Zone,
+    threshold: int,
+    budget: Budget,
 ) -> Exposure:
-    counts = index.index.query(zone.geometry)
+    counts = await budget.run(index.index.query, zone.geometry, deadline=budget.deadline)
     minx, miny, maxx, maxy = zone.geometry.bounds
     groups = (
         await session.exec(
@@ -139,9 +153,8 @@ async def exposure(
             )
         )
     ).all()
-    tally = _tally(counts, groups, zone)
+    tally, countries = await budget.run(_tally_and_countries, counts, groups, zone)
     total = tally.workers + round(tally.groups)
-    countries = AdminAreas.load().countries_intersecting(zone.geometry)
     if sees_exactly(actor):
         return Exposure(
             total=total,
@@ -166,7 +179,13 @@ async def exposure(
         # Exact only where the post serves them; elsewhere its nationals are in the suppressed
         # counts like everyone else's.
         covers = sorted(actor.covers)
-        own_counts = index.index.query(zone.geometry, nationalities=mine, countries=covers)
+        own_counts = await budget.run(
+            index.index.query,
+            zone.geometry,
+            nationalities=mine,
+            countries=covers,
+            deadline=budget.deadline,
+        )
         own = {
             "nationalities": mine,
             "countries": covers,

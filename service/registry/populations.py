@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.errors import InvalidInput
+from service.geowork import Budget
 from service.registry.locate import Locator
 from service.registry.models import PopulationGroup
 from service.registry.schemas import PopulationCreate
@@ -25,8 +26,15 @@ def _key(data: PopulationCreate) -> str:
 
 
 async def create_group(
-    session: AsyncSession, *, actor: Principal, locator: Locator, data: PopulationCreate
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    locator: Locator,
+    data: PopulationCreate,
+    budget: Budget | None = None,
 ) -> tuple[PopulationGroup, bool]:
+    """Record a group (``budget``: the request's geometry deadline; the area is read in a
+    geometry thread within it, or here without one)."""
     if (data.location is None) == (data.area is None):
         raise InvalidInput(
             "Give either a location (a point) or an area (a polygon), not both and not neither",
@@ -50,7 +58,10 @@ async def create_group(
         from geo.geometry import parse_geojson
 
         try:
-            parsed = parse_geojson(data.area)
+            if budget is None:
+                parsed = parse_geojson(data.area)
+            else:
+                parsed = await budget.run(parse_geojson, data.area)
         except GeometryError as exc:
             raise InvalidInput(
                 f"The area is not a usable polygon: {exc.reason}",

@@ -245,12 +245,19 @@ async def erase_worker(id: str, session: SessionDep, actor: Writer) -> Response:
 )
 async def create_population(
     data: PopulationCreate,
+    request: Request,
     session: SessionDep,
     actor: PopulationWriter,
     locate: LocatorDep,
     response: Response,
 ) -> dict[str, Any]:
-    group, created = await populations.create_group(session, actor=actor, locator=locate, data=data)
+    group, created = await populations.create_group(
+        session,
+        actor=actor,
+        locator=locate,
+        data=data,
+        budget=request.app.state.geometry.budget(),
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return populations.public(group)

@@ -6,6 +6,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -140,3 +141,36 @@ def test_upserts_and_removals_are_seen_at_once() -> None:
 def test_out_of_range_points_are_refused() -> None:
     with pytest.raises(ValueError, match="lon"):
         ExposureIndex.from_arrays(pk=[1], lon=[181.0], lat=[0.0], attributes={})
+
+
+@pytest.mark.parametrize("name", ["star", "comb", "holes", "squares"])
+def test_spiky_zones_cut_into_pieces_count_exactly_the_points_inside(name: str) -> None:
+    """A spiky zone is counted piece by piece (``_Slabs``): the same points as one test against
+    the whole zone, vertices, points on the edges and on cell lines included."""
+    from shapely.geometry import shape
+
+    from geo import exposure
+    from tests import hostile_zones as hz
+
+    zone = shape(
+        {
+            "star": hz.star(2_000),
+            "comb": hz.comb(5_001),
+            "holes": hz.holes(900),
+            "squares": hz.squares(900),
+        }[name]
+    )
+    rng = np.random.default_rng(7)
+    minx, miny, maxx, maxy = zone.bounds
+    lon = rng.uniform(minx, maxx, 20_000)
+    lat = rng.uniform(miny, maxy, 20_000)
+    corners = shapely.get_coordinates(zone)[:2_000]
+    lon[: len(corners)], lat[: len(corners)] = corners[:, 0], corners[:, 1]
+    lon[2_000:4_000] = np.round(lon[2_000:4_000], 2)  # on cell lines
+    lat[4_000:6_000] = np.round(lat[4_000:6_000], 2)
+    index = ExposureIndex.from_arrays(
+        pk=np.arange(len(lon)), lon=lon, lat=lat, attributes={"nationality": ["PHL"] * len(lon)}
+    )
+    assert not exposure._Slabs(zone, deadline=None).simple or name == "squares"
+    expected = np.flatnonzero(shapely.contains_xy(zone, lon, lat))
+    assert np.array_equal(index.select_pks(zone), expected)

@@ -411,3 +411,45 @@ def test_to_zone_passes_good_zones_through_and_checks_the_rest() -> None:
     for not_an_area in (Point(0, 0), LineString([(0, 0), (1, 1)])):
         with pytest.raises(GeometryError, match="not an area"):
             to_zone(not_an_area)
+
+
+def test_a_star_is_refused_by_its_overlapping_edges_before_it_is_validated() -> None:
+    """A star's validation takes the square of its vertices; the limit is on the pairs of edges
+    it compares, counted first, and named in the refusal."""
+    from geo.errors import GeometryLimitExceeded
+    from geo.geometry import MAX_OVERLAPS, overlap_estimate, overlapping_pairs
+    from tests.hostile_zones import STAR_ACCEPTED, STAR_REFUSED, star
+
+    accepted = parse_geojson(star(STAR_ACCEPTED)).geometry
+    assert shapely.get_num_coordinates(accepted) == STAR_ACCEPTED + 1
+    assert overlapping_pairs(accepted, MAX_OVERLAPS) <= MAX_OVERLAPS < overlap_estimate(accepted)
+    with pytest.raises(GeometryLimitExceeded, match="max_overlaps") as caught:
+        parse_geojson(star(STAR_REFUSED))
+    assert caught.value.limit == "max_overlaps" and caught.value.allowed == MAX_OVERLAPS
+    # The bound never undercounts; the exact count stops just past its limit.
+    small = Polygon(star(400)["coordinates"][0])
+    exact = overlapping_pairs(small, 10**9)
+    assert overlap_estimate(small) >= exact > 0
+    assert overlapping_pairs(small, 100) <= exact
+
+
+def test_a_multipolygon_is_merged_only_where_its_members_meet_along_more_than_points() -> None:
+    apart = {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]],
+            [[[1, 1], [2, 1], [2, 2], [1, 2], [1, 1]]],  # touches the first at one corner
+        ],
+    }
+    parsed = parse_geojson(apart)
+    assert parsed.geometry.geom_type == "MultiPolygon" and parsed.repairs == []
+    sharing = {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]],
+            [[[1, 0], [2, 0], [2, 1], [1, 1], [1, 0]]],  # shares an edge
+        ],
+    }
+    merged = parse_geojson(sharing)
+    assert merged.geometry.geom_type == "Polygon"
+    assert merged.repairs == ["merged overlapping or adjacent polygons into one zone"]

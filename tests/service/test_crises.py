@@ -106,10 +106,7 @@ async def run_pass(davao: dict[str, Any]) -> list[Any]:
     app: FastAPI = davao["app"]
     index = app.state.register_index
     await index.refresh()
-    async with app.state.sessionmaker() as session:
-        outcomes = await process_pending(session, index=index)
-        await session.commit()
-    return outcomes
+    return await process_pending(app.state.sessionmaker, index=index, geometry=app.state.geometry)
 
 
 async def get(davao: dict[str, Any], path: str, who: str = "coordinator") -> Any:
@@ -398,3 +395,30 @@ async def test_system_and_draft_messages_are_kept_but_never_acted_on(davao: dict
         await push(davao, cap(unique("SYS"), status=status))
     outcomes = await run_pass(davao)
     assert [o.result for o in outcomes] == ["not_a_crisis", "not_a_crisis"]
+
+
+async def test_two_passes_at_once_link_an_alert_to_one_crisis(davao: dict[str, Any]) -> None:
+    """The API's inline pass and the worker's run at once over the same new alert: one handles
+    it, the other finds it claimed; one crisis, one link, no error."""
+    import asyncio
+
+    from sqlmodel import select
+
+    from service.crises.models import Crisis, CrisisAlert
+
+    app: FastAPI = davao["app"]
+    alert = await push(davao, cap(unique("EQ")))
+    await app.state.register_index.refresh()
+    passes = [
+        process_pending(app.state.sessionmaker, index=app.state.register_index) for _ in range(2)
+    ]
+    first, second = await asyncio.gather(*passes)
+    mine = [o for o in first + second if o.alert_id == alert["id"]]
+    assert [o.result for o in mine] in (["opened"], ["joined"]), mine
+    async with app.state.sessionmaker() as session:
+        links = (
+            await session.exec(select(CrisisAlert).where(CrisisAlert.alert_id == alert["id"]))
+        ).all()
+        assert len(links) == 1
+        opened = (await session.exec(select(Crisis).where(Crisis.id == links[0].crisis_id))).all()
+        assert len(opened) == 1

@@ -1,7 +1,7 @@
 """Who issued each API token: the issuing organisation, token and channel.
 
 A credential issued for another organisation is shown to that organisation's own
-administrators with its issuer (docs/decisions/0007-credentials-and-need-to-know.md). Tokens
+administrators with its issuer (docs/decisions/0008-credentials-and-need-to-know.md). Tokens
 issued before this revision have no recorded issuer: the audit log's ``token.create`` events
 name it.
 
