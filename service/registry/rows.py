@@ -93,10 +93,15 @@ class Clean(NamedTuple):
             data.accept_flagged_location,
         )
 
-    def content(self) -> str:
-        """What the record says, as one unambiguous string (the content hash's input); whether
-        a doubtful location was accepted is how it was sent, not what it says."""
-        return repr(self[:-1])
+    def content(self, country: str | None) -> str:
+        """What the record says, as one unambiguous string (the content hash's input): with the
+        ``country`` stored (given, or derived from the location), so that a registration that
+        left it out and its export, which writes it, say the same. Whether a doubtful location
+        was accepted is how it was sent, not what it says."""
+        return repr((*self[:_COUNTRY], country, *self[_COUNTRY + 1 : -1]))
+
+
+_COUNTRY = Clean._fields.index("country")
 
 
 #: The columns of ``workers`` a row fills, in order.
@@ -190,7 +195,7 @@ class RowMaker:
     ) -> tuple[Any, ...]:
         rid = record_id or new_id()
         protector = self.protector
-        content_hash = protector.content_hash(c.content())
+        content_hash = protector.content_hash(c.content(country))
         identity_hash = protector.identity_hash(
             nationality=c.nationality,
             document_number=c.document_number,
