@@ -290,7 +290,8 @@ def import_workers(
     international_protection, share_with_embassy, share_with_humanitarian,
     legal_basis, verified, stay_registered, accept_flagged_location.
     Lists (languages, vulnerabilities) are separated by ";". Unknown
-    columns are reported and ignored. The README describes each column.
+    columns are reported and ignored. A row for someone already registered
+    changes only the columns the file has. The README describes each column.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

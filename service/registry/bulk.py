@@ -33,7 +33,7 @@ from service.errors import InvalidInput
 from service.exports.csv import restore
 from service.registry import access
 from service.registry.locate import AdminLocator, LazyLocator, Locator, default_locator
-from service.registry.models import RegisterChange, Worker
+from service.registry.models import SEALED_FIELDS, RegisterChange, Worker
 from service.registry.protect import Protector
 from service.registry.rows import (
     CELL_FIELDS,
@@ -41,11 +41,13 @@ from service.registry.rows import (
     CONTENT_HASH,
     ID,
     IDENTITY_HASH,
+    KEPT_COLUMNS,
     RECORD_COLUMNS,
     Clean,
     Columns,
     RowMaker,
     clean_cells,
+    recorded,
 )
 from service.registry.schemas import WorkerCreate
 from service.registry.service import check_place, company_directory
@@ -65,6 +67,10 @@ SCALAR_FIELDS = (
         "share_with_humanitarian",
     }
 )
+#: Why a row that gives a documentation status its importer may not record is refused.
+STATUS_REFUSED = "only the worker's own consular officers may record documentation_status"
+#: Why a row that names a record its importer may not see is refused.
+ELSEWHERE = "this person is already registered by another organisation"
 BATCH = 4000
 #: Files of at least this size are prepared in worker processes (about 40,000 rows).
 PROCESS_THRESHOLD = 5_000_000
@@ -345,6 +351,11 @@ class _Job:
         return Columns.of(self.header)
 
     @cached_property
+    def kept(self) -> frozenset[str]:
+        """The fields the file has no column for: a record it updates keeps them as they are."""
+        return frozenset(KEPT_COLUMNS) - set(self.header)
+
+    @cached_property
     def id_at(self) -> int:
         """Where the record's id is (an export read back), -1 when the file has none."""
         return max((i for i, h in enumerate(self.header) if h == "id"), default=-1)
@@ -395,12 +406,7 @@ class _Job:
             if c.documentation_status and not access.sees_documentation_status(
                 actor, nationality=c.nationality, country=country
             ):
-                out.rejected.append(
-                    (
-                        number,
-                        "only the worker's own consular officers may record documentation_status",
-                    )
-                )
+                out.rejected.append((number, STATUS_REFUSED))
                 continue
             row = maker.row(c, country=country, admin1=admin1, flag=flag)
             out.rows.append((number, row[:-_TAIL]))
@@ -573,6 +579,9 @@ _CHANGES_SQLITE = (
 )
 
 
+_STATUS = COLUMNS.index("documentation_status_sealed")
+_SEALED = frozenset(SEALED_FIELDS)
+
 #: A row for ``_Store``: its number in the file, its values, the record id it names (if any).
 _Row = tuple[int, tuple[Any, ...], str | None]
 
@@ -594,6 +603,11 @@ class _Store:
         self.next_row = 2  # the row number of the next piece's first row
         self.postgres = conn.dialect.name == "postgresql"
         self.probe = True  # look up each piece's people in the register (see ``begin``)
+        # What is read of a record the file meets: besides ``_EXISTING``, the columns of the
+        # fields an update keeps (the documentation status whenever the importer may not
+        # write it).
+        kept = job.kept | {"documentation_status"}
+        self.looked_up = (*_EXISTING, *sorted({KEPT_COLUMNS[name] for name in kept}))
         now = self.maker.now
         if self.postgres:
             self.tail: tuple[Any, ...] = (now, now, 1)
@@ -662,13 +676,13 @@ class _Store:
         ``probe`` is on). Counts only once its writes are done, so that it can run again."""
         existing: dict[str, Any] = {}
         if self.probe and (known := await self._known([row[IDENTITY_HASH] for _, row, _ in built])):
-            lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(
+            lookup = select(*(_TABLE.c[c] for c in self.looked_up)).where(
                 _TABLE.c.identity_hash.in_(known)
             )
             existing = {r.identity_hash: r for r in (await self.conn.execute(lookup)).all()}
         named = [record_id for _, _, record_id in built if record_id]
         if self.probe and named:
-            lookup = select(*(_TABLE.c[c] for c in _EXISTING)).where(
+            lookup = select(*(_TABLE.c[c] for c in self.looked_up)).where(
                 _TABLE.c.id.in_(named), _TABLE.c.erased_at.is_(None)
             )
             existing.update({f"id {r.id}": r for r in (await self.conn.execute(lookup)).all()})
@@ -676,7 +690,8 @@ class _Store:
         updates: list[dict[str, Any]] = []
         cells = cells_of(piece) if existing else []  # read again only to update someone
         unchanged = 0
-        refused: list[int] = []
+        refused: list[tuple[int, str]] = []
+        actor = self.job.actor
         for number, row, record_id in built:
             old = existing.get(row[IDENTITY_HASH])
             if old is None and record_id:
@@ -686,14 +701,26 @@ class _Store:
             elif old.content_hash == row[CONTENT_HASH]:
                 unchanged += 1
             elif (
-                access.visible_fields(
-                    self.job.actor, Worker(**{c: getattr(old, c) for c in _EXISTING})
-                )
+                access.visible_fields(actor, Worker(**{c: getattr(old, c) for c in _EXISTING}))
                 is None
             ):
-                refused.append(number)
+                # Compared in full only: a file of a few columns must not tell an importer
+                # which values a record they may not see holds.
+                refused.append((number, ELSEWHERE))
             else:
-                updates.append(self._update(cells[number - base], row, old))
+                kept = self.job.kept
+                if not access.sees_documentation_status(
+                    actor, nationality=old.nationality, country=old.country
+                ):
+                    if row[_STATUS] is not None:
+                        refused.append((number, STATUS_REFUSED))
+                        continue
+                    kept |= {"documentation_status"}
+                update = self._update(cells[number - base], row, old, kept)
+                if update is None:
+                    unchanged += 1
+                else:
+                    updates.append(update)
         if fresh:
             await self._insert(fresh)
         if updates:
@@ -711,21 +738,34 @@ class _Store:
         report.created += len(fresh)
         report.updated += len(updates)
         report.unchanged += unchanged
-        for number in refused:
-            report.reject(number, "this person is already registered by another organisation")
+        for number, msg in refused:
+            report.reject(number, msg)
 
-    def _update(self, cells: list[str], row: tuple[Any, ...], old: Any) -> dict[str, Any]:
-        """The new values of an existing record, re-sealed under its id: seals are bound to the
-        record they belong to."""
+    def _update(
+        self, cells: list[str], row: tuple[Any, ...], old: Any, kept: frozenset[str]
+    ) -> dict[str, Any] | None:
+        """The new values of an existing record, re-sealed under its id (seals are bound to the
+        record they belong to); None when the record already says all that. The ``kept``
+        fields keep the record's values, sealed ones their seals as stored, and the content
+        hash is that of the record so merged."""
         index = COLUMNS.index
+        clean = self.job.clean(cells, self.job.columns)
+        country = row[index("country")]
+        protector = self.maker.protector
+        if kept:
+            clean = clean._replace(**recorded(old, kept, protector.sealer))
+            if protector.content_hash(clean.content(country)) == old.content_hash:
+                return None
         again = self.maker.values(
-            self.job.clean(cells, self.job.columns),
-            country=row[index("country")],
+            clean,
+            country=country,
             admin1=row[index("admin1")],
             flag=row[index("location_flag")],
             record_id=old.id,
             registered_by=old.registered_by,
         )
+        for name in kept & _SEALED:
+            again[f"{name}_sealed"] = getattr(old, f"{name}_sealed")
         update = {f"new_{c}": again[c] for c in _COPIED}
         update.update(b_pk=old.pk, new_version=old.version + 1, new_updated_at=again["updated_at"])
         return update

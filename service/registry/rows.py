@@ -14,12 +14,13 @@ holds the two to agreement.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any, NamedTuple
 
 from service.countries import ISO3
+from service.crypto import SealBroken, Sealer
 from service.db import new_id
 from service.registry.models import (
     SEALED_FIELDS,
@@ -93,10 +94,15 @@ class Clean(NamedTuple):
             data.accept_flagged_location,
         )
 
-    def content(self) -> str:
-        """What the record says, as one unambiguous string (the content hash's input); whether
-        a doubtful location was accepted is how it was sent, not what it says."""
-        return repr(self[:-1])
+    def content(self, country: str | None) -> str:
+        """What the record says, as one unambiguous string (the content hash's input): with the
+        ``country`` stored (given, or derived from the location), so that a registration that
+        left it out and its export, which writes it, say the same. Whether a doubtful location
+        was accepted is how it was sent, not what it says."""
+        return repr((*self[:_COUNTRY], country, *self[_COUNTRY + 1 : -1]))
+
+
+_COUNTRY = Clean._fields.index("country")
 
 
 #: The columns of ``workers`` a row fills, in order.
@@ -141,6 +147,52 @@ COLUMNS = (
 ID, IDENTITY_HASH, CONTENT_HASH = (
     COLUMNS.index(name) for name in ("id", "identity_hash", "content_hash")
 )
+
+
+#: The fields an import file may leave out when it updates a record, each with the column of
+#: ``workers`` that keeps it: a field whose column the file lacks keeps the record's value. Not
+#: among them: the required columns (``service.registry.bulk.REQUIRED_COLUMNS``), the country,
+#: which follows the location, and ``accept_flagged_location``, which is how a row was sent.
+KEPT_COLUMNS: Mapping[str, str] = {
+    "given_name": "given_name_sealed",
+    "family_name": "family_name_sealed",
+    "sex": "sex",
+    "birth_date": "birth_date_sealed",
+    "document_number": "document_number_sealed",
+    "phone": "phone_sealed",
+    "languages": "languages",
+    "sector": "sector",
+    "employer": "employer",
+    "recruitment_agency": "recruitment_agency",
+    "accompanying_family": "accompanying_family",
+    "vulnerabilities": "vulnerabilities",
+    "documentation_status": "documentation_status_sealed",
+    "international_protection": "international_protection",
+    "share_with_embassy": "consent_embassy",
+    "share_with_humanitarian": "consent_humanitarian",
+    "legal_basis": "legal_basis",
+    "verified": "verified",
+    "stay_registered": "stay_registered",
+}
+_LIST_FIELDS = frozenset({"languages", "vulnerabilities"})
+
+
+def recorded(record: Any, fields: Iterable[str], sealer: Sealer) -> dict[str, Any]:
+    """The values of ``fields`` (of ``KEPT_COLUMNS``) that a stored record holds, as ``Clean``
+    holds them; ``record``: a row with the record's ``id`` and those columns. A sealed field
+    that does not open (a lost key) reads as None."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(record, KEPT_COLUMNS[name])
+        if name in SEALED_FIELDS:
+            try:
+                value = sealer.open(value, record_id=record.id, field=name)
+            except SealBroken:
+                value = None
+        elif name in _LIST_FIELDS:
+            value = tuple(value or ())
+        out[name] = value
+    return out
 
 
 def _json_list(values: tuple[str, ...]) -> str:
@@ -190,7 +242,7 @@ class RowMaker:
     ) -> tuple[Any, ...]:
         rid = record_id or new_id()
         protector = self.protector
-        content_hash = protector.content_hash(c.content())
+        content_hash = protector.content_hash(c.content(country))
         identity_hash = protector.identity_hash(
             nationality=c.nationality,
             document_number=c.document_number,
