@@ -22,8 +22,9 @@ runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("own_cli_env")
 
 
-def _demo() -> str:
-    ran = runner.invoke(cli, ["demo", "--no-serve", "--people", "1500"])
+async def _demo() -> str:
+    # The command line runs its own event loop: in a thread, so that the suite's keeps running.
+    ran = await asyncio.to_thread(runner.invoke, cli, ["demo", "--no-serve", "--people", "1500"])
     assert ran.exit_code == 0, ran.output
     return ran.output
 
@@ -32,48 +33,41 @@ def _tokens(output: str) -> list[str]:
     return re.findall(r"^\S+\s+\S+\s+(ll_\S+)$", output, flags=re.MULTILINE)
 
 
-def _statuses(database_url: str, tokens: list[str]) -> list[int]:
-    async def call() -> list[int]:
-        app = create_app(settings_for(database_url), configure_logs=False)
-        async with app.router.lifespan_context(app):
-            # Stopping the app while its index still loads would leave a query running in
-            # aiosqlite's thread after this loop is closed.
-            await app.state.register_index.ready.wait()
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                return [
-                    (
-                        await c.get("/api/v1/crises", headers={"Authorization": f"Bearer {t}"})
-                    ).status_code
-                    for t in tokens
-                ]
-
-    return asyncio.run(call())
+async def _statuses(database_url: str, tokens: list[str]) -> list[int]:
+    app = create_app(settings_for(database_url), configure_logs=False)
+    async with app.router.lifespan_context(app):
+        # Stopping the app while its index still loads would leave a query running.
+        await app.state.register_index.ready.wait()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return [
+                (
+                    await c.get("/api/v1/crises", headers={"Authorization": f"Bearer {t}"})
+                ).status_code
+                for t in tokens
+            ]
 
 
-def _gap_tasks(database_url: str, crisis_id: str) -> int:
-    async def count() -> int:
-        engine = make_engine(database_url)
-        try:
-            async with session_scope(make_sessionmaker(engine)) as session:
-                rows = await session.exec(select(Task).where(Task.crisis_id == crisis_id))
-                return sum(t.coverage_gap for t in rows.all())
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(count())
+async def _gap_tasks(database_url: str, crisis_id: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            rows = await session.exec(select(Task).where(Task.crisis_id == crisis_id))
+            return sum(t.coverage_gap for t in rows.all())
+    finally:
+        await engine.dispose()
 
 
-def test_a_rerun_revokes_the_tokens_of_the_run_before(own_cli_env: str) -> None:
+async def test_a_rerun_revokes_the_tokens_of_the_run_before(own_cli_env: str) -> None:
     cli_env = own_cli_env
-    first = _tokens(_demo())
-    second_output = _demo()
+    first = _tokens(await _demo())
+    second_output = await _demo()
     second = _tokens(second_output)
     assert len(first) == len(second) == 6
     assert not set(first) & set(second)
-    assert _statuses(cli_env, first) == [401] * 6
-    assert all(s in {200, 403} for s in _statuses(cli_env, second))
-    assert _statuses(cli_env, second[:1]) == [200]  # the admin's
+    assert await _statuses(cli_env, first) == [401] * 6
+    assert all(s in {200, 403} for s in await _statuses(cli_env, second))
+    assert await _statuses(cli_env, second[:1]) == [200]  # the admin's
 
     # The drill lists coverage gaps only, one line each, and counts them right.
     lines = second_output.splitlines()
@@ -91,7 +85,7 @@ def test_a_rerun_revokes_the_tokens_of_the_run_before(own_cli_env: str) -> None:
     assert len(listed) == int(heading[1]) > 0
     assert all(re.fullmatch(r"  no [a-z ]+ for .+ \(\d+ tasks?\)", line) for line in listed), listed
     assert sum(int(re.search(r"\((\d+) tasks?\)$", line)[1]) for line in listed) == int(heading[2])  # type: ignore[index]
-    assert int(heading[2]) == _gap_tasks(cli_env, crisis_id[1])
+    assert int(heading[2]) == await _gap_tasks(cli_env, crisis_id[1])
     # Myanmar's embassy is left out of the demo's directory on purpose.
     assert "  no embassy for MMR in MYS" in "\n".join(listed)
 
