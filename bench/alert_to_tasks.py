@@ -29,6 +29,7 @@ import httpx  # noqa: E402
 import shapely  # noqa: E402
 from exposure import PG, load_service_db  # noqa: E402
 
+from bench.common import wait_until_ready  # noqa: E402
 from service.synthetic import synthetic_register  # noqa: E402
 
 ZONE = [
@@ -153,13 +154,7 @@ def main() -> None:
     )
     try:
         with httpx.Client(base_url="http://127.0.0.1:8766", timeout=60) as client:
-            for _ in range(600):
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(1)
+            wait_until_ready(client, seconds=600)
         times = sorted(asyncio.run(measure(db, args.runs)))
         p95 = times[max(0, int(len(times) * 0.95) - 1)]
         print(

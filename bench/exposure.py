@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import shapely  # noqa: E402
 from shapely.affinity import translate  # noqa: E402
 from shapely.geometry import mapping, shape  # noqa: E402
 
+from bench.common import timed, wait_until_ready  # noqa: E402
 from geo.circles import geodesic_circle  # noqa: E402
 from geo.exposure import ExposureIndex  # noqa: E402
 from service.demo import KLANG_VALLEY_FLOOD  # noqa: E402
@@ -59,15 +59,6 @@ def zones() -> dict[str, Any]:
         "same buffers over Luzon": translate(buffers, xoff=121.0 - centre.x, yoff=15.5 - centre.y),
         "earthquake 150 km circle": geodesic_circle(101.6869, 3.1390, 150_000),
     }
-
-
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(runs):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def rss_mb(pid: int | None = None) -> float:
@@ -293,14 +284,7 @@ def http_benchmark(reg: Any, zs: dict[str, Any], runs: int) -> None:
     )
     try:
         with httpx.Client(base_url="http://127.0.0.1:8765", timeout=120) as client:
-            deadline = time.time() + 600
-            while time.time() < deadline:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(1)
+            wait_until_ready(client, seconds=600)
             headers = {"Authorization": "Bearer ll_bench-token-secret"}
             print(
                 f"  API process resident memory after start: {rss_mb(server.pid):,.0f} MB (target < 1,536 MB)"

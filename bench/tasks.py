@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.common import wait_until_ready  # noqa: E402
+
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_tasks"
 URL = f"postgresql+asyncpg://{PG.split('://', 1)[1]}/{DB}"
@@ -364,13 +366,7 @@ def update_figures(args: argparse.Namespace, ids: list[str]) -> None:
     )
     try:
         with httpx.Client(base_url="http://127.0.0.1:8767", timeout=30) as client:
-            for _ in range(120):
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.5)
+            wait_until_ready(client, seconds=60, every=0.5)
         started = time.perf_counter()
         latencies = sorted(asyncio.run(update_load(ids, args.updates)))
         seconds = time.perf_counter() - started

@@ -23,7 +23,6 @@ import gzip
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ import shapely  # noqa: E402
 from shapely.affinity import translate  # noqa: E402
 from shapely.geometry import mapping, shape  # noqa: E402
 
+from bench.common import timed, wait_until_ready  # noqa: E402
 from geo.errors import GeometryLimitExceeded  # noqa: E402
 from geo.exposure import ExposureIndex  # noqa: E402
 from geo.geometry import parse_geojson  # noqa: E402
@@ -93,15 +93,6 @@ def worst_zones() -> dict[str, tuple[dict[str, Any], bool]]:
         f"star, {hz.STAR_REFUSED:,} vertices": (hz.star(hz.STAR_REFUSED), False),
         "10,001 squares": (hz.squares(10_001), False),
     }
-
-
-def timed(fn: Any, runs: int = 3) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def parser(zones: dict[str, tuple[dict[str, Any], bool]]) -> None:
@@ -171,13 +162,7 @@ def http(zones: dict[str, tuple[dict[str, Any], bool]], workers: int) -> None:
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=600) as client:
-            for _ in range(120):
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(1)
+            wait_until_ready(client, seconds=120)
             print(
                 f"HTTP, demo register of {workers:,} workers on SQLite, one API process "
                 "(the crisis pass inline, as by default)"
