@@ -4,8 +4,9 @@ One walk over the app's routes (``declare_answers``) fills in every operation's 
 from what the route is made of: its dependencies say what they raise (``raises``), and the shape
 of the route (a body, parameters, a path parameter, a write method) says the rest. What only a
 domain function knows (a reference in the body that may not exist, a rate limit) the route
-declares itself with ``responses=problems(...)``. ``tests/service/test_openapi_contract.py``
-checks the result against what the service answers.
+declares itself with ``responses=problems(...)``.
+``tests/service/platform/test_openapi_contract.py`` checks the result against what the service
+answers.
 """
 
 from __future__ import annotations

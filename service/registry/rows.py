@@ -7,7 +7,7 @@ the same person.
 ``clean_cells`` is the import's fast path. It accepts a row only when it can tell, field by field,
 that ``WorkerCreate`` would accept it and with the same values; anything else (an error, or an
 unusual but valid spelling such as ``1.5e1`` or ``YES``) returns None and the caller asks
-``WorkerCreate``, which decides and words the reason. ``tests/service/test_import_rows.py``
+``WorkerCreate``, which decides and words the reason. ``tests/service/registry/test_import_rows.py``
 holds the two to agreement.
 """
 

@@ -75,3 +75,12 @@ async def test_only_a_refused_duplicate_counts_as_a_unique_violation(
             assert db.is_unique_violation(duplicate.value)
         finally:
             await raw.close()
+
+
+def test_ids_made_one_after_another_sort_in_that_order() -> None:
+    """Ids sort in the order they were made, within one millisecond too: the outbox delivers
+    events in id order, and lists page by id."""
+    from service.db import new_id
+
+    ids = [new_id() for _ in range(10_000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)

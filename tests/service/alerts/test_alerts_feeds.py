@@ -18,7 +18,7 @@ from service.feeds.config import FeedConfig
 from service.feeds.poller import poll_due, poll_feed
 from tests.conftest import TokenFactory, bearer, unique
 
-FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+FEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "feeds"
 CAP_XML = {"Content-Type": "application/cap+xml"}
 
 

@@ -85,7 +85,7 @@ def test_demo_seeds_once_and_prints_tokens(own_cli_env: str) -> None:
 def test_import_workers_from_a_file_with_old_mac_line_ends(cli_env: str, tmp_path: Path) -> None:
     """A spreadsheet saved as "CSV (Macintosh)" ends its lines with a lone CR: every row is
     read, and the same file twice creates nothing new."""
-    from tests.service.test_register_import import HEADER, good_rows
+    from tests.service.registry.test_register_import import HEADER, good_rows
 
     path = tmp_path / "register.csv"
     path.write_bytes("\r".join([HEADER, *good_rows(unique("MAC"))]).encode() + b"\r")

@@ -62,7 +62,7 @@ def test_import_help_lists_every_column() -> None:
 def test_readme_lists_every_column_and_command() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
     for column in CELL_FIELDS:
         assert f"`{column}`" in readme, column
     for command in COMMANDS:

@@ -46,7 +46,7 @@ from service.registry.schemas import WorkerCreate
 from service.settings import Settings
 from service.synthetic import synthetic_csv
 from tests.conftest import Databases, settings_for
-from tests.service.test_register_import import HEADER, csv_file, good_rows
+from tests.service.registry.test_register_import import HEADER, csv_file, good_rows
 
 EXTRA = "country,international_protection,verified,stay_registered,accept_flagged_location"
 

