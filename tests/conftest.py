@@ -12,21 +12,25 @@ on SQLite and ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL. The suite runs in 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from click.testing import Result
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
 from service.app import create_app
 from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.auth.service import create_token
+from service.cli import app as cli_app
 from service.db import make_engine, session_scope
 from service.directory.models import OrgKind
 from service.directory.schemas import OrganizationCreate
@@ -188,6 +192,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://lifeline.test") as c:
         yield c
+
+
+async def run_cli(args: Sequence[str], **options: object) -> Result:
+    """The command line, run in a thread. It runs event loops of its own; meanwhile the suite's
+    loop, and the apps on it that serve the same databases, keep running: a test that ran the
+    command line in its own thread would pause them, and a transaction of theirs left open
+    would hold what the command waits for."""
+    return await asyncio.to_thread(CliRunner().invoke, cli_app, list(args), **options)  # type: ignore[arg-type]
 
 
 def unique(prefix: str = "t") -> str:

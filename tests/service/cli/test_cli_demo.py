@@ -3,28 +3,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
 import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from service.app import create_app
-from service.cli import app as cli
 from service.db import make_engine, make_sessionmaker, session_scope
 from service.demo import coverage_gaps
 from service.tasks.models import Task
-from tests.conftest import settings_for
+from tests.conftest import run_cli, settings_for
 
-runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("own_cli_env")
 
 
 async def _demo() -> str:
-    # The command line runs its own event loop: in a thread, so that the suite's keeps running.
-    ran = await asyncio.to_thread(runner.invoke, cli, ["demo", "--no-serve", "--people", "1500"])
+    ran = await run_cli(["demo", "--no-serve", "--people", "1500"])
     assert ran.exit_code == 0, ran.output
     return ran.output
 

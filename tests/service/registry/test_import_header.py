@@ -7,11 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 from service.auth.permissions import Role
-from service.cli import app as cli
-from tests.conftest import TokenFactory, bearer
+from tests.conftest import TokenFactory, bearer, run_cli
 
 #: A header without lat, lon and source.
 HEADER = "nationality,given_name,family_name,sex"
@@ -19,10 +17,10 @@ CONTENT = f"{HEADER}\nPHL,Maria,Santos,F\n".encode()
 
 
 @pytest.mark.usefixtures("cli_env")
-def test_the_cli_names_every_missing_column(tmp_path: Path) -> None:
+async def test_the_cli_names_every_missing_column(tmp_path: Path) -> None:
     path = tmp_path / "register.csv"
     path.write_bytes(CONTENT)
-    ran = CliRunner().invoke(cli, ["import", "workers", str(path)], terminal_width=200)
+    ran = await run_cli(["import", "workers", str(path)], terminal_width=200)
     assert ran.exit_code == 2
     assert "'lat', 'lon', 'source'" in ran.output, ran.output
 

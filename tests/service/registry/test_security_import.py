@@ -10,17 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from typer.testing import CliRunner
 
 from service.auth.principal import Principal
-from service.cli import app as cli
 from service.db import session_scope
 from service.errors import InvalidInput
 from service.registry.bulk import MAX_CELL, ImportReport, import_workers
 from service.registry.locate import default_locator
 from service.registry.protect import Protector
 from service.registry.rows import Columns, clean_cells
-from tests.conftest import OrgFactory, TokenFactory, bearer, unique
+from tests.conftest import OrgFactory, TokenFactory, bearer, run_cli, unique
 from tests.service.registry.test_import_rows import BASE, EXTRA, slow
 from tests.service.registry.test_register_import import (
     HEADER,
@@ -97,16 +95,15 @@ async def test_oversized_cells_in_worker_processes(app: FastAPI) -> None:
             await run_import(app, big_header_file(unique("POOLH")), processes)
 
 
-def test_the_cli_says_the_same(cli_env: str, tmp_path: Path) -> None:
-    runner = CliRunner()
+async def test_the_cli_says_the_same(cli_env: str, tmp_path: Path) -> None:
     rows = tmp_path / "rows.csv"
     rows.write_bytes(big_row_file(unique("CLI")))
-    done = runner.invoke(cli, ["import", "workers", str(rows)])
+    done = await run_cli(["import", "workers", str(rows)])
     assert done.exit_code == 0, done.output
     assert_refused_rows(json.loads(done.stdout))
     header = tmp_path / "header.csv"
     header.write_bytes(big_header_file(unique("CLIH")))
-    refused = runner.invoke(cli, ["import", "workers", str(header)])
+    refused = await run_cli(["import", "workers", str(header)])
     assert refused.exit_code == 2
     assert f"{MAX_CELL:,}" in refused.output and "header" in refused.output
 
