@@ -266,7 +266,7 @@ def http_benchmark(reg: Any, zs: dict[str, Any], runs: int) -> None:
     async def load() -> None:
         await load_service_db(reg, db)
         from service.db import make_engine as mk
-        from service.exposure.engine import RegisterIndex
+        from service.exposure.index import RegisterIndex
 
         engine = mk(url)
         index = RegisterIndex(engine)

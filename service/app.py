@@ -25,7 +25,7 @@ from service.directory.router import router as directory_router
 from service.docs import install_docs
 from service.docs import router as docs_router
 from service.errors import install_error_handlers
-from service.exposure.engine import RegisterIndex
+from service.exposure.index import RegisterIndex
 from service.exposure.router import router as exposure_router
 from service.feeds.config import load_feeds
 from service.geowork import GeometryWorkers

@@ -180,7 +180,7 @@ def org_list() -> None:
 
     async def work(session: AsyncSession) -> Table:
         table = Table("slug", "kind", "country", "represents", "id")
-        for org in await list_organizations(session, limit=10_000):
+        for org in (await list_organizations(session, limit=10_000)).items:
             table.add_row(org.slug, org.kind, org.country, org.represents or "", org.id)
         return table
 
@@ -246,12 +246,13 @@ def token_list(
 
     async def work(session: AsyncSession) -> Table:
         only = (await get_organization(session, ref=org)).id if org else None
-        slugs = {o.id: o.slug for o in await list_organizations(session, limit=100_000)}
+        slugs = {o.id: o.slug for o in (await list_organizations(session, limit=100_000)).items}
         table = Table("id", "organisation", "role", "name", "prefix", "created", "revoked")
-        after: str | None = None
-        while page := await list_tokens(session, limit=500, after_id=after, organization_id=only):
-            after = page[-1].id
-            for t in page:
+        cursor: str | None = None
+        while cursor != "":
+            page = await list_tokens(session, limit=500, cursor=cursor, organization_id=only)
+            cursor = page.next_cursor or ""
+            for t in page.items:
                 if t.revoked_at is not None and not show_all:
                     continue
                 table.add_row(
@@ -450,7 +451,7 @@ def demo(
     """Set up the embedded database with a realistic directory and register, show who is exposed
     in three scenario zones, print tokens, and serve."""
     from service.demo import SCENARIOS, issue_demo_tokens, run_drill, seed_directory, seed_register
-    from service.exposure.engine import RegisterIndex
+    from service.exposure.index import RegisterIndex
     from service.exposure.schemas import Exposure, ZoneQuery
     from service.exposure.service import exposure, zone_of
     from service.geowork import default_workers

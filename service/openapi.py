@@ -110,25 +110,29 @@ def raises(*codes: int) -> Callable[[F], F]:
     return mark
 
 
-def _dependency_answers(route: APIRoute) -> set[int]:
-    found: set[int] = set()
+def _dependants(route: APIRoute) -> list[Any]:
+    """The route's dependant and those of all its dependencies."""
+    found: list[Any] = []
     stack: list[Any] = [route.dependant]
     while stack:
         dependant = stack.pop()
-        found.update(getattr(dependant.call, ANSWERS_ATTR, ()))
+        found.append(dependant)
         stack.extend(dependant.dependencies)
     return found
+
+
+def _dependency_answers(route: APIRoute) -> set[int]:
+    return {code for d in _dependants(route) for code in getattr(d.call, ANSWERS_ATTR, ())}
 
 
 def answers_of(route: APIRoute) -> set[int]:
     """The problem statuses a route may answer, from what it is made of."""
     methods = route.methods or set()
-    dependant = route.dependant
-    parameters = (
-        dependant.path_params
-        or dependant.query_params
-        or dependant.header_params
-        or dependant.cookie_params
+    # The route's parameters and those of its dependencies (a lookup takes the path's id).
+    dependants = _dependants(route)
+    path_params = any(d.path_params for d in dependants)
+    parameters = path_params or any(
+        d.query_params or d.header_params or d.cookie_params for d in dependants
     )
     has_body = route.body_field is not None or "requestBody" in (route.openapi_extra or {})
     codes = {500, *_dependency_answers(route)}
@@ -136,7 +140,7 @@ def answers_of(route: APIRoute) -> set[int]:
         codes.add(422)
     if methods & BODY_METHODS:
         codes |= {400, 413, 422}
-    if dependant.path_params:
+    if path_params:
         # A path parameter names a record (or a feed, a playbook) that may not be there.
         codes.add(404)
     if methods & WRITE_METHODS:

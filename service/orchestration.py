@@ -31,7 +31,7 @@ from service.crises import service as crises
 from service.crises.models import CrisisSeverity
 from service.crises.playbook_runner import run_playbooks
 from service.crises.rules import JOIN_WINDOW_HOURS, CrisisRule, qualifies, rules_from
-from service.exposure.engine import RegisterIndex
+from service.exposure.index import RegisterIndex
 from service.geowork import Budget, GeometryWorkers, ZoneTooComplex, default_workers
 from service.settings import Settings, get_settings
 from service.tasks.service import stand_down_tasks

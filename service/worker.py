@@ -89,7 +89,7 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
 
 def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     """The pass from alerts to crises, every two seconds, over this process's exposure index."""
-    from service.exposure.engine import RegisterIndex
+    from service.exposure.index import RegisterIndex
     from service.geowork import default_workers
     from service.orchestration import process_pending
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response, status
 from pydantic import ValidationError
 
 from integrations.alert import Alert
@@ -12,6 +12,16 @@ from integrations.cap import parse_cap
 from integrations.errors import PayloadError
 from integrations.manual import ManualAlertRequest, manual_alert
 from service.alerts import service
+from service.alerts.dependencies import (
+    AlertDep,
+    Declarer,
+    FeedDep,
+    FeedReader,
+    Poller,
+    Pusher,
+    Reader,
+    feeds_of,
+)
 from service.alerts.models import FeedState
 from service.alerts.schemas import (
     AlertDetail,
@@ -21,25 +31,15 @@ from service.alerts.schemas import (
     PollResult,
 )
 from service.alerts.zones import zone_of
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission
-from service.auth.principal import Principal
 from service.deps import SessionDep
-from service.errors import InvalidInput, LifelineError, NotFound
-from service.feeds.config import FeedConfig
+from service.errors import InvalidInput, LifelineError
 from service.feeds.poller import poll_feed
 from service.geowork import Budget
 from service.openapi import problems
 from service.orchestration import run_pass
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import CursorParam, LimitParam, Page
 
 router = APIRouter(tags=["alerts"])
-
-Reader = Annotated[Principal, Depends(authorize(Permission.ALERTS_READ))]
-Pusher = Annotated[Principal, Depends(authorize(Permission.ALERTS_PUSH))]
-Declarer = Annotated[Principal, Depends(authorize(Permission.ALERTS_DECLARE))]
-FeedReader = Annotated[Principal, Depends(authorize(Permission.FEEDS_READ))]
-Poller = Annotated[Principal, Depends(authorize(Permission.FEEDS_POLL))]
 
 CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
 MAX_CAP_BYTES = 2_000_000
@@ -162,42 +162,33 @@ async def list_alerts(
     active: bool = False,
 ) -> Page[AlertPublic]:
     """Every source's alerts, newest first; exercises included and marked."""
-    before = decode_cursor(cursor)
-    rows = await service.list_alerts(
+    page = await service.list_alerts(
         session,
-        limit=limit + 1,
-        before=str(before) if before else None,
+        limit=limit,
+        cursor=cursor,
         source=source,
         hazard=hazard,
         status=status_,
         active_only=active,
     )
-    items = [AlertPublic.of(r) for r in rows[:limit]]
-    return Page[AlertPublic](
-        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
-    )
+    items = [AlertPublic.of(r) for r in page.items]
+    return Page[AlertPublic](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/alerts/{id}", response_model=AlertDetail)
-async def get_alert(id: str, session: SessionDep, actor: Reader) -> AlertDetail:
-    row = await service.get_alert(session, alert_id=id)
+async def get_alert(session: SessionDep, actor: Reader, row: AlertDep) -> AlertDetail:
     history = [
         AlertVersionPublic.model_validate(v)
-        for v in await service.versions_of(session, alert_id=id)
+        for v in await service.versions_of(session, alert_id=row.id)
     ]
     return AlertDetail(**AlertPublic.of(row).model_dump(), history=history)
-
-
-def _feeds(request: Request) -> tuple[FeedConfig, ...]:
-    feeds: tuple[FeedConfig, ...] = request.app.state.feeds
-    return feeds
 
 
 @router.get("/feeds", response_model=list[FeedHealth])
 async def list_feeds(request: Request, session: SessionDep, actor: FeedReader) -> list[FeedHealth]:
     """The configured feeds and their health: last success, last error, items seen."""
     out = []
-    for config in _feeds(request):
+    for config in feeds_of(request):
         state = await session.get(FeedState, config.name)
         health: dict[str, Any] = state.model_dump() if state else {}
         health.update(
@@ -212,11 +203,8 @@ async def list_feeds(request: Request, session: SessionDep, actor: FeedReader) -
 
 
 @router.post("/feeds/{name}/poll", response_model=PollResult)
-async def poll_now(name: str, request: Request, session: SessionDep, actor: Poller) -> PollResult:
+async def poll_now(request: Request, actor: Poller, config: FeedDep) -> PollResult:
     """Poll this feed now (whatever its schedule), and say what came of it."""
-    config = next((f for f in _feeds(request) if f.name == name), None)
-    if config is None:
-        raise NotFound(f"No feed called {name!r}")
     outcome = await poll_feed(
         request.app.state.engine, request.app.state.sessionmaker, request.app.state.http, config
     )

@@ -20,7 +20,8 @@ from service.alerts.zones import zone_of
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.db import new_id, utcnow
-from service.errors import NotFound
+from service.lookups import get_or_404
+from service.pagination import Page, paginate
 from service.webhooks.service import emit
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
@@ -237,26 +238,21 @@ async def _add_aliases(conn: AsyncConnection, alert_id: str, alert: Alert) -> No
 
 
 async def get_alert(session: AsyncSession, *, alert_id: str) -> AlertRecord:
-    found = await session.get(AlertRecord, alert_id)
-    if found is None:
-        raise NotFound(f"No alert with id {alert_id}")
-    return found
+    return await get_or_404(session, AlertRecord, alert_id, noun="alert")
 
 
 async def list_alerts(
     session: AsyncSession,
     *,
     limit: int,
-    before: str | None = None,
+    cursor: str | None = None,
     source: str | None = None,
     hazard: str | None = None,
     status: str | None = None,
     active_only: bool = False,
-) -> Sequence[AlertRecord]:
+) -> Page[AlertRecord]:
     """Newest first (by id, which is time-ordered)."""
-    query = select(AlertRecord).order_by(col(AlertRecord.id).desc()).limit(limit)
-    if before:
-        query = query.where(col(AlertRecord.id) < before)
+    query = select(AlertRecord)
     if source:
         query = query.where(AlertRecord.source == source)
     if hazard:
@@ -265,7 +261,9 @@ async def list_alerts(
         query = query.where(AlertRecord.status == status)
     if active_only:
         query = query.where(col(AlertRecord.cancelled).is_(False))
-    return (await session.exec(query)).all()
+    return await paginate(
+        session, query, key=[col(AlertRecord.id)], limit=limit, cursor=cursor, descending=True
+    )
 
 
 async def versions_of(session: AsyncSession, *, alert_id: str) -> Sequence[AlertVersion]:

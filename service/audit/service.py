@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from service.audit.models import AuditEvent
 from service.auth.principal import Principal
 from service.db import utcnow
 from service.observability import current_purpose, current_request_id
+from service.pagination import Page, paginate
 
 
 def record(
@@ -58,16 +58,14 @@ async def list_events(
     session: AsyncSession,
     *,
     limit: int,
-    after_id: int | None = None,
+    cursor: str | None = None,
     organization_id: str | None = None,
     action: str | None = None,
     subject_id: str | None = None,
     since: datetime | None = None,
-) -> Sequence[AuditEvent]:
-    """Newest first; ``after_id`` continues below the last id of the previous page."""
-    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
-    if after_id is not None:
-        query = query.where(col(AuditEvent.id) < after_id)
+) -> Page[AuditEvent]:
+    """Newest first."""
+    query = select(AuditEvent)
     if organization_id is not None:
         query = query.where(AuditEvent.organization_id == organization_id)
     if action is not None:
@@ -76,4 +74,6 @@ async def list_events(
         query = query.where(AuditEvent.subject_id == subject_id)
     if since is not None:
         query = query.where(col(AuditEvent.at) >= since)
-    return (await session.exec(query)).all()
+    return await paginate(
+        session, query, key=[col(AuditEvent.id)], limit=limit, cursor=cursor, descending=True
+    )

@@ -16,7 +16,7 @@ from service.db import session_scope
 from service.deps import SessionDep
 from service.directory.service import get_organization
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import CursorParam, LimitParam, Page
 from service.settings import Settings
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -83,18 +83,10 @@ async def list_tokens(
     cursor: CursorParam = None,
     organization: str | None = None,
 ) -> Page[TokenPublic]:
-    after = decode_cursor(cursor)
     org_id = (await get_organization(session, ref=organization)).id if organization else None
-    rows = await service.list_tokens(
-        session,
-        limit=limit + 1,
-        after_id=str(after) if after is not None else None,
-        organization_id=org_id,
-    )
-    items = [TokenPublic.model_validate(t) for t in rows[:limit]]
-    return Page[TokenPublic](
-        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
-    )
+    page = await service.list_tokens(session, limit=limit, cursor=cursor, organization_id=org_id)
+    items = [TokenPublic.model_validate(t) for t in page.items]
+    return Page[TokenPublic](items=items, next_cursor=page.next_cursor)
 
 
 @router.delete("/{id}", response_model=TokenPublic)

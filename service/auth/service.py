@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -17,7 +16,9 @@ from service.auth.permissions import PERSONAL_DATA_ROLES, Role
 from service.auth.principal import Principal
 from service.db import utcnow
 from service.directory.models import Organization
-from service.errors import Forbidden, NotFound
+from service.errors import Forbidden
+from service.lookups import get_or_404
+from service.pagination import Page, paginate
 
 TOKEN_PREFIX = "ll_"  # noqa: S105 - a visible marker, not a secret
 
@@ -113,9 +114,7 @@ async def create_token(
 
 
 async def revoke_token(session: AsyncSession, *, actor: Principal, token_id: str) -> ApiToken:
-    token = await session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"No token with id {token_id}")
+    token = await get_or_404(session, ApiToken, token_id, noun="token")
     _cache.pop(token.token_hash, None)
     _revoked.add(token.token_hash)
     if token.revoked_at is None:
@@ -129,14 +128,16 @@ async def revoke_token(session: AsyncSession, *, actor: Principal, token_id: str
 
 
 async def list_tokens(
-    session: AsyncSession, *, limit: int, after_id: str | None, organization_id: str | None = None
-) -> Sequence[ApiToken]:
-    query = select(ApiToken).order_by(col(ApiToken.id)).limit(limit)
-    if after_id is not None:
-        query = query.where(col(ApiToken.id) > after_id)
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    organization_id: str | None = None,
+) -> Page[ApiToken]:
+    query = select(ApiToken)
     if organization_id is not None:
         query = query.where(ApiToken.organization_id == organization_id)
-    return (await session.exec(query)).all()
+    return await paginate(session, query, key=[col(ApiToken.id)], limit=limit, cursor=cursor)
 
 
 #: Live tokens seen recently, so that a busy client does not cost a lookup per request. A

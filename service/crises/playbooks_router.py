@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 
 from playbooks.loader import load_library, validate_yaml
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission
-from service.auth.principal import Principal
-from service.errors import InvalidInput, NotFound
+from service.crises.dependencies import PlaybookDep, Reader, Writer
+from service.errors import InvalidInput
 
 router = APIRouter(prefix="/playbooks", tags=["playbooks"])
-
-Reader = Annotated[Principal, Depends(authorize(Permission.CRISES_READ))]
-Writer = Annotated[Principal, Depends(authorize(Permission.CRISES_WRITE))]
 
 
 @router.get("")
@@ -33,10 +28,7 @@ async def list_playbooks(actor: Reader) -> list[dict[str, Any]]:
 
 
 @router.get("/{key}")
-async def get_playbook(key: str, actor: Reader) -> dict[str, Any]:
-    found = next((p for p in load_library() if p.key == key), None)
-    if found is None:
-        raise NotFound(f"No playbook {key!r}")
+async def get_playbook(actor: Reader, found: PlaybookDep) -> dict[str, Any]:
     return found.model_dump()
 
 

@@ -4,32 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlmodel import col, select
 
 from geo.errors import GeometryError
 from geo.geometry import parse_geojson
 from geo.suppress import suppress, suppress_total
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission, Role
+from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.crises import service
+from service.crises.dependencies import CrisisDep, Reader, Writer
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone
 from service.crises.playbook_runner import planned, run_playbooks
 from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
 from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import NotFound
-from service.exposure.router import IndexDep
+from service.exposure.dependencies import IndexDep
 from service.exposure.service import sees_exactly
 from service.geowork import Budget, zone_problem
 from service.orchestration import exposure_counts
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import CursorParam, LimitParam, Page
 from service.registry.access import is_outsider
 
 router = APIRouter(prefix="/crises", tags=["crises"])
-
-Reader = Annotated[Principal, Depends(authorize(Permission.CRISES_READ))]
-Writer = Annotated[Principal, Depends(authorize(Permission.CRISES_WRITE))]
 
 
 def _parsed(geometry: dict[str, Any]) -> dict[str, Any]:
@@ -113,26 +110,22 @@ async def list_crises(
     hazard: str | None = None,
     exercises: Annotated[bool, Query(description="Include drills")] = False,
 ) -> Page[CrisisPublic]:
-    before = decode_cursor(cursor)
-    rows = await service.list_crises(
+    page = await service.list_crises(
         session,
-        limit=limit + 1,
-        before=str(before) if before else None,
+        limit=limit,
+        cursor=cursor,
         phase=phase,
         hazard=hazard,
         include_exercises=exercises,
     )
-    items = [await _public(session, c) for c in rows[:limit]]
-    return Page[CrisisPublic](
-        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
-    )
+    items = [await _public(session, c) for c in page.items]
+    return Page[CrisisPublic](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{id}", response_model=CrisisPublic)
 async def get_crisis(
-    id: str, session: SessionDep, actor: Reader, response: Response
+    session: SessionDep, actor: Reader, crisis: CrisisDep, response: Response
 ) -> CrisisPublic:
-    crisis = await service.get_crisis(session, id)
     send_etag(response, crisis.version)
     return await _public(session, crisis)
 
@@ -173,12 +166,11 @@ async def change_crisis(
 
 
 @router.post("/{id}/simulate")
-async def simulate(id: str, session: SessionDep, actor: Reader) -> dict[str, Any]:
+async def simulate(session: SessionDep, actor: Reader, crisis: CrisisDep) -> dict[str, Any]:
     """What the playbooks would add now, changing nothing."""
-    crisis = await service.get_crisis(session, id)
     tasks = await planned(session, crisis)
     return {
-        "crisis_id": id,
+        "crisis_id": crisis.id,
         "tasks": [
             {
                 "key": t.key,
@@ -198,11 +190,11 @@ async def simulate(id: str, session: SessionDep, actor: Reader) -> dict[str, Any
 
 @router.get("/{id}/exposure")
 async def crisis_exposure(
-    id: str, request: Request, session: SessionDep, actor: Reader
+    request: Request, session: SessionDep, actor: Reader, crisis: CrisisDep
 ) -> dict[str, Any]:
     """The latest exposure snapshot of the crisis's zone: exact for coordinators; for others,
     rounded with small cells withheld (and, for consular staff, their own nationals exactly)."""
-    await service.get_crisis(session, id)
+    id = crisis.id
     taken = await service.latest_snapshot(session, id)
     if taken is None:
         raise NotFound("This crisis has no zone yet")
@@ -232,12 +224,13 @@ async def crisis_exposure(
 
 
 @router.get("/{id}/timeline", response_model=list[TimelineEntry])
-async def crisis_timeline(id: str, session: SessionDep, actor: Reader) -> list[TimelineEntry]:
-    await service.get_crisis(session, id)
+async def crisis_timeline(
+    session: SessionDep, actor: Reader, crisis: CrisisDep
+) -> list[TimelineEntry]:
     rows = (
         await session.exec(
             select(CrisisEvent)
-            .where(CrisisEvent.crisis_id == id)
+            .where(CrisisEvent.crisis_id == crisis.id)
             .order_by(col(CrisisEvent.at), col(CrisisEvent.id))
         )
     ).all()

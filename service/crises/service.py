@@ -3,7 +3,6 @@ timeline that records each of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -26,8 +25,10 @@ from service.crises.models import (
 )
 from service.crises.rules import JOIN_WINDOW_HOURS
 from service.db import new_id, utcnow
-from service.errors import InvalidInput, NotFound, PreconditionFailed
+from service.errors import InvalidInput, PreconditionFailed
 from service.geowork import Budget
+from service.lookups import get_or_404
+from service.pagination import Page, paginate
 from service.webhooks.models import OutboxEvent
 from service.webhooks.service import CRISIS_EVENTS, emit, event_values
 
@@ -314,31 +315,29 @@ async def stand_down(
 
 
 async def get_crisis(session: AsyncSession, crisis_id: str) -> Crisis:
-    crisis = await session.get(Crisis, crisis_id)
-    if crisis is None:
-        raise NotFound(f"No crisis with id {crisis_id}")
-    return crisis
+    return await get_or_404(session, Crisis, crisis_id, noun="crisis")
 
 
 async def list_crises(
     session: AsyncSession,
     *,
     limit: int,
-    before: str | None,
+    cursor: str | None,
     phase: str | None,
     hazard: str | None,
     include_exercises: bool,
-) -> Sequence[Crisis]:
-    query = select(Crisis).order_by(col(Crisis.id).desc()).limit(limit)
-    if before:
-        query = query.where(col(Crisis.id) < before)
+) -> Page[Crisis]:
+    """Newest first (by id, which is time-ordered)."""
+    query = select(Crisis)
     if phase:
         query = query.where(Crisis.phase == phase)
     if hazard:
         query = query.where(Crisis.hazard == hazard)
     if not include_exercises:
         query = query.where(col(Crisis.exercise).is_(False))
-    return (await session.exec(query)).all()
+    return await paginate(
+        session, query, key=[col(Crisis.id)], limit=limit, cursor=cursor, descending=True
+    )
 
 
 async def change(

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission
-from service.auth.principal import Principal
 from service.countries import CountryCode
 from service.deps import SessionDep, send_etag
 from service.directory import service
+from service.directory.dependencies import OrganizationDep, Reader, Writer
 from service.directory.models import OrgKind
 from service.directory.schemas import OrganizationCreate, OrganizationPublic
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import CursorParam, LimitParam, Page
 
 router = APIRouter(prefix="/organizations", tags=["directory"])
-
-Reader = Annotated[Principal, Depends(authorize(Permission.DIRECTORY_READ))]
-Writer = Annotated[Principal, Depends(authorize(Permission.DIRECTORY_WRITE))]
 
 
 @router.post(
@@ -47,24 +42,21 @@ async def list_organizations(
     country: Annotated[CountryCode | None, Query()] = None,
     represents: Annotated[CountryCode | None, Query()] = None,
 ) -> Page[OrganizationPublic]:
-    after = decode_cursor(cursor)
-    rows = await service.list_organizations(
+    page = await service.list_organizations(
         session,
-        limit=limit + 1,
-        after_id=str(after) if after is not None else None,
+        limit=limit,
+        cursor=cursor,
         kind=kind.value if kind else None,
         country=country,
         represents=represents,
     )
-    items = [OrganizationPublic.model_validate(o) for o in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-    return Page[OrganizationPublic](items=items, next_cursor=next_cursor)
+    items = [OrganizationPublic.model_validate(o) for o in page.items]
+    return Page[OrganizationPublic](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{id}", response_model=OrganizationPublic)
 async def get_organization(
-    id: str, session: SessionDep, actor: Reader, response: Response
+    actor: Reader, org: OrganizationDep, response: Response
 ) -> OrganizationPublic:
-    org = await service.get_organization(session, ref=id)
     send_etag(response, org.version)
     return OrganizationPublic.model_validate(org)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,6 +10,7 @@ from service.auth.principal import Principal
 from service.directory.models import Organization
 from service.directory.schemas import OrganizationCreate
 from service.errors import Conflict, NotFound
+from service.pagination import Page, paginate
 
 
 def _same(org: Organization, data: OrganizationCreate) -> bool:
@@ -81,18 +80,16 @@ async def list_organizations(
     session: AsyncSession,
     *,
     limit: int,
-    after_id: str | None = None,
+    cursor: str | None = None,
     kind: str | None = None,
     country: str | None = None,
     represents: str | None = None,
-) -> Sequence[Organization]:
-    query = select(Organization).order_by(col(Organization.id)).limit(limit)
-    if after_id is not None:
-        query = query.where(col(Organization.id) > after_id)
+) -> Page[Organization]:
+    query = select(Organization)
     if kind is not None:
         query = query.where(Organization.kind == kind)
     if country is not None:
         query = query.where(Organization.country == country)
     if represents is not None:
         query = query.where(Organization.represents == represents)
-    return (await session.exec(query)).all()
+    return await paginate(session, query, key=[col(Organization.id)], limit=limit, cursor=cursor)

@@ -2,54 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlmodel import col, select
 
 from service.audit.service import record
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission
-from service.auth.principal import Principal
 from service.deps import SessionDep
-from service.errors import InvalidInput, LifelineError
 from service.exports import workers as workers_csv
 from service.exposure import service
-from service.exposure.engine import RegisterIndex
+from service.exposure.dependencies import IndexDep, Lister, Reader
 from service.exposure.schemas import Exposure, WorkersInZoneQuery, ZoneQuery
-from service.openapi import problems, raises
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.openapi import problems
+from service.pagination import CursorParam, LimitParam, Page, cursor_of, key_after
 from service.registry.access import visibility_clause, visible_fields
+from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.models import Worker
-from service.registry.router import ProtectorDep, rate_limit
 from service.registry.schemas import WorkerPublic
 from service.registry.service import present
 
 router = APIRouter(prefix="/exposure", tags=["exposure"])
 
-Reader = Annotated[Principal, Depends(authorize(Permission.EXPOSURE_READ))]
-Lister = Annotated[Principal, Depends(authorize(Permission.EXPOSURE_LIST))]
 CSV_LIMIT = 50_000
-
-
-class IndexNotReady(LifelineError):
-    status, code, title = 503, "index-not-ready", "The exposure index is still loading"
-
-
-@raises(503)
-async def current_index(request: Request) -> RegisterIndex:
-    """The process's index, brought up to date with the register before it answers."""
-    index: RegisterIndex = request.app.state.register_index
-    try:
-        await asyncio.wait_for(index.ready.wait(), timeout=30)
-    except TimeoutError as exc:
-        raise IndexNotReady("The register is still being loaded; try again in a minute") from exc
-    await index.refresh()
-    return index
-
-
-IndexDep = Annotated[RegisterIndex, Depends(current_index)]
 
 
 @router.post("", response_model=Exposure, response_model_exclude_none=False)
@@ -106,14 +80,12 @@ async def workers_in_zone(
         nationalities=nationalities,
         deadline=budget.deadline,
     )
-    after = decode_cursor(cursor)
-    if after is not None and not isinstance(after, int):
-        raise InvalidInput(
-            "The cursor is not one this list gave out",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid"}],
-        )
+    # The index gives the zone's workers in order of registration: the page is taken from its
+    # answer in chunks (a database takes so many values in an IN), keyed as GET /workers is.
+    key = [col(Worker.pk)]
+    after = key_after(key, cursor)
     if after is not None:
-        pks = pks[pks > after]
+        pks = pks[pks > after[0]]
     want = CSV_LIMIT if format == "csv" else limit + 1
     rows: list[Worker] = []
     for start in range(0, len(pks), 5000):
@@ -145,7 +117,7 @@ async def workers_in_zone(
     )
     if format == "csv":
         return workers_csv.response(items, "workers-in-zone.csv")
-    next_cursor = encode_cursor(shown[-1].pk) if len(rows) > limit and shown else None
+    next_cursor = cursor_of([shown[-1].pk]) if len(rows) > limit and shown else None
     return Page[WorkerPublic](
         items=[WorkerPublic.model_validate(i) for i in items], next_cursor=next_cursor
     )

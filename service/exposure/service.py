@@ -21,7 +21,7 @@ from geo.geometry import parse_geojson
 from geo.suppress import suppress, suppress_total
 from service.auth.permissions import Role
 from service.auth.principal import Principal
-from service.exposure.engine import RegisterIndex
+from service.exposure.index import RegisterIndex
 from service.exposure.schemas import AreaGroupShare, Exposure, ZoneQuery
 from service.geowork import Budget, zone_problem
 from service.registry.access import is_outsider

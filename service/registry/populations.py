@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import col, select
@@ -14,6 +13,7 @@ from service.audit.service import record
 from service.auth.principal import Principal
 from service.errors import InvalidInput
 from service.geowork import Budget
+from service.pagination import Page, paginate
 from service.registry.locate import Locator
 from service.registry.models import PopulationGroup
 from service.registry.schemas import PopulationCreate
@@ -112,18 +112,16 @@ async def list_groups(
     session: AsyncSession,
     *,
     limit: int,
-    after_id: str | None,
+    cursor: str | None,
     nationality: str | None,
     country: str | None,
-) -> Sequence[PopulationGroup]:
-    query = select(PopulationGroup).order_by(col(PopulationGroup.id)).limit(limit)
-    if after_id:
-        query = query.where(col(PopulationGroup.id) > after_id)
+) -> Page[PopulationGroup]:
+    query = select(PopulationGroup)
     if nationality:
         query = query.where(PopulationGroup.nationality == nationality)
     if country:
         query = query.where(PopulationGroup.country == country)
-    return (await session.exec(query)).all()
+    return await paginate(session, query, key=[col(PopulationGroup.id)], limit=limit, cursor=cursor)
 
 
 def public(group: PopulationGroup) -> dict[str, Any]:

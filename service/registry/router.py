@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
 from service.audit.service import record
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission
-from service.auth.principal import Principal
 from service.countries import CountryCode
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import InvalidInput, PayloadTooLarge, RateLimited
+from service.errors import PayloadTooLarge
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import CursorParam, LimitParam, Page
 from service.registry import access, bulk, populations, service
-from service.registry.locate import Locator
-from service.registry.protect import Protector
-from service.registry.ratelimit import TokenBuckets
+from service.registry.dependencies import (
+    LocatorDep,
+    PopulationReader,
+    PopulationWriter,
+    ProtectorDep,
+    Reader,
+    Writer,
+    rate_limit,
+)
 from service.registry.schemas import (
     ImportResult,
     PopulationCreate,
@@ -31,37 +34,7 @@ from service.registry.schemas import (
 
 router = APIRouter(tags=["register"])
 
-Reader = Annotated[Principal, Depends(authorize(Permission.WORKERS_READ))]
-Writer = Annotated[Principal, Depends(authorize(Permission.WORKERS_WRITE))]
-PopulationReader = Annotated[Principal, Depends(authorize(Permission.POPULATIONS_READ))]
-PopulationWriter = Annotated[Principal, Depends(authorize(Permission.POPULATIONS_WRITE))]
-
 MAX_IMPORT_BYTES = 200_000_000
-
-
-def protector(request: Request) -> Protector:
-    value: Protector = request.app.state.protector
-    return value
-
-
-def locator(request: Request) -> Locator:
-    value: Locator = request.app.state.locator
-    return value
-
-
-ProtectorDep = Annotated[Protector, Depends(protector)]
-LocatorDep = Annotated[Locator, Depends(locator)]
-
-
-def rate_limit(request: Request, principal: Principal) -> None:
-    """Lists of people are rate-limited per token, so no one pages through the whole register."""
-    buckets: TokenBuckets = request.app.state.people_lists
-    wait = buckets.take(principal.token_id or "system")
-    if wait:
-        raise RateLimited(
-            f"Too many lists of people from this token; try again in {wait:.0f} s",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
 
 
 @router.post("/workers", status_code=status.HTTP_201_CREATED, response_model=WorkerCreated)
@@ -138,23 +111,17 @@ async def list_workers(
 ) -> Page[WorkerPublic]:
     """The workers whose personal data you may read, oldest registration first."""
     rate_limit(request, actor)
-    after = decode_cursor(cursor)
-    if after is not None and not isinstance(after, int):
-        raise InvalidInput(
-            "The cursor is not one this list gave out",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid"}],
-        )
-    rows = await service.list_workers(
+    page = await service.list_workers(
         session,
         actor=actor,
-        limit=limit + 1,
-        after_pk=after,
+        limit=limit,
+        cursor=cursor,
         nationality=nationality,
         country=country,
         admin1=admin1,
     )
     items = []
-    for worker in rows[:limit]:
+    for worker in page.items:
         fields = access.visible_fields(actor, worker)
         assert fields is not None  # the query applied the same rule
         items.append(WorkerPublic.model_validate(service.present(worker, fields, protect)))
@@ -163,12 +130,9 @@ async def list_workers(
         actor=actor,
         action="worker.list",
         subject_type="worker",
-        detail={"ids": [w.id for w in rows[:limit]]},
+        detail={"ids": [w.id for w in page.items]},
     )
-    last = rows[limit - 1].pk if len(rows) > limit else None
-    return Page[WorkerPublic](
-        items=items, next_cursor=encode_cursor(last) if last is not None else None
-    )
+    return Page[WorkerPublic](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/workers/{id}", response_model=WorkerPublic)
@@ -272,15 +236,8 @@ async def list_populations(
     nationality: CountryCode | None = None,
     country: CountryCode | None = None,
 ) -> Page[PopulationPublic]:
-    after = decode_cursor(cursor)
-    rows = await populations.list_groups(
-        session,
-        limit=limit + 1,
-        after_id=str(after) if after else None,
-        nationality=nationality,
-        country=country,
+    page = await populations.list_groups(
+        session, limit=limit, cursor=cursor, nationality=nationality, country=country
     )
-    items = [PopulationPublic.model_validate(populations.public(g)) for g in rows[:limit]]
-    return Page[PopulationPublic](
-        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
-    )
+    items = [PopulationPublic.model_validate(populations.public(g)) for g in page.items]
+    return Page[PopulationPublic](items=items, next_cursor=page.next_cursor)

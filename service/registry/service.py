@@ -14,7 +14,9 @@ from service.audit.service import record
 from service.auth.principal import Principal
 from service.crypto import SealBroken
 from service.db import utcnow
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from service.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
+from service.lookups import not_found
+from service.pagination import Page, paginate
 from service.registry import access
 from service.registry.locate import Locator, Placed
 from service.registry.models import RegisterChange, Worker
@@ -189,7 +191,7 @@ async def get_worker(
     worker = (await session.exec(select(Worker).where(Worker.id == worker_id))).first()
     fields = access.visible_fields(actor, worker) if worker is not None else None
     if worker is None or fields is None:
-        raise NotFound(f"No worker with id {worker_id}")
+        raise not_found("worker", worker_id)
     return worker, fields
 
 
@@ -253,17 +255,14 @@ async def list_workers(
     *,
     actor: Principal,
     limit: int,
-    after_pk: int | None,
+    cursor: str | None,
     nationality: str | None = None,
     country: str | None = None,
     admin1: str | None = None,
     pks: Sequence[int] | None = None,
-) -> Sequence[Worker]:
-    query = (
-        select(Worker).where(access.visibility_clause(actor)).order_by(col(Worker.pk)).limit(limit)
-    )
-    if after_pk is not None:
-        query = query.where(col(Worker.pk) > after_pk)
+) -> Page[Worker]:
+    """The workers the actor may read, oldest registration first."""
+    query = select(Worker).where(access.visibility_clause(actor))
     if nationality is not None:
         query = query.where(Worker.nationality == nationality)
     if country is not None:
@@ -272,7 +271,7 @@ async def list_workers(
         query = query.where(Worker.admin1 == admin1)
     if pks is not None:
         query = query.where(col(Worker.pk).in_(list(pks)))
-    return (await session.exec(query)).all()
+    return await paginate(session, query, key=[col(Worker.pk)], limit=limit, cursor=cursor)
 
 
 async def update_worker(
@@ -369,7 +368,7 @@ async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: st
     if worker is None or (
         access.visible_fields(actor, worker) is None and not access.may_erase_unseen(actor, worker)
     ):
-        raise NotFound(f"No worker with id {worker_id}")
+        raise not_found("worker", worker_id)
     if not access.may_erase(actor, worker):
         raise Forbidden("Only an admin or the worker's consular officers may erase a record")
     unseen = access.visible_fields(actor, worker) is None

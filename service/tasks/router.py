@@ -3,106 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from fastapi import APIRouter, Query, Response, status
 
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import InvalidInput
 from service.exports import csv as tasks_csv
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import CursorParam, LimitParam, Page
 from service.tasks import service
+from service.tasks.dependencies import Creator, Reader, TaskDep, Worker
 from service.tasks.models import TaskStatus
-from service.text import Line, Paragraph
+from service.tasks.schemas import CommentCreate, CommentPublic, TaskCreate, TaskPublic, TaskUpdate
 
 router = APIRouter(tags=["tasks"])
-
-Reader = Annotated[Principal, Depends(authorize(Permission.TASKS_READ))]
-Worker = Annotated[Principal, Depends(authorize(Permission.TASKS_WRITE))]
-Creator = Annotated[Principal, Depends(authorize(Permission.TASKS_CREATE))]
-
-
-class TaskPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    crisis_id: str
-    key: str
-    playbook: str | None
-    title: str
-    description: str
-    assignee_org: str | None = Field(description="The id of the organisation that holds it")
-    assignee_org_slug: str | None = None
-    assignee_org_name: str | None = None
-    assignee_user: str | None
-    actor_role: str | None
-    coverage_gap: bool
-    status: str
-    due_at: datetime | None
-    escalate_after: int | None = Field(validation_alias="escalate_after_s", description="Seconds")
-    escalated_at: datetime | None
-    after: list[str]
-    basis: list[str]
-    exercise: bool
-    needs_review: bool
-    version: int
-    comments: int = Field(default=0, description="How many comments: GET /tasks/{id}/comments")
-    created_at: datetime
-    updated_at: datetime
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def overdue(self) -> bool:
-        """Past its due time and not finished."""
-        return (
-            self.due_at is not None
-            and self.status not in {"done", "cancelled"}
-            and self.due_at < datetime.now(UTC)
-        )
-
-
-class TaskCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    crisis_id: str
-    title: Annotated[Line, Field(min_length=3, max_length=500)]
-    assignee_org: str
-    description: Annotated[Paragraph, Field(max_length=20_000)] = ""
-    assignee_user: Annotated[Line, Field(max_length=200)] | None = None
-    due_at: datetime | None = None
-    after: list[str] = Field(default_factory=list, max_length=50)
-
-
-class TaskUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: TaskStatus | None = None
-    assignee_org: str | None = None
-    assignee_user: Annotated[Line, Field(max_length=200)] | None = None
-    due_at: datetime | None = None
-
-
-class CommentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    body: Annotated[Paragraph, Field(min_length=1, max_length=10_000)]
-
-
-class CommentPublic(BaseModel):
-    id: str
-    task_id: str
-    body: str
-    author_org: str | None = Field(description="The id of the author's organisation")
-    author_org_slug: str | None
-    author_org_name: str | None
-    created_at: datetime
 
 
 async def _public(session: SessionDep, rows: Sequence[Any]) -> list[TaskPublic]:
@@ -127,15 +44,14 @@ async def _page(
     **filters: Any,
 ) -> Any:
     """One page of tasks as ``{items, next_cursor}``, or all of them as CSV."""
-    after = decode_cursor(cursor)
-    rows = await service.list_tasks(
+    page = await service.list_tasks(
         session,
         actor=actor,
-        limit=10_000 if format == "csv" else limit + 1,
-        after_id=str(after) if after else None,
+        limit=CSV_LIMIT if format == "csv" else limit,
+        cursor=cursor,
         **filters,
     )
-    items = await _public(session, rows)
+    items = await _public(session, page.items)
     if format == "csv":
         columns = [*TaskPublic.model_fields, *TaskPublic.model_computed_fields]
         lines = (
@@ -143,14 +59,13 @@ async def _page(
             for item in items
         )
         return tasks_csv.response(columns, lines, filename)
-    shown = items[:limit]
-    return Page[TaskPublic](
-        items=shown, next_cursor=encode_cursor(shown[-1].id) if len(items) > limit else None
-    )
+    return Page[TaskPublic](items=items, next_cursor=page.next_cursor)
 
 
 Format = Annotated[str, Query(pattern="^(json|csv)$")]
 StatusFilter = Annotated[TaskStatus | None, Query(alias="status")]
+#: The most rows one CSV export holds.
+CSV_LIMIT = 10_000
 CSV_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
 
@@ -249,9 +164,10 @@ async def crisis_tasks(
 
 
 @router.get("/tasks/{id}", response_model=TaskPublic)
-async def get_task(id: str, session: SessionDep, actor: Reader, response: Response) -> TaskPublic:
+async def get_task(
+    session: SessionDep, actor: Reader, task: TaskDep, response: Response
+) -> TaskPublic:
     """Your organisation's task, or one it handed on (read-only: a PATCH is refused with 403)."""
-    task = await service.get_task(session, actor=actor, task_id=id)
     send_etag(response, task.version)
     return (await _public(session, [task]))[0]
 
@@ -290,9 +206,7 @@ async def comments(
     id: str, session: SessionDep, actor: Reader, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> Page[CommentPublic]:
     """The task's comments, oldest first, with who wrote them: for whoever may read the task."""
-    rows = await service.list_comments(
-        session, actor=actor, task_id=id, limit=limit + 1, after=_comment_cursor(cursor)
-    )
+    page = await service.list_comments(session, actor=actor, task_id=id, limit=limit, cursor=cursor)
     items = [
         CommentPublic(
             id=c.id,
@@ -303,25 +217,6 @@ async def comments(
             author_org_name=name,
             created_at=c.created_at,
         )
-        for c, slug, name in rows[:limit]
+        for c, slug, name in page.items
     ]
-    last = items[-1] if len(rows) > limit else None
-    return Page[CommentPublic](
-        items=items,
-        next_cursor=encode_cursor([last.created_at.isoformat(), last.id]) if last else None,
-    )
-
-
-def _comment_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    """A comments cursor is (time, id) of the last comment shown."""
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        at, last = key
-        return datetime.fromisoformat(at), str(last)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this service gave out; start again without it",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-        ) from exc
+    return Page[CommentPublic](items=items, next_cursor=page.next_cursor)

@@ -27,7 +27,9 @@ from service.crises.service import event as crisis_event
 from service.crises.service import task_event, task_event_values
 from service.db import metadata, new_id, utcnow
 from service.directory.models import Organization
-from service.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from service.errors import Forbidden, InvalidInput, PreconditionFailed
+from service.lookups import get_or_404, not_found
+from service.pagination import Page, paginate
 from service.tasks.models import (
     TRANSITIONS,
     HandOffReason,
@@ -79,7 +81,7 @@ async def _handed_elsewhere(session: AsyncSession, actor: Principal, task: Task)
             f"{holder.slug if holder else 'the coordinators'}: it is theirs to change now. "
             "You can still read it and its comments"
         )
-    raise NotFound(f"No task with id {task.id}")
+    raise not_found("task", task.id)
 
 
 async def _record_hand_off(
@@ -133,15 +135,13 @@ async def get_task(session: AsyncSession, *, actor: Principal, task_id: str) -> 
     """The task if the actor may read it: coordinators, its holder, and whoever handed it on."""
     task = await session.get(Task, task_id)
     if task is None or not (visible(actor, task) or await handed_by(session, actor, task_id)):
-        raise NotFound(f"No task with id {task_id}")
+        raise not_found("task", task_id)
     return task
 
 
 async def task_to_change(session: AsyncSession, *, actor: Principal, task_id: str) -> Task:
     """The task if the actor may change it (a 403 for what it handed on, else a 404)."""
-    task = await session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"No task with id {task_id}")
+    task = await get_or_404(session, Task, task_id, noun="task")
     if not visible(actor, task):
         await _handed_elsewhere(session, actor, task)
     return task
@@ -152,16 +152,16 @@ async def list_tasks(
     *,
     actor: Principal,
     limit: int,
-    after_id: str | None,
+    cursor: str | None,
     org: str | None,
     status: str | None,
     crisis: str | None,
     due_before: datetime | None,
     handed_off: bool = False,
-) -> Sequence[Task]:
+) -> Page[Task]:
     """Tasks by id; ``handed_off``: those the actor's organisation handed on and no longer holds
     (for every role), else what the actor holds (coordinators: everything)."""
-    query = select(Task).order_by(col(Task.id)).limit(limit)
+    query = select(Task)
     own = actor.organization_id or ""
     if handed_off:
         query = query.where(
@@ -170,8 +170,6 @@ async def list_tasks(
         )
     elif not sees_all(actor):
         query = query.where(Task.assignee_org == own)
-    if after_id:
-        query = query.where(col(Task.id) > after_id)
     if org:
         query = query.where(Task.assignee_org == org)
     if status:
@@ -180,7 +178,7 @@ async def list_tasks(
         query = query.where(Task.crisis_id == crisis)
     if due_before:
         query = query.where(col(Task.due_at) < due_before)
-    return (await session.exec(query)).all()
+    return await paginate(session, query, key=[col(Task.id)], limit=limit, cursor=cursor)
 
 
 #: What a PATCH may change.
@@ -205,7 +203,7 @@ async def change_task(
     found = await connection.execute(_READ_TASK, {"task_id": task_id})
     row = found.mappings().first()
     if row is None:
-        raise NotFound(f"No task with id {task_id}")
+        raise not_found("task", task_id)
     if not (sees_all(actor) or row["assignee_org"] == actor.organization_id):
         await _handed_elsewhere(session, actor, Task(**row))
     task = dict(row)
@@ -500,26 +498,17 @@ async def list_comments(
     actor: Principal,
     task_id: str,
     limit: int,
-    after: tuple[datetime, str] | None,
-) -> Sequence[CommentRow]:
-    """The task's comments, oldest first, for whoever may read the task."""
+    cursor: str | None,
+) -> Page[CommentRow]:
+    """The task's comments, oldest first (ties in time by id), for whoever may read the task."""
     await get_task(session, actor=actor, task_id=task_id)
     query = (
         select(TaskComment, Organization.slug, Organization.name)
         .outerjoin(Organization, col(Organization.id) == col(TaskComment.author_org))
         .where(TaskComment.task_id == task_id)
-        .order_by(col(TaskComment.created_at), col(TaskComment.id))
-        .limit(limit)
     )
-    if after is not None:
-        at, last = after
-        query = query.where(
-            or_(
-                col(TaskComment.created_at) > at,
-                (col(TaskComment.created_at) == at) & (col(TaskComment.id) > last),
-            )
-        )
-    return (await session.exec(query)).all()
+    key = [col(TaskComment.created_at), col(TaskComment.id)]
+    return await paginate(session, query, key=key, limit=limit, cursor=cursor)
 
 
 #: What a task's answer adds to the row: its holder's slug and name, how many comments it has.

@@ -4,47 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from fastapi import APIRouter, Request, Response, status
 from sqlmodel import select
 
 from integrations.safe_url import Unresolvable, UnsafeUrl, check_url
 from service.audit.service import record
-from service.auth.dependencies import authorize
-from service.auth.permissions import Permission, Role
-from service.auth.principal import Principal
+from service.auth.permissions import Role
 from service.db import new_id
 from service.deps import SessionDep
-from service.errors import InvalidInput, NotFound, UnsafeUrlRefused
+from service.errors import InvalidInput, UnsafeUrlRefused
+from service.webhooks.dependencies import Manager, SubscriptionDep
 from service.webhooks.models import WebhookSubscription
+from service.webhooks.schemas import SubscriptionCreate, SubscriptionPublic
 from service.webhooks.service import EVENT_TYPES, types_ok, url_policy
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-Manager = Annotated[Principal, Depends(authorize(Permission.WEBHOOKS_MANAGE))]
 #: How long a subscription waits for its URL's host to resolve.
 RESOLVE_TIMEOUT_S = 5.0
-
-
-class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: HttpUrl
-    events: list[str] = Field(min_length=1, description=f"Any of {', '.join(EVENT_TYPES)}")
-    secret: Annotated[str, Field(min_length=16, max_length=200)] | None = Field(
-        default=None, description="Signs deliveries (HMAC-SHA256); made for you when absent"
-    )
-
-
-class SubscriptionPublic(BaseModel):
-    id: str
-    url: str
-    events: list[str]
-    created_at: datetime
-    secret: str | None = Field(default=None, description="Shown once, at creation")
 
 
 @router.post("", response_model=SubscriptionPublic, status_code=status.HTTP_201_CREATED)
@@ -122,15 +100,14 @@ async def list_subscriptions(session: SessionDep, actor: Manager) -> list[Subscr
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
-async def unsubscribe(id: str, session: SessionDep, actor: Manager) -> Response:
-    found = await session.get(WebhookSubscription, id)
-    if found is None or (
-        actor.role is not Role.ADMIN and found.organization_id != actor.organization_id
-    ):
-        raise NotFound(f"No subscription {id}")
+async def unsubscribe(session: SessionDep, actor: Manager, found: SubscriptionDep) -> Response:
     found.active = False
     session.add(found)
     record(
-        session, actor=actor, action="webhook.unsubscribe", subject_type="webhook", subject_id=id
+        session,
+        actor=actor,
+        action="webhook.unsubscribe",
+        subject_type="webhook",
+        subject_id=found.id,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
