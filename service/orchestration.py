@@ -26,7 +26,7 @@ from geo.errors import GeometryLimitExceeded
 from geo.exposure import ExposureCounts
 from integrations.alert import Certainty, Hazard, Severity
 from service.alerts.models import AlertRecord
-from service.auth.principal import Principal
+from service.auth.principal import WORKER
 from service.crises import service as crises
 from service.crises.models import CrisisSeverity
 from service.crises.playbook_runner import run_playbooks
@@ -37,7 +37,6 @@ from service.settings import Settings, get_settings
 from service.tasks.service import stand_down_tasks
 
 log = logging.getLogger("lifeline.orchestration")
-WORKER = Principal.system("worker")
 
 
 @dataclass(frozen=True, slots=True)
