@@ -33,6 +33,7 @@ from service.crises.playbook_runner import run_playbooks
 from service.crises.rules import JOIN_WINDOW_HOURS, CrisisRule, qualifies, rules_from
 from service.exposure.engine import RegisterIndex
 from service.geowork import Budget, GeometryWorkers, ZoneTooComplex, default_workers
+from service.locks import singleton
 from service.settings import Settings, get_settings
 from service.tasks.service import stand_down_tasks
 
@@ -175,8 +176,6 @@ async def run_pass(
     """One crisis pass over every pending alert, by one process at a time where the database
     can say so (the API right after a push, or the worker on its schedule: whoever holds the
     lock; the other skips). The claims make it safe without the lock too."""
-    from service.worker import singleton
-
     async with singleton(engine, "lifeline:crises") as mine:
         if not mine:
             return []

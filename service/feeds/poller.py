@@ -25,7 +25,7 @@ from service.alerts.zones import union_geojson
 from service.auth.principal import WORKER
 from service.db import session_scope, utcnow
 from service.feeds.config import FeedConfig, parser_for
-from service.worker import singleton
+from service.locks import singleton
 
 log = logging.getLogger("lifeline.feeds")
 
