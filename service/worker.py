@@ -60,8 +60,8 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
 def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     """The pass from alerts to crises, every two seconds, over this process's exposure index."""
     from service.exposure.engine import RegisterIndex
+    from service.flows.alert_pass import process_pending
     from service.geowork import default_workers
-    from service.orchestration import process_pending
 
     index = RegisterIndex(engine)
     geometry = default_workers()

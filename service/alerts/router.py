@@ -28,9 +28,9 @@ from service.deps import SessionDep
 from service.errors import InvalidInput, LifelineError, NotFound
 from service.feeds.config import FeedConfig
 from service.feeds.poller import poll_feed
+from service.flows.alert_pass import run_pass
 from service.geowork import Budget
 from service.openapi import problems
-from service.orchestration import run_pass
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["alerts"])
