@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import importlib
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -223,16 +222,15 @@ def next_delay(state: FeedState, config: FeedConfig, *, rng: random.Random | Non
 async def poll_feeds(
     client: httpx.AsyncClient,
     feeds: Iterable[tuple[FeedConfig, FeedState]],
-    registry: Mapping[FeedKind, Parser] | None = None,
+    registry: Mapping[FeedKind, Parser],
     *,
     now: datetime | None = None,
 ) -> list[PollResult]:
     """Poll several feeds at once; one feed's failure, however odd, never affects another.
 
-    A kind without a parser (its adapter not installed) is skipped with a
-    ``PermanentFeedError`` and no request is made.
+    ``registry`` is the parser of each kind (``integrations.adapters.PARSERS``); a kind it has
+    no parser for is skipped with a ``PermanentFeedError`` and no request is made.
     """
-    registry = parsers() if registry is None else registry
     pairs = list(feeds)
 
     async def one(config: FeedConfig, state: FeedState) -> PollResult:
@@ -260,33 +258,6 @@ async def poll_feeds(
         else:
             raise outcome  # CancelledError and other BaseExceptions are not ours to swallow
     return results
-
-
-def parsers() -> dict[FeedKind, Parser]:
-    """The parser of each feed kind whose adapter is installed.
-
-    Built on call with lazy imports, so that a missing or broken adapter module only takes
-    its own kind out of the registry.
-    """
-    candidates: dict[FeedKind, tuple[str, str]] = {
-        FeedKind.USGS: ("integrations.usgs", "parse_summary"),
-        FeedKind.RELIEFWEB: ("integrations.reliefweb", "parse_disasters"),
-        FeedKind.EONET: ("integrations.eonet", "parse"),
-        FeedKind.PDC: ("integrations.pdc", "parse_hazards"),
-        FeedKind.GDACS_RSS: ("integrations.gdacs", "parse_rss"),
-        # An index lists CAP documents: the service fetches each new one and parses it.
-        FeedKind.CAP_INDEX: ("integrations.cap", "parse_cap_index"),
-    }
-    registry: dict[FeedKind, Parser] = {}
-    for kind, (module_name, function_name) in candidates.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        function = getattr(module, function_name, None)
-        if callable(function):
-            registry[kind] = function
-    return registry
 
 
 async def _get(

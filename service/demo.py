@@ -316,7 +316,7 @@ async def run_drill(maker: Any, index: Any, *, actor: Principal) -> DrillSummary
     from service.crises.service import crisis_of_alert
     from service.db import session_scope
     from service.directory.models import Organization
-    from service.orchestration import process_pending
+    from service.flows.alert_pass import process_pending
     from service.tasks.models import Task
 
     async with session_scope(maker) as session:

@@ -9,14 +9,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.audit.service import record
-from service.auth.principal import Principal
+from service.auth.principal import WORKER
 from service.db import utcnow
 from service.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from service.idempotency import IdempotentResponse
 from service.registry.models import Worker
 from service.registry.service import changed, erase_fields
-
-WORKER = Principal.system("worker")
 
 
 async def erase_expired_workers(

@@ -3,50 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.db import make_engine, make_sessionmaker, session_scope
+from service.locks import singleton
 from service.retention import erase_expired_workers, forget_idempotency_keys
 from service.settings import Settings
 
 log = logging.getLogger("lifeline.worker")
-_local_locks: dict[str, asyncio.Lock] = {}
-
-
-@asynccontextmanager
-async def singleton(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
-    """Hold a cluster-wide lock named ``name`` for the block; yield False if another holds it.
-
-    PostgreSQL advisory locks are released if the process dies, so a crashed worker never
-    blocks the others. The embedded SQLite database runs one worker process, so a lock within
-    the process is enough there.
-    """
-    if engine.dialect.name != "postgresql":
-        lock = _local_locks.setdefault(name, asyncio.Lock())
-        if lock.locked():
-            yield False
-            return
-        async with lock:
-            yield True
-        return
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-    async with engine.connect() as conn:
-        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar_one()
-        try:
-            yield bool(got)
-        finally:
-            if got:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                await conn.commit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +60,8 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
 def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     """The pass from alerts to crises, every two seconds, over this process's exposure index."""
     from service.exposure.index import RegisterIndex
+    from service.flows.alert_pass import process_pending
     from service.geowork import default_workers
-    from service.orchestration import process_pending
 
     index = RegisterIndex(engine)
     geometry = default_workers()

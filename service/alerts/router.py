@@ -34,9 +34,9 @@ from service.alerts.zones import zone_of
 from service.deps import SessionDep
 from service.errors import InvalidInput, LifelineError
 from service.feeds.poller import poll_feed
+from service.flows.alert_pass import run_pass
 from service.geowork import Budget
 from service.openapi import problems
-from service.orchestration import run_pass
 from service.pagination import CursorParam, LimitParam, Page
 
 router = APIRouter(tags=["alerts"])

@@ -48,3 +48,7 @@ class Principal:
         """Whether a worker of ``nationality`` located in ``country`` is one of this post's
         people: the need-to-know of a consular officer, before consent and protection."""
         return nationality in self.nationalities and country is not None and country in self.covers
+
+
+#: The background worker and the crisis pass: one system principal, whoever runs the pass.
+WORKER = Principal.system("worker")

@@ -15,14 +15,13 @@ from service.auth.principal import Principal
 from service.crises import service
 from service.crises.dependencies import CrisisDep, Reader, Writer
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone
-from service.crises.playbook_runner import planned, run_playbooks
 from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
 from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import NotFound
 from service.exposure.dependencies import IndexDep
 from service.exposure.service import sees_exactly
+from service.flows.alert_pass import exposure_counts, planned, run_playbooks
 from service.geowork import Budget, zone_problem
-from service.orchestration import exposure_counts
 from service.pagination import CursorParam, LimitParam, Page
 from service.registry.access import is_outsider
 

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter
 
 from integrations import polling
+from integrations.adapters import PARSERS
 
 Kind = Literal["gdacs_rss", "usgs", "cap_index", "reliefweb", "eonet", "pdc"]
 
@@ -98,4 +99,4 @@ def load_feeds(path: str | None, *, reliefweb_appname: str | None = None) -> tup
 
 def parser_for(kind: Kind) -> polling.Parser:
     """Bytes → alerts (or, for a CAP index, the entries to fetch), per kind."""
-    return polling.parsers()[polling.FeedKind(kind)]
+    return PARSERS[polling.FeedKind(kind)]

@@ -22,13 +22,12 @@ from integrations.errors import FeedError
 from service.alerts.models import AlertRecord, FeedState
 from service.alerts.service import NEW, UPDATED, store_alert
 from service.alerts.zones import union_geojson
-from service.auth.principal import Principal
+from service.auth.principal import WORKER
 from service.db import session_scope, utcnow
 from service.feeds.config import FeedConfig, parser_for
-from service.worker import singleton
+from service.locks import singleton
 
 log = logging.getLogger("lifeline.feeds")
-WORKER = Principal.system("worker")
 
 
 @dataclass

@@ -8,13 +8,11 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.auth.principal import Principal
+from service.auth.principal import WORKER
 from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
 from service.db import utcnow
 from service.tasks.models import Task, TaskChange, TaskStatus
-
-WORKER = Principal.system("worker")
 
 
 async def escalate_due(

@@ -25,7 +25,6 @@ from integrations.polling import (
     PollResult,
     ServerBusy,
     next_delay,
-    parsers,
     poll_feeds,
     poll_once,
 )
@@ -306,15 +305,6 @@ def test_feed_config_is_checked() -> None:
     ):
         with pytest.raises(ValueError):
             usgs_config(**bad)
-
-
-def test_registry_has_every_installed_kind() -> None:
-    registry = parsers()
-    assert registry[FeedKind.USGS] is usgs.parse_summary
-    assert registry[FeedKind.RELIEFWEB] is reliefweb.parse_disasters
-    assert registry[FeedKind.EONET] is eonet.parse
-    assert registry[FeedKind.PDC] is pdc.parse_hazards
-    assert set(registry) <= set(FeedKind)
 
 
 async def test_one_failing_feed_never_affects_another() -> None:

@@ -336,7 +336,7 @@ async def test_every_alert_gets_a_zone(
 async def test_usgs_events_merge_on_any_shared_id(app: FastAPI) -> None:
     from integrations.alert import Alert, Certainty, Hazard, MsgType, Severity, Status, Urgency
     from service.alerts.service import UPDATED, store_alert
-    from service.auth.principal import Principal
+    from service.auth.principal import WORKER
 
     net = unique("n").replace("-", "")
 
@@ -358,13 +358,9 @@ async def test_usgs_events_merge_on_any_shared_id(app: FastAPI) -> None:
         )
 
     async with app.state.sessionmaker() as session:
-        first, _ = await store_alert(
-            session, alert=quake(f"us{net}", "1"), actor=Principal.system("worker")
-        )
+        first, _ = await store_alert(session, alert=quake(f"us{net}", "1"), actor=WORKER)
         # The preferred id changes to the regional network's: still the same event.
-        second, outcome = await store_alert(
-            session, alert=quake(f"ci{net}", "2"), actor=Principal.system("worker")
-        )
+        second, outcome = await store_alert(session, alert=quake(f"ci{net}", "2"), actor=WORKER)
         await session.commit()
     assert second.id == first.id and outcome == UPDATED
 

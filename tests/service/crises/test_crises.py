@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from service.app import create_app
 from service.auth.permissions import Role
 from service.directory.models import OrgKind
-from service.orchestration import process_pending
+from service.flows.alert_pass import process_pending
 from tests.conftest import Databases, bearer, make_org_in, make_token_in, settings_for, unique
 
 CAP_XML = {"Content-Type": "application/cap+xml"}

@@ -19,8 +19,8 @@ from service.alerts.models import AlertRecord
 from service.app import create_app
 from service.auth.permissions import Role
 from service.crises.models import Crisis
+from service.flows.alert_pass import claim
 from service.geowork import GeometryWorkers
-from service.orchestration import claim
 from tests.conftest import TokenFactory, bearer, make_org_in, make_token_in, settings_for, unique
 from tests.hostile_zones import (
     STAR_ACCEPTED,

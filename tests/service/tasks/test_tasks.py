@@ -121,7 +121,7 @@ async def test_escalation_fires_once_after_its_time_whatever_restarts(
 
     from fastapi import FastAPI
 
-    from service.auth.principal import Principal
+    from service.auth.principal import WORKER
     from service.crises.models import Crisis
     from service.db import session_scope, utcnow
     from service.tasks.escalation import escalate_due
@@ -149,7 +149,7 @@ async def test_escalation_fires_once_after_its_time_whatever_restarts(
         task = await create_task(
             session,
             crisis=crisis,
-            actor=Principal.system("worker"),
+            actor=WORKER,
             values={
                 "key": "test.hotline",
                 "title": "Activate the hotline",

@@ -9,8 +9,9 @@ from sqlmodel import select
 
 from service.audit.models import AuditEvent
 from service.db import session_scope, utcnow
+from service.locks import singleton
 from service.registry.models import Worker
-from service.worker import Job, housekeeping_jobs, run_once, singleton
+from service.worker import Job, housekeeping_jobs, run_once
 from tests.conftest import settings_for, unique
 
 

@@ -1,17 +1,22 @@
-"""The pass from alert to crisis: alert stored → crisis rule → zone → exposure → (playbooks →
-tasks) → timeline and audit. Run by the worker on every new alert version; idempotent, so a crash
+"""The pass from alert to tasks: alert stored → crisis rule → zone → exposure → playbooks → tasks
+→ timeline and audit. Run by the worker on every new alert version; idempotent, so a crash
 part-way leaves a state from which the next run completes the work without duplicates.
 
 Each alert is claimed and handled in a transaction of its own: the claim (an UPDATE that marks
 the version as processed, only if it was not) is its first write, so two passes that see the
 same pending alert (the API's inline pass and the worker's, in two processes) never both handle
 it; the second claims nothing and moves on. The geometry work runs in geometry threads within
-the pass's deadline (``service.geowork``)."""
+the pass's deadline (``service.geowork``).
+
+The playbooks' half (``planned``, ``run_playbooks``) also serves a crisis declared or changed
+through the API: it plans from the exposure it is given, or else from the crisis's latest
+snapshot."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,19 +30,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from geo.errors import GeometryLimitExceeded
 from geo.exposure import ExposureCounts
 from integrations.alert import Certainty, Hazard, Severity
+from playbooks.actors import Organization as Actor
+from playbooks.engine import CrisisState, ExposureView, PlannedTask, plan
+from playbooks.loader import load_library
 from service.alerts.models import AlertRecord
-from service.auth.principal import Principal
+from service.auth.principal import WORKER, Principal
 from service.crises import service as crises
-from service.crises.models import CrisisSeverity
-from service.crises.playbook_runner import run_playbooks
+from service.crises.models import Crisis, CrisisSeverity
 from service.crises.rules import JOIN_WINDOW_HOURS, CrisisRule, qualifies, rules_from
+from service.db import session_scope
+from service.directory.models import Organization
 from service.exposure.index import RegisterIndex
 from service.geowork import Budget, GeometryWorkers, ZoneTooComplex, default_workers
+from service.locks import singleton
 from service.settings import Settings, get_settings
-from service.tasks.service import stand_down_tasks
+from service.tasks.service import create_task, existing_keys, stand_down_tasks
 
 log = logging.getLogger("lifeline.orchestration")
-WORKER = Principal.system("worker")
+
+#: The statuses the pass acts on; system messages and drafts are kept, never acted on.
+ACTED_ON = frozenset({"actual", "exercise", "test"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,110 @@ def widen(current: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
     return dict(mapping(first.union(second)))
 
 
+def exposure_view(counts: ExposureCounts) -> ExposureView:
+    """The aggregates the playbooks plan from, straight from the counts just computed."""
+    return ExposureView(
+        workers=counts.workers,
+        by_nationality_country=counts.by_nationality_country,
+        by_admin1=counts.by_admin1,
+        by_sector=counts.by_sector,
+        vulnerable=counts.vulnerable,
+        family=counts.accompanying_family,
+        by_employer=counts.by_employer,
+        by_agency=counts.by_agency,
+    )
+
+
+def stored_view(counts: Mapping[str, Any]) -> ExposureView:
+    """The same aggregates, read back from a stored snapshot (``asdict`` of ``ExposureCounts``)."""
+    return ExposureView(
+        workers=int(counts.get("workers", 0)),
+        by_nationality_country=counts.get("by_nationality_country", {}),
+        by_admin1=counts.get("by_admin1", {}),
+        by_sector=counts.get("by_sector", {}),
+        vulnerable=int(counts.get("vulnerable", 0)),
+        family=int(counts.get("accompanying_family", 0)),
+        by_employer=counts.get("by_employer", {}),
+        by_agency=counts.get("by_agency", {}),
+    )
+
+
+def _state(crisis: Crisis) -> CrisisState:
+    return CrisisState(
+        crisis.id,
+        crisis.title,
+        crisis.hazard,
+        crisis.severity,
+        crisis.phase,
+        crisis.alert_level,
+        crisis.exercise,
+        crisis.created_at,
+    )
+
+
+async def _directory(session: AsyncSession) -> list[Actor]:
+    rows = (await session.exec(select(Organization))).all()
+    return [
+        Actor(
+            o.id, o.slug, o.kind, o.country, o.represents, tuple(o.jurisdiction), tuple(o.acts_for)
+        )
+        for o in rows
+    ]
+
+
+async def planned(
+    session: AsyncSession,
+    crisis: Crisis,
+    exposure: ExposureView | None = None,
+    existing: Mapping[str, str] | None = None,
+) -> list[PlannedTask]:
+    """What the playbooks would add now (nothing for a crisis stood down): planned from
+    ``exposure`` when given, else from the latest snapshot; ``existing`` (key → task id) when
+    the caller has already read it."""
+    if crisis.stood_down:
+        return []
+    if exposure is None:
+        snapshot = await crises.latest_snapshot(session, crisis.id)
+        exposure = stored_view(snapshot.counts if snapshot else {})
+    if existing is None:
+        existing = await existing_keys(session, crisis.id)
+    return plan(_state(crisis), exposure, await _directory(session), existing, load_library())
+
+
+async def run_playbooks(
+    session: AsyncSession,
+    crisis: Crisis,
+    *,
+    actor: Principal,
+    exposure: ExposureView | None = None,
+) -> int:
+    """Create the tasks the playbooks plan and that do not exist yet; return how many."""
+    ids = await existing_keys(session, crisis.id)
+    tasks = await planned(session, crisis, exposure, ids)
+    for task in tasks:
+        made = await create_task(
+            session,
+            crisis=crisis,
+            actor=actor,
+            values={
+                "key": task.key,
+                "playbook": task.playbook,
+                "title": task.title,
+                "description": task.description,
+                "assignee_org": task.assignee,
+                "actor_role": task.actor,
+                "coverage_gap": task.coverage_gap,
+                "due_at": task.due_at,
+                "escalate_after_s": task.escalate_after_s,
+                "escalate_to": task.escalate_to,
+                "after": [ids[k] for k in task.after if k in ids],
+                "basis": list(task.basis),
+            },
+        )
+        ids[task.key] = made.id
+    return len(tasks)
+
+
 async def handle_alert(
     session: AsyncSession,
     *,
@@ -99,11 +215,10 @@ async def handle_alert(
         return Outcome(alert.id, "stood_down", crisis.id)
     if alert.zone is None:
         return Outcome(alert.id, "no_zone", crisis.id if crisis else None, "the alert has no zone")
-    counts = await budget.run(exposure_counts, index, alert.zone, budget.deadline)
-    if alert.status not in {"actual", "exercise", "test"}:
-        # System messages and drafts are kept, never acted on.
+    if alert.status not in ACTED_ON:
         where = crisis.id if crisis else None
         return Outcome(alert.id, "not_a_crisis", where, f"status {alert.status}")
+    counts = await budget.run(exposure_counts, index, alert.zone, budget.deadline)
     exercise = alert.status != "actual"
     result = "updated"
     if crisis is None:
@@ -154,6 +269,7 @@ async def handle_alert(
         actor=WORKER,
         budget=budget,
     )
+    exposure = None  # the zone is unchanged: the playbooks plan from its latest snapshot
     if zone is not None:
         taken = (
             await budget.run(exposure_counts, index, zone_geometry, budget.deadline)
@@ -161,7 +277,8 @@ async def handle_alert(
             else counts
         )
         await crises.snapshot(session, crisis, zone, dataclasses.asdict(taken))
-    created = await run_playbooks(session, crisis, actor=WORKER)
+        exposure = exposure_view(taken)
+    created = await run_playbooks(session, crisis, actor=WORKER, exposure=exposure)
     if zone is None and not linked and not created:
         return Outcome(alert.id, "unchanged", crisis.id)
     return Outcome(alert.id, result, crisis.id, tasks=created)
@@ -176,8 +293,6 @@ async def run_pass(
     """One crisis pass over every pending alert, by one process at a time where the database
     can say so (the API right after a push, or the worker on its schedule: whoever holds the
     lock; the other skips). The claims make it safe without the lock too."""
-    from service.worker import singleton
-
     async with singleton(engine, "lifeline:crises") as mine:
         if not mine:
             return []
@@ -185,22 +300,9 @@ async def run_pass(
         return await process_pending(maker, index=index, geometry=geometry)
 
 
-async def pending_alerts(session: AsyncSession, *, limit: int = 100) -> list[AlertRecord]:
-    """Alerts whose latest version has not been through the pass yet."""
-    query = (
-        select(AlertRecord)
-        .where(
-            (col(AlertRecord.processed_version).is_(None))
-            | (AlertRecord.processed_version != AlertRecord.version)
-        )
-        .order_by(col(AlertRecord.updated_at))
-        .limit(limit)
-    )
-    return list((await session.exec(query)).all())
-
-
 async def pending_alert_ids(session: AsyncSession, *, limit: int = 100) -> list[str]:
-    """The ids of ``pending_alerts``, without reading their zones."""
+    """The ids of the alerts whose latest version has not been through the pass yet, oldest
+    change first (without reading their zones)."""
     query = (
         select(AlertRecord.id)
         .where(
@@ -251,8 +353,6 @@ async def process_pending(
     geometry: GeometryWorkers | None = None,
 ) -> list[Outcome]:
     """Handle every pending alert, each claimed and committed in a transaction of its own."""
-    from service.db import session_scope
-
     settings = settings or get_settings()
     geometry = geometry or default_workers()
     rules = rules_from(settings.crisis_rules)
