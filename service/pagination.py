@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -55,6 +56,26 @@ def decode_cursor(cursor: str | None) -> Any:
         padded = cursor + "=" * (-len(cursor) % 4)
         return json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error) as exc:
+        raise InvalidInput(
+            "The cursor is not one this service gave out; start again without it",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        ) from exc
+
+
+def encode_time_cursor(at: datetime, last_id: str) -> str:
+    """The cursor of a list in time order: the time and id of the last item shown."""
+    return encode_cursor([at.isoformat(), last_id])
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time, id) of ``encode_time_cursor``; a 422 for any other cursor."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        at, last_id = key
+        return datetime.fromisoformat(at), str(last_id)
+    except (TypeError, ValueError) as exc:
         raise InvalidInput(
             "The cursor is not one this service gave out; start again without it",
             errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],

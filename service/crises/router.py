@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -23,7 +24,15 @@ from service.exposure.router import IndexDep
 from service.exposure.service import sees_exactly
 from service.geowork import Budget, zone_problem
 from service.orchestration import exposure_counts
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import (
+    CursorParam,
+    LimitParam,
+    Page,
+    decode_cursor,
+    decode_time_cursor,
+    encode_cursor,
+    encode_time_cursor,
+)
 from service.registry.access import is_outsider
 
 router = APIRouter(prefix="/crises", tags=["crises"])
@@ -32,13 +41,24 @@ Reader = Annotated[Principal, Depends(authorize(Permission.CRISES_READ))]
 Writer = Annotated[Principal, Depends(authorize(Permission.CRISES_WRITE))]
 
 
-def _parsed(geometry: dict[str, Any]) -> dict[str, Any]:
-    return parse_geojson(geometry).to_geojson()
+def _parsed(zones: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
+    """The zone as one GeoJSON geometry; a list of geometries is read as their collection."""
+    if isinstance(zones, list):
+        try:
+            return parse_geojson({"type": "GeometryCollection", "geometries": zones}).to_geojson()
+        except GeometryError as exc:
+            # Where in the list, not in the collection made of it.
+            if exc.loc[:1] == ("geometries",):
+                exc.loc = exc.loc[1:]
+            raise
+    return parse_geojson(zones).to_geojson()
 
 
-async def _zone(geometry: dict[str, Any], loc: str, budget: Budget) -> dict[str, Any]:
+async def _zone(
+    zones: dict[str, Any] | list[dict[str, Any]], loc: str, budget: Budget
+) -> dict[str, Any]:
     try:
-        return await budget.run(_parsed, geometry)
+        return await budget.run(_parsed, zones)
     except GeometryError as exc:
         raise zone_problem(exc, ["body", loc]) from exc
 
@@ -103,6 +123,17 @@ async def declare_crisis(
     return await _public(session, crisis)
 
 
+class ExerciseFilter(enum.StrEnum):
+    """Which crises a list holds: drills and real ones, real ones only, or drills only."""
+
+    TRUE = "true"
+    FALSE = "false"
+    ONLY = "only"
+
+
+EXERCISES = {ExerciseFilter.TRUE: None, ExerciseFilter.FALSE: False, ExerciseFilter.ONLY: True}
+
+
 @router.get("", response_model=Page[CrisisPublic])
 async def list_crises(
     session: SessionDep,
@@ -111,8 +142,17 @@ async def list_crises(
     cursor: CursorParam = None,
     phase: str | None = None,
     hazard: str | None = None,
-    exercises: Annotated[bool, Query(description="Include drills")] = False,
+    exercises: Annotated[
+        ExerciseFilter,
+        Query(
+            description="Drills (`exercise: true`) are listed with the real crises by default "
+            "(`true`); `false` leaves them out, `only` lists nothing else"
+        ),
+    ] = ExerciseFilter.TRUE,
 ) -> Page[CrisisPublic]:
+    """The crises, newest first: real ones and drills alike, each drill marked
+    `exercise: true` (a drill's tasks never reach a real person). `?exercises=false` lists
+    the real ones only, `?exercises=only` the drills only."""
     before = decode_cursor(cursor)
     rows = await service.list_crises(
         session,
@@ -120,7 +160,7 @@ async def list_crises(
         before=str(before) if before else None,
         phase=phase,
         hazard=hazard,
-        include_exercises=exercises,
+        exercise=EXERCISES[exercises],
     )
     items = [await _public(session, c) for c in rows[:limit]]
     return Page[CrisisPublic](
@@ -231,14 +271,35 @@ async def crisis_exposure(
     return out
 
 
-@router.get("/{id}/timeline", response_model=list[TimelineEntry])
-async def crisis_timeline(id: str, session: SessionDep, actor: Reader) -> list[TimelineEntry]:
+@router.get("/{id}/timeline", response_model=Page[TimelineEntry])
+async def crisis_timeline(
+    id: str,
+    session: SessionDep,
+    actor: Reader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> Page[TimelineEntry]:
+    """The crisis's event log, oldest first, a page at a time."""
     await service.get_crisis(session, id)
-    rows = (
-        await session.exec(
-            select(CrisisEvent)
-            .where(CrisisEvent.crisis_id == id)
-            .order_by(col(CrisisEvent.at), col(CrisisEvent.id))
+    after = decode_time_cursor(cursor)
+    query = (
+        select(CrisisEvent)
+        .where(CrisisEvent.crisis_id == id)
+        .order_by(col(CrisisEvent.at), col(CrisisEvent.id))
+        .limit(limit + 1)
+    )
+    if after is not None:
+        at, entry_id = after
+        query = query.where(
+            (col(CrisisEvent.at) > at)
+            | ((col(CrisisEvent.at) == at) & (col(CrisisEvent.id) > entry_id))
         )
-    ).all()
-    return [TimelineEntry.model_validate(r) for r in rows]
+    rows = (await session.exec(query)).all()
+    shown = rows[:limit]
+    last = shown[-1] if shown else None
+    return Page[TimelineEntry](
+        items=[TimelineEntry.model_validate(r) for r in shown],
+        next_cursor=encode_time_cursor(last.at, last.id)
+        if last is not None and len(rows) > limit
+        else None,
+    )

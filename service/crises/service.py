@@ -327,8 +327,9 @@ async def list_crises(
     before: str | None,
     phase: str | None,
     hazard: str | None,
-    include_exercises: bool,
+    exercise: bool | None = None,
 ) -> Sequence[Crisis]:
+    """Newest first; ``exercise``: drills only (True), real crises only (False), or both."""
     query = select(Crisis).order_by(col(Crisis.id).desc()).limit(limit)
     if before:
         query = query.where(col(Crisis.id) < before)
@@ -336,8 +337,8 @@ async def list_crises(
         query = query.where(Crisis.phase == phase)
     if hazard:
         query = query.where(Crisis.hazard == hazard)
-    if not include_exercises:
-        query = query.where(col(Crisis.exercise).is_(False))
+    if exercise is not None:
+        query = query.where(col(Crisis.exercise).is_(exercise))
     return (await session.exec(query)).all()
 
 

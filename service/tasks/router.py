@@ -14,10 +14,16 @@ from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import InvalidInput
 from service.exports import csv as tasks_csv
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.pagination import (
+    CursorParam,
+    LimitParam,
+    Page,
+    decode_cursor,
+    decode_time_cursor,
+    encode_cursor,
+)
 from service.tasks import service
 from service.tasks.models import TaskStatus
 from service.text import Line, Paragraph
@@ -314,14 +320,4 @@ async def comments(
 
 def _comment_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     """A comments cursor is (time, id) of the last comment shown."""
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        at, last = key
-        return datetime.fromisoformat(at), str(last)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this service gave out; start again without it",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-        ) from exc
+    return decode_time_cursor(cursor)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
-from sqlmodel import select
+from sqlmodel import col, select
 
 from integrations.safe_url import Unresolvable, UnsafeUrl, check_url
 from service.audit.service import record
@@ -19,6 +19,7 @@ from service.auth.principal import Principal
 from service.db import new_id
 from service.deps import SessionDep
 from service.errors import InvalidInput, NotFound, UnsafeUrlRefused
+from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.webhooks.models import WebhookSubscription
 from service.webhooks.service import EVENT_TYPES, types_ok, url_policy
 
@@ -110,15 +111,31 @@ async def _check_url(request: Request, url: str) -> None:
         ) from exc
 
 
-@router.get("", response_model=list[SubscriptionPublic])
-async def list_subscriptions(session: SessionDep, actor: Manager) -> list[SubscriptionPublic]:
-    query = select(WebhookSubscription).where(WebhookSubscription.active == True)  # noqa: E712
+@router.get("", response_model=Page[SubscriptionPublic])
+async def list_subscriptions(
+    session: SessionDep, actor: Manager, limit: LimitParam = 50, cursor: CursorParam = None
+) -> Page[SubscriptionPublic]:
+    """The active subscriptions of the caller's organisation (an admin: every one), oldest
+    first, a page at a time."""
+    after = decode_cursor(cursor)
+    query = (
+        select(WebhookSubscription)
+        .where(WebhookSubscription.active == True)  # noqa: E712
+        .order_by(col(WebhookSubscription.id))
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(col(WebhookSubscription.id) > str(after))
     if actor.role is not Role.ADMIN:
         query = query.where(WebhookSubscription.organization_id == (actor.organization_id or ""))
-    return [
+    rows = (await session.exec(query)).all()
+    items = [
         SubscriptionPublic(id=s.id, url=s.url, events=s.events, created_at=s.created_at)
-        for s in (await session.exec(query)).all()
+        for s in rows[:limit]
     ]
+    return Page[SubscriptionPublic](
+        items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None
+    )
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
