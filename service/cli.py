@@ -284,9 +284,10 @@ def import_workers(
 
     \b
     The first row names the columns, in any order.
-    Required: nationality, lat, lon, source.
-    Optional: given_name, family_name, sex, birth_date, document_number,
-    phone, languages, sector, employer, recruitment_agency, country,
+    Required: nationality, lat, lon.
+    Optional: source (ministry_import when absent or empty), given_name,
+    family_name, sex, birth_date, document_number, phone, languages, sector,
+    employer, recruitment_agency, country,
     accompanying_family, vulnerabilities, documentation_status,
     international_protection, share_with_embassy, share_with_humanitarian,
     legal_basis, verified, stay_registered, accept_flagged_location.
@@ -516,6 +517,11 @@ def _print_drill(drill: object) -> None:
     console.rule("[bold]Drill: a CAP flood warning over the Klang Valley, through the playbooks")
     console.print(
         f"crisis: {drill.title} ({drill.crisis_id}); {len(drill.tasks)} tasks, exercise only"
+    )
+    console.print(
+        "a drill (exercise: true): GET /api/v1/crises lists it, marked, with the real crises "
+        f"(?exercises=only: drills alone); its tasks: GET /api/v1/crises/{drill.crisis_id}/tasks",
+        soft_wrap=True,
     )
     by_org: dict[str, int] = {}
     for org, _, _, _ in drill.tasks:

@@ -1,6 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
-from service.alerts.models import AlertAlias, AlertRecord, AlertVersion, FeedState
+from service.alerts.models import AlertAlias, AlertPush, AlertRecord, AlertVersion, FeedState
 from service.audit.models import AuditEvent
 from service.auth.models import ApiToken
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, ExposureSnapshot
@@ -13,6 +13,7 @@ from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscri
 
 __all__ = [
     "AlertAlias",
+    "AlertPush",
     "AlertRecord",
     "AlertVersion",
     "ApiToken",

@@ -70,6 +70,37 @@ class AlertVersion(SQLModel, table=True):
     summary: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )
+    #: What the crisis pass made of this version (``service.flows.alert_pass.Outcome``): opened,
+    #: joined, updated, stood_down, unchanged, not_a_crisis, no_zone or too_complex; None until
+    #: the pass handled it (a version superseded before it ran is never handled on its own).
+    result: str | None = Field(default=None, max_length=20)
+    crisis_id: str | None = Field(default=None, max_length=36)
+    tasks: int | None = None
+    why: str | None = Field(default=None, max_length=300)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AlertPush(SQLModel, table=True):
+    """Who pushed which version of an alert (``POST /alerts/cap``): the pusher reads what
+    followed. One row per organisation and version: the same push again adds nothing."""
+
+    __tablename__ = "alert_pushes"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "version", "organization_id", name="uq_alert_pushes_alert_id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    alert_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    version: str = Field(max_length=100)
+    #: The pushing organisation ("" for the command line or the worker).
+    organization_id: str = Field(default="", max_length=36, index=True)
+    #: How the push was stored: new, updated, or unchanged (already known).
+    received: str = Field(max_length=16)
+    pushed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class AlertAlias(SQLModel, table=True):

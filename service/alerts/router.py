@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response, status
 from pydantic import ValidationError
+from sqlmodel import col
 
 from integrations.alert import Alert
 from integrations.cap import parse_cap
@@ -22,12 +24,15 @@ from service.alerts.dependencies import (
     Reader,
     feeds_of,
 )
-from service.alerts.models import FeedState
+from service.alerts.models import AlertPush, FeedState
 from service.alerts.schemas import (
     AlertDetail,
     AlertPublic,
+    AlertPushPublic,
     AlertVersionPublic,
+    CapPushed,
     FeedHealth,
+    PassOutcome,
     PollResult,
 )
 from service.alerts.zones import zone_of
@@ -37,8 +42,9 @@ from service.feeds.poller import poll_feed
 from service.flows.alert_pass import run_pass
 from service.geowork import Budget
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, LimitParam, Page, paginate
 
+log = logging.getLogger("lifeline.alerts")
 router = APIRouter(tags=["alerts"])
 
 CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
@@ -51,7 +57,7 @@ class UnsupportedMediaType(LifelineError):
 
 @router.post(
     "/alerts/cap",
-    response_model=AlertPublic,
+    response_model=CapPushed,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "Already known: nothing changed"}, **problems(415)},
     openapi_extra={
@@ -64,11 +70,15 @@ class UnsupportedMediaType(LifelineError):
 async def push_cap(
     request: Request,
     response: Response,
-    background: BackgroundTasks,
     session: SessionDep,
     actor: Pusher,
-) -> AlertPublic:
-    """Push one CAP 1.1 or 1.2 message. ``201`` new or updated, ``200`` already known."""
+) -> CapPushed:
+    """Push one CAP 1.1 or 1.2 message. ``201`` new or updated, ``200`` already known.
+
+    The answer is the alert it is stored as, the version pushed, and what the crisis pass
+    made of it (`outcome`: the crisis it opened or joined, the tasks the playbooks added), the
+    pass having run before the answer; `GET /api/v1/alerts/{id}` and
+    `GET /api/v1/alerts/pushes` say it again later."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in CAP_TYPES:
         raise UnsupportedMediaType(f"Send the CAP message as one of {', '.join(CAP_TYPES)}")
@@ -86,13 +96,39 @@ async def push_cap(
             f"Not a usable CAP message: {exc.reason}", errors=[{"loc": ["body"], "msg": exc.reason}]
         ) from exc
     zone = await budget.run(zone_of, alert)
-    stored, outcome = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
-    if outcome == service.UNCHANGED:
+    stored, received = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
+    await service.record_push(
+        session, alert_id=stored.id, version=alert.version, actor=actor, received=received
+    )
+    if received == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK
     else:
-        _crisis_pass_after(request, background)
+        await _crisis_pass_now(request, session)
     response.headers["Location"] = f"/api/v1/alerts/{stored.id}"
-    return AlertPublic.of(stored)
+    version = await service.version_of(session, alert_id=stored.id, version=alert.version)
+    return CapPushed(
+        **AlertPublic.of(stored).model_dump(),
+        pushed_version=alert.version,
+        received=received,
+        outcome=PassOutcome.of(version),
+    )
+
+
+async def _crisis_pass_now(request: Request, session: SessionDep) -> None:
+    """Commit the alert, then take it through the crisis pass before answering, so that the
+    answer can say what followed. The pass works in transactions of its own (it claims each
+    alert), which see the alert only once it is committed."""
+    app = request.app
+    if not app.state.settings.crisis_pass_inline:
+        return
+    await session.commit()
+    try:
+        await run_pass(
+            app.state.engine, app.state.sessionmaker, app.state.register_index, app.state.geometry
+        )
+    except Exception:
+        # The alert is kept; the worker's pass takes it. The pusher learns the outcome later.
+        log.exception("the crisis pass after a push failed; the worker's pass will retry")
 
 
 def _crisis_pass_after(request: Request, background: BackgroundTasks) -> None:
@@ -175,13 +211,38 @@ async def list_alerts(
     return Page[AlertPublic](items=items, next_cursor=page.next_cursor)
 
 
+@router.get("/alerts/pushes", response_model=Page[AlertPushPublic])
+async def list_pushes(
+    session: SessionDep, actor: Pusher, limit: LimitParam = 50, cursor: CursorParam = None
+) -> Page[AlertPushPublic]:
+    """Your organisation's CAP pushes (an admin: everyone's), newest first, each with what the
+    crisis pass made of it: the crisis it opened or joined, the tasks the playbooks added."""
+    page = await paginate(
+        session,
+        service.pushes_query(actor),
+        key=[col(AlertPush.id)],
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    items = [AlertPushPublic.of(push, version) for push, version in page.items]
+    return Page[AlertPushPublic](items=items, next_cursor=page.next_cursor)
+
+
 @router.get("/alerts/{id}", response_model=AlertDetail)
 async def get_alert(session: SessionDep, actor: Reader, row: AlertDep) -> AlertDetail:
+    """The alert, every version received, and your organisation's pushes of it with what the
+    crisis pass made of each (an admin: everyone's)."""
     history = [
         AlertVersionPublic.model_validate(v)
         for v in await service.versions_of(session, alert_id=row.id)
     ]
-    return AlertDetail(**AlertPublic.of(row).model_dump(), history=history)
+    pushed = await service.pushes_of(session, actor=actor, alert_id=row.id)
+    return AlertDetail(
+        **AlertPublic.of(row).model_dump(),
+        history=history,
+        pushes=[AlertPushPublic.of(push, version) for push, version in pushed],
+    )
 
 
 @router.get("/feeds", response_model=list[FeedHealth])

@@ -7,15 +7,17 @@ import dataclasses
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from integrations.alert import Alert, MsgType
-from service.alerts.models import AlertAlias, AlertRecord, AlertVersion
+from service.alerts.models import AlertAlias, AlertPush, AlertRecord, AlertVersion
 from service.alerts.zones import zone_of
 from service.audit.service import record
 from service.auth.principal import Principal
@@ -273,3 +275,98 @@ async def versions_of(session: AsyncSession, *, alert_id: str) -> Sequence[Alert
         .order_by(col(AlertVersion.received_at))
     )
     return (await session.exec(query)).all()
+
+
+class PassResult(Protocol):
+    """What the crisis pass says of one alert (``service.flows.alert_pass.Outcome``)."""
+
+    @property
+    def result(self) -> str: ...
+    @property
+    def crisis_id(self) -> str | None: ...
+    @property
+    def tasks(self) -> int: ...
+    @property
+    def why(self) -> str: ...
+
+
+async def record_outcome(
+    session: AsyncSession, outcome: PassResult, *, alert_id: str, version: str
+) -> None:
+    """Keep what the crisis pass made of this version, for those who pushed it."""
+    conn = await session.connection()
+    table = AlertVersion.__table__  # type: ignore[attr-defined]
+    await conn.execute(
+        update(table)
+        .where(table.c.alert_id == alert_id, table.c.version == version)
+        .values(
+            result=outcome.result,
+            crisis_id=outcome.crisis_id,
+            tasks=outcome.tasks,
+            why=outcome.why[:300] or None,
+            handled_at=utcnow(),
+        )
+    )
+
+
+async def record_push(
+    session: AsyncSession, *, alert_id: str, version: str, actor: Principal, received: str
+) -> None:
+    """Note that ``actor``'s organisation pushed this version; a second push of it adds nothing."""
+    conn = await session.connection()
+    await conn.execute(
+        _insert(conn, AlertPush)
+        .values(
+            id=new_id(),
+            alert_id=alert_id,
+            version=version,
+            organization_id=actor.organization_id or "",
+            received=received,
+            pushed_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["alert_id", "version", "organization_id"])
+    )
+
+
+async def version_of(session: AsyncSession, *, alert_id: str, version: str) -> AlertVersion | None:
+    """One version as stored now (its outcome included), without its raw bytes."""
+    query = (
+        select(AlertVersion)
+        .where(AlertVersion.alert_id == alert_id, AlertVersion.version == version)
+        .options(defer(AlertVersion.raw))  # type: ignore[arg-type]
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
+
+
+def pushes_query(actor: Principal, *, alert_id: str | None = None) -> Any:
+    """The pushes the caller may see (its organisation's; an admin's: everyone's), each with
+    its version as stored (and so the crisis pass's outcome); ordered by the caller."""
+    from sqlalchemy import and_
+
+    from service.auth.permissions import Role
+
+    query = (
+        select(AlertPush, AlertVersion)
+        .outerjoin(
+            AlertVersion,
+            and_(
+                col(AlertVersion.alert_id) == col(AlertPush.alert_id),
+                col(AlertVersion.version) == col(AlertPush.version),
+            ),
+        )
+        .options(defer(AlertVersion.raw))  # type: ignore[arg-type]
+    )
+    if actor.role is not Role.ADMIN:
+        query = query.where(AlertPush.organization_id == (actor.organization_id or ""))
+    if alert_id is not None:
+        query = query.where(AlertPush.alert_id == alert_id)
+    return query
+
+
+async def pushes_of(
+    session: AsyncSession, *, actor: Principal, alert_id: str
+) -> list[tuple[AlertPush, AlertVersion | None]]:
+    """Every push of one alert the caller may see, oldest first."""
+    query = pushes_query(actor, alert_id=alert_id).order_by(col(AlertPush.id))
+    return [(push, version) for push, version in (await session.exec(query)).all()]

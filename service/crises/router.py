@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -22,19 +23,30 @@ from service.exposure.dependencies import IndexDep
 from service.exposure.service import sees_exactly
 from service.flows.alert_pass import exposure_counts, planned, run_playbooks
 from service.geowork import Budget, zone_problem
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.access import is_outsider
 
 router = APIRouter(prefix="/crises", tags=["crises"])
 
 
-def _parsed(geometry: dict[str, Any]) -> dict[str, Any]:
-    return parse_geojson(geometry).to_geojson()
+def _parsed(zones: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
+    """The zone as one GeoJSON geometry; a list of geometries is read as their collection."""
+    if isinstance(zones, list):
+        try:
+            return parse_geojson({"type": "GeometryCollection", "geometries": zones}).to_geojson()
+        except GeometryError as exc:
+            # Where in the list, not in the collection made of it.
+            if exc.loc[:1] == ("geometries",):
+                exc.loc = exc.loc[1:]
+            raise
+    return parse_geojson(zones).to_geojson()
 
 
-async def _zone(geometry: dict[str, Any], loc: str, budget: Budget) -> dict[str, Any]:
+async def _zone(
+    zones: dict[str, Any] | list[dict[str, Any]], loc: str, budget: Budget
+) -> dict[str, Any]:
     try:
-        return await budget.run(_parsed, geometry)
+        return await budget.run(_parsed, zones)
     except GeometryError as exc:
         raise zone_problem(exc, ["body", loc]) from exc
 
@@ -99,6 +111,17 @@ async def declare_crisis(
     return await _public(session, crisis)
 
 
+class ExerciseFilter(enum.StrEnum):
+    """Which crises a list holds: drills and real ones, real ones only, or drills only."""
+
+    TRUE = "true"
+    FALSE = "false"
+    ONLY = "only"
+
+
+EXERCISES = {ExerciseFilter.TRUE: None, ExerciseFilter.FALSE: False, ExerciseFilter.ONLY: True}
+
+
 @router.get("", response_model=Page[CrisisPublic])
 async def list_crises(
     session: SessionDep,
@@ -107,15 +130,24 @@ async def list_crises(
     cursor: CursorParam = None,
     phase: str | None = None,
     hazard: str | None = None,
-    exercises: Annotated[bool, Query(description="Include drills")] = False,
+    exercises: Annotated[
+        ExerciseFilter,
+        Query(
+            description="Drills (`exercise: true`) are listed with the real crises by default "
+            "(`true`); `false` leaves them out, `only` lists nothing else"
+        ),
+    ] = ExerciseFilter.TRUE,
 ) -> Page[CrisisPublic]:
+    """The crises, newest first: real ones and drills alike, each drill marked
+    `exercise: true` (a drill's tasks never reach a real person). `?exercises=false` lists
+    the real ones only, `?exercises=only` the drills only."""
     page = await service.list_crises(
         session,
         limit=limit,
         cursor=cursor,
         phase=phase,
         hazard=hazard,
-        include_exercises=exercises,
+        exercise=EXERCISES[exercises],
     )
     items = [await _public(session, c) for c in page.items]
     return Page[CrisisPublic](items=items, next_cursor=page.next_cursor)
@@ -222,15 +254,23 @@ async def crisis_exposure(
     return out
 
 
-@router.get("/{id}/timeline", response_model=list[TimelineEntry])
+@router.get("/{id}/timeline", response_model=Page[TimelineEntry])
 async def crisis_timeline(
-    session: SessionDep, actor: Reader, crisis: CrisisDep
-) -> list[TimelineEntry]:
-    rows = (
-        await session.exec(
-            select(CrisisEvent)
-            .where(CrisisEvent.crisis_id == crisis.id)
-            .order_by(col(CrisisEvent.at), col(CrisisEvent.id))
-        )
-    ).all()
-    return [TimelineEntry.model_validate(r) for r in rows]
+    id: str,
+    session: SessionDep,
+    actor: Reader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> Page[TimelineEntry]:
+    """The crisis's event log, oldest first, a page at a time."""
+    await service.get_crisis(session, id)
+    page = await paginate(
+        session,
+        select(CrisisEvent).where(CrisisEvent.crisis_id == id),
+        key=[col(CrisisEvent.at), col(CrisisEvent.id)],
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[TimelineEntry](
+        items=[TimelineEntry.model_validate(r) for r in page.items], next_cursor=page.next_cursor
+    )

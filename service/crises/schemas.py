@@ -5,12 +5,61 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from integrations.alert import Hazard
 from service.countries import CountryCode
 from service.crises.models import CrisisSeverity, Phase
 from service.text import Line
+
+#: Most geometries in a list of zones (as many as a zone may have rings).
+MAX_ZONE_PARTS = 10_000
+
+
+_GEOMETRY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "GeoJSON geometry",
+    "description": "A Polygon, a MultiPolygon or a GeometryCollection holding some "
+    "(lon, lat; points and lines in a collection are left out)",
+    "required": ["type"],
+    "properties": {"type": {"enum": ["Polygon", "MultiPolygon", "GeometryCollection"]}},
+}
+_ZONES_SCHEMA: dict[str, Any] = {
+    "description": "The area concerned, in GeoJSON: one geometry, a Feature, a "
+    "FeatureCollection, or a list of geometries (their union). A zone that is not an area, or "
+    'not valid GeoJSON, is a 422 whose `loc` points into it (`["body", "zones", ...]`)',
+    "oneOf": [
+        _GEOMETRY_SCHEMA,
+        {
+            "type": "object",
+            "title": "GeoJSON Feature",
+            "required": ["type", "geometry"],
+            "properties": {"type": {"const": "Feature"}, "geometry": _GEOMETRY_SCHEMA},
+        },
+        {
+            "type": "object",
+            "title": "GeoJSON FeatureCollection",
+            "required": ["type", "features"],
+            "properties": {
+                "type": {"const": "FeatureCollection"},
+                "features": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+            },
+        },
+        {
+            "type": "array",
+            "title": "A list of GeoJSON geometries",
+            "minItems": 1,
+            "maxItems": MAX_ZONE_PARTS,
+            "items": _GEOMETRY_SCHEMA,
+        },
+    ],
+}
+#: A zone as a client sends it (see ``_ZONES_SCHEMA``); ``service.crises.router`` reads it.
+ZonesInput = Annotated[
+    dict[str, Any]
+    | Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_ZONE_PARTS)],
+    WithJsonSchema(_ZONES_SCHEMA),
+]
 
 
 class CrisisCreate(BaseModel):
@@ -21,7 +70,7 @@ class CrisisCreate(BaseModel):
     title: Annotated[Line, Field(min_length=3, max_length=300)]
     hazard: Hazard
     severity: CrisisSeverity
-    zones: dict[str, Any] = Field(description="GeoJSON geometry or Feature: the area concerned")
+    zones: ZonesInput
     phase: Phase = Phase.RESPONSE
     alert_level: Annotated[int, Field(ge=1, le=4)] = 1
     exercise: bool = Field(
@@ -37,8 +86,8 @@ class CrisisUpdate(BaseModel):
     severity: CrisisSeverity | None = None
     phase: Phase | None = None
     alert_level: Annotated[int, Field(ge=1, le=4)] | None = None
-    zones: dict[str, Any] | None = Field(
-        default=None, description="A new zone: the old one is kept"
+    zones: ZonesInput | None = Field(
+        default=None, description="A new zone, in the shapes `POST` takes: the old one is kept"
     )
 
 
@@ -51,7 +100,10 @@ class CrisisPublic(BaseModel):
     severity: str
     phase: str
     alert_level: int
-    exercise: bool
+    exercise: bool = Field(
+        description="A drill: listed with the real crises, and nothing it produces reaches a "
+        "real person"
+    )
     stood_down: bool
     countries: list[str]
     opened_by: str

@@ -325,16 +325,17 @@ async def list_crises(
     cursor: str | None,
     phase: str | None,
     hazard: str | None,
-    include_exercises: bool,
+    exercise: bool | None = None,
 ) -> Page[Crisis]:
-    """Newest first (by id, which is time-ordered)."""
+    """Newest first (by id, which is time-ordered); ``exercise``: drills only (True), real
+    crises only (False), or both (None)."""
     query = select(Crisis)
     if phase:
         query = query.where(Crisis.phase == phase)
     if hazard:
         query = query.where(Crisis.hazard == hazard)
-    if not include_exercises:
-        query = query.where(col(Crisis.exercise).is_(False))
+    if exercise is not None:
+        query = query.where(col(Crisis.exercise).is_(exercise))
     return await paginate(
         session, query, key=[col(Crisis.id)], limit=limit, cursor=cursor, descending=True
     )

@@ -34,6 +34,7 @@ from playbooks.actors import Organization as Actor
 from playbooks.engine import CrisisState, ExposureView, PlannedTask, plan
 from playbooks.loader import load_library
 from service.alerts.models import AlertRecord
+from service.alerts.service import record_outcome
 from service.auth.principal import WORKER, Principal
 from service.crises import service as crises
 from service.crises.models import Crisis, CrisisSeverity
@@ -374,15 +375,17 @@ async def process_pending(
                     rules=rules,
                     join_hours=join_hours,
                 )
+                await record_outcome(session, outcome, alert_id=alert_id, version=alert.version)
         except (ZoneTooComplex, GeometryLimitExceeded):
             # Nothing of it was written (the transaction rolled back). Retrying would fail the
             # same way: the version is marked processed, and the log says why.
             async with session_scope(maker) as session:
-                if await claim(session, alert_id) is None:
+                if (alert := await claim(session, alert_id)) is None:
                     continue
-            outcome = Outcome(
-                alert_id, "too_complex", why="the zone is too complex to handle in time"
-            )
+                outcome = Outcome(
+                    alert_id, "too_complex", why="the zone is too complex to handle in time"
+                )
+                await record_outcome(session, outcome, alert_id=alert_id, version=alert.version)
             log.error("alert's zone too complex for the crisis pass", extra={"alert": alert_id})
         outcomes.append(outcome)
         log.info(

@@ -56,7 +56,7 @@ LIST_FIELDS = {"languages", "vulnerabilities"}
 #: The columns a file may have: the fields of a registration, location and consent flattened.
 KNOWN_COLUMNS = frozenset(CELL_FIELDS)
 #: The columns a file must have (listed in ``lifeline import workers --help`` and the README).
-REQUIRED_COLUMNS = ("nationality", "lat", "lon", "source")
+REQUIRED_COLUMNS = ("nationality", "lat", "lon")
 SCALAR_FIELDS = (
     KNOWN_COLUMNS
     - LIST_FIELDS

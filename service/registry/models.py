@@ -58,6 +58,32 @@ class Source(enum.StrEnum):
     CRISIS_INTAKE = "crisis_intake"
 
 
+#: The ``source`` of a registration that does not give one, by the kind of organisation that
+#: registers it (README, "Registering workers"). An import's rows default to ``IMPORT_SOURCE``.
+DEFAULT_SOURCES: dict[str, Source] = {
+    "embassy": Source.EMBASSY_REGISTRATION,
+    "consulate": Source.EMBASSY_REGISTRATION,
+    "labour_ministry": Source.MINISTRY_IMPORT,
+    "national_society": Source.SOCIETY_OUTREACH,
+    "ngo": Source.SOCIETY_OUTREACH,
+    "migrant_association": Source.SOCIETY_OUTREACH,
+    "international_org": Source.CRISIS_INTAKE,
+    "host_authority": Source.CRISIS_INTAKE,
+    "employer": Source.EMPLOYER,
+    "recruitment_agency": Source.EMPLOYER,
+}
+#: Without an organisation (the operator, at the command line).
+NO_ORGANISATION_SOURCE = Source.CRISIS_INTAKE
+IMPORT_SOURCE = Source.MINISTRY_IMPORT
+
+
+def default_source(organization_kind: str | None) -> Source:
+    """The ``source`` of a registration by an organisation of this kind that gave none."""
+    if organization_kind is None:
+        return NO_ORGANISATION_SOURCE
+    return DEFAULT_SOURCES.get(organization_kind, NO_ORGANISATION_SOURCE)
+
+
 #: The sealed fields, by their API names.
 SEALED_FIELDS = (
     "given_name",

@@ -23,6 +23,7 @@ from service.countries import ISO3
 from service.crypto import SealBroken, Sealer
 from service.db import new_id
 from service.registry.models import (
+    IMPORT_SOURCE,
     SEALED_FIELDS,
     LegalBasis,
     Sector,
@@ -88,7 +89,9 @@ class Clean(NamedTuple):
             data.consent.share_with_embassy,
             data.consent.share_with_humanitarian,
             data.legal_basis.value,
-            data.source.value,
+            # An import's row without a source; a registration through the API has had its
+            # organisation's default put in by then (``registry.service.register_worker``).
+            (data.source or IMPORT_SOURCE).value,
             data.verified,
             data.stay_registered,
             data.accept_flagged_location,
@@ -171,6 +174,7 @@ KEPT_COLUMNS: Mapping[str, str] = {
     "share_with_embassy": "consent_embassy",
     "share_with_humanitarian": "consent_humanitarian",
     "legal_basis": "legal_basis",
+    "source": "source",
     "verified": "verified",
     "stay_registered": "stay_registered",
 }
@@ -412,6 +416,7 @@ def clean_cells(cells: Sequence[str], columns: Columns, today: date) -> Clean | 
         accept,
     ) = [cells[i].strip() if 0 <= i < n else "" for i in columns.at]
     nationality = nationality.upper()
+    source = source or IMPORT_SOURCE.value
     if nationality not in ISO3 or source not in _SOURCE:
         return None
     if not (_DEGREES.fullmatch(lat) and _DEGREES.fullmatch(lon)):

@@ -69,7 +69,14 @@ class WorkerCreate(BaseModel):
     )
     consent: Consent = Field(default_factory=Consent)
     legal_basis: LegalBasis = LegalBasis.VITAL_INTEREST
-    source: Source
+    source: Source | None = Field(
+        default=None,
+        description="How the record came in. Left out: from the kind of the registering "
+        "organisation (an embassy or consulate `embassy_registration`, a labour ministry "
+        "`ministry_import`, a national society, NGO or migrant association `society_outreach`, "
+        "an employer or recruitment agency `employer`, an international organisation "
+        "`crisis_intake`); a row of an import without one: `ministry_import`",
+    )
     verified: bool = False
     stay_registered: bool = False
     accept_flagged_location: bool = Field(

@@ -19,7 +19,7 @@ from service.lookups import not_found
 from service.pagination import Page, paginate
 from service.registry import access
 from service.registry.locate import Locator, Placed
-from service.registry.models import RegisterChange, Worker
+from service.registry.models import RegisterChange, Worker, default_source
 from service.registry.protect import Protector
 from service.registry.rows import Clean, RowMaker
 from service.registry.schemas import WorkerCreate, WorkerUpdate
@@ -130,7 +130,10 @@ async def register_worker(
 ) -> Worker:
     """Register one worker. The same person twice (same document number and nationality, or
     without one the same names and birth date) is a 409; a registration that identifies nobody
-    is always a new record (a retry is made safe by an ``Idempotency-Key``)."""
+    is always a new record (a retry is made safe by an ``Idempotency-Key``). Without a
+    ``source``, the one of the registering organisation's kind (``models.default_source``)."""
+    if data.source is None:
+        data = data.model_copy(update={"source": default_source(actor.organization_kind)})
     country, admin1, flag = place(
         locator,
         lat=data.location.lat,

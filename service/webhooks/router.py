@@ -6,7 +6,7 @@ import asyncio
 import secrets
 
 from fastapi import APIRouter, Request, Response, status
-from sqlmodel import select
+from sqlmodel import col, select
 
 from integrations.safe_url import Unresolvable, UnsafeUrl, check_url
 from service.audit.service import record
@@ -14,6 +14,7 @@ from service.auth.permissions import Role
 from service.db import new_id
 from service.deps import SessionDep
 from service.errors import InvalidInput, UnsafeUrlRefused
+from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.webhooks.dependencies import Manager, SubscriptionDep
 from service.webhooks.models import WebhookSubscription
 from service.webhooks.schemas import SubscriptionCreate, SubscriptionPublic
@@ -88,15 +89,23 @@ async def _check_url(request: Request, url: str) -> None:
         ) from exc
 
 
-@router.get("", response_model=list[SubscriptionPublic])
-async def list_subscriptions(session: SessionDep, actor: Manager) -> list[SubscriptionPublic]:
+@router.get("", response_model=Page[SubscriptionPublic])
+async def list_subscriptions(
+    session: SessionDep, actor: Manager, limit: LimitParam = 50, cursor: CursorParam = None
+) -> Page[SubscriptionPublic]:
+    """The active subscriptions of the caller's organisation (an admin: every one), oldest
+    first, a page at a time."""
     query = select(WebhookSubscription).where(WebhookSubscription.active == True)  # noqa: E712
     if actor.role is not Role.ADMIN:
         query = query.where(WebhookSubscription.organization_id == (actor.organization_id or ""))
-    return [
+    page = await paginate(
+        session, query, key=[col(WebhookSubscription.id)], limit=limit, cursor=cursor
+    )
+    items = [
         SubscriptionPublic(id=s.id, url=s.url, events=s.events, created_at=s.created_at)
-        for s in (await session.exec(query)).all()
+        for s in page.items
     ]
+    return Page[SubscriptionPublic](items=items, next_cursor=page.next_cursor)
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -11,7 +11,7 @@ import pytest
 from service.auth.permissions import Role
 from tests.conftest import TokenFactory, bearer, run_cli
 
-#: A header without lat, lon and source.
+#: A header without lat and lon.
 HEADER = "nationality,given_name,family_name,sex"
 CONTENT = f"{HEADER}\nPHL,Maria,Santos,F\n".encode()
 
@@ -22,7 +22,7 @@ async def test_the_cli_names_every_missing_column(tmp_path: Path) -> None:
     path.write_bytes(CONTENT)
     ran = await run_cli(["import", "workers", str(path)], terminal_width=200)
     assert ran.exit_code == 2
-    assert "'lat', 'lon', 'source'" in ran.output, ran.output
+    assert "'lat', 'lon'" in ran.output, ran.output
 
 
 async def test_the_api_names_every_missing_column(
@@ -36,9 +36,8 @@ async def test_the_api_names_every_missing_column(
     )
     assert response.status_code == 422, response.text
     problem = response.json()
-    assert "'lat', 'lon', 'source'" in problem["detail"]
+    assert "'lat', 'lon'" in problem["detail"]
     assert [e["msg"] for e in problem["errors"]] == [
         "missing column lat",
         "missing column lon",
-        "missing column source",
     ]

@@ -78,7 +78,7 @@ async def test_a_receiver_down_then_up_gets_every_event_once_signed(
     url = f"https://receiver.test/{unique('hook')}"
     subscription = await subscribe(client, coordinator, url, ["crisis.opened", "crisis.updated"])
     secret = str(subscription["secret"])
-    assert (await client.get("/api/v1/webhooks", headers=coordinator)).json()[0].get(
+    assert (await client.get("/api/v1/webhooks", headers=coordinator)).json()["items"][0].get(
         "secret"
     ) is None
     bad = await client.post(
