@@ -28,30 +28,46 @@ def record(
 ) -> AuditEvent:
     """Add one audit event to the unit of work; it commits with the change it records."""
     event = AuditEvent(
-        at=utcnow(),  # given, not defaulted: pydantic inspects a default factory at each call
-        channel=actor.channel,
-        request_id=current_request_id(),
-        token_id=actor.token_id,
-        organization_id=actor.organization_id,
-        role=actor.role.value,
-        action=action,
-        outcome=outcome,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        purpose=purpose or current_purpose(),
-        detail=detail or {},
+        **audit_row(
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail,
+            purpose=purpose,
+            outcome=outcome,
+        )
     )
     session.add(event)
     return event
 
 
-def take_pending(session: AsyncSession) -> list[AuditEvent]:
-    """The audit events added to the unit of work and not yet written, taken out of it: the
-    caller writes them with a statement of its own, in the same transaction."""
-    pending = [e for e in session.new if isinstance(e, AuditEvent)]
-    for event in pending:
-        session.expunge(event)
-    return pending
+def audit_row(
+    *,
+    actor: Principal,
+    action: str,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    purpose: str | None = None,
+    outcome: str = "allowed",
+) -> dict[str, Any]:
+    """The columns of one audit event, for ``service.changes``, which writes it in the statement
+    of the change it records (still in the caller's transaction)."""
+    return {
+        "at": utcnow(),  # given, not defaulted: pydantic inspects a default factory at each call
+        "channel": actor.channel,
+        "request_id": current_request_id(),
+        "token_id": actor.token_id,
+        "organization_id": actor.organization_id,
+        "role": actor.role.value,
+        "action": action,
+        "outcome": outcome,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "purpose": purpose or current_purpose(),
+        "detail": detail or {},
+    }
 
 
 async def list_events(

@@ -13,130 +13,61 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from geo.geometry import check_complexity
-from service.audit.service import record
 from service.auth.principal import Principal
+from service.changes import Guard, record_change
 from service.crises.models import (
     Crisis,
     CrisisAlert,
-    CrisisEvent,
     CrisisZone,
     ExposureSnapshot,
     Phase,
 )
 from service.crises.rules import JOIN_WINDOW_HOURS
-from service.db import new_id, utcnow
+from service.db import utcnow
 from service.errors import InvalidInput, PreconditionFailed
 from service.geowork import Budget
 from service.lookups import get_or_404
 from service.pagination import Page, paginate
-from service.webhooks.models import OutboxEvent
-from service.webhooks.service import CRISIS_EVENTS, emit, event_values
 
 
-def _who(actor: Principal) -> str:
-    return actor.organization_slug or actor.channel
-
-
-def event(
+async def event(
     session: AsyncSession, crisis: Crisis, kind: str, actor: Principal, **detail: Any
-) -> CrisisEvent:
-    """One entry on the crisis timeline, and the same in the audit log."""
-    entry = CrisisEvent(crisis_id=crisis.id, kind=kind, actor=_who(actor), detail=detail)
-    session.add(entry)
-    webhook_type = CRISIS_EVENTS.get(kind)
-    if webhook_type is not None:
-        task_id = detail.get("task_id")
-        emit(
-            session,
-            type=webhook_type,
-            subject=f"task:{task_id}" if task_id else f"crisis:{crisis.id}",
-            organization_id=detail.get("assignee_org")
-            or detail.get("to_org")
-            or detail.get("owner"),
-            data={
-                "crisis_id": crisis.id,
-                "kind": kind,
-                "exercise": crisis.exercise,
-                "hazard": crisis.hazard,
-                "alert_level": crisis.alert_level,
-                **{k: v for k, v in detail.items() if v is not None},
-            },
-        )
-    record(
+) -> None:
+    """One entry on the crisis timeline, with its webhook event and its audit event."""
+    await record_change(
         session,
         actor=actor,
-        action=f"crisis.{kind}",
-        subject_type="crisis",
-        subject_id=crisis.id,
-        detail={
-            k: v for k, v in detail.items() if isinstance(v, str | int | float | bool) or v is None
-        },
+        crisis_id=crisis.id,
+        exercise=crisis.exercise,
+        kind=kind,
+        detail=detail,
+        event={"hazard": crisis.hazard, "alert_level": crisis.alert_level},
     )
-    return entry
 
 
-def task_event(
+async def task_event(
     session: AsyncSession,
     *,
     crisis_id: str,
     exercise: bool,
     kind: str,
     actor: Principal,
+    guard: Guard | None = None,
     **detail: Any,
-) -> CrisisEvent:
+) -> bool:
     """A task's change on its crisis timeline, without reading the crisis (the hot path of task
-    updates). An API call is already in the audit log by its route; other callers get a row."""
-    timeline, outbox = task_event_values(
-        crisis_id=crisis_id, exercise=exercise, kind=kind, actor=actor, detail=detail
+    updates). An API call is already in the audit log by its route; other callers get an audit
+    event of the change. False when ``guard`` found the task changed (nothing written)."""
+    return await record_change(
+        session,
+        actor=actor,
+        crisis_id=crisis_id,
+        exercise=exercise,
+        kind=kind,
+        detail=detail,
+        audit=actor.channel != "api",
+        guard=guard,
     )
-    entry = CrisisEvent(**timeline)
-    session.add(entry)
-    if actor.channel != "api":
-        record(
-            session,
-            actor=actor,
-            action=f"crisis.{kind}",
-            subject_type="crisis",
-            subject_id=crisis_id,
-            detail={
-                k: v
-                for k, v in detail.items()
-                if isinstance(v, str | int | float | bool) or v is None
-            },
-        )
-    if outbox is not None:
-        session.add(OutboxEvent(**outbox))
-    return entry
-
-
-def task_event_values(
-    *, crisis_id: str, exercise: bool, kind: str, actor: Principal, detail: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The rows of a task's change: its timeline entry, and its outbox event (None for a kind
-    no webhook carries)."""
-    timeline = {
-        "id": new_id(),
-        "crisis_id": crisis_id,
-        "at": utcnow(),
-        "kind": kind,
-        "actor": _who(actor),
-        "detail": detail,
-    }
-    webhook_type = CRISIS_EVENTS.get(kind)
-    if webhook_type is None:
-        return timeline, None
-    outbox = event_values(
-        type=webhook_type,
-        subject=f"task:{detail.get('task_id')}",
-        organization_id=detail.get("assignee_org") or detail.get("to_org") or detail.get("owner"),
-        data={
-            "crisis_id": crisis_id,
-            "kind": kind,
-            "exercise": exercise,
-            **{k: v for k, v in detail.items() if v is not None},
-        },
-    )
-    return timeline, outbox
 
 
 async def latest_zone(session: AsyncSession, crisis_id: str) -> CrisisZone | None:
@@ -194,7 +125,7 @@ async def add_zone(
     )
     session.add(zone)
     await session.flush()
-    event(session, crisis, "zone_changed", actor, zone_version=zone.version, source=source)
+    await event(session, crisis, "zone_changed", actor, zone_version=zone.version, source=source)
     return zone
 
 
@@ -242,7 +173,7 @@ async def open_crisis(
     )
     session.add(crisis)
     await session.flush()
-    event(session, crisis, "opened", actor, why=why, exercise=exercise, hazard=hazard)
+    await event(session, crisis, "opened", actor, why=why, exercise=exercise, hazard=hazard)
     return crisis
 
 
@@ -262,11 +193,13 @@ async def link_alert(
             return False
         existing.alert_version = version
         session.add(existing)
-        event(session, crisis, "alert_updated", actor, alert_id=alert_id, alert_version=version)
+        await event(
+            session, crisis, "alert_updated", actor, alert_id=alert_id, alert_version=version
+        )
         return True
     session.add(CrisisAlert(crisis_id=crisis.id, alert_id=alert_id, alert_version=version))
     await session.flush()
-    event(session, crisis, "alert_linked", actor, alert_id=alert_id, alert_version=version)
+    await event(session, crisis, "alert_linked", actor, alert_id=alert_id, alert_version=version)
     return True
 
 
@@ -311,7 +244,7 @@ async def stand_down(
     crisis.updated_at = utcnow()
     crisis.version += 1
     session.add(crisis)
-    event(session, crisis, "stood_down", actor, reason=reason)
+    await event(session, crisis, "stood_down", actor, reason=reason)
 
 
 async def get_crisis(session: AsyncSession, crisis_id: str) -> Crisis:
@@ -360,7 +293,9 @@ async def change(
         if name in changes and changes[name] is not None and getattr(crisis, name) != changes[name]:
             before = getattr(crisis, name)
             setattr(crisis, name, changes[name])
-            event(session, crisis, f"{name}_changed", actor, before=before, after=changes[name])
+            await event(
+                session, crisis, f"{name}_changed", actor, before=before, after=changes[name]
+            )
             done.append(name)
     if done:
         crisis.version += 1

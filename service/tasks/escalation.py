@@ -48,7 +48,7 @@ async def escalate_due(
         )
         crisis = await session.get(Crisis, task.crisis_id)
         if crisis is not None:
-            crisis_event(
+            await crisis_event(
                 session,
                 crisis,
                 "task_escalated",

@@ -8,23 +8,21 @@ the next task waited for (``after``), was done and the next task sits with anoth
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, text, update
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.audit.models import AuditEvent
-from service.audit.service import take_pending
 from service.auth.permissions import Role
 from service.auth.principal import Principal
+from service.changes import Guard, who
 from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
-from service.crises.service import task_event, task_event_values
+from service.crises.service import task_event
 from service.db import metadata, new_id, utcnow
 from service.directory.models import Organization
 from service.errors import Forbidden, InvalidInput, PreconditionFailed
@@ -99,10 +97,6 @@ async def _record_hand_off(
         session.add(TaskHandOff(task_id=task_id, from_org=from_org, to_org=to_org, reason=reason))
 
 
-def _who(actor: Principal) -> str:
-    return actor.organization_slug or actor.channel
-
-
 async def create_task(
     session: AsyncSession, *, crisis: Crisis, actor: Principal, values: dict[str, Any]
 ) -> Task:
@@ -111,8 +105,8 @@ async def create_task(
         task.status = TaskStatus.BLOCKED.value
     session.add(task)
     await session.flush()
-    session.add(TaskChange(task_id=task.id, actor=_who(actor), changes={"created": task.key}))
-    crisis_event(
+    session.add(TaskChange(task_id=task.id, actor=who(actor), changes={"created": task.key}))
+    await crisis_event(
         session,
         crisis,
         "task_created",
@@ -197,7 +191,8 @@ async def change_task(
 
     The hot path of the API: the task is read once, and the update (guarded by the version, so
     that of two writers with the same ``If-Match`` one gets 412), its history entry, its
-    timeline entry, its outbox event and the call's audit row are written together.
+    timeline entry, its outbox event and its audit event are written together (one statement on
+    PostgreSQL: ``service.changes``).
     """
     connection = await session.connection()
     found = await connection.execute(_READ_TASK, {"task_id": task_id})
@@ -231,35 +226,28 @@ async def change_task(
         "id": new_id(),
         "task_id": task_id,
         "at": task["updated_at"],
-        "actor": _who(actor),
+        "actor": who(actor),
         "changes": {k: {"from": _plain(v), "to": _plain(task[k])} for k, v in before.items()},
     }
-    timeline: dict[str, Any] | None
-    outbox: dict[str, Any] | None
-    timeline, outbox = task_event_values(
+    recorded = await task_event(
+        session,
         crisis_id=task["crisis_id"],
         exercise=task["exercise"],
         kind="task_updated",
         actor=actor,
-        detail={
-            "task_id": task_id,
-            "fields": ",".join(sorted(before)),
-            "assignee_org": task["assignee_org"],
-            "status": task["status"],
-        },
+        guard=Guard(
+            table=_TASKS,
+            id=task_id,
+            version=if_match,
+            values={k: task[k] for k in (*CHANGEABLE, "version", "updated_at")},
+            rows=[(_TABLES["task_changes"], history)],
+        ),
+        task_id=task_id,
+        fields=",".join(sorted(before)),
+        assignee_org=task["assignee_org"],
+        status=task["status"],
     )
-    if actor.channel != "api" and timeline is not None:
-        # Not an API call: the timeline entry also needs an audit row of its own.
-        task_event(
-            session,
-            crisis_id=task["crisis_id"],
-            exercise=task["exercise"],
-            kind="task_updated",
-            actor=actor,
-            **timeline["detail"],
-        )
-        timeline = outbox = None
-    if not await _write_change(session, task, if_match, history, timeline, outbox):
+    if not recorded:
         current = (await session.exec(select(Task.version).where(col(Task.id) == task_id))).first()
         raise PreconditionFailed(
             f"The task changed since version {if_match}; read it again",
@@ -278,128 +266,6 @@ async def change_task(
         await _hand_off(session, task["crisis_id"], task_id, actor)
         await session.flush()
     return task
-
-
-async def _write_change(
-    session: AsyncSession,
-    task: dict[str, Any],
-    version: int,
-    history: dict[str, Any],
-    timeline: dict[str, Any] | None,
-    outbox: dict[str, Any] | None,
-) -> bool:
-    """Update the task if it is still at ``version`` and write the rows that go with the change;
-    False (and nothing written) if another writer got there first."""
-    values = {k: task[k] for k in (*CHANGEABLE, "version", "updated_at")}
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql" and timeline is not None and outbox is not None:
-        audit = take_pending(session)
-        if len(audit) == 1:
-            return await _write_change_pg(
-                session, task, version, values, history, timeline, outbox, audit[0]
-            )
-        for event in audit:
-            session.add(event)
-    await session.flush()
-    updated = await connection.execute(
-        update(_TASKS)
-        .where(_TASKS.c.id == task["id"], _TASKS.c.version == version)
-        .values(**values)
-    )
-    if updated.rowcount != 1:
-        return False
-    await connection.execute(insert(_TABLES["task_changes"]).values(**history))
-    if timeline is not None:
-        await connection.execute(insert(_TABLES["crisis_events"]).values(**timeline))
-    if outbox is not None:
-        await connection.execute(insert(_TABLES["outbox_events"]).values(**outbox))
-    return True
-
-
-#: One round trip on PostgreSQL: each insert takes its row from the update's, so that a stale
-#: version writes nothing at all.
-_CHANGE_PG = text(
-    """
-WITH changed AS (
-    UPDATE tasks SET status = :status, assignee_org = :assignee_org,
-        assignee_user = :assignee_user, due_at = :due_at, version = :new_version,
-        updated_at = :updated_at
-    WHERE id = :task_id AND version = :version
-    RETURNING id
-), history AS (
-    INSERT INTO task_changes (id, task_id, at, actor, changes)
-    SELECT :h_id, id, CAST(:updated_at AS TIMESTAMPTZ), :h_actor, CAST(:h_changes AS JSONB)
-    FROM changed
-), timeline AS (
-    INSERT INTO crisis_events (id, crisis_id, at, kind, actor, detail)
-    SELECT :t_id, :t_crisis_id, CAST(:t_at AS TIMESTAMPTZ), :t_kind, :t_actor,
-        CAST(:t_detail AS JSONB)
-    FROM changed
-), outbox AS (
-    INSERT INTO outbox_events (id, type, subject, occurred_at, organization_id, fanned_out, data)
-    SELECT :o_id, :o_type, :o_subject, CAST(:o_occurred_at AS TIMESTAMPTZ), :o_organization_id,
-        false, CAST(:o_data AS JSONB)
-    FROM changed
-), audit AS (
-    INSERT INTO audit_events (at, channel, request_id, token_id, organization_id, role, action,
-        outcome, subject_type, subject_id, purpose, detail)
-    SELECT CAST(:a_at AS TIMESTAMPTZ), :a_channel, :a_request_id, :a_token_id,
-        :a_organization_id, :a_role, :a_action, :a_outcome, :a_subject_type, :a_subject_id,
-        :a_purpose, CAST(:a_detail AS JSONB)
-    FROM changed
-)
-SELECT count(*) FROM changed
-"""
-)
-
-
-async def _write_change_pg(
-    session: AsyncSession,
-    task: dict[str, Any],
-    version: int,
-    values: dict[str, Any],
-    history: dict[str, Any],
-    timeline: dict[str, Any],
-    outbox: dict[str, Any],
-    audit: AuditEvent,
-) -> bool:
-    params: dict[str, Any] = {
-        "status": values["status"],
-        "assignee_org": values["assignee_org"],
-        "assignee_user": values["assignee_user"],
-        "due_at": values["due_at"],
-        "new_version": values["version"],
-        "updated_at": values["updated_at"],
-        "task_id": task["id"],
-        "version": version,
-        "h_id": history["id"],
-        "h_actor": history["actor"],
-        "h_changes": json.dumps(history["changes"]),
-        **{f"t_{k}": v for k, v in timeline.items()},
-        "t_detail": json.dumps(timeline["detail"]),
-        **{f"o_{k}": v for k, v in outbox.items() if k != "fanned_out"},
-        "o_data": json.dumps(outbox["data"]),
-        **{f"a_{c}": getattr(audit, c) for c in _AUDIT_COLUMNS},
-        "a_detail": json.dumps(audit.detail),
-    }
-    connection = await session.connection()
-    written = (await connection.execute(_CHANGE_PG, params)).scalar_one()
-    return bool(written)
-
-
-_AUDIT_COLUMNS = (
-    "at",
-    "channel",
-    "request_id",
-    "token_id",
-    "organization_id",
-    "role",
-    "action",
-    "outcome",
-    "subject_type",
-    "subject_id",
-    "purpose",
-)
 
 
 async def _hand_off(session: AsyncSession, crisis_id: str, done_id: str, actor: Principal) -> None:
@@ -421,7 +287,7 @@ async def _hand_off(session: AsyncSession, crisis_id: str, done_id: str, actor: 
             session.add(
                 TaskChange(
                     task_id=task.id,
-                    actor=_who(actor),
+                    actor=who(actor),
                     changes={"status": {"from": "blocked", "to": "open"}},
                 )
             )
@@ -433,7 +299,7 @@ async def _hand_off(session: AsyncSession, crisis_id: str, done_id: str, actor: 
                     to_org=task.assignee_org,
                     reason=HandOffReason.PREDECESSOR_DONE,
                 )
-            task_event(
+            await task_event(
                 session,
                 crisis_id=task.crisis_id,
                 exercise=task.exercise,
@@ -462,7 +328,9 @@ async def stand_down_tasks(
         task.version += 1
         task.updated_at = utcnow()
         session.add(task)
-    crisis_event(session, crisis, "tasks_stood_down", actor, cancelled=cancelled, flagged=flagged)
+    await crisis_event(
+        session, crisis, "tasks_stood_down", actor, cancelled=cancelled, flagged=flagged
+    )
     return cancelled, flagged
 
 
@@ -475,7 +343,7 @@ async def add_comment(
     comment = TaskComment(task_id=task.id, author_org=actor.organization_id, body=body)
     session.add(comment)
     await session.flush()
-    task_event(
+    await task_event(
         session,
         crisis_id=task.crisis_id,
         exercise=task.exercise,
