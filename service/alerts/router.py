@@ -20,7 +20,7 @@ from service.alerts.schemas import (
     FeedHealth,
     PollResult,
 )
-from service.alerts.zones import zone_of
+from service.alerts.zones import locate
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
@@ -85,7 +85,7 @@ async def push_cap(
         raise InvalidInput(
             f"Not a usable CAP message: {exc.reason}", errors=[{"loc": ["body"], "msg": exc.reason}]
         ) from exc
-    zone = await budget.run(zone_of, alert)
+    zone = await budget.run(locate, alert)
     stored, outcome = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
     if outcome == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK
@@ -141,7 +141,7 @@ async def declare_alert(
                 {"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors(include_url=False)
             ],
         ) from exc
-    zone = await budget.run(zone_of, alert)
+    zone = await budget.run(locate, alert)
     stored, outcome = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
     if outcome == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK
