@@ -298,7 +298,7 @@ def import_workers(
     from service.directory.service import get_organization
     from service.errors import LifelineError
     from service.registry.bulk import import_workers as run_import
-    from service.registry.bulk import is_workbook
+    from service.registry.bulk_files import is_workbook
     from service.registry.locate import default_locator
     from service.registry.protect import Protector
 
