@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from integrations.safe_url import Unresolvable
+from integrations.webhooks import delivery_client
 from service.auth.permissions import Role
 from service.db import session_scope
 from service.settings import Environment
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
-from service.webhooks.service import deliver_due, delivery_client, url_policy
+from service.webhooks.service import deliver_due, url_policy
 from tests.conftest import TokenFactory, bearer, unique
 
 PUBLIC = "93.184.216.34"
