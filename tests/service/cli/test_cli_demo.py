@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from service.app import create_app
 from service.cli import app as cli
 from service.db import make_engine, make_sessionmaker, session_scope
-from service.demo import coverage_gaps
+from service.demo.scenarios import coverage_gaps
 from service.tasks.models import Task
 from tests.conftest import settings_for
 

@@ -28,6 +28,7 @@ from service.db import (
     session_scope,
     utcnow,
 )
+from service.demo.synthetic import synthetic_csv
 from service.errors import InvalidInput
 from service.registry.bulk import import_workers
 from service.registry.bulk_files import cells_of, read_pieces, read_rows, row_to_payload
@@ -38,7 +39,6 @@ from service.registry.protect import Protector
 from service.registry.rows import Clean, Columns, RowMaker, clean_cells
 from service.registry.schemas import WorkerCreate
 from service.settings import Settings
-from service.synthetic import synthetic_csv
 from tests.conftest import Databases, settings_for
 from tests.service.registry.test_register_import import HEADER, csv_file, good_rows
 
