@@ -30,7 +30,7 @@ import shapely  # noqa: E402
 from exposure import PG, load_service_db  # noqa: E402
 
 from bench.common import wait_until_ready  # noqa: E402
-from service.synthetic import synthetic_register  # noqa: E402
+from service.demo.synthetic import synthetic_register  # noqa: E402
 
 ZONE = [
     (103.45, 0.95),

@@ -33,8 +33,8 @@ from shapely.geometry import mapping, shape  # noqa: E402
 from bench.common import timed, wait_until_ready  # noqa: E402
 from geo.circles import geodesic_circle  # noqa: E402
 from geo.exposure import ExposureIndex  # noqa: E402
-from service.demo import KLANG_VALLEY_FLOOD  # noqa: E402
-from service.synthetic import synthetic_register  # noqa: E402
+from service.demo.scenarios import KLANG_VALLEY_FLOOD  # noqa: E402
+from service.demo.synthetic import synthetic_register  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 

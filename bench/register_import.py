@@ -20,13 +20,13 @@ import asyncpg  # noqa: E402
 
 from service.auth.principal import Principal  # noqa: E402
 from service.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from service.demo.synthetic import synthetic_csv  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.registry.bulk import import_workers  # noqa: E402
 from service.registry.locate import default_locator  # noqa: E402
 from service.registry.protect import Protector  # noqa: E402
 from service.registry.rows import COLUMNS  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.synthetic import synthetic_csv  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 

@@ -287,11 +287,12 @@ def receive(port: int, secret: str, count: Synchronized[int]) -> None:
 
 async def fan_out(events: int) -> float:
     from integrations.safe_url import Policy
+    from integrations.webhooks import delivery_client
     from service.db import make_engine, make_sessionmaker, session_scope
     from service.registry.protect import Protector
     from service.settings import Settings
     from service.webhooks.models import OutboxEvent, WebhookSubscription
-    from service.webhooks.service import deliver_due, delivery_client
+    from service.webhooks.service import deliver_due
 
     secret = "bench-secret-0123456789"
     spawn = multiprocessing.get_context("spawn")

@@ -43,7 +43,7 @@ from shapely.geometry import mapping, shape  # noqa: E402
 from bench.common import timed, wait_until_ready  # noqa: E402
 from geo.errors import GeometryLimitExceeded  # noqa: E402
 from geo.exposure import ExposureIndex  # noqa: E402
-from geo.geometry import parse_geojson  # noqa: E402
+from geo.geojson import parse_geojson  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from tests import hostile_zones as hz  # noqa: E402
 

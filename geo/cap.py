@@ -6,7 +6,8 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from geo.circles import geodesic_circle
 from geo.errors import GeometryError
-from geo.geometry import Zone, parse_geojson
+from geo.geojson import parse_geojson
+from geo.geometry import Polygonal
 
 #: A circle of radius 0 (an epicentre) still needs an area to match anyone: 1 km.
 MIN_CIRCLE_M = 1_000.0
@@ -26,7 +27,7 @@ def _pairs(text: str, what: str) -> list[tuple[float, float]]:
     return points
 
 
-def parse_cap_polygon(text: str) -> Zone:
+def parse_cap_polygon(text: str) -> Polygonal:
     """A CAP ``polygon`` ("lat,lon lat,lon ...", first = last) as a valid lon/lat (Multi)Polygon.
 
     Real senders glue several rings into one string with ", " between them, leave rings open, or

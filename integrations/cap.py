@@ -13,7 +13,7 @@ from shapely.geometry import mapping
 
 from geo.cap import parse_cap_circle, parse_cap_polygon
 from geo.errors import GeometryError
-from geo.geometry import check_complexity
+from geo.limits import check_complexity
 from integrations.alert import (
     Alert,
     Certainty,

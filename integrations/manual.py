@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from geo.circles import circle_geojson
-from geo.geometry import parse_geojson
+from geo.geojson import parse_geojson
 from integrations.alert import Alert, Certainty, Hazard, MsgType, Severity, Status, Urgency
 from integrations.errors import PayloadError
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from geo.errors import GeometryError
-from geo.geometry import parse_geojson
+from geo.geojson import parse_geojson
 from integrations.alert import Alert, Certainty, Hazard, MsgType, Severity, Status, Urgency
 from integrations.errors import PayloadError
 from integrations.timeparse import from_epoch_ms

@@ -1,4 +1,5 @@
-"""The ``lifeline`` command: serve, migrate, the directory, tokens, the demo."""
+"""The ``lifeline`` command: serve, migrate, the directory, tokens, imports, keys, playbooks, and
+the demo (from ``service.demo``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,32 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from playbooks.loader import validate_yaml
 from service import migrate as migrations
+from service.audit.service import record
 from service.auth.permissions import Role
 from service.auth.principal import Principal
-from service.db import make_engine, make_sessionmaker, session_scope
+from service.auth.service import acting_for, create_token, list_tokens, revoke_token
+from service.crypto import new_key_spec
+from service.db import is_unique_violation, make_engine, make_sessionmaker, session_scope
+from service.demo.command import register as register_demo
 from service.directory.models import OrgKind
+from service.directory.schemas import OrganizationCreate, OrganizationPublic
+from service.directory.service import create_organization, get_organization, list_organizations
+from service.errors import LifelineError
+from service.observability import configure_logging
+from service.registry.bulk_files import is_workbook
+from service.registry.models import Worker
+from service.registry.protect import Protector
 from service.settings import get_settings
 
 T = TypeVar("T")
@@ -49,16 +67,30 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
-def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """``work`` on the configured database; a refusal is printed as an error (exit code 2)."""
+
     async def run() -> T:
         engine = make_engine(get_settings().database_url)
         try:
-            async with session_scope(make_sessionmaker(engine)) as session:
-                return await work(session)
+            return await work(engine)
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except LifelineError as exc:
+        raise _fail(exc.detail) from exc
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """``work`` in a transaction of its own (see ``_with_engine``)."""
+
+    async def run(engine: AsyncEngine) -> T:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await work(session)
+
+    return _with_engine(run)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -72,15 +104,11 @@ def migrate(
 ) -> None:
     """Bring the database to the latest schema (or to REVISION)."""
 
-    async def run() -> None:
-        engine = make_engine(get_settings().database_url)
-        try:
-            await migrations.upgrade(engine, revision)
-            console.print(f"database at revision {await migrations.current_revision(engine)}")
-        finally:
-            await engine.dispose()
+    async def run(engine: AsyncEngine) -> None:
+        await migrations.upgrade(engine, revision)
+        console.print(f"database at revision {await migrations.current_revision(engine)}")
 
-    asyncio.run(run())
+    _with_engine(run)
 
 
 @app.command()
@@ -90,8 +118,6 @@ def serve(
     processes: Annotated[int, typer.Option(help="API processes")] = 1,
 ) -> None:
     """Run the API (``lifeline worker`` runs the background work)."""
-    import uvicorn
-
     settings = get_settings()
     uvicorn.run(
         "service.app:create_app",
@@ -110,22 +136,19 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run every job once, then stop")] = False,
 ) -> None:
     """Run the background work (retention, housekeeping; feeds and playbooks as they come)."""
-    from service.observability import configure_logging
+    # Here rather than at the top: the worker loads the feeds, the crisis pass and the exposure
+    # engine (about 0.3 s), which no other command and no --help needs.
     from service.worker import crisis_jobs, feed_jobs, housekeeping_jobs, run_forever, run_once
 
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
 
-    async def one_pass() -> dict[str, str]:
-        engine = make_engine(settings.database_url)
-        try:
-            jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine) + crisis_jobs(engine)
-            return await run_once(engine, jobs)
-        finally:
-            await engine.dispose()
+    async def one_pass(engine: AsyncEngine) -> dict[str, str]:
+        jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine) + crisis_jobs(engine)
+        return await run_once(engine, jobs)
 
     if once:
-        console.print_json(data=asyncio.run(one_pass()))
+        console.print_json(data=_with_engine(one_pass))
         return
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_forever(settings))
@@ -142,12 +165,6 @@ def org_create(
     acts_for: Annotated[str | None, typer.Option(help="Consular cooperation: a,b,c")] = None,
 ) -> None:
     """Add an organisation to the directory and print it as JSON."""
-    from pydantic import ValidationError
-
-    from service.directory.schemas import OrganizationCreate, OrganizationPublic
-    from service.directory.service import create_organization
-    from service.errors import LifelineError
-
     try:
         data = OrganizationCreate(
             slug=slug,
@@ -167,16 +184,12 @@ def org_create(
         org, _ = await create_organization(session, actor=CLI, data=data)
         return OrganizationPublic.model_validate(org).model_dump_json(indent=2)
 
-    try:
-        print(_with_session(work))
-    except LifelineError as exc:
-        raise _fail(exc.detail) from exc
+    print(_with_session(work))
 
 
 @org_app.command("list")
 def org_list() -> None:
     """List the directory."""
-    from service.directory.service import list_organizations
 
     async def work(session: AsyncSession) -> Table:
         table = Table("slug", "kind", "country", "represents", "id")
@@ -197,9 +210,6 @@ def token_create(
 
     The operator's path: any role for any organisation (a new organisation's first
     administrator), audited as an issue for another organisation with the channel cli."""
-    from service.auth.service import create_token
-    from service.directory.service import get_organization
-    from service.errors import LifelineError
 
     async def work(session: AsyncSession) -> str:
         organization = await get_organization(session, ref=org)
@@ -208,26 +218,18 @@ def token_create(
         )
         return issued.secret
 
-    try:
-        print(_with_session(work))
-    except LifelineError as exc:
-        raise _fail(exc.detail) from exc
+    print(_with_session(work))
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id")]) -> None:
     """Revoke a token: the API refuses it within LIFELINE_TOKEN_CACHE_S (1 s by default)."""
-    from service.auth.service import revoke_token
-    from service.errors import LifelineError
 
     async def work(session: AsyncSession) -> str:
         token = await revoke_token(session, actor=CLI, token_id=token_id)
         return f"revoked {token.id} ({token.prefix}…)"
 
-    try:
-        console.print(_with_session(work))
-    except LifelineError as exc:
-        raise _fail(exc.detail) from exc
+    console.print(_with_session(work))
 
 
 @token_app.command("list")
@@ -240,9 +242,6 @@ def token_list(
     """List tokens: id, organisation, role, name, prefix, creation and revocation.
 
     Never a secret nor its hash. The id is what ``token revoke`` takes."""
-    from service.auth.service import list_tokens
-    from service.directory.service import get_organization, list_organizations
-    from service.errors import LifelineError
 
     async def work(session: AsyncSession) -> Table:
         only = (await get_organization(session, ref=org)).id if org else None
@@ -266,11 +265,8 @@ def token_list(
                 )
         return table
 
-    try:
-        # As wide as the rows, so that an id is never cut or folded.
-        Console(width=10_000).print(_with_session(work))
-    except LifelineError as exc:
-        raise _fail(exc.detail) from exc
+    # As wide as the rows, so that an id is never cut or folded.
+    Console(width=10_000).print(_with_session(work))
 
 
 @import_app.command("workers")
@@ -295,14 +291,10 @@ def import_workers(
     columns are reported and ignored. A row for someone already registered
     changes only the columns the file has. The README describes each column.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from service.directory.service import get_organization
-    from service.errors import LifelineError
+    # Here rather than at the top: the import loads the boundaries it locates people in
+    # (about 0.5 s), which no other command and no --help needs.
     from service.registry.bulk import import_workers as run_import
-    from service.registry.bulk import is_workbook
     from service.registry.locate import default_locator
-    from service.registry.protect import Protector
 
     content = file.read_bytes()
     # The bar's length: the lines (LF, or CR alone), less the header; a workbook's rows are
@@ -317,16 +309,8 @@ def import_workers(
     async def work(session: AsyncSession) -> dict[str, object]:
         actor = CLI
         if org:
-            o = await get_organization(session, ref=org)
-            actor = Principal(
-                organization_id=o.id,
-                role=Role.ADMIN,
-                channel="cli",
-                organization_slug=o.slug,
-                organization_kind=o.kind,
-                country=o.country,
-                represents=o.represents,
-            )
+            organization = await get_organization(session, ref=org)
+            actor = acting_for(organization, role=Role.ADMIN, channel="cli")
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -354,11 +338,7 @@ def import_workers(
 
     try:
         print(json.dumps(_with_session(work), indent=2))
-    except LifelineError as exc:
-        raise _fail(exc.detail) from exc
     except Exception as exc:
-        from service.db import is_unique_violation
-
         if not is_unique_violation(exc):
             raise
         raise _fail(
@@ -370,49 +350,31 @@ def import_workers(
 @keys_app.command("new")
 def keys_new(key_id: Annotated[str, typer.Option(help="Id of the new key")] = "k1") -> None:
     """Print a fresh key entry for LIFELINE_ENCRYPTION_KEYS (put it first to make it primary)."""
-    from service.crypto import new_key_spec
-
     print(new_key_spec(key_id))
 
 
 @keys_app.command("rotate")
 def keys_rotate(batch: Annotated[int, typer.Option(help="Rows per transaction")] = 5000) -> None:
     """Re-seal every personal field sealed under an older key with the primary key."""
-    from sqlmodel import col, select
-
-    from service.audit.service import record
-    from service.registry.models import Worker
-    from service.registry.protect import Protector
-
     protector = Protector.from_settings(get_settings())
 
-    async def run() -> int:
-        engine = make_engine(get_settings().database_url)
+    async def run(engine: AsyncEngine) -> int:
         resealed, last = 0, 0
-        try:
-            maker = make_sessionmaker(engine)
-            while True:
-                async with session_scope(maker) as session:
-                    query = (
-                        select(Worker)
-                        .where(col(Worker.pk) > last)
-                        .order_by(col(Worker.pk))
-                        .limit(batch)
-                    )
-                    rows = (await session.exec(query)).all()
-                    if not rows:
-                        break
-                    for worker in rows:
-                        if protector.reseal(worker):
-                            session.add(worker)
-                            resealed += 1
-                    last = rows[-1].pk or last
-                    record(session, actor=CLI, action="keys.rotate", detail={"up_to_pk": last})
-        finally:
-            await engine.dispose()
-        return resealed
+        maker = make_sessionmaker(engine)
+        while True:
+            async with session_scope(maker) as session:
+                query = select(Worker).where(col(Worker.pk) > last).order_by(col(Worker.pk))
+                rows = (await session.exec(query.limit(batch))).all()
+                if not rows:
+                    return resealed
+                for worker in rows:
+                    if protector.reseal(worker):
+                        session.add(worker)
+                        resealed += 1
+                last = rows[-1].pk or last
+                record(session, actor=CLI, action="keys.rotate", detail={"up_to_pk": last})
 
-    count = asyncio.run(run())
+    count = _with_engine(run)
     console.print(f"re-sealed {count} records under key {protector.sealer.primary_key_id}")
 
 
@@ -424,8 +386,6 @@ def playbooks_validate(
     ],
 ) -> None:
     """Check playbook YAML files; each problem is printed with its file and line."""
-    from playbooks.loader import validate_yaml
-
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else [folder]
     bad = 0
     for file in files:
@@ -440,122 +400,7 @@ def playbooks_validate(
         raise typer.Exit(code=1)
 
 
-@app.command()
-def demo(
-    serve_after: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Run the API afterwards")
-    ] = True,
-    people: Annotated[int, typer.Option(help="Synthetic people in the register")] = 20_000,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
-) -> None:
-    """Set up the embedded database with a realistic directory and register, show who is exposed
-    in three scenario zones, print tokens, and serve."""
-    from service.demo import SCENARIOS, issue_demo_tokens, run_drill, seed_directory, seed_register
-    from service.exposure.index import RegisterIndex
-    from service.exposure.schemas import Exposure, ZoneQuery
-    from service.exposure.service import exposure, zone_of
-    from service.geowork import default_workers
-
-    async def run() -> None:
-        engine = make_engine(get_settings().database_url)
-        try:
-            await migrations.upgrade(engine)
-            maker = make_sessionmaker(engine)
-            async with session_scope(maker) as session:
-                created, existing = await seed_directory(session, actor=CLI)
-            with console.status(f"registering {people:,} synthetic workers (encrypted at rest)..."):
-                async with session_scope(maker) as session:
-                    register = await seed_register(session, actor=CLI, workers=people)
-            index = RegisterIndex(engine)
-            await index.build()
-            results: list[tuple[str, Exposure]] = []
-            async with session_scope(maker) as session:
-                for title, query in SCENARIOS:
-                    budget = default_workers().budget()
-                    zone = await zone_of(ZoneQuery.model_validate(query), budget)
-                    counted = await exposure(
-                        session, actor=CLI, index=index, zone=zone, threshold=5, budget=budget
-                    )
-                    results.append((title, counted))
-                tokens = await issue_demo_tokens(session, actor=CLI)
-            drill = await run_drill(maker, index, actor=CLI)
-        finally:
-            await engine.dispose()
-        console.rule("[bold]Lifeline demo")
-        console.print(f"directory: {created} organisations created, {existing} already there")
-        console.print(
-            f"register: {register['created']:,} workers registered, "
-            f"{register['unchanged']:,} already there, {register['rejected']:,} rejected; "
-            f"index of {len(index.index):,} located workers built in {index.built_in_s or 0:.2f} s"
-        )
-        for title, result in results:
-            _print_exposure(title, result)
-        _print_drill(drill)
-        console.rule("[bold]API tokens (shown once, stored hashed)")
-        for t in tokens:
-            console.print(f"{t.role.value:<18} {t.organization:<22} {t.secret}", soft_wrap=True)
-        console.print("(each run revokes the tokens the previous run printed)")
-        # Plain print, not Rich: Rich would fold a line at the terminal's width, inside the token.
-        # Every line is shorter than 80 columns, so a copy takes each whole.
-        print("Try:")
-        print(f"TOKEN={tokens[0].secret}")
-        print('curl -s -H "Authorization: Bearer $TOKEN" \\')
-        print('  -H "Content-Type: application/json" \\')
-        print("""  -d '{"circle": {"lat": 3.139, "lon": 101.687, "radius_m": 50000}}' \\""")
-        print(f"  http://{host}:{port}/api/v1/exposure")
-
-    asyncio.run(run())
-    if serve_after:
-        serve(host=host, port=port, processes=1)
-
-
-def _print_drill(drill: object) -> None:
-    from service.demo import DrillSummary
-
-    assert isinstance(drill, DrillSummary)
-    console.rule("[bold]Drill: a CAP flood warning over the Klang Valley, through the playbooks")
-    console.print(
-        f"crisis: {drill.title} ({drill.crisis_id}); {len(drill.tasks)} tasks, exercise only"
-    )
-    console.print(
-        "a drill (exercise: true): GET /api/v1/crises lists it, marked, with the real crises "
-        f"(?exercises=only: drills alone); its tasks: GET /api/v1/crises/{drill.crisis_id}/tasks",
-        soft_wrap=True,
-    )
-    by_org: dict[str, int] = {}
-    for org, _, _, _ in drill.tasks:
-        by_org[org] = by_org.get(org, 0) + 1
-    table = Table("organisation", "tasks")
-    for org, count in sorted(by_org.items(), key=lambda kv: -kv[1]):
-        table.add_row(org, str(count))
-    console.print(table)
-    console.print(
-        f"coverage gaps (nobody in the directory fills the role): {len(drill.gaps)}, "
-        f"in {sum(g.tasks for g in drill.gaps)} tasks left to the coordinators",
-        soft_wrap=True,
-    )
-    for gap in drill.gaps:
-        console.print(f"  {gap}", soft_wrap=True, markup=False)
-
-
-def _print_exposure(title: str, result: object) -> None:
-    from service.exposure.schemas import Exposure
-
-    assert isinstance(result, Exposure)
-    console.rule(f"[bold]{title}")
-    console.print(
-        f"{result.workers or 0:,} registered workers in the zone, with "
-        f"{result.accompanying_family or 0:,} accompanying family members; "
-        f"{result.vulnerable or 0:,} vulnerable. Countries: {', '.join(result.countries) or '-'}."
-    )
-    table = Table("nationality", "workers")
-    for nationality, count in sorted(result.by_nationality.items(), key=lambda kv: -kv[1])[:8]:
-        table.add_row(nationality, f"{count:,}")
-    console.print(table)
-    top = sorted(result.by_sector.items(), key=lambda kv: -kv[1])[:4]
-    console.print("sectors: " + ", ".join(f"{k} {v:,}" for k, v in top))
-    console.print(f"women {result.by_sex.get('F', 0):,}, men {result.by_sex.get('M', 0):,}")
+register_demo(app, serve=serve)
 
 
 def main() -> None:

@@ -79,8 +79,9 @@ def crisis_jobs(engine: AsyncEngine) -> list[Job]:
 
 def webhook_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     """Deliveries of the outbox, every two seconds."""
+    from integrations.webhooks import delivery_client
     from service.registry.protect import Protector
-    from service.webhooks.service import deliver_due, delivery_client, url_policy
+    from service.webhooks.service import deliver_due, url_policy
 
     protector = Protector.from_settings(settings)
     policy = url_policy(settings)

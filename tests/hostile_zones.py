@@ -8,7 +8,7 @@ from typing import Any
 
 #: Kuala Lumpur, where the tests and the bench register people.
 KL = (101.69, 3.14)
-#: The largest star the limits accept (``geo.geometry.MAX_OVERLAPS``), and one just over.
+#: The largest star the limits accept (``geo.limits.MAX_OVERLAPS``), and one just over.
 STAR_ACCEPTED = 2_800
 STAR_REFUSED = 4_000
 #: The largest comb and number of small squares or holes the limits accept.

@@ -35,7 +35,7 @@ from service.alerts.schemas import (
     PassOutcome,
     PollResult,
 )
-from service.alerts.zones import zone_of
+from service.alerts.zones import locate
 from service.deps import SessionDep
 from service.errors import InvalidInput, LifelineError
 from service.feeds.poller import poll_feed
@@ -95,7 +95,7 @@ async def push_cap(
         raise InvalidInput(
             f"Not a usable CAP message: {exc.reason}", errors=[{"loc": ["body"], "msg": exc.reason}]
         ) from exc
-    zone = await budget.run(zone_of, alert)
+    zone = await budget.run(locate, alert)
     stored, received = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
     await service.record_push(
         session, alert_id=stored.id, version=alert.version, actor=actor, received=received
@@ -177,7 +177,7 @@ async def declare_alert(
                 {"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors(include_url=False)
             ],
         ) from exc
-    zone = await budget.run(zone_of, alert)
+    zone = await budget.run(locate, alert)
     stored, outcome = await service.store_alert(session, alert=alert, actor=actor, zone=zone)
     if outcome == service.UNCHANGED:
         response.status_code = status.HTTP_200_OK

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from integrations.alert import Alert, MsgType
 from service.alerts.models import AlertAlias, AlertPush, AlertRecord, AlertVersion
-from service.alerts.zones import zone_of
+from service.alerts.zones import locate
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.db import new_id, utcnow
@@ -40,7 +40,7 @@ Located = tuple[dict[str, Any] | None, str | None]
 
 def _fields(alert: Alert, located: Located | None = None) -> dict[str, Any]:
     """The alert's latest state, as columns (``located``: its zone, if already made)."""
-    zone, zone_source = located if located is not None else zone_of(alert)
+    zone, zone_source = located if located is not None else locate(alert)
     return {
         "zone": zone,
         "zone_source": zone_source,
@@ -114,7 +114,7 @@ async def store_alert(
 ) -> tuple[AlertRecord, str]:
     """Keep ``alert``; return the stored alert and whether it was new, updated or unchanged.
 
-    ``zone`` is ``zones.zone_of(alert)`` when the caller made it already (the API does, in a
+    ``zone`` is ``zones.locate(alert)`` when the caller made it already (the API does, in a
     geometry thread); otherwise it is made here.
 
     Safe against two workers storing the same item at once: inserts skip on conflict and the

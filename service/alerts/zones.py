@@ -28,7 +28,7 @@ DEFAULT_POINT_RADIUS_KM = 50.0
 GEOCODE_NAMES = {"iso3166-2", "iso 3166-2", "iso3166_2"}
 
 
-def zone_of(alert: Alert) -> tuple[dict[str, Any] | None, str | None]:
+def locate(alert: Alert) -> tuple[dict[str, Any] | None, str | None]:
     """(GeoJSON zone, how it was made) for ``alert``; (None, None) when nothing locates it."""
     geometry = alert.geometry
     if geometry and geometry.get("type") in {"Polygon", "MultiPolygon", "GeometryCollection"}:

@@ -185,11 +185,19 @@ async def _lookup(session: AsyncSession, digest: str) -> Principal | None:
     token, org = row
     if token.revoked_at is not None:
         return None
+    return acting_for(org, role=Role(token.role), token_id=token.id)
+
+
+def acting_for(
+    org: Organization, *, role: Role, channel: str = "api", token_id: str | None = None
+) -> Principal:
+    """The caller acting for ``org`` with ``role``: the bearer of one of its tokens, or the
+    operator importing for it on the command line (``channel="cli"``)."""
     return Principal(
         organization_id=org.id,
-        role=Role(token.role),
-        channel="api",
-        token_id=token.id,
+        role=role,
+        channel=channel,
+        token_id=token_id,
         organization_slug=org.slug,
         organization_kind=org.kind,
         country=org.country,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlmodel import col, select
 
 from geo.errors import GeometryError
-from geo.geometry import parse_geojson
+from geo.geojson import parse_geojson
 from geo.suppress import suppress, suppress_total
 from service.auth.permissions import Role
 from service.auth.principal import Principal

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from geo.geometry import check_complexity
+from geo.limits import check_complexity
 from service.auth.principal import Principal
 from service.changes import Guard, record_change
 from service.crises.models import (

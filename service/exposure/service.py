@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import shape
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +17,8 @@ from geo.area import area_share
 from geo.circles import geodesic_circle
 from geo.errors import GeometryError
 from geo.exposure import ExposureCounts
-from geo.geometry import parse_geojson
+from geo.geojson import parse_geojson
+from geo.geometry import Zone
 from geo.suppress import suppress, suppress_total
 from service.auth.permissions import Role
 from service.auth.principal import Principal
@@ -30,19 +31,12 @@ from service.registry.models import PopulationGroup
 BREAKDOWNS = ("by_nationality", "by_country", "by_admin1", "by_sector", "by_sex")
 
 
-@dataclass(frozen=True, slots=True)
-class Zone:
-    geometry: Polygon | MultiPolygon
-    repairs: list[str]
-
-
 def _zone(query: ZoneQuery) -> Zone:
     if query.circle is not None:
         c = query.circle
-        return Zone(geodesic_circle(c.lon, c.lat, c.radius_m), [])
+        return Zone(geodesic_circle(c.lon, c.lat, c.radius_m))
     assert query.geometry is not None
-    parsed = parse_geojson(query.geometry)
-    return Zone(parsed.geometry, parsed.repairs)
+    return parse_geojson(query.geometry)
 
 
 async def zone_of(query: ZoneQuery, budget: Budget) -> Zone:

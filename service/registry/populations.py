@@ -55,7 +55,7 @@ async def create_group(
     country = admin1 = None
     if data.area is not None:
         from geo.errors import GeometryError
-        from geo.geometry import parse_geojson
+        from geo.geojson import parse_geojson
 
         try:
             if budget is None:

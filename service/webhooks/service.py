@@ -1,11 +1,9 @@
-"""Emitting events into the outbox (in the caller's transaction), and delivering them."""
+"""Emitting events into the outbox (in the caller's transaction), fanning them out to the
+subscriptions, and delivering them in order (the HTTP side is ``integrations.webhooks``)."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -18,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from integrations.safe_http import guarded_client
-from integrations.safe_url import Policy, Resolver, UnsafeUrl, system_resolver
+from integrations.safe_url import Policy
+from integrations.webhooks import CONCURRENCY, Signer, event_body, post_event
 from service.db import UTCDateTime, metadata, new_id, session_scope, utcnow
 from service.registry.protect import Protector
 from service.settings import Environment, Settings
@@ -37,11 +35,7 @@ EVENT_TYPES = (
     "alert.received",
 )
 MAX_ATTEMPTS = 12
-#: Subjects delivered at once, and the connections kept to the receivers. httpx looks at every
-#: pooled connection on each request, so a larger pool costs CPU on every delivery.
-CONCURRENCY = 16
 LOCK = timedelta(seconds=60)
-TIMEOUT_S = 10.0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -56,21 +50,6 @@ def url_policy(settings: Settings) -> Policy:
         settings.webhook_allow_hosts.split(","),
         require_https=settings.env is not Environment.DEVELOPMENT,
     )
-
-
-def delivery_client(policy: Policy, resolve: Resolver = system_resolver) -> httpx.AsyncClient:
-    """The HTTP client of the deliveries: guarded (each connection to a checked address, no
-    redirects followed), keep-alive, as many connections as subjects in flight."""
-    return guarded_client(
-        policy,
-        resolve,
-        limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY),
-        timeout=TIMEOUT_S,
-    )
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    return Signer(secret)(timestamp, body)
 
 
 #: Crisis timeline entries and the webhook event each becomes.
@@ -303,8 +282,13 @@ async def deliver_due(
                 subscription = subscriptions[delivery.subscription_id]
                 body = bodies.get(delivery.event_id)
                 if body is None:
-                    body = bodies[delivery.event_id] = _body(delivery)
-                status, error, refused = await _post(
+                    body = bodies[delivery.event_id] = event_body(
+                        event_id=delivery.event_id,
+                        type=delivery.type,
+                        occurred_at=delivery.occurred_at,
+                        data=delivery.data,
+                    )
+                status, error, refused = await post_event(
                     client, signers[subscription.id], subscription.url, delivery.event_id, body
                 )
                 outcome = {
@@ -370,52 +354,6 @@ async def _record(engine: AsyncEngine, outcomes: list[dict[str, Any]], released:
             await connection.execute(
                 update(_DELIVERIES).where(_DELIVERIES.c.id.in_(released)).values(locked_until=None)
             )
-
-
-class Signer:
-    """HMAC-SHA256 with one subscription's secret, its key schedule computed once."""
-
-    def __init__(self, secret: str) -> None:
-        self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
-
-    def __call__(self, timestamp: int, body: bytes) -> str:
-        mac = self._mac.copy()
-        mac.update(str(timestamp).encode() + b"." + body)
-        return "sha256=" + mac.hexdigest()
-
-
-def _body(delivery: Any) -> bytes:
-    return json.dumps(
-        {
-            "id": delivery.event_id,
-            "type": delivery.type,
-            "occurred_at": delivery.occurred_at.isoformat(),
-            "data": delivery.data,
-        },
-        separators=(",", ":"),
-    ).encode()
-
-
-async def _post(
-    client: httpx.AsyncClient, signer: Signer, url: str, event_id: str, body: bytes
-) -> tuple[int | None, str | None, bool]:
-    """Post one event: (the receiver's status, the error, whether the URL was refused)."""
-    timestamp = int(utcnow().timestamp())
-    headers = {
-        "Content-Type": "application/json",
-        "Lifeline-Event-Id": event_id,
-        "Lifeline-Timestamp": str(timestamp),
-        "Lifeline-Signature": signer(timestamp, body),
-        "User-Agent": "Lifeline-Webhooks/0.1",
-    }
-    try:
-        response = await client.post(url, content=body, headers=headers, timeout=TIMEOUT_S)
-    except UnsafeUrl as exc:
-        return None, f"refused: {exc.reason}"[:500], True
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}", False
-    error = None if response.is_success else f"answered {response.status_code}"
-    return response.status_code, error, False
 
 
 def types_ok(events: Sequence[str]) -> list[str]:

@@ -9,7 +9,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from geo.area import area_km2, area_share
 from geo.errors import GeometryError
-from geo.geometry import parse_geojson
+from geo.geojson import parse_geojson
 
 A = 6_378_137.0
 E2 = 0.006_694_379_990_14

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.circles import geodesic_circle
 from geo.exposure import ExposureIndex
-from geo.geometry import parse_geojson
+from geo.geojson import parse_geojson
 
 N = 20_000
 NATIONS = np.array(["PHL", "IDN", "MMR", "NPL", "BGD"])

@@ -12,7 +12,10 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from geo.errors import GeometryError
-from geo.geometry import MAX_CROSSINGS, ParsedGeometry, parse_geojson, parse_wkt, to_zone
+from geo.geojson import parse_geojson, to_zone
+from geo.geometry import Zone
+from geo.limits import MAX_CROSSINGS
+from geo.wkt import parse_wkt
 
 SQUARE = [[100.0, 0.0], [101.0, 0.0], [101.0, 1.0], [100.0, 1.0], [100.0, 0.0]]
 HOLE = [[100.2, 0.2], [100.8, 0.2], [100.8, 0.8], [100.2, 0.8], [100.2, 0.2]]
@@ -25,7 +28,7 @@ def polygon(*rings: list[Any]) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": list(rings)}
 
 
-def inside(parsed: ParsedGeometry, lon: float, lat: float) -> bool:
+def inside(parsed: Zone, lon: float, lat: float) -> bool:
     return bool(shapely.contains_xy(parsed.geometry, lon, lat))
 
 
@@ -417,7 +420,7 @@ def test_a_star_is_refused_by_its_overlapping_edges_before_it_is_validated() -> 
     """A star's validation takes the square of its vertices; the limit is on the pairs of edges
     it compares, counted first, and named in the refusal."""
     from geo.errors import GeometryLimitExceeded
-    from geo.geometry import MAX_OVERLAPS, overlap_estimate, overlapping_pairs
+    from geo.limits import MAX_OVERLAPS, overlap_estimate, overlapping_pairs
     from tests.hostile_zones import STAR_ACCEPTED, STAR_REFUSED, star
 
     accepted = parse_geojson(star(STAR_ACCEPTED)).geometry

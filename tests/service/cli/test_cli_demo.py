@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from service.app import create_app
 from service.db import make_engine, make_sessionmaker, session_scope
-from service.demo import coverage_gaps
+from service.demo.scenarios import coverage_gaps
 from service.tasks.models import Task
 from tests.conftest import run_cli, settings_for
 

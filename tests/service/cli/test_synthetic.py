@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
+from service.demo.synthetic import corridors, names, synthetic_register, synthetic_rows
 from service.registry.locate import default_locator
-from service.synthetic import corridors, names, synthetic_register, synthetic_rows
 
 N = 20_000
 

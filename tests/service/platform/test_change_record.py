@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.audit.models import AuditEvent
 from service.audit.service import record
-from service.auth.principal import Principal
+from service.auth.principal import WORKER
 from service.changes import Guard, record_change
 from service.crises.models import Crisis, CrisisEvent
 from service.db import metadata, session_scope, utcnow
@@ -23,7 +23,6 @@ from service.tasks.models import Task, TaskChange
 from service.webhooks.models import OutboxEvent
 from tests.conftest import unique
 
-WORKER = Principal.system("worker")
 TASKS = metadata.tables["tasks"]
 
 

@@ -22,7 +22,7 @@ from service.db import session_scope
 from service.directory.models import OrgKind
 from service.exports import workers as workers_csv
 from service.exports.csv import chunks
-from service.registry import bulk
+from service.registry import bulk, bulk_prepare
 from service.registry.models import Worker
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 from tests.service.registry.test_register_import import upload
@@ -43,8 +43,8 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     """Each test on both paths: a small file is prepared in a thread; here a process pool (one
     worker) prepares it as it would a large file."""
     if request.param == "processes":
-        monkeypatch.setattr(bulk, "PROCESS_THRESHOLD", 0)
-        monkeypatch.setattr(bulk, "MAX_PROCESSES", 1)
+        monkeypatch.setattr(bulk_prepare, "PROCESS_THRESHOLD", 0)
+        monkeypatch.setattr(bulk_prepare, "MAX_PROCESSES", 1)
     yield request.param
 
 

@@ -28,23 +28,17 @@ from service.db import (
     session_scope,
     utcnow,
 )
+from service.demo.synthetic import synthetic_csv
 from service.errors import InvalidInput
-from service.registry.bulk import (
-    ImportReport,
-    _Store,
-    cells_of,
-    import_workers,
-    read_pieces,
-    read_rows,
-    row_to_payload,
-)
+from service.registry.bulk import import_workers
+from service.registry.bulk_files import cells_of, read_pieces, read_rows, row_to_payload
+from service.registry.bulk_store import ImportReport, Store
 from service.registry.locate import default_locator
 from service.registry.models import RegisterChange, Worker
 from service.registry.protect import Protector
 from service.registry.rows import Clean, Columns, RowMaker, clean_cells
 from service.registry.schemas import WorkerCreate
 from service.settings import Settings
-from service.synthetic import synthetic_csv
 from tests.conftest import Databases, settings_for
 from tests.service.registry.test_register_import import HEADER, csv_file, good_rows
 
@@ -261,7 +255,7 @@ async def test_a_first_import_into_an_empty_register_counts_and_dedupes_alike(
             raise AssertionError("an empty register has nobody to look up")
 
         with monkeypatch.context() as patched:
-            patched.setattr(_Store, "_known", no_look_up)
+            patched.setattr(Store, "_known", no_look_up)
             report = await run(content)
         assert (report.created, report.unchanged, report.rejected) == (3, 0, 1)
         assert report.errors == [{"row": 5, "msg": "repeats the person of row 2"}]
@@ -278,10 +272,10 @@ async def test_a_person_registered_during_a_first_import_is_not_registered_twice
     the look-up; SQLite (one writer) refuses the import whole. Never two records of one person."""
     async with _empty_register(databases, backend) as (makers, run):
         rows = good_rows("MEANWHILE")
-        begin = _Store.begin
+        begin = Store.begin
         raced: list[bool] = []
 
-        async def begin_then_someone_registers(self: _Store) -> None:
+        async def begin_then_someone_registers(self: Store) -> None:
             await begin(self)
             if not raced:  # the import under test, not the registration inside it
                 raced.append(True)
@@ -289,7 +283,7 @@ async def test_a_person_registered_during_a_first_import_is_not_registered_twice
                 assert (await run(csv_file(rows[1:2]))).created == 1
 
         with monkeypatch.context() as patched:
-            patched.setattr(_Store, "begin", begin_then_someone_registers)
+            patched.setattr(Store, "begin", begin_then_someone_registers)
             if backend == "postgresql":
                 report = await run(csv_file(rows))
                 assert (report.created, report.unchanged, report.rejected) == (2, 1, 0)

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from service.auth.permissions import Role
 from service.directory.models import OrgKind
-from service.registry.bulk import _Store
+from service.registry.bulk_store import Store
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 
 HEADER = ("nationality,given_name,family_name,sex,birth_date,document_number,phone,languages,sector,"
@@ -115,7 +115,7 @@ async def test_a_person_registered_meanwhile_gets_409_and_nothing_written(
         return await client.post("/api/v1/workers/import", files=files, headers=key)
 
     with monkeypatch.context() as patched:
-        patched.setattr(_Store, "_known", blind)
+        patched.setattr(Store, "_known", blind)
         response = await send()
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == "application/problem+json"

@@ -14,7 +14,9 @@ from fastapi import FastAPI
 from service.auth.principal import Principal
 from service.db import session_scope
 from service.errors import InvalidInput
-from service.registry.bulk import MAX_CELL, ImportReport, import_workers
+from service.registry.bulk import import_workers
+from service.registry.bulk_files import MAX_CELL
+from service.registry.bulk_store import ImportReport
 from service.registry.locate import default_locator
 from service.registry.protect import Protector
 from service.registry.rows import Columns, clean_cells

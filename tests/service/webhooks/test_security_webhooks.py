@@ -12,12 +12,13 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from integrations.safe_url import Unresolvable
+from integrations.webhooks import delivery_client
 from service.auth.permissions import Role
 from service.db import session_scope
 from service.settings import Environment
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
-from service.webhooks.service import deliver_due, delivery_client, url_policy
-from tests.conftest import TokenFactory, bearer, unique
+from service.webhooks.service import deliver_due, url_policy
+from tests.conftest import TokenFactory, bearer, make_org_in, make_token_in, unique
 
 PUBLIC = "93.184.216.34"
 
@@ -102,12 +103,22 @@ def test_plain_http_is_for_development_only(app: FastAPI) -> None:
     ).require_https
 
 
-async def test_a_name_that_now_resolves_inside_is_refused_at_delivery(
-    client: httpx.AsyncClient, make_token: TokenFactory, app: FastAPI, names: Table
-) -> None:
+async def test_a_name_that_now_resolves_inside_is_refused_at_delivery(own_app: FastAPI) -> None:
     """Accepted while public, the name then points at loopback (DNS rebinding): the delivery
-    is refused before any connection, recorded dead with the reason, and the deliverer goes on."""
-    coordinator = bearer(await make_token(Role.COORDINATOR))
+    is refused before any connection, recorded dead with the reason, and the deliverer goes on.
+    On a database of its own: the deliverer takes what is due, and the shared database holds
+    other tests' deliveries."""
+    app = own_app
+    app.state.resolver = Table({"hooks.partner.example": [PUBLIC]})
+    coordinator = bearer(await make_token_in(app, Role.COORDINATOR, await make_org_in(app)))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lifeline.test") as client:
+        await _rebound_delivery(app, client, coordinator)
+
+
+async def _rebound_delivery(
+    app: FastAPI, client: httpx.AsyncClient, coordinator: dict[str, str]
+) -> None:
     url = f"https://hooks.partner.example/{unique('rebind')}"
     made = await client.post(
         "/api/v1/webhooks", json={"url": url, "events": ["alert.received"]}, headers=coordinator

@@ -76,7 +76,7 @@ class MobilePlan:
 
 
 def _data_rows(name: str) -> list[dict[str, str]]:
-    with resources.files("service.data").joinpath(name).open(encoding="utf-8") as f:
+    with resources.files("service.demo.data").joinpath(name).open(encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -135,7 +135,7 @@ class City:
 def corridors() -> list[Corridor]:
     """The latest edition's row for each corridor."""
     latest: dict[tuple[str, str], dict[str, str]] = {}
-    with resources.files("service.data").joinpath("corridors.csv").open(encoding="utf-8") as f:
+    with resources.files("service.demo.data").joinpath("corridors.csv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             key = (row["origin_iso3"], row["destination_iso3"])
             if key not in latest or row["edition"] > latest[key]["edition"]:
