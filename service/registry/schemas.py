@@ -6,8 +6,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from geo.admin import AdminAreas
 from service.countries import CountryCode
 from service.registry.models import LegalBasis, Sector, Sex, Source, Vulnerability
 from service.text import Line
@@ -119,7 +120,14 @@ class WorkerPublic(BaseModel):
     id: str
     nationality: str
     country: str | None = None
-    admin1: str | None = None
+    admin1: str | None = Field(
+        default=None, description="First-level subdivision code where located (`MY-10`)"
+    )
+    admin1_name: str | None = Field(
+        default=None,
+        description="Its name in the shipped boundaries (`Selangor`); null for no code or one "
+        "without a name",
+    )
     version: int
 
 
@@ -138,6 +146,13 @@ class WorkerCreated(BaseModel):
         description="Whether you may erase it (DELETE /workers/{id}), as the worker may ask you to"
     )
     visibility: str = Field(description="In words: what you will and will not be able to see")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The name of `admin1` in the shipped boundaries (`MY-10` → `Selangor`)"
+    )
+    @property
+    def admin1_name(self) -> str | None:
+        return AdminAreas.load().admin1_name(self.admin1)
 
 
 class ImportError_(BaseModel):

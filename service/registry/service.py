@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from geo.admin import AdminAreas
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.crypto import SealBroken
@@ -222,6 +223,8 @@ def present(worker: Worker, fields: frozenset[str], protector: Protector) -> dic
     for name, value in plain.items():
         if name in fields:
             out[name] = value
+    if "admin1" in fields:
+        out["admin1_name"] = AdminAreas.load().admin1_name(worker.admin1)
     if "location" in fields and worker.lat is not None and worker.lon is not None:
         out["location"] = {"lat": worker.lat, "lon": worker.lon}
     if "consent" in fields:
