@@ -473,7 +473,10 @@ def _in_own_country(
     cols: _Columns, rows: NDArray[np.int64], home: NDArray[np.int32]
 ) -> NDArray[np.bool_]:
     """Whether each row's worker is located in their own country of nationality."""
-    return home[cols.codes["nationality"][rows]] == cols.codes["country"][rows]
+    at_home: NDArray[np.bool_] = (
+        home[cols.codes["nationality"][rows]] == cols.codes["country"][rows]
+    )
+    return at_home
 
 
 def _add(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
