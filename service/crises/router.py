@@ -29,7 +29,6 @@ from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import NotFound
 from service.exposure.people import PeopleAsked, people_csv, people_page, wants_csv
 from service.exposure.router import IndexDep, Lister
-from service.exposure.schemas import OWN_COUNTRY_DESCRIPTION, OwnCountry, PeoplePage
 from service.exposure.service import (
     OWN_NATIONALS_BASIS,
     SNAPSHOT_BASIS,
@@ -43,6 +42,7 @@ from service.orchestration import exposure_counts
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.registry.access import is_outsider
 from service.registry.router import ProtectorDep, rate_limit
+from service.registry.schemas import OWN_COUNTRY_DESCRIPTION, OwnCountry, PeoplePage
 
 router = APIRouter(prefix="/crises", tags=["crises"])
 

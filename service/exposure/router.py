@@ -16,10 +16,11 @@ from service.errors import LifelineError
 from service.exposure import service
 from service.exposure.engine import RegisterIndex
 from service.exposure.people import PeopleAsked, people_csv, people_in, people_page
-from service.exposure.schemas import Exposure, PeoplePage, WorkersInZoneQuery, ZoneQuery
+from service.exposure.schemas import Exposure, WorkersInZoneQuery, ZoneQuery
 from service.openapi import problems, raises
 from service.pagination import CursorParam, LimitParam
 from service.registry.router import ProtectorDep, rate_limit
+from service.registry.schemas import PeoplePage
 
 router = APIRouter(prefix="/exposure", tags=["exposure"])
 

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.countries import CountryCode
-from service.pagination import Page
-from service.registry.schemas import WorkerPublic
+from service.registry.schemas import OWN_COUNTRY_DESCRIPTION, OwnCountry
 
-#: Whether a list of people keeps workers located in their own country of nationality (they are
-#: not migrant workers there: docs/decisions/0014-nationals-in-their-own-country.md).
-OwnCountry = Literal["exclude", "only", "include"]
-OWN_COUNTRY_DESCRIPTION = (
-    "Workers located in their own country of nationality (a Malaysian in Malaysia) are not "
-    "migrant workers there: `exclude` leaves them out (the default), `only` lists only them, "
-    "`include` lists everyone"
-)
 ADMIN1_NAMES_DESCRIPTION = (
     "The name of each first-level subdivision code in `by_admin1` (`MY-10` → `Selangor`), from "
     "the shipped boundaries; a code without a name there (and `unknown`) is absent"
@@ -61,30 +52,6 @@ class WorkersInZoneQuery(ZoneQuery):
     nationals_in_own_country: OwnCountry = Field(
         default="exclude", description=OWN_COUNTRY_DESCRIPTION
     )
-
-
-class PeoplePage(Page[WorkerPublic]):
-    """A page of a list of people, and what the whole list counts: how many match, how many
-    you may read, and how many you may not and why (never who)."""
-
-    matching: int | None = Field(
-        description="People who match the list's filters within your need-to-know scope "
-        "(consular staff: your nationalities in the countries your post covers; a society: its "
-        "country; an admin: everyone), on every page together. Exact for consular staff and "
-        "admins (the same figure as `own_nationals.workers` of the exposure); rounded for a "
-        "society, and null when under the threshold"
-    )
-    listed: int = Field(
-        description="Of those, the people this list shows you over all its pages (exact)"
-    )
-    not_shown: dict[str, int] = Field(
-        description="Of those, the people no page shows you, by reason, never by name: "
-        "`no_consent_to_share_with_embassy` (they refused sharing with their embassy), "
-        "`no_consent_to_share_with_humanitarian` (a society reads only those who agreed), "
-        "`withheld_under_data_protection` (another rule of the register keeps them from you; "
-        "which one is not said). Rounded for a society, reasons under the threshold absent"
-    )
-    basis: str = Field(description="In words: what `matching`, `listed` and `not_shown` count")
 
 
 class AreaGroupShare(BaseModel):

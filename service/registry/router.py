@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 
 from service.audit.service import record
 from service.auth.dependencies import authorize
@@ -20,7 +20,10 @@ from service.registry.locate import Locator
 from service.registry.protect import Protector
 from service.registry.ratelimit import TokenBuckets
 from service.registry.schemas import (
+    OWN_COUNTRY_DESCRIPTION,
     ImportResult,
+    OwnCountry,
+    PeoplePage,
     PopulationCreate,
     PopulationPublic,
     WorkerCreate,
@@ -28,6 +31,7 @@ from service.registry.schemas import (
     WorkerPublic,
     WorkerUpdate,
 )
+from service.registry.unseen import Unseen
 
 router = APIRouter(tags=["register"])
 
@@ -124,7 +128,7 @@ async def import_workers(
     return ImportResult.model_validate(report, from_attributes=True)
 
 
-@router.get("/workers", response_model=Page[WorkerPublic], responses=problems(429))
+@router.get("/workers", response_model=PeoplePage, responses=problems(429))
 async def list_workers(
     request: Request,
     session: SessionDep,
@@ -135,8 +139,13 @@ async def list_workers(
     nationality: CountryCode | None = None,
     country: CountryCode | None = None,
     admin1: str | None = None,
-) -> Page[WorkerPublic]:
-    """The workers whose personal data you may read, oldest registration first."""
+    nationals_in_own_country: Annotated[
+        OwnCountry,
+        Query(description=OWN_COUNTRY_DESCRIPTION + " (here the default is `include`)"),
+    ] = "include",
+) -> PeoplePage:
+    """The workers whose personal data you may read, oldest registration first, with how many
+    more match your filters within your scope and are not shown, and why."""
     rate_limit(request, actor)
     after = decode_cursor(cursor)
     if after is not None and not isinstance(after, int):
@@ -152,6 +161,13 @@ async def list_workers(
         nationality=nationality,
         country=country,
         admin1=admin1,
+        own_country=nationals_in_own_country,
+    )
+    counted = Unseen()
+    await counted.add(
+        session,
+        actor,
+        service.list_filters(nationality, country, admin1, nationals_in_own_country),
     )
     items = []
     for worker in rows[:limit]:
@@ -166,8 +182,12 @@ async def list_workers(
         detail={"ids": [w.id for w in rows[:limit]]},
     )
     last = rows[limit - 1].pk if len(rows) > limit else None
-    return Page[WorkerPublic](
-        items=items, next_cursor=encode_cursor(last) if last is not None else None
+    return PeoplePage(
+        items=items,
+        next_cursor=encode_cursor(last) if last is not None else None,
+        **counted.explained(
+            actor, threshold=request.app.state.settings.suppress_below, where="in the register"
+        ).fields(),
     )
 
 

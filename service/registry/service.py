@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -260,22 +261,41 @@ async def list_workers(
     nationality: str | None = None,
     country: str | None = None,
     admin1: str | None = None,
+    own_country: str = "include",
     pks: Sequence[int] | None = None,
 ) -> Sequence[Worker]:
     query = (
-        select(Worker).where(access.visibility_clause(actor)).order_by(col(Worker.pk)).limit(limit)
+        select(Worker)
+        .where(access.visibility_clause(actor))
+        .where(*list_filters(nationality, country, admin1, own_country))
+        .order_by(col(Worker.pk))
+        .limit(limit)
     )
     if after_pk is not None:
         query = query.where(col(Worker.pk) > after_pk)
-    if nationality is not None:
-        query = query.where(Worker.nationality == nationality)
-    if country is not None:
-        query = query.where(Worker.country == country)
-    if admin1 is not None:
-        query = query.where(Worker.admin1 == admin1)
     if pks is not None:
         query = query.where(col(Worker.pk).in_(list(pks)))
     return (await session.exec(query)).all()
+
+
+def list_filters(
+    nationality: str | None, country: str | None, admin1: str | None, own_country: str
+) -> list[ColumnElement[bool]]:
+    """The conditions of the register's list filters (``own_country`` as in
+    ``geo.exposure.OWN_COUNTRY_CHOICES``: a worker located in their own country of nationality)."""
+    where: list[ColumnElement[bool]] = []
+    if nationality is not None:
+        where.append(col(Worker.nationality) == nationality)
+    if country is not None:
+        where.append(col(Worker.country) == country)
+    if admin1 is not None:
+        where.append(col(Worker.admin1) == admin1)
+    at_home = col(Worker.country) == col(Worker.nationality)
+    if own_country == "only":
+        where.append(at_home)
+    elif own_country == "exclude":
+        where.append(or_(col(Worker.country).is_(None), ~at_home))
+    return where
 
 
 async def update_worker(
