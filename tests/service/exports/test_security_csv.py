@@ -84,7 +84,7 @@ async def crisis_workers(
     client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
 ) -> tuple[list[dict[str, str]], str, set[str]]:
     """The same workers, exported by the list of a crisis declared over them."""
-    rows, _, expected = await workers_in_zone(client, make_org, make_token)
+    _, _, expected = await workers_in_zone(client, make_org, make_token)
     token = await make_token(Role.ADMIN)
     here = {"lat": LISBON["lat"] + 0.0001, "lon": LISBON["lon"] - 0.0001}
     d = 0.0002
