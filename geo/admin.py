@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -242,6 +243,12 @@ class AdminAreas:
         self.admin1_codes: _ObjectArray = np.array(
             [f["properties"]["adm1_id"] for f in admin1], dtype=object
         )
+        #: The subdivision's name in the data (``"MY-10"`` → ``"Selangor"``), by ``adm1_id``.
+        self.admin1_names: dict[str, str] = {
+            str(f["properties"]["adm1_id"]): str(f["properties"]["name"])
+            for f in admin1
+            if f["properties"].get("name")
+        }
         self.admin1_country: _ObjectArray = np.array(
             [f["properties"]["iso_a3"] for f in admin1], dtype=object
         )
@@ -441,6 +448,25 @@ class AdminAreas:
         if not isinstance(union, Polygon | MultiPolygon):
             return None
         return union
+
+    def admin1_name(self, code: str | None) -> str | None:
+        """The name of a first-level subdivision (``"MY-10"`` → ``"Selangor"``).
+
+        Parameters
+        ----------
+        code : str or None
+            The ``adm1_id`` of the data, as ``locate`` returns it.
+
+        Returns
+        -------
+        str or None
+            None for no code, or one the data does not hold (``"unknown"`` in a breakdown).
+        """
+        return self.admin1_names.get(code) if code else None
+
+    def names_of_admin1(self, codes: Iterable[str]) -> dict[str, str]:
+        """``{code: name}`` for those of ``codes`` the data names, sorted by code."""
+        return {c: n for c in sorted(set(codes)) if (n := self.admin1_name(c)) is not None}
 
     def countries_intersecting(self, geometry: BaseGeometry) -> list[str]:
         """Countries whose interior a zone overlaps.

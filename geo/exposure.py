@@ -41,11 +41,18 @@ SLAB_CROSSINGS = 32.0
 MIN_SLAB_DEG = 1e-7
 #: Points tested per call between two looks at the deadline.
 _CHUNK = 200_000
+#: Which workers a selection keeps, by whether they stand in their own country of nationality:
+#: "exclude" (migrant workers only: the default), "only" (nationals at home only), "include".
+OWN_COUNTRY_CHOICES = ("exclude", "only", "include")
 
 
 @dataclass(frozen=True, slots=True)
 class ExposureCounts:
-    """Exact counts of the registered workers strictly inside a zone."""
+    """Exact counts of the registered migrant workers strictly inside a zone.
+
+    A worker located in their own country of nationality (a Malaysian in Malaysia) is not a
+    migrant worker there: they are in none of the counts, only in ``nationals_in_own_country``.
+    """
 
     workers: int
     by_nationality: dict[str, int]
@@ -60,6 +67,9 @@ class ExposureCounts:
     by_agency: dict[str, int] = field(default_factory=dict)
     #: nationality → country → count: which embassy in which host country is concerned.
     by_nationality_country: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Workers inside the zone located in their own country of nationality: counted apart,
+    #: never in ``workers`` nor in any breakdown.
+    nationals_in_own_country: int = 0
 
 
 class Vocabulary:
@@ -356,12 +366,17 @@ class ExposureIndex:
         where = None if countries is None else self._codes("country", countries)
         totals = {a: np.zeros(len(self.vocab[a].values), np.int64) for a in ATTRIBUTES}
         pair: dict[tuple[int, int], int] = {}
-        family = vulnerable = workers = 0
-        for cols, rows in self._selection(zone, deadline):
+        family = vulnerable = workers = at_home = 0
+        selection = self._selection(zone, deadline)
+        home = self._home_country()
+        for cols, rows in selection:
             if wanted is not None:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
             if where is not None:
                 rows = rows[np.isin(cols.codes["country"][rows], where)]
+            own = _in_own_country(cols, rows, home)
+            at_home += int(own.sum())
+            rows = rows[~own]
             if not len(rows):
                 continue
             workers += len(rows)
@@ -396,6 +411,7 @@ class ExposureIndex:
             accompanying_family=family,
             vulnerable=vulnerable,
             by_nationality_country=nat_country,
+            nationals_in_own_country=at_home,
         )
 
     def select_pks(
@@ -403,21 +419,40 @@ class ExposureIndex:
         zone: BaseGeometry,
         *,
         nationalities: Iterable[str] | None = None,
+        own_country: str = "exclude",
         deadline: float | None = None,
     ) -> NDArray[np.int64]:
-        """The ``pk`` of every point strictly inside ``zone``, sorted; optionally by nationality
+        """The ``pk`` of every point strictly inside ``zone``, sorted; optionally by nationality.
+        ``own_country`` (one of ``OWN_COUNTRY_CHOICES``) says whether workers located in their
+        own country of nationality are left out (the default), the only ones, or kept
         (``deadline`` as for ``query``)."""
+        if own_country not in OWN_COUNTRY_CHOICES:
+            raise ValueError(f"own_country is one of {OWN_COUNTRY_CHOICES}, not {own_country!r}")
         out = []
         wanted = None
         if nationalities is not None:
             wanted = np.array(
                 [self.vocab["nationality"].codes.get(n, -1) for n in nationalities], dtype=CODE
             )
-        for cols, rows in self._selection(zone, deadline):
+        selection = self._selection(zone, deadline)
+        home = self._home_country()
+        for cols, rows in selection:
             if wanted is not None:
                 rows = rows[np.isin(cols.codes["nationality"][rows], wanted)]
+            if own_country != "include":
+                own = _in_own_country(cols, rows, home)
+                rows = rows[own if own_country == "only" else ~own]
             out.append(cols.pk[rows])
         return np.sort(np.concatenate(out)) if out else np.empty(0, np.int64)
+
+    def _home_country(self) -> NDArray[np.int32]:
+        """For each nationality code, the country code of the same country (-1: none). Taken
+        after the selection, so that it knows every code the selected points carry."""
+        countries = self.vocab["country"].codes
+        return np.array(
+            [countries.get(n, -1) if n else -1 for n in list(self.vocab["nationality"].values)],
+            dtype=CODE,
+        )
 
     def _codes(self, attribute: str, values: Iterable[str]) -> NDArray[Any]:
         """The codes of the values of ``attribute`` the index knows (an unknown one matches
@@ -432,6 +467,16 @@ class ExposureIndex:
             for i, c in enumerate(counts.tolist())
             if c
         }
+
+
+def _in_own_country(
+    cols: _Columns, rows: NDArray[np.int64], home: NDArray[np.int32]
+) -> NDArray[np.bool_]:
+    """Whether each row's worker is located in their own country of nationality."""
+    at_home: NDArray[np.bool_] = (
+        home[cols.codes["nationality"][rows]] == cols.codes["country"][rows]
+    )
+    return at_home
 
 
 def _add(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -26,7 +26,7 @@ class Permission(enum.StrEnum):
     POPULATIONS_WRITE = "populations:write"
     #: Aggregate exposure of a zone (counts, rounded outside need-to-know).
     EXPOSURE_READ = "exposure:read"
-    #: Named lists of a nationality's workers in a zone.
+    #: Named lists of the workers in a zone, drawn by hand or a crisis's own (need-to-know applies).
     EXPOSURE_LIST = "exposure:list"
     ALERTS_READ = "alerts:read"
     #: Push CAP messages in (integrations).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlmodel import col, select
 
 from geo.errors import GeometryError
@@ -13,18 +13,36 @@ from geo.geojson import parse_geojson
 from geo.suppress import suppress, suppress_total
 from service.auth.permissions import Role
 from service.auth.principal import Principal
+from service.countries import CountryCode
 from service.crises import service
 from service.crises.dependencies import CrisisDep, Reader, Writer
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone
-from service.crises.schemas import CrisisCreate, CrisisPublic, CrisisUpdate, TimelineEntry
+from service.crises.people import people_of_crisis
+from service.crises.schemas import (
+    CrisisCreate,
+    CrisisExposure,
+    CrisisPublic,
+    CrisisUpdate,
+    TimelineEntry,
+)
 from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import NotFound
-from service.exposure.dependencies import IndexDep
-from service.exposure.service import sees_exactly
+from service.exposure.dependencies import IndexDep, Lister
+from service.exposure.people import PeopleAsked, people_csv, people_page, wants_csv
+from service.exposure.service import (
+    OWN_NATIONALS_BASIS,
+    SNAPSHOT_BASIS,
+    admin1_names,
+    rounded_basis,
+    sees_exactly,
+)
 from service.flows.alert_pass import exposure_counts, planned, run_playbooks
 from service.geowork import Budget, zone_problem
+from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.access import is_outsider
+from service.registry.dependencies import ProtectorDep, rate_limit
+from service.registry.schemas import OWN_COUNTRY_DESCRIPTION, OwnCountry, PeoplePage
 
 router = APIRouter(prefix="/crises", tags=["crises"])
 
@@ -219,7 +237,7 @@ async def simulate(session: SessionDep, actor: Reader, crisis: CrisisDep) -> dic
     }
 
 
-@router.get("/{id}/exposure")
+@router.get("/{id}/exposure", response_model=CrisisExposure)
 async def crisis_exposure(
     request: Request, session: SessionDep, actor: Reader, crisis: CrisisDep
 ) -> dict[str, Any]:
@@ -236,14 +254,18 @@ async def crisis_exposure(
         "taken_at": taken.taken_at.isoformat(),
     }
     if sees_exactly(actor):
-        return {**base, **counts, "exact": True}
+        names = admin1_names(counts.get("by_admin1", {}))
+        return {**base, **counts, "admin1_names": names, "exact": True, "basis": SNAPSHOT_BASIS}
     threshold: int = request.app.state.settings.suppress_below
     out: dict[str, Any] = {**base, "exact": False, "suppressed_below": threshold}
     for name in ("by_nationality", "by_country", "by_admin1", "by_sector", "by_sex"):
         out[name] = suppress(counts.get(name, {}), threshold=threshold)
-    for name in ("workers", "accompanying_family", "vulnerable"):
+    for name in ("workers", "accompanying_family", "vulnerable", "nationals_in_own_country"):
         out[name] = suppress_total(int(counts.get(name, 0)), threshold=threshold)
+    out["admin1_names"] = admin1_names(out["by_admin1"])
+    out["basis"] = rounded_basis(threshold)
     if actor.role is Role.CONSULAR_OFFICER and not is_outsider(actor):
+        out["own_nationals_basis"] = OWN_NATIONALS_BASIS
         # Exact only in the countries the post covers; elsewhere the suppressed counts above.
         out["own_nationals"] = {
             n: total
@@ -252,6 +274,56 @@ async def crisis_exposure(
             and (total := sum(c for country, c in where.items() if country in actor.covers))
         }
     return out
+
+
+@router.get(
+    "/{id}/workers",
+    response_model=PeoplePage,
+    responses={200: {"content": {"text/csv": {}}}, **problems(429)},
+)
+async def crisis_workers(
+    id: str,
+    request: Request,
+    session: SessionDep,
+    actor: Lister,
+    index: IndexDep,
+    protect: ProtectorDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    nationality: Annotated[
+        CountryCode | None, Query(description="Only workers of this nationality")
+    ] = None,
+    nationals_in_own_country: Annotated[
+        OwnCountry, Query(description=OWN_COUNTRY_DESCRIPTION)
+    ] = "exclude",
+    format: Annotated[
+        str | None,
+        Query(pattern="^(json|csv)$", description="csv: every row at once (or `Accept: text/csv`)"),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
+    """The workers in the crisis's current zone whose personal data you may read (your own
+    nationals, for consular staff), oldest registration first, as `POST /exposure/workers`
+    answers them for that zone: with how many more match and are not shown, and why. Every
+    list is audited with the ids it returned, the crisis and its zone version."""
+    rate_limit(request, actor)
+    every_row = wants_csv(format, accept)
+    asked = PeopleAsked(
+        actor=actor,
+        index=index,
+        budget=request.app.state.geometry.budget(),
+        protect=protect,
+        threshold=request.app.state.settings.suppress_below,
+        nationalities=[nationality] if nationality else None,
+        own_country=nationals_in_own_country,
+        limit=limit,
+        cursor=cursor,
+        every_row=every_row,
+    )
+    found = await people_of_crisis(session, asked, crisis_id=id)
+    if every_row:
+        return people_csv(found, f"crisis-{id}-workers.csv")
+    return people_page(found)
 
 
 @router.get("/{id}/timeline", response_model=Page[TimelineEntry])

@@ -122,3 +122,48 @@ class TimelineEntry(BaseModel):
     kind: str
     actor: str
     detail: dict[str, Any]
+
+
+class CrisisExposure(BaseModel):
+    """The latest exposure snapshot of a crisis's zone: the registered migrant workers in it
+    when it was taken (no population groups). Exact for coordinators and admins; for others
+    rounded with small cells withheld (absent, never zero), and for consular staff their own
+    nationals exactly in `own_nationals`. Workers located in their own country of nationality
+    are in no count but `nationals_in_own_country`, and never in the playbooks' input."""
+
+    model_config = ConfigDict(extra="allow")
+
+    crisis_id: str
+    zone_version: int
+    taken_at: datetime
+    exact: bool = Field(description="Whether the counts are exact (coordinators, admins)")
+    basis: str = Field(description="In words: what the counts of this answer count")
+    workers: int | None = Field(
+        default=None,
+        description="Registered migrant workers in the zone, whatever their consent (rounded "
+        "and withheld outside need-to-know)",
+    )
+    nationals_in_own_country: int | None = Field(
+        default=None,
+        description="Workers in the zone located in their own country of nationality: in no "
+        "other count (absent from snapshots taken before they were counted apart)",
+    )
+    by_admin1: dict[str, int] = Field(
+        default_factory=dict, description="By first-level subdivision code: names in admin1_names"
+    )
+    admin1_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="The name of each subdivision code of `by_admin1` (`MY-10` → `Selangor`)",
+    )
+    suppressed_below: int | None = Field(
+        default=None, description="Set when counts are rounded and small cells withheld"
+    )
+    own_nationals: dict[str, int] | None = Field(
+        default=None,
+        description="Consular staff: the exact number of each of your nationalities in the "
+        "countries your post covers, whatever their consent; `GET /crises/{id}/workers` lists "
+        "those you may read and says how many it does not show and why",
+    )
+    own_nationals_basis: str | None = Field(
+        default=None, description="In words: what `own_nationals` counts"
+    )

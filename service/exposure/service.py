@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,8 @@ class Tally:
     family: int
     vulnerable: int
     area_groups: list[AreaGroupShare]
+    #: Workers and group members located in their own country of nationality, apart.
+    nationals_in_own_country: float = 0.0
 
 
 def _tally(counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone) -> Tally:
@@ -65,6 +67,7 @@ def _tally(counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone
         name: Counter(getattr(counts, name)) for name in BREAKDOWNS
     }
     group_total = 0.0
+    at_home = float(counts.nationals_in_own_country)
     area_groups = []
     shapely.prepare(zone.geometry)
     for group in groups:
@@ -90,6 +93,10 @@ def _tally(counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone
             counted = float(group.count)
         else:
             continue
+        if group.country is not None and group.country == group.nationality:
+            # Nationals in their own country are no migrant population: counted apart.
+            at_home += counted
+            continue
         group_total += counted
         whole = round(counted)
         breakdowns["by_nationality"][group.nationality] += whole
@@ -109,6 +116,7 @@ def _tally(counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone
         counts.accompanying_family,
         counts.vulnerable,
         area_groups,
+        at_home,
     )
 
 
@@ -121,6 +129,39 @@ def _tally_and_countries(
     counts: ExposureCounts, groups: Sequence[PopulationGroup], zone: Zone
 ) -> tuple[Tally, list[str]]:
     return _tally(counts, groups, zone), AdminAreas.load().countries_intersecting(zone.geometry)
+
+
+def admin1_names(by_admin1: Mapping[str, Any]) -> dict[str, str]:
+    """The names of the subdivision codes of a ``by_admin1`` breakdown (shipped boundaries)."""
+    return AdminAreas.load().names_of_admin1(by_admin1)
+
+
+#: What an exposure answer counts, by who asks (its ``basis``).
+EXACT_BASIS = (
+    "exact: every registered migrant worker in the zone, whatever their consent, plus the "
+    "population groups; workers located in their own country of nationality are counted only "
+    "in nationals_in_own_country"
+)
+ROUNDED_BASIS = (
+    "rounded to {step} with cells under {threshold} withheld, as for everyone outside the "
+    "need-to-know; workers located in their own country of nationality are counted only in "
+    "nationals_in_own_country"
+)
+SNAPSHOT_BASIS = (
+    "exact: every registered migrant worker in the zone version when the snapshot was taken, "
+    "whatever their consent (population groups are not in a snapshot); workers located in "
+    "their own country of nationality are counted only in nationals_in_own_country (absent "
+    "from snapshots taken before they were counted apart)"
+)
+OWN_NATIONALS_BASIS = (
+    "exact: every registered worker of your nationalities in the countries your post covers, "
+    "whatever their consent (the list of people says how many of them it does not show and "
+    "why); those located in their own country of nationality only in nationals_in_own_country"
+)
+
+
+def rounded_basis(threshold: int) -> str:
+    return ROUNDED_BASIS.format(step=5, threshold=threshold)
 
 
 async def exposure(
@@ -149,16 +190,21 @@ async def exposure(
     ).all()
     tally, countries = await budget.run(_tally_and_countries, counts, groups, zone)
     total = tally.workers + round(tally.groups)
+    at_home = round(tally.nationals_in_own_country)
     if sees_exactly(actor):
+        exact = {name: dict(sorted(tally.breakdowns[name].items())) for name in BREAKDOWNS}
         return Exposure(
             total=total,
             workers=tally.workers,
             population_groups=round(tally.groups),
-            **{name: dict(sorted(tally.breakdowns[name].items())) for name in BREAKDOWNS},
+            **exact,
+            admin1_names=admin1_names(exact["by_admin1"]),
             accompanying_family=tally.family,
             vulnerable=tally.vulnerable,
+            nationals_in_own_country=at_home,
             suppressed_below=None,
             exact=True,
+            basis=EXACT_BASIS,
             area_groups=tally.area_groups,
             countries=countries,
             repairs=zone.repairs,
@@ -188,20 +234,27 @@ async def exposure(
             "by_nationality": own_counts.by_nationality,
             "accompanying_family": own_counts.accompanying_family,
             "vulnerable": own_counts.vulnerable,
+            "admin1_names": admin1_names(own_counts.by_admin1),
+            "nationals_in_own_country": own_counts.nationals_in_own_country,
+            "basis": OWN_NATIONALS_BASIS,
         }
 
     def cut(value: int) -> int | None:
         return suppress_total(value, threshold=threshold)
 
+    rounded = {name: suppress(tally.breakdowns[name], threshold=threshold) for name in BREAKDOWNS}
     return Exposure(
         total=cut(total),
         workers=cut(tally.workers),
         population_groups=cut(round(tally.groups)),
-        **{name: suppress(tally.breakdowns[name], threshold=threshold) for name in BREAKDOWNS},
+        **rounded,
+        admin1_names=admin1_names(rounded["by_admin1"]),
         accompanying_family=cut(tally.family),
         vulnerable=cut(tally.vulnerable),
+        nationals_in_own_country=cut(at_home),
         suppressed_below=threshold,
         exact=False,
+        basis=rounded_basis(threshold),
         own_nationals=own,
         area_groups=[],
         countries=countries,

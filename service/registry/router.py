@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
 from service.audit.service import record
 from service.countries import CountryCode
@@ -23,7 +23,10 @@ from service.registry.dependencies import (
     rate_limit,
 )
 from service.registry.schemas import (
+    OWN_COUNTRY_DESCRIPTION,
     ImportResult,
+    OwnCountry,
+    PeoplePage,
     PopulationCreate,
     PopulationPublic,
     WorkerCreate,
@@ -31,6 +34,7 @@ from service.registry.schemas import (
     WorkerPublic,
     WorkerUpdate,
 )
+from service.registry.unseen import Unseen
 
 router = APIRouter(tags=["register"])
 
@@ -97,7 +101,7 @@ async def import_workers(
     return ImportResult.model_validate(report, from_attributes=True)
 
 
-@router.get("/workers", response_model=Page[WorkerPublic], responses=problems(429))
+@router.get("/workers", response_model=PeoplePage, responses=problems(429))
 async def list_workers(
     request: Request,
     session: SessionDep,
@@ -108,8 +112,13 @@ async def list_workers(
     nationality: CountryCode | None = None,
     country: CountryCode | None = None,
     admin1: str | None = None,
-) -> Page[WorkerPublic]:
-    """The workers whose personal data you may read, oldest registration first."""
+    nationals_in_own_country: Annotated[
+        OwnCountry,
+        Query(description=OWN_COUNTRY_DESCRIPTION + " (here the default is `include`)"),
+    ] = "include",
+) -> PeoplePage:
+    """The workers whose personal data you may read, oldest registration first, with how many
+    more match your filters within your scope and are not shown, and why."""
     rate_limit(request, actor)
     page = await service.list_workers(
         session,
@@ -119,6 +128,13 @@ async def list_workers(
         nationality=nationality,
         country=country,
         admin1=admin1,
+        own_country=nationals_in_own_country,
+    )
+    counted = Unseen()
+    await counted.add(
+        session,
+        actor,
+        service.list_filters(nationality, country, admin1, nationals_in_own_country),
     )
     items = []
     for worker in page.items:
@@ -132,7 +148,13 @@ async def list_workers(
         subject_type="worker",
         detail={"ids": [w.id for w in page.items]},
     )
-    return Page[WorkerPublic](items=items, next_cursor=page.next_cursor)
+    return PeoplePage(
+        items=items,
+        next_cursor=page.next_cursor,
+        **counted.explained(
+            actor, threshold=request.app.state.settings.suppress_below, where="in the register"
+        ).fields(),
+    )
 
 
 @router.get("/workers/{id}", response_model=WorkerPublic)

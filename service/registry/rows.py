@@ -367,6 +367,7 @@ RECORD_COLUMNS = (
     "id",
     "version",
     "admin1",
+    "admin1_name",
     "location_flag",
     "registered_by",
     "created_at",

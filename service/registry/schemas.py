@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from geo.admin import AdminAreas
 from service.countries import CountryCode
+from service.pagination import Page
 from service.registry.models import LegalBasis, Sector, Sex, Source, Vulnerability
 from service.text import Line
 
@@ -126,7 +128,14 @@ class WorkerPublic(BaseModel):
     id: str
     nationality: str
     country: str | None = None
-    admin1: str | None = None
+    admin1: str | None = Field(
+        default=None, description="First-level subdivision code where located (`MY-10`)"
+    )
+    admin1_name: str | None = Field(
+        default=None,
+        description="Its name in the shipped boundaries (`Selangor`); null for no code or one "
+        "without a name",
+    )
     version: int
 
 
@@ -145,6 +154,13 @@ class WorkerCreated(BaseModel):
         description="Whether you may erase it (DELETE /workers/{id}), as the worker may ask you to"
     )
     visibility: str = Field(description="In words: what you will and will not be able to see")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The name of `admin1` in the shipped boundaries (`MY-10` → `Selangor`)"
+    )
+    @property
+    def admin1_name(self) -> str | None:
+        return AdminAreas.load().admin1_name(self.admin1)
 
 
 class ImportError_(BaseModel):
@@ -187,3 +203,38 @@ class PopulationPublic(BaseModel):
     admin1: str | None
     source: str
     as_of: datetime | None
+
+
+#: Whether a list of people keeps workers located in their own country of nationality (they are
+#: not migrant workers there: docs/decisions/0014-nationals-in-their-own-country.md).
+OwnCountry = Literal["exclude", "only", "include"]
+OWN_COUNTRY_DESCRIPTION = (
+    "Workers located in their own country of nationality (a Malaysian in Malaysia) are not "
+    "migrant workers there: `exclude` leaves them out (the default), `only` lists only them, "
+    "`include` lists everyone"
+)
+
+
+class PeoplePage(Page[WorkerPublic]):
+    """A page of a list of people, and what the whole list counts: how many match, how many
+    you may read, and how many you may not and why (never who)."""
+
+    matching: int | None = Field(
+        description="People who match the list's filters within your need-to-know scope "
+        "(consular staff: your nationalities in the countries your post covers; a society: its "
+        "country; a coordinator: what your organisation registered; an admin: everyone), on "
+        "every page together. Exact but for a society, for whom it is rounded (null under the "
+        "threshold). For a zone, a consular officer's `matching` is the exposure's "
+        "`own_nationals.workers` for it"
+    )
+    listed: int = Field(
+        description="Of those, the people this list shows you over all its pages (exact)"
+    )
+    not_shown: dict[str, int] = Field(
+        description="Of those, the people no page shows you, by reason, never by name: "
+        "`no_consent_to_share_with_embassy` (they refused sharing with their embassy), "
+        "`no_consent_to_share_with_humanitarian` (a society reads only those who agreed), "
+        "`withheld_under_data_protection` (another rule of the register keeps them from you; "
+        "which one is not said). Rounded for a society, reasons under the threshold absent"
+    )
+    basis: str = Field(description="In words: what `matching`, `listed` and `not_shown` count")

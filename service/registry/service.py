@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from geo.admin import AdminAreas
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.crypto import SealBroken
@@ -227,6 +229,8 @@ def present(worker: Worker, fields: frozenset[str], protector: Protector) -> dic
     for name, value in plain.items():
         if name in fields:
             out[name] = value
+    if "admin1" in fields:
+        out["admin1_name"] = AdminAreas.load().admin1_name(worker.admin1)
     if "location" in fields and worker.lat is not None and worker.lon is not None:
         out["location"] = {"lat": worker.lat, "lon": worker.lon}
     if "consent" in fields:
@@ -262,19 +266,38 @@ async def list_workers(
     nationality: str | None = None,
     country: str | None = None,
     admin1: str | None = None,
+    own_country: str = "include",
     pks: Sequence[int] | None = None,
 ) -> Page[Worker]:
     """The workers the actor may read, oldest registration first."""
-    query = select(Worker).where(access.visibility_clause(actor))
-    if nationality is not None:
-        query = query.where(Worker.nationality == nationality)
-    if country is not None:
-        query = query.where(Worker.country == country)
-    if admin1 is not None:
-        query = query.where(Worker.admin1 == admin1)
+    query = (
+        select(Worker)
+        .where(access.visibility_clause(actor))
+        .where(*list_filters(nationality, country, admin1, own_country))
+    )
     if pks is not None:
         query = query.where(col(Worker.pk).in_(list(pks)))
     return await paginate(session, query, key=[col(Worker.pk)], limit=limit, cursor=cursor)
+
+
+def list_filters(
+    nationality: str | None, country: str | None, admin1: str | None, own_country: str
+) -> list[ColumnElement[bool]]:
+    """The conditions of the register's list filters (``own_country`` as in
+    ``geo.exposure.OWN_COUNTRY_CHOICES``: a worker located in their own country of nationality)."""
+    where: list[ColumnElement[bool]] = []
+    if nationality is not None:
+        where.append(col(Worker.nationality) == nationality)
+    if country is not None:
+        where.append(col(Worker.country) == country)
+    if admin1 is not None:
+        where.append(col(Worker.admin1) == admin1)
+    at_home = col(Worker.country) == col(Worker.nationality)
+    if own_country == "only":
+        where.append(at_home)
+    elif own_country == "exclude":
+        where.append(or_(col(Worker.country).is_(None), ~at_home))
+    return where
 
 
 async def update_worker(

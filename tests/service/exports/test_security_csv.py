@@ -80,6 +80,40 @@ async def workers_in_zone(
     return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
 
 
+async def crisis_workers(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """The same workers, exported by the list of a crisis declared over them."""
+    _, _, expected = await workers_in_zone(client, make_org, make_token)
+    token = await make_token(Role.ADMIN)
+    here = {"lat": LISBON["lat"] + 0.0001, "lon": LISBON["lon"] - 0.0001}
+    d = 0.0002
+    square = [
+        [here["lon"] - d, here["lat"] - d],
+        [here["lon"] + d, here["lat"] - d],
+        [here["lon"] + d, here["lat"] + d],
+        [here["lon"] - d, here["lat"] + d],
+        [here["lon"] - d, here["lat"] - d],
+    ]
+    crisis = await client.post(
+        "/api/v1/crises",
+        json={
+            "title": unique("Formula"),
+            "hazard": "flood",
+            "severity": "minor",
+            "zones": {"type": "Polygon", "coordinates": [square]},
+        },
+        headers=bearer(token),
+    )
+    assert crisis.status_code == 201, crisis.text
+    exported = await client.get(
+        f"/api/v1/crises/{crisis.json()['id']}/workers",
+        headers={**bearer(token), "Accept": "text/csv"},
+    )
+    assert exported.status_code == 200, exported.text
+    return read(exported.text), exported.headers["content-type"], expected
+
+
 async def tasks(
     client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
 ) -> tuple[list[dict[str, str]], str, set[str]]:
@@ -122,6 +156,7 @@ Case = Callable[
 #: How to put formulas into each CSV export. A CSV route without a case here fails the test.
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/exposure/workers"): workers_in_zone,
+    ("GET", "/api/v1/crises/{id}/workers"): crisis_workers,
     ("GET", "/api/v1/tasks"): tasks,
 }
 

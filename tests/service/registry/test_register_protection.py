@@ -284,6 +284,7 @@ async def test_society_responders_see_consenting_workers_in_their_country_and_on
         "location",
         "country",
         "admin1",
+        "admin1_name",
         "vulnerabilities",
         "accompanying_family",
     }

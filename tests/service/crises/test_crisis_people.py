@@ -1,0 +1,126 @@
+"""A crisis over Johor Bahru: its snapshot and its playbooks leave the Malaysians at home out (no
+"no embassy for MYS in MYS"), its exposure says what it counts and names its provinces, and
+``GET /crises/{id}/workers`` lists the people in its zone by the rules of every list of people,
+in pages or as CSV, each read audited. On a register of its own, on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+
+from tests.conftest import bearer, unique
+from tests.service.exposure.test_nationals_in_own_country import ZONE, call, johor
+
+__all__ = ["johor"]
+
+
+async def declare(johor: dict[str, Any]) -> str:
+    made = await johor["client"].post(
+        "/api/v1/crises",
+        json={
+            "title": unique("Johor flood"),
+            "hazard": "flood",
+            "severity": "severe",
+            "zones": ZONE,
+        },
+        headers=bearer(johor["tokens"]["coordinator"]),
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+async def workers(johor: dict[str, Any], who: str, crisis: str, **params: Any) -> httpx.Response:
+    return await call(johor, who, "GET", f"/api/v1/crises/{crisis}/workers", params=params)
+
+
+async def test_the_snapshot_and_the_playbooks_leave_nationals_at_home_out(
+    johor: dict[str, Any],
+) -> None:
+    crisis = await declare(johor)
+    exact = (await call(johor, "coordinator", "GET", f"/api/v1/crises/{crisis}/exposure")).json()
+    assert (exact["workers"], exact["by_nationality"]) == (7, {"IDN": 7})
+    assert exact["by_nationality_country"] == {"IDN": {"MYS": 7}}
+    assert exact["nationals_in_own_country"] == 17
+    assert exact["admin1_names"] == {"MY-01": "Johor"}
+    assert exact["basis"].startswith("exact")
+    rounded = (await call(johor, "viewer", "GET", f"/api/v1/crises/{crisis}/exposure")).json()
+    assert (rounded["workers"], rounded["nationals_in_own_country"]) == (5, 15)
+    assert rounded["basis"].startswith("rounded") and rounded["admin1_names"] == {"MY-01": "Johor"}
+    officer = (await call(johor, "idn", "GET", f"/api/v1/crises/{crisis}/exposure")).json()
+    assert officer["own_nationals"] == {"IDN": 7} and officer["own_nationals_basis"]
+    tasks = (await call(johor, "coordinator", "GET", f"/api/v1/crises/{crisis}/tasks")).json()
+    titles = [t["title"] for t in tasks["items"]]
+    assert titles and any("IDN" in t for t in titles)
+    assert not [t for t in titles if "MYS workers in MYS" in t or "MYS in MYS" in t], titles
+    planned = (await call(johor, "coordinator", "POST", f"/api/v1/crises/{crisis}/simulate")).json()
+    assert not [t for t in planned["tasks"] if "MYS in MYS" in t["title"]]
+
+
+async def test_a_crisis_lists_its_people_by_the_rules_of_every_list(johor: dict[str, Any]) -> None:
+    crisis = await declare(johor)
+    first = (await workers(johor, "idn", crisis, limit=3)).json()
+    assert len(first["items"]) == 3 and first["next_cursor"]
+    assert (first["matching"], first["listed"]) == (7, 4)
+    assert first["not_shown"] == {
+        "no_consent_to_share_with_embassy": 2,
+        "withheld_under_data_protection": 1,
+    }
+    rest = (await workers(johor, "idn", crisis, limit=3, cursor=first["next_cursor"])).json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    shown = {w["id"] for w in first["items"] + rest["items"]}
+    assert shown < set(johor["ids"]["IDN"])
+    assert {w["admin1_name"] for w in first["items"]} == {"Johor"}
+    # The same list for the same zone drawn by hand.
+    drawn = await call(johor, "idn", "POST", "/api/v1/exposure/workers", json={"geometry": ZONE})
+    assert {w["id"] for w in drawn.json()["items"]} == shown
+    assert (await workers(johor, "idn", crisis, nationality="PHL")).json()["matching"] == 0
+    at_home = (await workers(johor, "mys", crisis, nationals_in_own_country="only")).json()
+    assert {w["id"] for w in at_home["items"]} == set(johor["ids"]["MYS"])
+    assert (await workers(johor, "mys", crisis)).json()["items"] == []
+    everyone = await workers(johor, "admin", crisis, nationals_in_own_country="include")
+    assert len(everyone.json()["items"]) == 24
+
+
+async def test_a_crisis_list_downloads_as_csv_with_its_counts(johor: dict[str, Any]) -> None:
+    crisis = await declare(johor)
+    for asked in ({"params": {"format": "csv"}}, {"headers": {"Accept": "text/csv"}}):
+        answer = await call(johor, "idn", "GET", f"/api/v1/crises/{crisis}/workers", **asked)
+        assert answer.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(answer.text, newline="")))
+        assert len(rows) == 4 and {r["admin1_name"] for r in rows} == {"Johor"}
+        assert "documentation_status" not in rows[0]
+        assert answer.headers["lifeline-matching"] == "7"
+        assert answer.headers["lifeline-not-shown"] == (
+            "no_consent_to_share_with_embassy=2,withheld_under_data_protection=1"
+        )
+    json_anyway = await call(
+        johor, "idn", "GET", f"/api/v1/crises/{crisis}/workers",
+        params={"format": "json"}, headers={"Accept": "text/csv"},
+    )  # fmt: skip
+    assert json_anyway.headers["content-type"].startswith("application/json")
+
+
+async def test_every_read_of_a_crisis_list_is_audited_and_a_bad_request_refused(
+    johor: dict[str, Any],
+) -> None:
+    crisis = await declare(johor)
+    listed = (await workers(johor, "idn", crisis)).json()
+    audit = await call(johor, "admin", "GET", "/api/v1/audit", params={"action": "exposure.list"})
+    [entry] = [e for e in audit.json()["items"] if e["detail"].get("crisis_id") == crisis]
+    assert entry["detail"]["ids"] == [w["id"] for w in listed["items"]]
+    assert entry["detail"]["zone_version"] == 1
+    client, token = johor["client"], johor["tokens"]
+    missing = await client.get(
+        "/api/v1/crises/00000000-0000-0000-0000-000000000000/workers", headers=bearer(token["idn"])
+    )
+    assert missing.status_code == 404
+    for params in ({"nationals_in_own_country": "maybe"}, {"cursor": "bm90LWEtY3Vyc29y"}):
+        refused = await client.get(
+            f"/api/v1/crises/{crisis}/workers", params=params, headers=bearer(token["idn"])
+        )
+        assert refused.status_code == 422, refused.text
+    viewer = await client.get(f"/api/v1/crises/{crisis}/workers", headers=bearer(token["viewer"]))
+    assert viewer.status_code == 403
