@@ -14,6 +14,7 @@ from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.deps import SessionDep
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.text import Instant
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -47,7 +48,7 @@ async def list_audit_events(
     organization_id: str | None = None,
     action: str | None = None,
     subject_id: str | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
 ) -> Page[AuditEventPublic]:
     """Newest first."""
     after = decode_cursor(cursor)

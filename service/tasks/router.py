@@ -20,7 +20,7 @@ from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.tasks import service
 from service.tasks.models import TaskStatus
-from service.text import Line, Paragraph
+from service.text import Instant, Line, Paragraph
 
 router = APIRouter(tags=["tasks"])
 
@@ -76,7 +76,7 @@ class TaskCreate(BaseModel):
     assignee_org: str
     description: Annotated[Paragraph, Field(max_length=20_000)] = ""
     assignee_user: Annotated[Line, Field(max_length=200)] | None = None
-    due_at: datetime | None = None
+    due_at: Instant | None = None
     after: list[str] = Field(default_factory=list, max_length=50)
 
 
@@ -86,7 +86,7 @@ class TaskUpdate(BaseModel):
     status: TaskStatus | None = None
     assignee_org: str | None = None
     assignee_user: Annotated[Line, Field(max_length=200)] | None = None
-    due_at: datetime | None = None
+    due_at: Instant | None = None
 
 
 class CommentCreate(BaseModel):
@@ -194,7 +194,7 @@ async def list_tasks(
     org: str | None = None,
     status_: StatusFilter = None,
     crisis: str | None = None,
-    due_before: datetime | None = None,
+    due_before: Instant | None = None,
     handed_off: Annotated[
         bool,
         Query(
@@ -229,7 +229,7 @@ async def crisis_tasks(
     cursor: CursorParam = None,
     org: str | None = None,
     status_: StatusFilter = None,
-    due_before: datetime | None = None,
+    due_before: Instant | None = None,
 ) -> Any:
     """The crisis's tasks that you may see, as ``GET /tasks?crisis=`` answers them (its CSV
     export too)."""

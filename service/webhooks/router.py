@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 from sqlmodel import select
 
 from integrations.safe_url import Unresolvable, UnsafeUrl, check_url
@@ -32,8 +32,14 @@ RESOLVE_TIMEOUT_S = 5.0
 class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: HttpUrl
-    events: list[str] = Field(min_length=1, description=f"Any of {', '.join(EVENT_TYPES)}")
+    # The column holds 1000 characters; the normalised URL (a slash added, the host in
+    # punycode) may be longer than the one sent.
+    url: Annotated[HttpUrl, UrlConstraints(max_length=900)]
+    events: list[str] = Field(
+        min_length=1,
+        description=f"Any of {', '.join(EVENT_TYPES)}",
+        json_schema_extra={"items": {"type": "string", "enum": list(EVENT_TYPES)}},
+    )
     secret: Annotated[str, Field(min_length=16, max_length=200)] | None = Field(
         default=None, description="Signs deliveries (HMAC-SHA256); made for you when absent"
     )
