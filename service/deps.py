@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.openapi import raises
+from service.openapi import IF_MATCH_PATTERN, raises
 from service.settings import Settings
 
 
@@ -63,9 +64,10 @@ async def if_match_version(
 ) -> int:
     """The ``If-Match`` header as the record version the caller read.
 
-    Accepted: the ``ETag`` as sent (``"3"``), the bare version that API.md names (``3``) and the
-    weak form (``W/"3"``), which a proxy may make of a strong ``ETag`` when it compresses the
-    answer. Absent: a 428 that says what to send (a stale version is the service's 412).
+    Accepted (``IF_MATCH_PATTERN``, which the OpenAPI document gives): the ``ETag`` as sent
+    (``"3"``), the bare version that API.md names (``3``) and the weak form (``W/"3"``), which a
+    proxy may make of a strong ``ETag`` when it compresses the answer. Absent: a 428 that says
+    what to send (a stale version is the service's 412).
     Async, like every dependency here: FastAPI runs a plain function in a worker thread.
     """
     from service.errors import InvalidInput, PreconditionRequired
@@ -76,13 +78,12 @@ async def if_match_version(
             f'Send If-Match: "<version>" with the version you read: the ETag that GET {read} '
             "answers. A change without it could overwrite someone else's"
         )
-    try:
+    if re.fullmatch(IF_MATCH_PATTERN, if_match.strip()):
         return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise InvalidInput(
-            f'If-Match must be the record\'s ETag, such as "3": the one GET {read} answers',
-            errors=[{"loc": ["header", "if-match"], "msg": "not a version"}],
-        ) from exc
+    raise InvalidInput(
+        f'If-Match must be the record\'s ETag, such as "3": the one GET {read} answers',
+        errors=[{"loc": ["header", "if-match"], "msg": "not a version"}],
+    )
 
 
 IfMatch = Annotated[int, Depends(if_match_version)]

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from service.db import is_unique_violation
 from service.observability import BodyError, current_request_id
@@ -149,19 +150,43 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str | None:
+    """Every method the API takes on the request's path, for ``Allow``: each method of a path is
+    a route of its own, and the router's 405 names only the first route whose path matched. Read
+    from the OpenAPI document, which lists them all: the path itself when it is one
+    (``/playbooks/validate``), else every path whose parameters it fills; ``None`` for a path it
+    does not list."""
+    state = request.app.state
+    paths: dict[str, Any] | None = getattr(state, "allow_paths", None)
+    if paths is None:
+        paths = {
+            path: (compile_path(path)[0], {method.upper() for method in item})
+            for path, item in request.app.openapi()["paths"].items()
+        }
+        state.allow_paths = paths
+    path = request.url.path
+    if path in paths:
+        return ", ".join(sorted(paths[path][1]))
+    methods = {m for pattern, found in paths.values() if pattern.match(path) for m in found}
+    return ", ".join(sorted(methods)) if methods else None
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     try:
         phrase = HTTPStatus(exc.status_code).phrase
     except ValueError:
         phrase = "Error"
     detail = exc.detail if isinstance(exc.detail, str) else phrase
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
     return problem(
         exc.status_code,
         code=phrase.lower().replace(" ", "-"),
         title=phrase,
         detail=detail,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 

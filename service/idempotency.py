@@ -1,9 +1,11 @@
 """``Idempotency-Key``: a retried write gets the first answer again instead of acting twice.
 
 Keys are scoped to the caller's credentials, stored with a hash of the request, and kept for
-``RETENTION``. The same key with a different request is refused. Two requests racing with the same
-key may both run; the natural keys of the domain (a slug, a document number, a feed item's id)
-then keep the second from creating anything.
+``RETENTION``. The same key with a different request is refused. A request without credentials,
+or to no operation (a path or method the API does not have), is not an idempotent write: it is
+answered as without a key (401, 404, 405), and nothing is stored for it. Two requests racing
+with the same key may both run; the natural keys of the domain (a slug, a document number, a
+feed item's id) then keep the second from creating anything.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Column, LargeBinary, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.db import UTCDateTime, utcnow
@@ -38,6 +41,11 @@ class IdempotentResponse(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
+def _reaches_an_operation(scope: Scope) -> bool:
+    """Whether a route of the app takes this method on this path."""
+    return any(route.matches(scope)[0] is Match.FULL for route in scope["app"].router.routes)
+
+
 @dataclass
 class _Captured:
     status: int | None = None
@@ -56,7 +64,8 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope.get("headers", []))
         key = headers.get(b"idempotency-key")
-        if key is None:
+        credentials = headers.get(b"authorization")
+        if key is None or not credentials or not _reaches_an_operation(scope):
             await self.app(scope, receive, send)
             return
         if not 1 <= len(key) <= 255:
@@ -74,7 +83,6 @@ class IdempotencyMiddleware:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        credentials = headers.get(b"authorization", b"")
         key_hash = hashlib.sha256(credentials + b"\x00" + key).hexdigest()
         request_hash = hashlib.sha256(
             scope["method"].encode() + b" " + scope["path"].encode() + b"\x00" + body

@@ -57,6 +57,12 @@ IDEMPOTENCY_KEY = {
 }
 
 
+#: What ``If-Match`` takes: the ``ETag`` as sent (``"3"``), the bare version (``3``) or the weak
+#: form (``W/"3"``). Required wherever it is taken: without it the answer is 428.
+IF_MATCH_PATTERN = r'^(W/)?"?[0-9]{1,18}"?$'
+IF_MATCH_SCHEMA = {"type": "string", "pattern": IF_MATCH_PATTERN}
+
+
 class ProblemError(BaseModel):
     """One problem in the input."""
 
@@ -188,6 +194,15 @@ def _schemas(models: Iterable[type[BaseModel]]) -> dict[str, Any]:
     return out
 
 
+def _require_if_match(operation: dict[str, Any]) -> None:
+    """``If-Match`` is optional to FastAPI, so that its absence is the 428 that says what to send
+    rather than a 422; to a client it is required, in the form the service reads."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
+            parameter["required"] = True
+            parameter["schema"] = {**IF_MATCH_SCHEMA, "title": "If-Match"}
+
+
 def install_openapi(app: FastAPI) -> None:
     """FastAPI's document, with the Problem schema the answers refer to."""
     build = app.openapi
@@ -195,6 +210,9 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         document = build()  # cached by FastAPI until the routes change
         document.setdefault("components", {}).setdefault("schemas", {}).update(_schemas([Problem]))
+        for item in document["paths"].values():
+            for operation in item.values():
+                _require_if_match(operation)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

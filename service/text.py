@@ -11,9 +11,10 @@ models, so both refuse the same values with the same reason.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 #: C0 control characters and DEL.
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -51,5 +52,27 @@ def printable_line(value: str) -> bool:
     return value.isprintable()
 
 
-Line = Annotated[str, AfterValidator(check_line)]
-Paragraph = Annotated[str, AfterValidator(check_paragraph)]
+#: What the OpenAPI document says of each: the same rule, as a pattern a client can check.
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+PARAGRAPH_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+Line = Annotated[
+    str, AfterValidator(check_line), Field(json_schema_extra={"pattern": LINE_PATTERN})
+]
+Paragraph = Annotated[
+    str, AfterValidator(check_paragraph), Field(json_schema_extra={"pattern": PARAGRAPH_PATTERN})
+]
+
+
+def _rfc3339_only(value: Any) -> Any:
+    """An instant is RFC 3339 text, as the document says (``format: date-time``): a number,
+    which pydantic would read as seconds since 1970, is refused."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("give an RFC 3339 date and time, such as 2026-11-20T10:00:00+08:00")
+    return value
+
+
+_NUMBER = re.compile(r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*$")
+
+#: A date and time in the input, as RFC 3339 text.
+Instant = Annotated[datetime, BeforeValidator(_rfc3339_only)]

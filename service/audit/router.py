@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
 
 from service.audit import service
@@ -11,6 +9,7 @@ from service.audit.dependencies import Auditor
 from service.audit.schemas import AuditEventPublic
 from service.deps import SessionDep
 from service.pagination import CursorParam, LimitParam, Page
+from service.text import Instant
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -24,7 +23,7 @@ async def list_audit_events(
     organization_id: str | None = None,
     action: str | None = None,
     subject_id: str | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
 ) -> Page[AuditEventPublic]:
     """Newest first."""
     page = await service.list_events(

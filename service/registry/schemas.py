@@ -23,7 +23,9 @@ def _check_language(value: str) -> str:
     return value
 
 
-Language = Annotated[str, AfterValidator(_check_language)]
+Language = Annotated[
+    str, AfterValidator(_check_language), Field(json_schema_extra={"pattern": _LANGUAGE.pattern})
+]
 
 
 class Location(BaseModel):

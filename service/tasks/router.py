@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -18,6 +17,7 @@ from service.tasks import service
 from service.tasks.dependencies import Creator, Reader, TaskDep, Worker
 from service.tasks.models import TaskStatus
 from service.tasks.schemas import CommentCreate, CommentPublic, TaskCreate, TaskPublic, TaskUpdate
+from service.text import Instant
 
 router = APIRouter(tags=["tasks"])
 
@@ -109,7 +109,7 @@ async def list_tasks(
     org: str | None = None,
     status_: StatusFilter = None,
     crisis: str | None = None,
-    due_before: datetime | None = None,
+    due_before: Instant | None = None,
     handed_off: Annotated[
         bool,
         Query(
@@ -144,7 +144,7 @@ async def crisis_tasks(
     cursor: CursorParam = None,
     org: str | None = None,
     status_: StatusFilter = None,
-    due_before: datetime | None = None,
+    due_before: Instant | None = None,
 ) -> Any:
     """The crisis's tasks that you may see, as ``GET /tasks?crisis=`` answers them (its CSV
     export too)."""

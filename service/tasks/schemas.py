@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from service.tasks.models import TaskStatus
-from service.text import Line, Paragraph
+from service.text import Instant, Line, Paragraph
 
 
 class TaskPublic(BaseModel):
@@ -58,7 +58,7 @@ class TaskCreate(BaseModel):
     assignee_org: str
     description: Annotated[Paragraph, Field(max_length=20_000)] = ""
     assignee_user: Annotated[Line, Field(max_length=200)] | None = None
-    due_at: datetime | None = None
+    due_at: Instant | None = None
     after: list[str] = Field(default_factory=list, max_length=50)
 
 
@@ -68,7 +68,7 @@ class TaskUpdate(BaseModel):
     status: TaskStatus | None = None
     assignee_org: str | None = None
     assignee_user: Annotated[Line, Field(max_length=200)] | None = None
-    due_at: datetime | None = None
+    due_at: Instant | None = None
 
 
 class CommentCreate(BaseModel):
