@@ -36,6 +36,9 @@ class ExposureView:
     #: Exposed workers per employer and per recruitment agency (directory ids).
     by_employer: Mapping[str, int] = field(default_factory=dict)
     by_agency: Mapping[str, int] = field(default_factory=dict)
+    #: The names of the first-level subdivisions of ``by_admin1`` (``{"MY-10": "Selangor"}``):
+    #: a task speaks of a province by its name; its key keeps the code.
+    admin1_names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,14 @@ class _Scope:
     admin1: str | None
     workers: int
     organization: str | None = None
+
+
+def _province(code: str | None, names: Mapping[str, str]) -> str:
+    """A province as people say it: its name and, to tell it apart, its code."""
+    if not code:
+        return ""
+    name = names.get(code)
+    return f"{name} ({code})" if name else code
 
 
 def applies(playbook: Playbook, crisis: CrisisState, exposure: ExposureView) -> bool:
@@ -185,7 +196,7 @@ def _task(
     values = {
         "nationality": scope.nationality or "all nationalities",
         "country": scope.country or "the affected countries",
-        "admin1": scope.admin1 or "",
+        "admin1": _province(scope.admin1, exposure.admin1_names),
         "workers": scope.workers,
         "family": exposure.family,
         "vulnerable": exposure.vulnerable,
@@ -197,9 +208,10 @@ def _task(
     description = template.description.format(**values)
     if gap:
         who = template.actor.replace("_", " ")
-        title = (
-            f"Coverage gap: no {who} for {values['nationality']} in {values['country']}. {title}"
+        where = (
+            values["admin1"] if scope.admin1 else f"{values['nationality']} in {values['country']}"
         )
+        title = f"Coverage gap: no {who} for {where}. {title}"
         description = (
             f"Nobody in the directory fills the role '{template.actor}' here: find who can, or "
             f"do it. {description}"

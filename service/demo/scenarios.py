@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from geo.admin import AdminAreas
 from integrations.cap import parse_cap
 from service.alerts.service import store_alert
 from service.auth.principal import Principal
@@ -104,6 +105,14 @@ class DrillSummary:
     gaps: list[CoverageGap] = field(default_factory=list)
 
 
+def _named(part: str) -> str:
+    """A province by its name and code (``Selangor (MY-10)``); a country code as it is."""
+    if "-" not in part:
+        return part
+    name = AdminAreas.load().admin1_name(part)
+    return f"{name} ({part})" if name else part
+
+
 def coverage_gaps(tasks: Sequence[tuple[str, str | None, bool]]) -> list[CoverageGap]:
     """The gaps among (task key, actor role, coverage gap) triples: one per role and scope.
 
@@ -115,7 +124,7 @@ def coverage_gaps(tasks: Sequence[tuple[str, str | None, bool]]) -> list[Coverag
         if not gap:
             continue
         parts = key.split("@")[1:]
-        scope = " in ".join(parts) if parts else "the crisis"
+        scope = " in ".join(_named(p) for p in parts) if parts else "the crisis"
         counts[(role or "unknown", scope)] = counts.get((role or "unknown", scope), 0) + 1
     return [CoverageGap(role, scope, n) for (role, scope), n in sorted(counts.items())]
 

@@ -14,6 +14,7 @@ snapshot."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ from service.crises.rules import JOIN_WINDOW_HOURS, CrisisRule, qualifies, rules
 from service.db import session_scope
 from service.directory.models import Organization
 from service.exposure.index import RegisterIndex
+from service.exposure.service import admin1_names
 from service.geowork import Budget, GeometryWorkers, ZoneTooComplex, default_workers
 from service.locks import singleton
 from service.settings import Settings, get_settings
@@ -98,6 +100,7 @@ def exposure_view(counts: ExposureCounts) -> ExposureView:
         family=counts.accompanying_family,
         by_employer=counts.by_employer,
         by_agency=counts.by_agency,
+        admin1_names=admin1_names(counts.by_admin1),
     )
 
 
@@ -112,6 +115,7 @@ def stored_view(counts: Mapping[str, Any]) -> ExposureView:
         family=int(counts.get("accompanying_family", 0)),
         by_employer=counts.get("by_employer", {}),
         by_agency=counts.get("by_agency", {}),
+        admin1_names=admin1_names(counts.get("by_admin1", {})),
     )
 
 
@@ -151,7 +155,8 @@ async def planned(
         return []
     if exposure is None:
         snapshot = await crises.latest_snapshot(session, crisis.id)
-        exposure = stored_view(snapshot.counts if snapshot else {})
+        # In a thread: naming the provinces may load the shipped boundaries, once a process.
+        exposure = await asyncio.to_thread(stored_view, snapshot.counts if snapshot else {})
     if existing is None:
         existing = await existing_keys(session, crisis.id)
     return plan(_state(crisis), exposure, await _directory(session), existing, load_library())
@@ -278,7 +283,7 @@ async def handle_alert(
             else counts
         )
         await crises.snapshot(session, crisis, zone, dataclasses.asdict(taken))
-        exposure = exposure_view(taken)
+        exposure = await budget.run(exposure_view, taken)
     created = await run_playbooks(session, crisis, actor=WORKER, exposure=exposure)
     if zone is None and not linked and not created:
         return Outcome(alert.id, "unchanged", crisis.id)

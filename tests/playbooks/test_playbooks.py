@@ -244,3 +244,19 @@ def test_crisis_rules_can_be_tightened_in_settings() -> None:
     assert qualifies(Hazard.FLOOD, Severity.EXTREME, Certainty.OBSERVED, 100, rules)[0]
     with pytest.raises(ValueError):
         rules_from({"meteor": {}})
+
+
+def test_a_task_names_its_province() -> None:
+    """A province is named in what a task says (its key keeps the code); without a name the
+    code stands alone."""
+    from dataclasses import replace
+
+    library = load_library()
+    flood = crisis(hazard="tropical_cyclone", alert_level=2)
+    named = replace(EXPOSURE, admin1_names={"MY-12": "Sabah"})
+    titles = {t.key: t.title for t in plan(flood, named, DIRECTORY, set(), library)}
+    bare = {t.key: t.title for t in plan(flood, EXPOSURE, DIRECTORY, set(), library)}
+    by_province = [k for k in titles if k.endswith("@MY-12")]
+    assert by_province, "the cyclone playbook plans per province"
+    for key in by_province:
+        assert "Sabah (MY-12)" in titles[key] and "Sabah" not in bare[key]

@@ -104,6 +104,6 @@ def test_gaps_are_one_per_role_and_scope() -> None:
     )
     assert [str(g) for g in gaps] == [
         "no embassy for MMR in MYS (2 tasks)",
-        "no host authority for MY-10 (1 task)",
+        "no host authority for Selangor (MY-10) (1 task)",
         "no national society host for the crisis (1 task)",
     ]
