@@ -10,7 +10,7 @@ The tests are marked ``browser``: ``make test`` runs them once, after the seeded
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
@@ -48,10 +48,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     # The outcome of the test itself, for the fixtures' teardown to see.
-    if report.when == "call" and report.failed:  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed:
         item.stash[FAILED] = True
     return report
 
