@@ -34,13 +34,14 @@ imports: install
 
 # The suite runs in random order (pytest-randomly), once per seed; each run prints its seed.
 # Three new seeds each time unless given: `make test SEEDS="1 2 3"` repeats a run. The contract
-# fuzzing has a fixed seed of its own: it runs once, after them.
+# fuzzing has a fixed seed of its own: it runs once, after them, and so do the browser tests.
 SEEDS ?= $(shell od -An -N6 -tu2 /dev/urandom)
 
 unit: install
 	scripts/ensure-postgres
-	for seed in $(SEEDS); do $(BIN)/pytest -p randomly --randomly-seed=$$seed -m "not fuzz" || exit 1; done
+	for seed in $(SEEDS); do $(BIN)/pytest -p randomly --randomly-seed=$$seed -m "not fuzz and not browser" || exit 1; done
 	$(BIN)/pytest -m fuzz
+	$(BIN)/pytest -m browser
 
 test: lint typecheck imports unit
 

@@ -2,13 +2,17 @@
 
 Swagger UI and ReDoc come from the ``fastapi-offline`` package (its ``static/`` folder: Swagger
 UI 5, Apache-2.0; ReDoc 2, MIT), served under ``/docs/assets``: a deployment without internet
-access shows its documentation, and no page asks a CDN or a font host for anything.
+access shows its documentation, and no page asks a CDN or a font host for anything. ReDoc's
+bundle is served with one change: the Redocly logo of its menu, which it loads from Redocly's CDN,
+is an empty image (ReDoc hides a logo that does not load).
 """
 
 from __future__ import annotations
 
 import html
+from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -32,6 +36,9 @@ LINKS: tuple[tuple[str, str], ...] = (
 )
 #: ``/`` loads nothing and runs nothing: the strictest policy fits it.
 INDEX_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+REDOC_JS = "redoc.standalone.js"
+#: The one file ReDoc's bundle asks another host for, and what it gets instead.
+REDOC_LOGO = (b"https://cdn.redoc.ly/redoc/logo-mini.svg", b"data:,")
 
 _INDEX_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -119,30 +126,63 @@ async def index(request: Request) -> Response:
     )
 
 
+def _static() -> Traversable:
+    return files("fastapi_offline") / "static"
+
+
+def _in_english(page: HTMLResponse) -> HTMLResponse:
+    """FastAPI's documentation pages name no language: a screen reader would guess one."""
+    body = bytes(page.body).replace(b"<html>", b'<html lang="en">', 1)
+    return HTMLResponse(body, status_code=page.status_code)
+
+
 @router.get("/docs", include_in_schema=False)
 async def swagger_ui(request: Request) -> HTMLResponse:
     root: str = request.scope.get("root_path", "")
-    return get_swagger_ui_html(
-        openapi_url=root + request.app.openapi_url,
-        title="Lifeline API",
-        swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
-        swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
-        swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
-        # No OAuth2 here (bearer tokens), and no badge fetched from the public validator.
-        oauth2_redirect_url=None,
-        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": False},
+    return _in_english(
+        get_swagger_ui_html(
+            openapi_url=root + request.app.openapi_url,
+            title="Lifeline API",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
+            # No OAuth2 here (bearer tokens), and no badge fetched from the public validator.
+            oauth2_redirect_url=None,
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": False},
+        )
     )
 
 
 @router.get("/redoc", include_in_schema=False)
 async def redoc(request: Request) -> HTMLResponse:
     root: str = request.scope.get("root_path", "")
-    return get_redoc_html(
-        openapi_url=root + request.app.openapi_url,
-        title="Lifeline API",
-        redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
-        redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
-        with_google_fonts=False,
+    return _in_english(
+        get_redoc_html(
+            openapi_url=root + request.app.openapi_url,
+            title="Lifeline API",
+            redoc_js_url=f"{root}{ASSETS}/{REDOC_JS}",
+            redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+    )
+
+
+@cache
+def _redoc_bundle() -> bytes:
+    bundle = (_static() / REDOC_JS).read_bytes()
+    cdn, instead = REDOC_LOGO
+    if cdn not in bundle:
+        raise RuntimeError(f"{REDOC_JS} changed: look again at what it loads from elsewhere")
+    return bundle.replace(cdn, instead)
+
+
+# Before the folder is mounted, so this route answers for the file rather than the folder.
+@router.get(f"{ASSETS}/{REDOC_JS}", include_in_schema=False)
+async def redoc_bundle() -> Response:
+    return Response(
+        _redoc_bundle(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
     )
 
 
@@ -150,5 +190,4 @@ def install_docs(app: FastAPI) -> None:
     """The pages and the files they load. Build the app with ``docs_url=None, redoc_url=None``:
     FastAPI's own pages load their files from a CDN."""
     app.include_router(router)
-    static = files("fastapi_offline") / "static"
-    app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+    app.mount(ASSETS, StaticFiles(directory=str(_static())), name="docs-assets")
