@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from service.lookups import get_or_404
 from service.pagination import Page, paginate
 from service.users import passwords, totp
 from service.users.models import SignInFailure, User, UserSession
+from service.users.schemas import EMAIL_PATTERN
 
 SESSION_COOKIE = "lifeline_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -84,6 +86,11 @@ async def create_user(
         raise InvalidInput(
             f"A password has at least {passwords.MIN_LENGTH} characters",
             errors=[{"loc": ["body", "password"], "msg": "too short"}],
+        )
+    if not re.fullmatch(EMAIL_PATTERN, email.strip()) or len(email.strip()) > 320:
+        raise InvalidInput(
+            "Not an e-mail address",
+            errors=[{"loc": ["body", "email"], "msg": "not an e-mail address"}],
         )
     key = email_key(email)
     existing = (await session.exec(select(User).where(User.email_key == key))).first()

@@ -99,6 +99,18 @@ async def enrol(client: httpx.AsyncClient, person: Person) -> SignedIn:
     return SignedIn(secret.group(1), codes, await csrf_of(client))
 
 
+async def enrol_again(client: httpx.AsyncClient, person: Person, secret: str) -> None:
+    """Another device signs in with the TOTP already set up (the next step's code: the current
+    one is used up)."""
+    await post_password(client, person.email, person.password)
+    page = await client.get("/console/sign-in/second-factor")
+    answer = await client.post(
+        "/console/sign-in/second-factor",
+        data={"code": code_now(secret, 1), "csrf_token": hidden(page.text)},
+    )
+    assert answer.status_code == 303, answer.text
+
+
 async def csrf_of(client: httpx.AsyncClient) -> str:
     """The CSRF token of the client's session, as the console's pages carry it."""
     from service.users.service import csrf_token
