@@ -299,6 +299,7 @@ def user_create(
             email=email,
             display_name=name,
             password=password or generated,
+            one_time=password is None,
         )
         return user.id, created
 

@@ -31,6 +31,9 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=200)
     #: argon2id, in the PHC string format (parameters and salt included).
     password_hash: str = Field(max_length=200)
+    #: The password was made for the person (a one-time password): they choose their own at
+    #: their next sign-in, before the session opens.
+    password_change_required: bool = Field(default=False)
     #: The TOTP secret, sealed with the personal data keys (``service.crypto``), bound to the
     #: user and the field. Set at the first sign-in; ``totp_enrolled_at`` once a code proved it.
     totp_secret: str | None = Field(default=None, max_length=200)

@@ -20,10 +20,12 @@ from service.crypto import Sealer
 from service.db import utcnow
 from service.deps import SessionDep
 from service.directory.models import Organization
+from service.errors import InvalidInput
 from service.settings import Environment as Env
 from service.settings import Settings
 from service.users import service, totp
 from service.users.models import User
+from service.users.passwords import MIN_LENGTH
 from service.users.service import SESSION_COOKIE, LiveSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -33,6 +35,7 @@ SIGN_IN_COOKIE = "lifeline_sign_in"
 SIGNED_IN_HOME = "/console/"
 SIGN_IN = "/console/sign-in"
 SECOND_FACTOR = "/console/sign-in/second-factor"
+NEW_PASSWORD = "/console/sign-in/new-password"  # noqa: S105 - a page, not a secret
 #: One message for a wrong e-mail, a wrong password, a disabled account and a pause: the answer
 #: says nothing of whether an account exists.
 REFUSED = (
@@ -183,12 +186,15 @@ async def sign_in(
     return response
 
 
-async def _pending(request: Request, session: SessionDep) -> LiveSession | None:
-    """The session half-way through signing in, if the request has one."""
+async def _pending(request: Request, session: SessionDep, *stages: str) -> LiveSession | None:
+    """The session half-way through signing in, at one of ``stages``, if the request has one."""
     live = await service.find_session(session, request.cookies.get(SESSION_COOKIE) or "")
-    if live is None or live.row.stage == service.SIGNED_IN:
+    if live is None or live.row.stage not in stages:
         return None
     return live
+
+
+CODE_STAGES = (service.SECOND_FACTOR, service.ENROL)
 
 
 def _code_form(
@@ -212,7 +218,7 @@ def _code_form(
 
 @router.get("/sign-in/second-factor")
 async def second_factor_page(request: Request, session: SessionDep) -> Response:
-    live = await _pending(request, session)
+    live = await _pending(request, session, *CODE_STAGES)
     if live is None:
         return _redirect(SIGN_IN)
     response = _code_form(request, live)
@@ -227,7 +233,7 @@ async def second_factor(
     code: Annotated[str, Form(max_length=40)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    live = await _pending(request, session)
+    live = await _pending(request, session, *CODE_STAGES)
     if live is None:
         return _redirect(SIGN_IN)
     if not secrets.compare_digest(_session_csrf(request, live), csrf_token):
@@ -253,16 +259,13 @@ async def _signed_in(
     request: Request, session: SessionDep, live: LiveSession, *, factor: str
 ) -> Response:
     """Both factors given: the half-way session ends and a new one (a new token: what was
-    known before signing in is worth nothing after) begins."""
-    user, settings = live.user, _settings(request)
+    known before signing in is worth nothing after) begins; first, if the password was made
+    for the person, one in which they choose their own."""
+    user = live.user
     enrolling = live.row.stage == service.ENROL
-    await service.end_session(session, live.row)
-    opened = await service.open_session(
-        session,
-        user=user,
-        stage=service.SIGNED_IN,
-        idle_s=settings.session_idle_s,
-        absolute_s=settings.session_absolute_s,
+    new_password = user.password_change_required
+    opened = await _next_session(
+        request, session, live, service.NEW_PASSWORD if new_password else service.SIGNED_IN
     )
     user.last_sign_in_at = utcnow()
     codes = service.finish_enrolment(user) if enrolling else None
@@ -278,10 +281,72 @@ async def _signed_in(
         outcome="allowed",
         detail=detail,
     )
+    then = NEW_PASSWORD if new_password else SIGNED_IN_HOME
     if codes is None:
-        return _with_session_cookie(_redirect(SIGNED_IN_HOME), request, opened.token)
-    page = _page("recovery_codes.html", title="Your recovery codes", codes=codes, error=None)
+        return _with_session_cookie(_redirect(then), request, opened.token)
+    page = _page(
+        "recovery_codes.html", title="Your recovery codes", codes=codes, then=then, error=None
+    )
     return _with_session_cookie(page, request, opened.token)
+
+
+async def _next_session(
+    request: Request, session: SessionDep, live: LiveSession, stage: str
+) -> service.OpenedSession:
+    settings = _settings(request)
+    await service.end_session(session, live.row)
+    return await service.open_session(
+        session,
+        user=live.user,
+        stage=stage,
+        idle_s=settings.session_idle_s,
+        absolute_s=settings.session_absolute_s,
+    )
+
+
+def _password_form(
+    request: Request, live: LiveSession, *, status: int = 200, error: str | None = None
+) -> Response:
+    return _page(
+        "new_password.html",
+        status=status,
+        title="Choose your password",
+        csrf_token=_session_csrf(request, live),
+        minimum=MIN_LENGTH,
+        error=error,
+    )
+
+
+@router.get("/sign-in/new-password")
+async def new_password_page(request: Request, session: SessionDep) -> Response:
+    live = await _pending(request, session, service.NEW_PASSWORD)
+    return _redirect(SIGN_IN) if live is None else _password_form(request, live)
+
+
+@router.post("/sign-in/new-password")
+async def new_password(
+    request: Request,
+    session: SessionDep,
+    password: Annotated[str, Form(max_length=200)] = "",
+    confirm: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """The person's own password in place of the one-time one; then the session opens."""
+    live = await _pending(request, session, service.NEW_PASSWORD)
+    if live is None:
+        return _redirect(SIGN_IN)
+    if not secrets.compare_digest(_session_csrf(request, live), csrf_token):
+        return _password_form(request, live, status=403, error=EXPIRED)
+    if password != confirm:
+        return _password_form(request, live, status=400, error="The two passwords differ.")
+    try:
+        await service.replace_password(
+            session, actor=live.principal, user=live.user, password=password
+        )
+    except InvalidInput as refused:
+        return _password_form(request, live, status=400, error=refused.detail)
+    opened = await _next_session(request, session, live, service.SIGNED_IN)
+    return _with_session_cookie(_redirect(SIGNED_IN_HOME), request, opened.token)
 
 
 async def _sign_out_session(

@@ -30,8 +30,14 @@ SESSION_COOKIE = "lifeline_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
-#: Session stages: only ``SIGNED_IN`` authorises anything.
-SECOND_FACTOR, ENROL, SIGNED_IN = "second_factor", "enrol", "signed_in"
+#: Session stages: only ``SIGNED_IN`` authorises anything. ``NEW_PASSWORD``: both factors
+#: given, a one-time password to replace.
+SECOND_FACTOR, ENROL, NEW_PASSWORD, SIGNED_IN = (
+    "second_factor",
+    "enrol",
+    "new_password",
+    "signed_in",
+)
 #: A session half-way through signing in (password given, code not yet) lasts this long.
 PENDING_S = 10 * 60
 #: ``last_seen_at`` is written at most this often: a busy page does not write on each request.
@@ -74,19 +80,17 @@ async def create_user(
     email: str,
     display_name: str,
     password: str,
+    one_time: bool = True,
 ) -> tuple[User, bool]:
     """A new account (and True), or the one that has this e-mail already with the same
-    organisation and role (and False: the same input twice changes nothing)."""
+    organisation and role (and False: the same input twice changes nothing). A ``one_time``
+    password is replaced by the person at their first sign-in."""
     if role not in PERSON_ROLES:
         raise InvalidInput(
             "integration is a role for scripts: issue an API token instead",
             errors=[{"loc": ["body", "role"], "msg": "not a role for a person"}],
         )
-    if len(password) < passwords.MIN_LENGTH:
-        raise InvalidInput(
-            f"A password has at least {passwords.MIN_LENGTH} characters",
-            errors=[{"loc": ["body", "password"], "msg": "too short"}],
-        )
+    check_new_password(password)
     if not re.fullmatch(EMAIL_PATTERN, email.strip()) or len(email.strip()) > 320:
         raise InvalidInput(
             "Not an e-mail address",
@@ -105,6 +109,7 @@ async def create_user(
         email_key=key,
         display_name=display_name,
         password_hash=await passwords.hash_password(password),
+        password_change_required=one_time,
     )
     session.add(user)
     await session.flush()
@@ -117,6 +122,36 @@ async def create_user(
         detail={"organization_id": organization.id, "role": role.value},
     )
     return user, True
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < passwords.MIN_LENGTH:
+        raise InvalidInput(
+            f"A password has at least {passwords.MIN_LENGTH} characters",
+            errors=[{"loc": ["body", "password"], "msg": "too short"}],
+        )
+
+
+async def replace_password(
+    session: AsyncSession, *, actor: Principal, user: User, password: str
+) -> None:
+    """The person's own password in place of the one made for them (not the same one again)."""
+    check_new_password(password)
+    if await passwords.verify_password(user.password_hash, password):
+        raise InvalidInput(
+            "Choose a password other than the one you were given",
+            errors=[{"loc": ["body", "password"], "msg": "the same as before"}],
+        )
+    user.password_hash = await passwords.hash_password(password)
+    user.password_change_required = False
+    session.add(user)
+    record(
+        session,
+        actor=actor,
+        action="user.password_change",
+        subject_type="user",
+        subject_id=user.id,
+    )
 
 
 async def get_user(session: AsyncSession, user_id: str) -> User:

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("email_key", sa.String(320), nullable=False),
         sa.Column("display_name", sa.String(200), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=False),
+        sa.Column("password_change_required", sa.Boolean(), nullable=False),
         sa.Column("totp_secret", sa.String(200), nullable=True),
         sa.Column("totp_enrolled_at", TS, nullable=True),
         sa.Column("totp_last_step", sa.Integer(), nullable=True),

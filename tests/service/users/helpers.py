@@ -45,6 +45,7 @@ async def make_person(app: FastAPI, org_id: str, role: Role = Role.ADMIN) -> Per
             email=email,
             display_name="A Person",
             password=PASSWORD,
+            one_time=False,
         )
         return Person(id=user.id, email=email, org_id=org_id)
 
@@ -84,8 +85,9 @@ class SignedIn:
     csrf: str
 
 
-async def enrol(client: httpx.AsyncClient, person: Person) -> SignedIn:
-    """A first sign-in: password, the TOTP shown, a code of it; the recovery codes shown."""
+async def enrol_page(client: httpx.AsyncClient, person: Person) -> str:
+    """A first sign-in: password, the TOTP shown, a code of it; the page of recovery codes,
+    with the secret in a comment of its own at its end."""
     assert (await post_password(client, person.email, person.password)).status_code == 303
     page = await client.get("/console/sign-in/second-factor")
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text)
@@ -95,8 +97,15 @@ async def enrol(client: httpx.AsyncClient, person: Person) -> SignedIn:
         data={"code": code_now(secret.group(1)), "csrf_token": hidden(page.text)},
     )
     assert done.status_code == 200, done.text
-    codes = re.findall(r"<li><code>([0-9a-f-]+)</code></li>", done.text)
-    return SignedIn(secret.group(1), codes, await csrf_of(client))
+    return done.text + f"<!--{secret.group(1)}-->"
+
+
+async def enrol(client: httpx.AsyncClient, person: Person) -> SignedIn:
+    """A first sign-in to the end: signed in, with the TOTP secret and the recovery codes."""
+    page = await enrol_page(client, person)
+    codes = re.findall(r"<li><code>([0-9a-f-]+)</code></li>", page)
+    secret = page.rsplit("<!--", 1)[1].removesuffix("-->")
+    return SignedIn(secret, codes, await csrf_of(client))
 
 
 async def enrol_again(client: httpx.AsyncClient, person: Person, secret: str) -> None:

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
-from sqlmodel import select
+from sqlmodel import col, select
 
 from service.audit.models import AuditEvent
 from service.db import session_scope
@@ -43,9 +43,9 @@ async def test_five_wrong_passwords_pause_the_account_even_for_the_right_one(
     async with session_scope(app.state.sessionmaker) as session:
         rows = (
             await session.exec(
-                select(AuditEvent).where(
-                    AuditEvent.subject_id == person.id, AuditEvent.action == "user.sign_in"
-                )
+                select(AuditEvent)
+                .where(AuditEvent.subject_id == person.id, AuditEvent.action == "user.sign_in")
+                .order_by(col(AuditEvent.id))
             )
         ).all()
     assert [r.outcome for r in rows] == ["denied"] * (BACKOFF_AFTER + 1)

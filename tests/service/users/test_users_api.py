@@ -10,7 +10,15 @@ from service.auth.permissions import Role
 from service.directory.models import OrgKind
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 from tests.service.tasks.test_tasks import ZONE
-from tests.service.users.helpers import browser, enrol, make_person, post_password
+from tests.service.users.helpers import (
+    Person,
+    browser,
+    enrol,
+    enrol_page,
+    hidden,
+    make_person,
+    post_password,
+)
 
 
 async def test_an_admin_makes_a_person_who_signs_in_with_the_one_time_password(
@@ -31,11 +39,51 @@ async def test_an_admin_makes_a_person_who_signs_in_with_the_one_time_password(
     assert again.json()["password"] is None
     other = await client.post("/api/v1/users", json={**body, "role": "viewer"}, headers=admin)
     assert other.status_code == 409
-    async with browser(app) as console:
-        answer = await post_password(console, email, user["password"])
-        assert answer.status_code == 303
     listed = await client.get("/api/v1/users", params={"organization": org}, headers=admin)
     assert [u["id"] for u in listed.json()["items"]] == [user["id"]]
+
+
+async def test_a_one_time_password_is_replaced_at_the_first_sign_in(
+    app: FastAPI, client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> None:
+    admin = bearer(await make_token(Role.ADMIN))
+    email = f"{unique('bo')}@example.org"
+    body = {
+        "organization": await make_org(),
+        "role": "viewer",
+        "email": email,
+        "display_name": "Bo",
+    }
+    made = (await client.post("/api/v1/users", json=body, headers=admin)).json()
+    person = Person(id=made["id"], email=email, org_id=made["organization_id"])
+    person.password = made["password"]
+    async with browser(app) as console:
+        codes_page = await enrol_page(console, person)
+        assert 'href="/console/sign-in/new-password"' in codes_page
+        # Both factors given, but not signed in until the password is the person's own.
+        assert (await console.get("/api/v1/populations")).status_code == 401
+        form = await console.get("/console/sign-in/new-password")
+        csrf = hidden(form.text)
+        mine = "my very own pass phrase"
+        tries = [
+            {"password": mine, "confirm": mine + "!"},
+            {"password": "short", "confirm": "short"},
+            {"password": person.password, "confirm": person.password},
+        ]
+        for fields in tries:
+            refused = await console.post(
+                "/console/sign-in/new-password", data={**fields, "csrf_token": csrf}
+            )
+            assert refused.status_code == 400, fields
+        done = await console.post(
+            "/console/sign-in/new-password",
+            data={"password": mine, "confirm": mine, "csrf_token": csrf},
+        )
+        assert done.status_code == 303 and done.headers["location"] == "/console/"
+        assert (await console.get("/api/v1/populations")).status_code == 200
+    async with browser(app) as console:
+        assert (await post_password(console, email, made["password"])).status_code == 400
+        assert (await post_password(console, email, mine)).status_code == 303
 
 
 async def test_an_integration_is_not_a_person_and_only_admins_manage_people(
