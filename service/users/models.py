@@ -25,9 +25,9 @@ class User(SQLModel, table=True):
         )
     )
     role: str = Field(max_length=32)
-    #: As the person wrote it; ``email_key`` (case-folded) is what is unique.
+    #: As the person wrote it; ``email_key`` (SHA-256 of it case-folded) is what is unique.
     email: str = Field(max_length=320)
-    email_key: str = Field(max_length=320, unique=True)
+    email_key: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=200)
     #: argon2id, in the PHC string format (parameters and salt included).
     password_hash: str = Field(max_length=200)

@@ -53,8 +53,9 @@ PERSON_ROLES = tuple(r for r in Role if r is not Role.INTEGRATION)
 
 
 def email_key(email: str) -> str:
-    """What makes two e-mail addresses the same account: case and outer spaces do not."""
-    return email.strip().casefold()
+    """What makes two e-mail addresses the same account (case and outer spaces do not): a hash
+    of the case-folded address, of one length however long the folding makes it."""
+    return hashlib.sha256(email.strip().casefold().encode()).hexdigest()
 
 
 def principal_of(user: User, org: Organization) -> Principal:
@@ -342,7 +343,7 @@ def failure_keys(*, email: str, address: str | None, secret: str) -> list[str]:
     def one(kind: str, value: str) -> str:
         return f"{kind}:" + hmac.digest(key, value.encode(), hashlib.sha256).hex()[:64]
 
-    keys = [one("email", email_key(email))]
+    keys = [one("email", email.strip().casefold())]
     if address:
         keys.append(one("addr", address))
     return keys

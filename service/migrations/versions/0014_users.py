@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("organization_id", sa.String(36), nullable=False),
         sa.Column("role", sa.String(32), nullable=False),
         sa.Column("email", sa.String(320), nullable=False),
-        sa.Column("email_key", sa.String(320), nullable=False),
+        sa.Column("email_key", sa.String(64), nullable=False),
         sa.Column("display_name", sa.String(200), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=False),
         sa.Column("password_change_required", sa.Boolean(), nullable=False),
