@@ -39,6 +39,8 @@ from service.registry.ratelimit import TokenBuckets
 from service.registry.router import router as registry_router
 from service.settings import Settings, get_settings
 from service.tasks.router import router as tasks_router
+from service.users.pages import router as sign_in_router
+from service.users.router import router as users_router
 from service.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("lifeline.app")
@@ -51,6 +53,7 @@ API_PREFIX = "/api/v1"
 DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     directory_router,
     tokens_router,
+    users_router,
     audit_router,
     registry_router,
     exposure_router,
@@ -155,6 +158,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     # matching on every request.
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    # The console's sign-in pages: HTML, outside the API and its document.
+    app.include_router(sign_in_router)
     check_every_route_is_guarded(api_routes())
     declare_answers((health_router, docs_router, *DOMAIN_ROUTERS))
     install_openapi(app)

@@ -38,6 +38,8 @@ from service.registry.bulk_files import is_workbook
 from service.registry.models import Worker
 from service.registry.protect import Protector
 from service.settings import get_settings
+from service.users.passwords import new_password
+from service.users.service import create_user, disable_user, list_users
 
 T = TypeVar("T")
 
@@ -51,8 +53,12 @@ org_app = typer.Typer(help="The directory of organisations.", no_args_is_help=Tr
 token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys of personal data.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="People's accounts for the console (e-mail, password, TOTP).", no_args_is_help=True
+)
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
 playbooks_app = typer.Typer(help="The contingency playbooks.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -267,6 +273,87 @@ def token_list(
 
     # As wide as the rows, so that an id is never cut or folded.
     Console(width=10_000).print(_with_session(work))
+
+
+@user_app.command("create")
+def user_create(
+    org: Annotated[str, typer.Option(help="Organisation id or slug")],
+    role: Annotated[Role, typer.Option(help="The person's role (not integration)")],
+    email: Annotated[str, typer.Option(help="The e-mail they sign in with")],
+    name: Annotated[str, typer.Option(help="Their name, as the console shows it")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+) -> None:
+    """Make a person's account and print a one-time password for them (or take one from stdin
+    with --password-stdin). They set up their second factor at their first sign-in."""
+    password = typer.get_text_stream("stdin").readline().rstrip("\r\n") if password_stdin else None
+
+    async def work(session: AsyncSession) -> tuple[str, bool]:
+        organization = await get_organization(session, ref=org)
+        user, created = await create_user(
+            session,
+            actor=CLI,
+            organization=organization,
+            role=role,
+            email=email,
+            display_name=name,
+            password=password or generated,
+            one_time=password is None,
+        )
+        return user.id, created
+
+    generated = new_password()
+    user_id, created = _with_session(work)
+    if not created:
+        err.print(f"{user_id} exists already with this organisation and role: unchanged")
+        return
+    err.print(f"created user {user_id}")
+    if password is None:
+        print(generated)
+
+
+@user_app.command("list")
+def user_list(
+    org: Annotated[str | None, typer.Option(help="Only this organisation's (id or slug)")] = None,
+) -> None:
+    """List people: id, organisation, role, e-mail, name, second factor, last sign-in, disabled."""
+
+    async def work(session: AsyncSession) -> Table:
+        only = (await get_organization(session, ref=org)).id if org else None
+        slugs = {o.id: o.slug for o in (await list_organizations(session, limit=100_000)).items}
+        table = Table(
+            "id", "organisation", "role", "e-mail", "name", "2FA", "last sign-in", "disabled"
+        )
+        cursor: str | None = None
+        while cursor != "":
+            page = await list_users(session, limit=500, cursor=cursor, organization_id=only)
+            cursor = page.next_cursor or ""
+            for u in page.items:
+                table.add_row(
+                    u.id,
+                    slugs.get(u.organization_id, u.organization_id),
+                    u.role,
+                    u.email,
+                    u.display_name,
+                    "yes" if u.totp_enrolled_at else "no",
+                    f"{u.last_sign_in_at:%Y-%m-%d %H:%M}" if u.last_sign_in_at else "",
+                    f"{u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else "",
+                )
+        return table
+
+    Console(width=10_000).print(_with_session(work))
+
+
+@user_app.command("disable")
+def user_disable(user_id: Annotated[str, typer.Argument(help="The user's id")]) -> None:
+    """Disable an account: its sessions end at once and it signs in no more."""
+
+    async def work(session: AsyncSession) -> str:
+        user = await disable_user(session, actor=CLI, user_id=user_id)
+        return f"disabled {user.id}"
+
+    console.print(_with_session(work))
 
 
 @import_app.command("workers")

@@ -9,6 +9,7 @@ from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
 from service.registry.models import PopulationGroup, RegisterChange, Worker
 from service.tasks.models import Task, TaskChange, TaskComment, TaskHandOff
+from service.users.models import SignInFailure, User, UserSession
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -29,10 +30,13 @@ __all__ = [
     "OutboxEvent",
     "PopulationGroup",
     "RegisterChange",
+    "SignInFailure",
     "Task",
     "TaskChange",
     "TaskComment",
     "TaskHandOff",
+    "User",
+    "UserSession",
     "WebhookDelivery",
     "WebhookSubscription",
     "Worker",

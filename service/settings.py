@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     #: token revoked by another process (``lifeline token revoke``, another API process) keeps
     #: working there. The process that revokes forgets it at once. 0: look up every request.
     token_cache_s: float = Field(default=1.0, ge=0, le=60)
+    #: A console session unused for this many seconds ends (the idle timeout)...
+    session_idle_s: int = Field(default=30 * 60, ge=60, le=24 * 3600)
+    #: ...and every session ends this many seconds after its sign-in (the absolute timeout).
+    session_absolute_s: int = Field(default=12 * 3600, ge=300, le=7 * 24 * 3600)
     #: A registration not updated for this long, and not asked to stay, is erased.
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).

@@ -25,6 +25,8 @@ class AuditEvent(SQLModel, table=True):
     channel: str = Field(max_length=16)
     request_id: str | None = Field(default=None, max_length=128)
     token_id: str | None = Field(default=None, max_length=36)
+    #: The person, when a person signed in to the console acted (``service.users``).
+    user_id: str | None = Field(default=None, max_length=36, index=True)
     organization_id: str | None = Field(default=None, max_length=36, index=True)
     role: str | None = Field(default=None, max_length=32)
     #: What was done, in dotted form: ``organization.create``, ``worker.read``.

@@ -23,6 +23,7 @@ async def list_audit_events(
     organization_id: str | None = None,
     action: str | None = None,
     subject_id: str | None = None,
+    user_id: str | None = None,
     since: Instant | None = None,
 ) -> Page[AuditEventPublic]:
     """Newest first."""
@@ -33,6 +34,7 @@ async def list_audit_events(
         organization_id=organization_id,
         action=action,
         subject_id=subject_id,
+        user_id=user_id,
         since=since,
     )
     items = [AuditEventPublic.model_validate(e) for e in page.items]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEventPublic(BaseModel):
@@ -16,6 +16,9 @@ class AuditEventPublic(BaseModel):
     channel: str
     request_id: str | None
     token_id: str | None
+    user_id: str | None = Field(
+        default=None, description="The person who acted, when signed in to the console"
+    )
     organization_id: str | None
     role: str | None
     action: str

@@ -59,6 +59,7 @@ def audit_row(
         "channel": actor.channel,
         "request_id": current_request_id(),
         "token_id": actor.token_id,
+        "user_id": actor.user_id,
         "organization_id": actor.organization_id,
         "role": actor.role.value,
         "action": action,
@@ -78,6 +79,7 @@ async def list_events(
     organization_id: str | None = None,
     action: str | None = None,
     subject_id: str | None = None,
+    user_id: str | None = None,
     since: datetime | None = None,
 ) -> Page[AuditEvent]:
     """Newest first."""
@@ -88,6 +90,8 @@ async def list_events(
         query = query.where(AuditEvent.action == action)
     if subject_id is not None:
         query = query.where(AuditEvent.subject_id == subject_id)
+    if user_id is not None:
+        query = query.where(AuditEvent.user_id == user_id)
     if since is not None:
         query = query.where(col(AuditEvent.at) >= since)
     return await paginate(

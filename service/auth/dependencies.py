@@ -1,5 +1,9 @@
 """The authorisation layer: every API route declares one permission through ``authorize``.
 
+The caller is the bearer of an API token or a person signed in to the console (the session
+cookie of ``service.users``): the same ``Principal``, the same table of permissions, the same
+scoping in the domain services. A cookie's unsafe request carries the session's CSRF token.
+
 ``create_app`` refuses to start if a route under ``/api`` lacks it, so a new route cannot
 slip through unguarded; a test calls every route with every role.
 """
@@ -22,11 +26,20 @@ from service.db import session_scope
 from service.deps import SessionDep
 from service.errors import Forbidden, Unauthenticated
 from service.openapi import raises
+from service.users.service import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    csrf_matches,
+    csrf_token,
+    session_principal,
+)
 
 log = logging.getLogger("lifeline.auth")
 
 _bearer = HTTPBearer(auto_error=False, description="A Lifeline API token: `ll_...`")
 PERMISSION_ATTR = "__lifeline_permission__"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
@@ -41,13 +54,18 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
         session: SessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None or credentials.scheme.lower() != "bearer":
+        settings = request.app.state.settings
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if credentials is not None and credentials.scheme.lower() == "bearer":
+            principal = await authenticate(
+                session, credentials.credentials, cache_s=settings.token_cache_s
+            )
+            if principal is None:
+                raise Unauthenticated("The token is unknown or revoked")
+        elif cookie and credentials is None:
+            principal = await _session_principal(request, session, cookie)
+        else:
             raise Unauthenticated()
-        principal = await authenticate(
-            session, credentials.credentials, cache_s=request.app.state.settings.token_cache_s
-        )
-        if principal is None:
-            raise Unauthenticated("The token is unknown or revoked")
         action = _action_name(request)
         subject_id = _subject_id(request)
         if not allowed(principal.role, permission):
@@ -72,6 +90,28 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
 
     setattr(dependency, PERMISSION_ATTR, permission)
     return raises(401, 403)(dependency)
+
+
+async def _session_principal(request: Request, session: SessionDep, cookie: str) -> Principal:
+    """The person of a console session; an unsafe method needs the session's CSRF token, in
+    the ``X-CSRF-Token`` header (htmx, fetch) or the ``csrf_token`` field of a form."""
+    settings = request.app.state.settings
+    live = await session_principal(session, cookie, idle_s=settings.session_idle_s)
+    if live is None:
+        raise Unauthenticated("The session has ended: sign in again")
+    secret = settings.blind_index_key
+    if request.method not in SAFE_METHODS:
+        given = request.headers.get(CSRF_HEADER)
+        if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            field = (await request.form()).get(CSRF_FIELD)
+            given = field if isinstance(field, str) else None
+        if not csrf_matches(live.row.token_hash, secret, given):
+            raise Forbidden("The request lacks the CSRF token of this session (X-CSRF-Token)")
+    # For the console's pages: the token their forms and htmx requests carry.
+    request.state.csrf_token = csrf_token(live.row.token_hash, secret)
+    return live.principal
 
 
 def _action_name(request: Request) -> str:

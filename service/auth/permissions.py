@@ -18,6 +18,8 @@ class Permission(enum.StrEnum):
     DIRECTORY_READ = "directory:read"
     DIRECTORY_WRITE = "directory:write"
     TOKENS_MANAGE = "tokens:manage"
+    #: People's accounts: list, create, disable (``service.users``).
+    USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     #: Personal data of workers, scoped further by need-to-know (service/registry/access.py).
     WORKERS_READ = "workers:read"
@@ -58,6 +60,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.DIRECTORY_READ: frozenset(_EVERYONE_BUT_INTEGRATIONS),
     Permission.DIRECTORY_WRITE: frozenset({Role.ADMIN}),
     Permission.TOKENS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.ADMIN}),
     Permission.WORKERS_READ: frozenset(
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
@@ -109,5 +112,6 @@ PERSONAL_DATA_ROLES: frozenset[Role] = frozenset(
     GRANTS[Permission.WORKERS_READ]
     | GRANTS[Permission.EXPOSURE_LIST]
     | GRANTS[Permission.TOKENS_MANAGE]
+    | GRANTS[Permission.USERS_MANAGE]
     | {Role.ADMIN}
 )

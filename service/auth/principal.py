@@ -9,7 +9,8 @@ from service.auth.permissions import Role
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller of a use case: an API token, the command line, or the background worker."""
+    """The caller of a use case: an API token, a person signed in to the console, the command
+    line, or the background worker."""
 
     organization_id: str | None
     role: Role
@@ -21,6 +22,9 @@ class Principal:
     represents: str | None = None
     acts_for: tuple[str, ...] = ()
     jurisdiction: tuple[str, ...] = ()
+    #: The person, for a session of the console (``channel`` "console"); none for a token.
+    user_id: str | None = None
+    user_name: str | None = None
 
     @classmethod
     def system(cls, channel: str) -> Principal:

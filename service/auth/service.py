@@ -189,10 +189,17 @@ async def _lookup(session: AsyncSession, digest: str) -> Principal | None:
 
 
 def acting_for(
-    org: Organization, *, role: Role, channel: str = "api", token_id: str | None = None
+    org: Organization,
+    *,
+    role: Role,
+    channel: str = "api",
+    token_id: str | None = None,
+    user_id: str | None = None,
+    user_name: str | None = None,
 ) -> Principal:
-    """The caller acting for ``org`` with ``role``: the bearer of one of its tokens, or the
-    operator importing for it on the command line (``channel="cli"``)."""
+    """The caller acting for ``org`` with ``role``: the bearer of one of its tokens, a person
+    signed in to the console (``channel="console"``, ``user_id``), or the operator importing for
+    it on the command line (``channel="cli"``)."""
     return Principal(
         organization_id=org.id,
         role=role,
@@ -204,4 +211,6 @@ def acting_for(
         represents=org.represents,
         acts_for=tuple(org.acts_for),
         jurisdiction=tuple(org.jurisdiction),
+        user_id=user_id,
+        user_name=user_name,
     )

@@ -36,9 +36,11 @@ LocatorDep = Annotated[Locator, Depends(locator)]
 
 
 def rate_limit(request: Request, principal: Principal) -> None:
-    """Lists of people are rate-limited per token, so no one pages through the whole register."""
+    """Lists of people are rate-limited per token (or per person signed in to the console), so
+    no one pages through the whole register."""
     buckets: TokenBuckets = request.app.state.people_lists
-    wait = buckets.take(principal.token_id or "system")
+    person = f"user:{principal.user_id}" if principal.user_id else None
+    wait = buckets.take(principal.token_id or person or "system")
     if wait:
         raise RateLimited(
             f"Too many lists of people from this token; try again in {wait:.0f} s",

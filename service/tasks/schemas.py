@@ -23,7 +23,7 @@ class TaskPublic(BaseModel):
     assignee_org: str | None = Field(description="The id of the organisation that holds it")
     assignee_org_slug: str | None = None
     assignee_org_name: str | None = None
-    assignee_user: str | None
+    assignee_user: str | None = Field(description="The id of the user who holds it, if one")
     actor_role: str | None
     coverage_gap: bool
     status: str
@@ -50,6 +50,17 @@ class TaskPublic(BaseModel):
         )
 
 
+#: A person of the assignee organisation (``service.users``).
+AssigneeUser = Annotated[
+    Line,
+    Field(
+        max_length=200,
+        description="The id of a user (`/api/v1/users`) of the assignee organisation, enabled; "
+        "another is a 422",
+    ),
+]
+
+
 class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,7 +68,7 @@ class TaskCreate(BaseModel):
     title: Annotated[Line, Field(min_length=3, max_length=500)]
     assignee_org: str
     description: Annotated[Paragraph, Field(max_length=20_000)] = ""
-    assignee_user: Annotated[Line, Field(max_length=200)] | None = None
+    assignee_user: AssigneeUser | None = None
     due_at: Instant | None = None
     after: list[str] = Field(default_factory=list, max_length=50)
 
@@ -67,7 +78,7 @@ class TaskUpdate(BaseModel):
 
     status: TaskStatus | None = None
     assignee_org: str | None = None
-    assignee_user: Annotated[Line, Field(max_length=200)] | None = None
+    assignee_user: AssigneeUser | None = None
     due_at: Instant | None = None
 
 

@@ -37,6 +37,7 @@ from service.tasks.models import (
     TaskHandOff,
     TaskStatus,
 )
+from service.users.service import check_assignee
 
 #: The tables, for the statements that write them without loading objects.
 _TABLES = metadata.tables
@@ -101,6 +102,8 @@ async def create_task(
     session: AsyncSession, *, crisis: Crisis, actor: Principal, values: dict[str, Any]
 ) -> Task:
     task = Task(crisis_id=crisis.id, exercise=crisis.exercise, **values)
+    if task.assignee_user is not None:
+        await check_assignee(session, user_id=task.assignee_user, organization_id=task.assignee_org)
     if task.after:
         task.status = TaskStatus.BLOCKED.value
     session.add(task)
@@ -220,6 +223,11 @@ async def change_task(
     if not before:
         return task
     task.update({k: changes[k] for k in before})
+    if task["assignee_user"] is not None and {"assignee_user", "assignee_org"} & set(before):
+        # A person of the organisation that holds the task, the new one if it moves.
+        await check_assignee(
+            session, user_id=task["assignee_user"], organization_id=task["assignee_org"]
+        )
     task["version"] += 1
     task["updated_at"] = utcnow()
     history = {

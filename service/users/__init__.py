@@ -1,0 +1,1 @@
+"""People: personal accounts, their sessions in the console and their second factor."""
