@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from service.audit.dependencies import Auditor
 from service.audit.service import list_events
 from service.auth.permissions import Permission
-from service.console.registry import NavEntry, Section, console_router
+from service.console.registry import NavEntry, Section
 from service.console.render import render
+from service.console.routing import console_router
 from service.deps import SessionDep
 
 router = console_router("/audit")

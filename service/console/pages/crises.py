@@ -14,8 +14,9 @@ from geo.admin import AdminAreas
 from service.alerts.service import get_alert
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
-from service.console.registry import NavEntry, Section, console_router
+from service.console.registry import NavEntry, Section
 from service.console.render import render
+from service.console.routing import console_router
 from service.crises import service
 from service.crises.dependencies import CrisisDep, Reader, Writer
 from service.crises.exposure import exposure_seen_by

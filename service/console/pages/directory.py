@@ -6,8 +6,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from service.auth.permissions import Permission
-from service.console.registry import NavEntry, Section, console_router
+from service.console.registry import NavEntry, Section
 from service.console.render import render
+from service.console.routing import console_router
 from service.deps import SessionDep
 from service.directory.dependencies import Reader
 from service.directory.service import list_organizations

@@ -13,8 +13,9 @@ from service.alerts.models import FeedState
 from service.alerts.schemas import AlertPublic
 from service.alerts.service import list_alerts
 from service.auth.permissions import Permission, allowed
-from service.console.registry import NavEntry, Section, console_router
+from service.console.registry import NavEntry, Section
 from service.console.render import render
+from service.console.routing import console_router
 from service.crises.dependencies import Reader
 from service.crises.service import list_crises
 from service.db import utcnow

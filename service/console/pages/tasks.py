@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
-from service.console.registry import NavEntry, Section, console_router
+from service.console.registry import NavEntry, Section
 from service.console.render import render
+from service.console.routing import console_router
 from service.crises.service import get_crisis, list_crises
 from service.db import utcnow
 from service.deps import SessionDep
