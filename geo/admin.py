@@ -237,6 +237,12 @@ class AdminAreas:
             [f["properties"].get("iso_a3") or f["properties"]["ne_adm0_a3"] for f in countries],
             dtype=object,
         )
+        #: The country's name in the data (``"IDN"`` → ``"Indonesia"``).
+        self.country_names: dict[str, str] = {
+            str(code): str(f["properties"]["name"])
+            for code, f in zip(self.country_codes, countries, strict=True)
+            if f["properties"].get("name")
+        }
         self.country_geoms: _ObjectArray = np.array(
             [shape(f["geometry"]) for f in countries], dtype=object
         )
@@ -463,6 +469,10 @@ class AdminAreas:
             None for no code, or one the data does not hold (``"unknown"`` in a breakdown).
         """
         return self.admin1_names.get(code) if code else None
+
+    def country_name(self, code: str | None) -> str | None:
+        """The name of a country (``"IDN"`` → ``"Indonesia"``); None for one the data lacks."""
+        return self.country_names.get(code) if code else None
 
     def names_of_admin1(self, codes: Iterable[str]) -> dict[str, str]:
         """``{code: name}`` for those of ``codes`` the data names, sorted by code."""

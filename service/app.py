@@ -18,6 +18,7 @@ from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
 from service.auth.dependencies import check_every_route_is_guarded
 from service.auth.router import router as tokens_router
+from service.console.site import install_console
 from service.crises.playbooks_router import router as playbooks_router
 from service.crises.router import router as crises_router
 from service.db import make_engine, make_sessionmaker
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     # The console's sign-in pages: HTML, outside the API and its document.
     app.include_router(sign_in_router)
     check_every_route_is_guarded(api_routes())
+    install_console(app, settings)
     declare_answers((health_router, docs_router, *DOMAIN_ROUTERS))
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)

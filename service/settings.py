@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     #: (trusted whatever they resolve to) or addresses and CIDR ranges (``10.2.0.0/16``).
     #: Everything else inside the deployment (loopback, private, link-local...) is refused.
     webhook_allow_hosts: str = ""
+    #: Map tiles for the console's crisis maps (``https://tiles.example.org/{z}/{x}/{y}.png``),
+    #: when the deployment has a tile server; unset, the maps draw the shipped boundaries only
+    #: and ask no other host for anything.
+    console_tiles_url: str | None = None
 
     @field_validator("database_url")
     @classmethod

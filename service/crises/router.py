@@ -10,12 +10,11 @@ from sqlmodel import col, select
 
 from geo.errors import GeometryError
 from geo.geojson import parse_geojson
-from geo.suppress import suppress, suppress_total
-from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.countries import CountryCode
 from service.crises import service
 from service.crises.dependencies import CrisisDep, Reader, Writer
+from service.crises.exposure import exposure_seen_by
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone
 from service.crises.people import people_of_crisis
 from service.crises.schemas import (
@@ -26,21 +25,12 @@ from service.crises.schemas import (
     TimelineEntry,
 )
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import NotFound
 from service.exposure.dependencies import IndexDep, Lister
 from service.exposure.people import PeopleAsked, people_csv, people_page, wants_csv
-from service.exposure.service import (
-    OWN_NATIONALS_BASIS,
-    SNAPSHOT_BASIS,
-    admin1_names,
-    rounded_basis,
-    sees_exactly,
-)
 from service.flows.alert_pass import exposure_counts, planned, run_playbooks
 from service.geowork import Budget, zone_problem
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
-from service.registry.access import is_outsider
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.schemas import OWN_COUNTRY_DESCRIPTION, OwnCountry, PeoplePage
 
@@ -243,37 +233,12 @@ async def crisis_exposure(
 ) -> dict[str, Any]:
     """The latest exposure snapshot of the crisis's zone: exact for coordinators; for others,
     rounded with small cells withheld (and, for consular staff, their own nationals exactly)."""
-    id = crisis.id
-    taken = await service.latest_snapshot(session, id)
-    if taken is None:
-        raise NotFound("This crisis has no zone yet")
-    counts = dict(taken.counts)
-    base = {
-        "crisis_id": id,
-        "zone_version": taken.zone_version,
-        "taken_at": taken.taken_at.isoformat(),
-    }
-    if sees_exactly(actor):
-        names = admin1_names(counts.get("by_admin1", {}))
-        return {**base, **counts, "admin1_names": names, "exact": True, "basis": SNAPSHOT_BASIS}
-    threshold: int = request.app.state.settings.suppress_below
-    out: dict[str, Any] = {**base, "exact": False, "suppressed_below": threshold}
-    for name in ("by_nationality", "by_country", "by_admin1", "by_sector", "by_sex"):
-        out[name] = suppress(counts.get(name, {}), threshold=threshold)
-    for name in ("workers", "accompanying_family", "vulnerable", "nationals_in_own_country"):
-        out[name] = suppress_total(int(counts.get(name, 0)), threshold=threshold)
-    out["admin1_names"] = admin1_names(out["by_admin1"])
-    out["basis"] = rounded_basis(threshold)
-    if actor.role is Role.CONSULAR_OFFICER and not is_outsider(actor):
-        out["own_nationals_basis"] = OWN_NATIONALS_BASIS
-        # Exact only in the countries the post covers; elsewhere the suppressed counts above.
-        out["own_nationals"] = {
-            n: total
-            for n, where in counts.get("by_nationality_country", {}).items()
-            if n in actor.nationalities
-            and (total := sum(c for country, c in where.items() if country in actor.covers))
-        }
-    return out
+    return await exposure_seen_by(
+        session,
+        actor=actor,
+        crisis_id=crisis.id,
+        threshold=request.app.state.settings.suppress_below,
+    )
 
 
 @router.get(

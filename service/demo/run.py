@@ -80,6 +80,7 @@ def _print_tokens(tokens: list[DemoToken], *, host: str, port: int) -> None:
     print('  -H "Content-Type: application/json" \\')
     print("""  -d '{"circle": {"lat": 3.139, "lon": 101.687, "radius_m": 50000}}' \\""")
     print(f"  http://{host}:{port}/api/v1/exposure")
+    print(f"The console: http://{host}:{port}/console/ (docs/console.md)")
 
 
 def _print_drill(drill: DrillSummary) -> None:

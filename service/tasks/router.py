@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -20,17 +19,6 @@ from service.tasks.schemas import CommentCreate, CommentPublic, TaskCreate, Task
 from service.text import Instant
 
 router = APIRouter(tags=["tasks"])
-
-
-async def _public(session: SessionDep, rows: Sequence[Any]) -> list[TaskPublic]:
-    """Tasks (rows or dicts) as answered, each with its holder's slug and name and its comment
-    count: one query for them all."""
-    items = [TaskPublic.model_validate(t) for t in rows]
-    found = await service.details(session, [t.id for t in items])
-    for item in items:
-        slug, name, comments = found.get(item.id, (None, None, 0))
-        item.assignee_org_slug, item.assignee_org_name, item.comments = slug, name, comments
-    return items
 
 
 async def _page(
@@ -51,7 +39,7 @@ async def _page(
         cursor=cursor,
         **filters,
     )
-    items = await _public(session, page.items)
+    items = await service.as_public(session, page.items)
     if format == "csv":
         columns = [*TaskPublic.model_fields, *TaskPublic.model_computed_fields]
         lines = (
@@ -97,7 +85,7 @@ async def create_task(data: TaskCreate, session: SessionDep, actor: Creator) -> 
             "after": data.after,
         },
     )
-    return (await _public(session, [made]))[0]
+    return (await service.as_public(session, [made]))[0]
 
 
 @router.get("/tasks", response_model=Page[TaskPublic], responses=CSV_ANSWER)
@@ -169,7 +157,7 @@ async def get_task(
 ) -> TaskPublic:
     """Your organisation's task, or one it handed on (read-only: a PATCH is refused with 403)."""
     send_etag(response, task.version)
-    return (await _public(session, [task]))[0]
+    return (await service.as_public(session, [task]))[0]
 
 
 @router.patch("/tasks/{id}", response_model=TaskPublic)
@@ -190,7 +178,7 @@ async def change_task(
         session, actor=actor, task_id=id, if_match=version, changes=changes
     )
     send_etag(response, task["version"])
-    return (await _public(session, [task]))[0]
+    return (await service.as_public(session, [task]))[0]
 
 
 @router.post("/tasks/{id}/comments", status_code=status.HTTP_201_CREATED)

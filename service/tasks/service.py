@@ -37,6 +37,7 @@ from service.tasks.models import (
     TaskHandOff,
     TaskStatus,
 )
+from service.tasks.schemas import TaskPublic
 from service.users.service import check_assignee
 
 #: The tables, for the statements that write them without loading objects.
@@ -150,10 +151,10 @@ async def list_tasks(
     actor: Principal,
     limit: int,
     cursor: str | None,
-    org: str | None,
-    status: str | None,
-    crisis: str | None,
-    due_before: datetime | None,
+    org: str | None = None,
+    status: str | None = None,
+    crisis: str | None = None,
+    due_before: datetime | None = None,
     handed_off: bool = False,
 ) -> Page[Task]:
     """Tasks by id; ``handed_off``: those the actor's organisation handed on and no longer holds
@@ -411,3 +412,14 @@ async def details(session: AsyncSession, task_ids: Sequence[str]) -> dict[str, D
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+async def as_public(session: AsyncSession, rows: Sequence[Any]) -> list[TaskPublic]:
+    """Tasks (rows or dicts) as answered, each with its holder's slug and name and its comment
+    count: one query for them all."""
+    items = [TaskPublic.model_validate(t) for t in rows]
+    found = await details(session, [t.id for t in items])
+    for item in items:
+        slug, name, comments = found.get(item.id, (None, None, 0))
+        item.assignee_org_slug, item.assignee_org_name, item.comments = slug, name, comments
+    return items
