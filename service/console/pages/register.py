@@ -27,6 +27,7 @@ from service.registry.dependencies import (
     Writer,
     rate_limit,
 )
+from service.registry.protect import fold
 from service.registry.rows import CELL_FIELDS
 
 router = console_router("/register")
@@ -53,7 +54,8 @@ HOW_TO_FIX = {
 
 def _name_holds(person: dict[str, Any], wanted: str) -> bool:
     name = f"{person.get('given_name') or ''} {person.get('family_name') or ''}"
-    return all(token in name.casefold() for token in wanted.casefold().split())
+    folded = fold(name)
+    return all(token in folded for token in fold(wanted).split())
 
 
 @router.get("", response_class=HTMLResponse, name="console.register")
