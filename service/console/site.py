@@ -11,7 +11,16 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from service.auth.dependencies import route_permission
-from service.console.pages import alerts, audit, crises, directory, now, tasks
+from service.console.pages import (
+    alerts,
+    audit,
+    crises,
+    directory,
+    now,
+    people_admin,
+    register,
+    tasks,
+)
 from service.console.registry import Section
 from service.console.render import STATIC, SecurityHeaders
 from service.settings import Settings
@@ -20,9 +29,11 @@ SECTIONS: tuple[Section, ...] = (
     now.section,
     crises.section,
     tasks.section,
+    register.section,
     alerts.section,
     directory.section,
     audit.section,
+    people_admin.section,
 )
 
 

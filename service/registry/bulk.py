@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.db import utcnow
-from service.errors import InvalidInput
+from service.errors import InvalidInput, PayloadTooLarge
 from service.registry.bulk_files import KNOWN_COLUMNS, read_pieces
 from service.registry.bulk_prepare import Job, prepare_ahead, processes_for
 from service.registry.bulk_store import ImportReport, Store
@@ -25,6 +25,17 @@ from service.registry.service import company_directory
 
 #: The columns a file must have (listed in ``lifeline import workers --help`` and the README).
 REQUIRED_COLUMNS = ("nationality", "lat", "lon")
+#: The largest file an import takes.
+MAX_IMPORT_BYTES = 200_000_000
+
+
+def within_limit(content: bytes) -> bytes:
+    """The file's content, read up to one byte past the limit; refused when it is past it."""
+    if len(content) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(
+            f"Import files are limited to {MAX_IMPORT_BYTES} bytes; split the file"
+        )
+    return content
 
 
 async def import_workers(

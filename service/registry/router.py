@@ -9,10 +9,10 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile, statu
 from service.audit.service import record
 from service.countries import CountryCode
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import PayloadTooLarge
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page
 from service.registry import access, bulk, populations, service
+from service.registry.bulk import MAX_IMPORT_BYTES
 from service.registry.dependencies import (
     LocatorDep,
     PopulationReader,
@@ -37,8 +37,6 @@ from service.registry.schemas import (
 from service.registry.unseen import Unseen
 
 router = APIRouter(tags=["register"])
-
-MAX_IMPORT_BYTES = 200_000_000
 
 
 @router.post("/workers", status_code=status.HTTP_201_CREATED, response_model=WorkerCreated)
@@ -85,11 +83,7 @@ async def import_workers(
     locate: LocatorDep,
     file: Annotated[UploadFile, File(description="CSV (UTF-8, header row) or XLSX")],
 ) -> ImportResult:
-    content = await file.read(MAX_IMPORT_BYTES + 1)
-    if len(content) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(
-            f"Import files are limited to {MAX_IMPORT_BYTES} bytes; split the file"
-        )
+    content = bulk.within_limit(await file.read(MAX_IMPORT_BYTES + 1))
     report = await bulk.import_workers(
         session,
         actor=actor,
@@ -167,26 +161,7 @@ async def get_worker(
 ) -> WorkerPublic:
     worker, fields = await service.get_worker(session, actor=actor, worker_id=id)
     send_etag(response, worker.version)
-    record(
-        session,
-        actor=actor,
-        action="worker.read",
-        subject_type="worker",
-        subject_id=worker.id,
-        detail={
-            "fields": sorted(
-                fields
-                & {
-                    "given_name",
-                    "family_name",
-                    "document_number",
-                    "phone",
-                    "birth_date",
-                    "documentation_status",
-                }
-            )
-        },
-    )
+    service.record_read(session, actor=actor, worker=worker, fields=fields)
     return WorkerPublic.model_validate(service.present(worker, fields, protect))
 
 

@@ -200,6 +200,31 @@ async def get_worker(
     return worker, fields
 
 
+#: The sealed fields a read names in the audit trail.
+SEALED_READ = (
+    "given_name",
+    "family_name",
+    "document_number",
+    "phone",
+    "birth_date",
+    "documentation_status",
+)
+
+
+def record_read(
+    session: AsyncSession, *, actor: Principal, worker: Worker, fields: frozenset[str]
+) -> None:
+    """Audit the opening of one record, naming the sealed fields it showed."""
+    record(
+        session,
+        actor=actor,
+        action="worker.read",
+        subject_type="worker",
+        subject_id=worker.id,
+        detail={"fields": sorted(fields & set(SEALED_READ))},
+    )
+
+
 def present(worker: Worker, fields: frozenset[str], protector: Protector) -> dict[str, Any]:
     """The worker as the caller may see it."""
     out: dict[str, Any] = {
@@ -238,14 +263,7 @@ def present(worker: Worker, fields: frozenset[str], protector: Protector) -> dic
             "share_with_embassy": worker.consent_embassy,
             "share_with_humanitarian": worker.consent_humanitarian,
         }
-    for name in (
-        "given_name",
-        "family_name",
-        "document_number",
-        "phone",
-        "birth_date",
-        "documentation_status",
-    ):
+    for name in SEALED_READ:
         if name in fields:
             try:
                 out[name] = protector.open(worker, name)
