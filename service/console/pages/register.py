@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -113,7 +114,7 @@ async def search(
         "register.html",
         people=people,
         asked=asked,
-        query="&".join(f"{k}={v}" for k, v in asked.items() if v),
+        query=urlencode({k: v for k, v in asked.items() if v}),
         next_cursor=page.next_cursor,
         cursor=cursor,
         scanned=len(page.items),

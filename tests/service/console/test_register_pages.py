@@ -49,6 +49,9 @@ async def test_search_shows_whom_the_caller_may_read_and_finds_by_name(
     found = await get(johor, "idn", "/console/register", params={"name": "given18"})
     assert {int(n) for n in NAME.findall(found.text)} == {18}
     assert "Names are stored encrypted" in found.text
+    two_words = await get(johor, "admin", "/console/register", params={"name": "given 1"})
+    pager = two_words.text.split('class="pager"')[1]
+    assert "cursor=" not in pager or "name=given+1" in pager
     # A name the caller may not read is not found by it.
     hidden = await get(johor, "idn", "/console/register", params={"name": "given21"})
     assert not NAME.findall(hidden.text)
