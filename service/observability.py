@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -120,6 +121,16 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if (where := _control_character_in_url(scope)) is not None:
+                # Nobody types a control character in a URL; PostgreSQL refuses NUL in text.
+                await send_problem(
+                    send_with_id,
+                    422,
+                    code="invalid-input",
+                    title="The input is not valid",
+                    detail=f"{where} holds a control character (U+0000 to U+001F or U+007F)",
+                )
+                return
             declared = _declared_length(scope)
             if declared is not None and declared > self.max_body_bytes:
                 raise BodyTooLarge(self.max_body_bytes)
@@ -230,6 +241,23 @@ def _guarded(receive: Receive, limit: int) -> Receive:
         return message
 
     return wrapped
+
+
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _control_character_in_url(scope: Scope) -> str | None:
+    """Where the URL, once decoded, holds a control character: the path or a query parameter."""
+    if _URL_CONTROL.search(scope.get("path", "")):
+        return "The path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    if not query or ("%" not in query and not _URL_CONTROL.search(query)):
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="replace"):
+        if _URL_CONTROL.search(name) or _URL_CONTROL.search(value):
+            shown = _URL_CONTROL.sub("?", name)[:60]
+            return f"The query parameter '{shown}'"
+    return None
 
 
 async def send_problem(send: Send, status: int, *, code: str, title: str, detail: str) -> None:

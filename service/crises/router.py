@@ -10,12 +10,13 @@ from sqlmodel import col, select
 
 from geo.errors import GeometryError
 from geo.geojson import parse_geojson
+from integrations.alert import Hazard
 from service.auth.principal import Principal
 from service.countries import CountryCode
 from service.crises import service
 from service.crises.dependencies import CrisisDep, Reader, Writer
 from service.crises.exposure import exposure_seen_by
-from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone
+from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, Phase
 from service.crises.people import people_of_crisis
 from service.crises.schemas import (
     CrisisCreate,
@@ -136,8 +137,8 @@ async def list_crises(
     actor: Reader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    phase: str | None = None,
-    hazard: str | None = None,
+    phase: Phase | None = None,
+    hazard: Hazard | None = None,
     exercises: Annotated[
         ExerciseFilter,
         Query(
@@ -153,8 +154,8 @@ async def list_crises(
         session,
         limit=limit,
         cursor=cursor,
-        phase=phase,
-        hazard=hazard,
+        phase=phase.value if phase else None,
+        hazard=hazard.value if hazard else None,
         exercise=EXERCISES[exercises],
     )
     items = [await _public(session, c) for c in page.items]

@@ -72,3 +72,24 @@ async def test_a_malformed_if_match_is_refused_as_the_pattern_says(
             "/api/v1/tasks/none", json={}, headers={**admin, "If-Match": if_match}
         )
         assert response.status_code == 422, (if_match, response.text)
+
+
+async def test_a_control_character_in_the_url_is_a_422_not_a_database_error(
+    client: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    # PostgreSQL refuses NUL in text: `?phase=%00` reached the query and answered 500 there.
+    viewer = bearer(await make_token(Role.VIEWER))
+    for path, params in (
+        ("/api/v1/crises", {"phase": "\x00"}),
+        ("/api/v1/crises", {"hazard": "eq\x1b"}),
+        ("/api/v1/tasks", {"\x00": "x"}),
+        ("/api/v1/directory/organizations/a%00b", {}),
+    ):
+        response = await client.get(path, params=params, headers=viewer)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "control character" in response.json()["detail"]
+    # Text a person types, percent-encoded or not, passes.
+    taken = await client.get("/api/v1/crises", params={"hazard": "earth quake é"}, headers=viewer)
+    assert taken.status_code in (200, 422), taken.text
+    assert "control character" not in taken.text
