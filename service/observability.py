@@ -121,8 +121,20 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if (where := _control_character_in_url(scope)) is not None:
-                # Nobody types a control character in a URL; PostgreSQL refuses NUL in text.
+            if _URL_CONTROL.search(scope.get("path", "")):
+                # A path with a control character names no resource; PostgreSQL refuses NUL
+                # in text, so it must never reach a lookup.
+                await send_problem(
+                    send_with_id,
+                    404,
+                    code="not-found",
+                    title="Not found",
+                    detail="No resource has a path holding a control character",
+                )
+                return
+            if (where := _control_character_in_query(scope)) is not None:
+                # Nobody types a control character in a query; the declared filters refuse them
+                # by pattern, and this catches the undeclared ones before any query sees them.
                 await send_problem(
                     send_with_id,
                     422,
@@ -246,10 +258,8 @@ def _guarded(receive: Receive, limit: int) -> Receive:
 _URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _control_character_in_url(scope: Scope) -> str | None:
-    """Where the URL, once decoded, holds a control character: the path or a query parameter."""
-    if _URL_CONTROL.search(scope.get("path", "")):
-        return "The path"
+def _control_character_in_query(scope: Scope) -> str | None:
+    """The query parameter whose name or value, once decoded, holds a control character."""
     query = scope.get("query_string", b"").decode("latin-1")
     if not query or ("%" not in query and not _URL_CONTROL.search(query)):
         return None

@@ -54,6 +54,12 @@ CursorParam = Annotated[
 ]
 
 
+#: A list filter a person or a client types: any text but control characters (no identifier,
+#: name or code holds one, and PostgreSQL refuses NUL in text), at most 200 characters.
+FILTER_TEXT_PATTERN = "^[^\\x00-\\x1f\\x7f]*$"
+FilterText = Annotated[str | None, Query(max_length=200, pattern=FILTER_TEXT_PATTERN)]
+
+
 def invalid_cursor() -> InvalidInput:
     """The one answer to a cursor this list did not give out."""
     return InvalidInput(

@@ -42,7 +42,14 @@ from service.feeds.poller import poll_feed
 from service.flows.alert_pass import run_pass
 from service.geowork import Budget
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page, paginate
+from service.pagination import (
+    FILTER_TEXT_PATTERN,
+    CursorParam,
+    FilterText,
+    LimitParam,
+    Page,
+    paginate,
+)
 
 log = logging.getLogger("lifeline.alerts")
 router = APIRouter(tags=["alerts"])
@@ -192,9 +199,11 @@ async def list_alerts(
     actor: Reader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    source: str | None = None,
-    hazard: str | None = None,
-    status_: Annotated[str | None, Query(alias="status")] = None,
+    source: FilterText = None,
+    hazard: FilterText = None,
+    status_: Annotated[
+        str | None, Query(alias="status", max_length=200, pattern=FILTER_TEXT_PATTERN)
+    ] = None,
     active: bool = False,
 ) -> Page[AlertPublic]:
     """Every source's alerts, newest first; exercises included and marked."""

@@ -8,7 +8,7 @@ from service.audit import service
 from service.audit.dependencies import Auditor
 from service.audit.schemas import AuditEventPublic
 from service.deps import SessionDep
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, FilterText, LimitParam, Page
 from service.text import Instant
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -20,10 +20,10 @@ async def list_audit_events(
     actor: Auditor,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    organization_id: str | None = None,
-    action: str | None = None,
-    subject_id: str | None = None,
-    user_id: str | None = None,
+    organization_id: FilterText = None,
+    action: FilterText = None,
+    subject_id: FilterText = None,
+    user_id: FilterText = None,
     since: Instant | None = None,
 ) -> Page[AuditEventPublic]:
     """Newest first."""

@@ -16,7 +16,7 @@ from service.db import session_scope
 from service.deps import SessionDep
 from service.directory.service import get_organization
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, FilterText, LimitParam, Page
 from service.settings import Settings
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -81,7 +81,7 @@ async def list_tokens(
     actor: Manager,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    organization: str | None = None,
+    organization: FilterText = None,
 ) -> Page[TokenPublic]:
     org_id = (await get_organization(session, ref=organization)).id if organization else None
     page = await service.list_tokens(session, limit=limit, cursor=cursor, organization_id=org_id)

@@ -10,7 +10,7 @@ from service.audit.service import record
 from service.countries import CountryCode
 from service.deps import IfMatch, SessionDep, send_etag
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, FilterText, LimitParam, Page
 from service.registry import access, bulk, populations, service
 from service.registry.bulk import MAX_IMPORT_BYTES
 from service.registry.dependencies import (
@@ -105,7 +105,7 @@ async def list_workers(
     cursor: CursorParam = None,
     nationality: CountryCode | None = None,
     country: CountryCode | None = None,
-    admin1: str | None = None,
+    admin1: FilterText = None,
     nationals_in_own_country: Annotated[
         OwnCountry,
         Query(description=OWN_COUNTRY_DESCRIPTION + " (here the default is `include`)"),

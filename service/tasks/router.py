@@ -11,7 +11,7 @@ from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep, send_etag
 from service.exports import csv as tasks_csv
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, FilterText, LimitParam, Page
 from service.tasks import service
 from service.tasks.dependencies import Creator, Reader, TaskDep, Worker
 from service.tasks.models import TaskStatus
@@ -94,9 +94,9 @@ async def list_tasks(
     actor: Reader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    org: str | None = None,
+    org: FilterText = None,
     status_: StatusFilter = None,
-    crisis: str | None = None,
+    crisis: FilterText = None,
     due_before: Instant | None = None,
     handed_off: Annotated[
         bool,
@@ -130,7 +130,7 @@ async def crisis_tasks(
     actor: Reader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    org: str | None = None,
+    org: FilterText = None,
     status_: StatusFilter = None,
     due_before: Instant | None = None,
 ) -> Any:

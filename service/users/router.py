@@ -8,7 +8,7 @@ from service.auth.permissions import Role
 from service.deps import SessionDep
 from service.directory.service import get_organization
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, FilterText, LimitParam, Page
 from service.users import service
 from service.users.dependencies import Manager
 from service.users.models import User
@@ -61,7 +61,7 @@ async def list_users(
     actor: Manager,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    organization: str | None = None,
+    organization: FilterText = None,
 ) -> Page[UserPublic]:
     org_id = (await get_organization(session, ref=organization)).id if organization else None
     page = await service.list_users(session, limit=limit, cursor=cursor, organization_id=org_id)

@@ -85,6 +85,27 @@ def test_the_cursor_is_described_as_the_token_it_is(app: FastAPI) -> None:
         assert "422" in cursor["description"]
 
 
+def string_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The string alternatives of a parameter's schema (a plain one or inside anyOf)."""
+    alternatives = schema.get("anyOf", [schema])
+    return [s for s in alternatives if s.get("type") == "string"]
+
+
+def test_every_text_query_parameter_says_what_text_it_takes(app: FastAPI) -> None:
+    # The document is the contract: a filter declared as any string promises to take any string,
+    # control characters included, and the service refuses those (PostgreSQL cannot hold NUL).
+    # So each declares its values: an enum, a format or a pattern.
+    loose = [
+        (method, path, parameter["name"])
+        for method, path, operation in operations(app.openapi())
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+        for schema in string_schemas(parameter["schema"])
+        if not ({"enum", "const", "format", "pattern"} & set(schema))
+    ]
+    assert loose == []
+
+
 def check(spec: dict[str, Any], method: str, path: str, response: httpx.Response) -> None:
     """The answer's status is declared for the operation, with the content type it came in."""
     operation = spec["paths"][path][method]
