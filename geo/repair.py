@@ -102,7 +102,7 @@ def valid_parts(
     # Before the validity check, whose time grows with the square of the edges of a spiky
     # shape: a cheap bound of that time decides whether it runs at all.
     check_complexity(polygon, max_overlaps=max_overlaps, loc=loc)
-    if polygon.is_valid:
+    if shapely.is_valid(polygon):  # the function: a method holds the GIL throughout
         polygons = [polygon]
     else:
         reason = shapely.is_valid_reason(polygon)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match, Route
 
 from geo.admin import AdminAreas
 from integrations.safe_url import system_resolver
@@ -92,6 +94,37 @@ async def _build_then_follow(index: RegisterIndex, interval_s: float) -> None:
     await index.follow(interval_s)
 
 
+def route_paths(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(path, method) of every route of ``routes``, through the routers included in them."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from route_paths(included.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(route, Route | APIRoute):
+            for method in sorted(route.methods or {"GET"}):
+                yield prefix + route.path, method
+
+
+def prepare_routes(app: FastAPI) -> int:
+    """Match a request of every route once, so that FastAPI prepares them all now; the number
+    of routes matched. Any value fills a path parameter: only the path's shape is matched."""
+    matched = 0
+    for path, method in route_paths(app.router.routes):
+        scope = {
+            "type": "http",
+            "path": re.sub(r"\{[^}]+\}", "x", path),
+            "method": method,
+            "root_path": "",
+            "headers": [],
+        }
+        for route in app.router.routes:
+            if route.matches(scope)[0] == Match.FULL:
+                matched += 1
+                break
+    return matched
+
+
 def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
     """Build the application. The engine is made in the lifespan, one per process."""
     settings = settings or get_settings()
@@ -108,6 +141,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
         # The boundaries, read before the first request rather than under the GIL during it.
         await asyncio.to_thread(AdminAreas.load)
+        # The same for the routes: FastAPI prepares a router's routes at the first request that
+        # reaches it, on the event loop (about 0.4 s for all of them).
+        await asyncio.to_thread(prepare_routes, app)
         index = RegisterIndex(engine, cell_deg=settings.index_cell_deg)
         app.state.register_index = index
         background = [

@@ -113,8 +113,8 @@ async def push_cap(
         await _crisis_pass_now(request, session)
     response.headers["Location"] = f"/api/v1/alerts/{stored.id}"
     version = await service.version_of(session, alert_id=stored.id, version=alert.version)
-    return CapPushed(
-        **AlertPublic.of(stored).model_dump(),
+    return CapPushed.of(
+        stored,
         pushed_version=alert.version,
         received=received,
         outcome=PassOutcome.of(version),
@@ -247,8 +247,8 @@ async def get_alert(session: SessionDep, actor: Reader, row: AlertDep) -> AlertD
         for v in await service.versions_of(session, alert_id=row.id)
     ]
     pushed = await service.pushes_of(session, actor=actor, alert_id=row.id)
-    return AlertDetail(
-        **AlertPublic.of(row).model_dump(),
+    return AlertDetail.of(
+        row,
         history=history,
         pushes=[AlertPushPublic.of(push, version) for push, version in pushed],
     )

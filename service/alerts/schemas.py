@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,8 +47,11 @@ class AlertPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: AlertRecord) -> AlertPublic:
-        data = row.model_dump()
+    def of(cls, row: AlertRecord, **more: Any) -> Self:
+        """The alert as it goes out, with ``more`` fields of a subclass. The row's values are
+        taken as they are, not dumped and validated again: a zone of 100,000 vertices copied
+        twice cost a tenth of a second of the event loop."""
+        data = {name: getattr(row, name) for name in type(row).model_fields} | more
         data["severity_level"] = row.severity
         data["severity"] = Severity(row.severity).name.lower()
         data["exercise"] = row.status != "actual"

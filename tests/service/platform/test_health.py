@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
 
-from service.app import create_app
+from service.app import create_app, prepare_routes, route_paths
 from service.migrate import downgrade, upgrade
 from tests.conftest import Databases, settings_for
 
@@ -31,3 +32,13 @@ async def test_not_ready_until_migrated(databases: Databases, backend: str) -> N
             assert (await c.get("/readyz")).status_code == 200
             await downgrade(app.state.engine, "base")
             assert (await c.get("/readyz")).status_code == 503
+
+
+def test_every_route_is_prepared_before_the_first_request(app: FastAPI) -> None:
+    # FastAPI prepares a router's routes at the first request that reaches it, on the event
+    # loop; the lifespan does it for every route first, in a thread.
+    routes = list(route_paths(app.router.routes))
+    assert len(routes) > 80
+    assert ("/api/v1/alerts/cap", "POST") in routes
+    assert ("/console/tasks", "GET") in routes
+    assert prepare_routes(app) == len(routes)
