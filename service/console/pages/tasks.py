@@ -1,5 +1,6 @@
 """The task board: the organisation's tasks across crises (coordinators: everyone's), filtered by
-status, crisis and due time, refreshed every few seconds; one task with its actions (acknowledge,
+status, crisis and due time, refreshed when a change alters it (server-sent events, every few
+seconds without them); one task with its actions (acknowledge,
 start, block with a reason, complete, comment, reassign) and comments; what was handed on."""
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
+from service.console.live import BoardWatch, board_events
 from service.console.registry import NavEntry, Section
 from service.console.render import render
 from service.console.routing import console_router
@@ -30,7 +32,7 @@ from service.tasks.schemas import CommentCreate
 
 router = console_router("/tasks")
 
-#: Seconds between two refreshes of the board.
+#: Seconds between two refreshes of the board when its browser has no live stream.
 REFRESH_S = 5
 
 
@@ -122,6 +124,19 @@ async def rows(
 ) -> HTMLResponse:
     """The board's tables alone, for its refresh."""
     return render(request, actor, "_task_board.html", **await _board(session, actor, asked))
+
+
+@router.get("/events", name="console.task_events")
+async def events(request: Request, actor: Reader) -> StreamingResponse:
+    """The board's live stream (server-sent events): ``refresh`` whenever a change alters what
+    the caller's board shows, and nothing about the change itself; the board then fetches
+    ``/console/tasks/rows``. The request's database session ends before the stream begins."""
+    watch: BoardWatch = request.app.state.board_watch
+    return StreamingResponse(
+        board_events(watch, actor),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 async def _task_page(
