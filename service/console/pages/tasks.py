@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -61,11 +61,12 @@ class Filters:
 
 
 def board_filters(
-    status: Annotated[TaskStatus | None, Query()] = None,
+    status: Annotated[TaskStatus | Literal[""] | None, Query()] = None,
     crisis: Annotated[str | None, Query(max_length=64)] = None,
-    due: Annotated[Due | None, Query()] = None,
+    due: Annotated[Due | Literal[""] | None, Query()] = None,
 ) -> Filters:
-    return Filters(status=status, crisis=crisis or None, due=due)
+    """The board's form sends every field, "any" as an empty value."""
+    return Filters(status=status or None, crisis=crisis or None, due=due or None)
 
 
 FiltersDep = Annotated[Filters, Depends(board_filters)]
