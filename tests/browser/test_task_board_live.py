@@ -15,17 +15,14 @@ import pytest
 from playwright.async_api import BrowserContext, Page, Playwright, expect
 
 from service.auth.permissions import Role
-from service.auth.principal import Principal
-from service.db import make_engine, make_sessionmaker, session_scope
-from service.directory.models import Organization
+from service.db import make_engine, make_sessionmaker
 from service.users import totp
-from service.users.service import create_user
-from tests.browser.conftest import CHROMIUM_FLAGS, TIMEOUT_MS
+from tests.browser.conftest import launch
 from tests.browser.guard import Guard
 from tests.conftest import bearer
 from tests.live import Live
+from tests.service.users.helpers import PASSWORD, make_person_in
 
-PASSWORD = "correct horse battery staple"
 #: How soon the other board must show a change, in milliseconds.
 SOON_MS = 2_000
 
@@ -33,25 +30,14 @@ SOON_MS = 2_000
 async def make_person(live: Live, role: Role) -> str:
     """An account of the seeded organisation of ``role``, with a password of its own; its
     e-mail."""
-    email = f"person-{uuid.uuid4().hex[:10]}@example.org"
     engine = make_engine(live.database_url)
     try:
-        async with session_scope(make_sessionmaker(engine)) as session:
-            org = await session.get(Organization, live.seeded.organizations[role])
-            assert org is not None
-            await create_user(
-                session,
-                actor=Principal.system("cli"),
-                organization=org,
-                role=role,
-                email=email,
-                display_name="A Person",
-                password=PASSWORD,
-                one_time=False,
-            )
+        person = await make_person_in(
+            make_sessionmaker(engine), live.seeded.organizations[role], role
+        )
     finally:
         await engine.dispose()
-    return email
+    return person.email
 
 
 async def sign_in(page: Page, email: str) -> None:
@@ -75,17 +61,7 @@ async def second_browser(
 ) -> AsyncIterator[BrowserContext]:
     """Another Chromium of its own, watched by a guard of its own."""
     guard = Guard(live.url)
-    context = await playwright.chromium.launch_persistent_context(
-        tmp_path / "second-profile",
-        executable_path=chromium,
-        headless=True,
-        args=CHROMIUM_FLAGS,
-        base_url=live.url,
-        locale="en-GB",
-        timezone_id="UTC",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    await guard.watch(context)
+    context = await launch(playwright, chromium, live, tmp_path / "second-profile", guard)
     try:
         yield context
     finally:
