@@ -109,3 +109,45 @@ async def test_a_comment_and_a_reassignment_reach_the_boards_too(
     # still running from an earlier stream had read before it).
     assert refreshes(consul) >= 2
     assert refreshes(officer) == 1  # the task it now holds
+
+
+async def test_the_stream_ends_when_the_client_goes(app: FastAPI, make_token: TokenFactory) -> None:
+    """Straight through ASGI, as a server runs it: the client goes two seconds in, well before
+    the stream's lifetime, and the stream ends with it and leaves the watch."""
+    token = await make_token(Role.COORDINATOR)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": EVENTS,
+        "raw_path": EVENTS.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"lifeline.test"), (b"authorization", f"Bearer {token}".encode())],
+        "client": ("127.0.0.1", 40000),
+        "server": ("lifeline.test", 80),
+    }
+    asked = False
+    body = b""
+
+    async def receive() -> dict[str, object]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(2)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        nonlocal body
+        if message["type"] == "http.response.body":
+            body += bytes(message.get("body", b""))  # type: ignore[arg-type]
+
+    started = asyncio.get_running_loop().time()
+    async with asyncio.timeout(live.LIFETIME_S / 2):
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    assert asyncio.get_running_loop().time() - started < live.LIFETIME_S / 2
+    assert body.startswith(b"retry: ")
+    assert not app.state.board_watch.subscribers
