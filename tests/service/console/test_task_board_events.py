@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from service.auth.permissions import Role
 from service.console import live
 from service.directory.models import OrgKind
-from tests.conftest import OrgFactory, TokenFactory, bearer
+from tests.conftest import OrgFactory, TokenFactory, bearer, http_scope
 from tests.service.tasks.test_tasks_first_use import World, world
 
 __all__ = ["world"]
@@ -115,20 +115,9 @@ async def test_the_stream_ends_when_the_client_goes(app: FastAPI, make_token: To
     """Straight through ASGI, as a server runs it: the client goes two seconds in, well before
     the stream's lifetime, and the stream ends with it and leaves the watch."""
     token = await make_token(Role.COORDINATOR)
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": EVENTS,
-        "raw_path": EVENTS.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"lifeline.test"), (b"authorization", f"Bearer {token}".encode())],
-        "client": ("127.0.0.1", 40000),
-        "server": ("lifeline.test", 80),
-    }
+    scope = http_scope(
+        "GET", EVENTS, {"host": "lifeline.test", **bearer(token)}, spec_version="2.3"
+    )
     asked = False
     body = b""
 
