@@ -207,19 +207,17 @@ def percentile(values: list[float], share: float) -> float:
 
 async def timed(
     call: Callable[[], Awaitable[httpx.Response]], requests: int
-) -> tuple[float, float, int]:
+) -> tuple[float, float, httpx.Response]:
     """Median and 95th percentile in ms of ``requests`` calls after two warm-up calls, and the
-    last status."""
-    status = 0
+    last answer."""
     for _ in range(2):
-        status = (await call()).status_code
+        await call()
     times = []
     for _ in range(requests):
         started = time.perf_counter()
         answer = await call()
         times.append((time.perf_counter() - started) * 1000)
-        status = answer.status_code
-    return statistics.median(times), percentile(times, 0.95), status
+    return statistics.median(times), percentile(times, 0.95), answer
 
 
 def console_pages() -> list[APIRoute]:
@@ -242,7 +240,7 @@ async def page_figures(
     if record:
         ids["/console/register/{id}"] = record.group(1)
     base_median, base_p95, _ = await timed(lambda: officer.get("/healthz"), requests)
-    print(f"  {'page':<44} {'who':<8} {'median':>8} {'p95':>8} {'× /healthz':>11}")
+    print(f"  {'page':<44} {'who':<8} {'median':>8} {'p95':>8} {'× /healthz':>11} {'size':>9}")
     print(
         f"  {'/healthz (baseline)':<44} {'':<8} {base_median:>6.1f}ms {base_p95:>6.1f}ms {1:>10.1f}×"
     )
@@ -264,15 +262,15 @@ async def page_figures(
         def call(client: httpx.AsyncClient = client, url: str = url) -> Awaitable[httpx.Response]:
             return client.get(url)
 
-        median, p95, status = await timed(call, requests)
+        median, p95, answer = await timed(call, requests)
         if median > worst_median:
             worst_median, slowest = median, path
         worst_p95 = max(worst_p95, p95)
         who = "officer" if role is Role.CONSULAR_OFFICER else "admin"
-        note = "" if status == 200 else f"  (HTTP {status})"
+        note = "" if answer.status_code == 200 else f"  (HTTP {answer.status_code})"
         print(
             f"  {path:<44} {who:<8} {median:>6.1f}ms {p95:>6.1f}ms "
-            f"{median / base_median:>10.1f}×{note}"
+            f"{median / base_median:>10.1f}× {len(answer.content) / 1000:>7,.1f}KB{note}"
         )
     print(
         f"  slowest page: {slowest}, median {worst_median:.0f} ms (target < {MEDIAN_MS}); "

@@ -1,7 +1,7 @@
 """The task board: the organisation's tasks across crises (coordinators: everyone's), filtered by
-status, crisis and due time, refreshed when a change alters it (server-sent events, every few
-seconds without them); one task with its actions (acknowledge,
-start, block with a reason, complete, comment, reassign) and comments; what was handed on."""
+status, crisis and due time, refreshed when a change alters it (server-sent events; every few
+seconds without them); one task with its actions (acknowledge, start, block with a reason,
+complete, comment, reassign) and comments; what was handed on."""
 
 from __future__ import annotations
 
