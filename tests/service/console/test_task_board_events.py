@@ -140,3 +140,26 @@ async def test_the_stream_ends_when_the_client_goes(app: FastAPI, make_token: To
     assert asyncio.get_running_loop().time() - started < live.LIFETIME_S / 2
     assert body.startswith(b"retry: ")
     assert not app.state.board_watch.subscribers
+
+
+async def test_an_open_stream_holds_no_database_connection(
+    app: FastAPI, client: httpx.AsyncClient, make_token: TokenFactory, short_streams: None
+) -> None:
+    """The request's session ends before the stream begins and the watch holds one only for a
+    poll: with a stream open, the pool has nothing checked out between polls (PostgreSQL's
+    pool; SQLite opens a connection each time)."""
+    pool = app.state.engine.pool
+    if not hasattr(pool, "checkedout"):
+        return
+    token = await make_token(Role.COORDINATOR)
+    samples: list[int] = []
+
+    async def sample() -> None:
+        await asyncio.sleep(0.3)
+        for _ in range(10):
+            samples.append(pool.checkedout())
+            await asyncio.sleep(0.25)
+
+    stream, _ = await asyncio.gather(client.get(EVENTS, headers=bearer(token)), sample())
+    assert stream.status_code == 200
+    assert min(samples) == 0 and max(samples) <= 1, samples
