@@ -79,6 +79,17 @@ def new_id() -> str:
     value |= ((counter >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= counter & ((1 << 62) - 1)
+    return _id_text(value)
+
+
+def id_floor(at: datetime) -> str:
+    """The smallest id that ``new_id`` makes at ``at`` or later: the ids made since then sort at
+    or after it, a range of a primary key to read what was recorded since."""
+    ms = int(at.timestamp() * 1000)
+    return _id_text((ms & ((1 << 48) - 1)) << 80)
+
+
+def _id_text(value: int) -> str:
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

@@ -18,6 +18,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -272,3 +273,24 @@ def make_token(app: FastAPI, make_org: OrgFactory) -> TokenFactory:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def http_scope(
+    method: str, path: str, headers: dict[str, str], *, spec_version: str = "2.4"
+) -> dict[str, Any]:
+    """The ASGI scope of a request to ``path``, for a test that calls the app as a server does
+    (its own ``receive`` and ``send``)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": spec_version},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("lifeline.test", 80),
+    }

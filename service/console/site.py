@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from service.auth.dependencies import route_permission
+from service.console.live import BoardWatch
 from service.console.pages import (
     alerts,
     audit,
@@ -52,6 +53,7 @@ def check_every_page_is_guarded(sections: tuple[Section, ...]) -> None:
 def install_console(app: FastAPI, settings: Settings) -> None:
     check_every_page_is_guarded(SECTIONS)
     app.state.console_sections = SECTIONS
+    app.state.board_watch = BoardWatch(app.state)
     for section in SECTIONS:
         app.include_router(section.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

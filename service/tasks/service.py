@@ -9,6 +9,7 @@ the next task waited for (``after``), was done and the next task sits with anoth
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.changes import Guard, who
-from service.crises.models import Crisis
+from service.crises.models import Crisis, CrisisEvent
 from service.crises.service import event as crisis_event
 from service.crises.service import task_event
 from service.db import metadata, new_id, utcnow
@@ -423,3 +424,63 @@ async def as_public(session: AsyncSession, rows: Sequence[Any]) -> list[TaskPubl
         slug, name, comments = found.get(item.id, (None, None, 0))
         item.assignee_org_slug, item.assignee_org_name, item.comments = slug, name, comments
     return items
+
+
+@dataclass(frozen=True, slots=True)
+class BoardChange:
+    """Whose task boards a batch of recorded changes alters: the organisations that hold the
+    tasks changed and those that handed them on (``orgs``), and coordinators, who see every task,
+    whenever a task changed at all (``tasks``: how many task changes the batch held)."""
+
+    tasks: int
+    orgs: frozenset[str]
+
+    def concerns(self, actor: Principal) -> bool:
+        """The actor's board shows one of the tasks changed: what ``list_tasks`` gives it."""
+        if not self.tasks:
+            return False
+        return sees_all(actor) or (
+            actor.organization_id is not None and actor.organization_id in self.orgs
+        )
+
+
+NO_CHANGE = BoardChange(tasks=0, orgs=frozenset())
+
+
+async def recorded_since(session: AsyncSession, *, floor: str) -> list[str]:
+    """The ids of the timeline entries from the id ``floor`` on (``service.db.id_floor``): every
+    change of a task is one (``service.changes``), and their ids sort by time, so this reads a
+    range of the primary key and nothing else."""
+    found = await session.exec(select(CrisisEvent.id).where(col(CrisisEvent.id) >= floor))
+    return list(found.all())
+
+
+async def board_change(session: AsyncSession, entry_ids: Sequence[str]) -> BoardChange:
+    """Whose boards the timeline entries ``entry_ids`` alter: a task's entry names its task, a
+    crisis-wide one about tasks (``tasks_stood_down``) its crisis; entries of other kinds alter
+    no board."""
+    if not entry_ids:
+        return NO_CHANGE
+    entries = (
+        await session.exec(
+            select(CrisisEvent.crisis_id, CrisisEvent.kind, CrisisEvent.detail).where(
+                col(CrisisEvent.id).in_(entry_ids), col(CrisisEvent.kind).startswith("task")
+            )
+        )
+    ).all()
+    task_ids = {str(d["task_id"]) for _, _, d in entries if d.get("task_id")}
+    crisis_ids = {c for c, _, d in entries if not d.get("task_id")}
+    if not entries:
+        return NO_CHANGE
+    which = or_(col(Task.id).in_(task_ids), col(Task.crisis_id).in_(crisis_ids))
+    holders = await session.exec(
+        select(Task.assignee_org).where(which, col(Task.assignee_org).is_not(None)).distinct()
+    )
+    handed = await session.exec(
+        select(TaskHandOff.from_org)
+        .join(Task, col(Task.id) == col(TaskHandOff.task_id))
+        .where(which)
+        .distinct()
+    )
+    orgs = {o for o in holders.all() if o} | set(handed.all())
+    return BoardChange(tasks=len(entries), orgs=frozenset(orgs))

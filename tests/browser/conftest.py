@@ -90,6 +90,24 @@ def guard(live: Live) -> Guard:
     return Guard(live.url)
 
 
+async def launch(
+    playwright: Playwright, chromium: str, live: Live, profile: Path, guard: Guard
+) -> BrowserContext:
+    """A headless Chromium on the fresh profile ``profile``, watched by ``guard``."""
+    context = await playwright.chromium.launch_persistent_context(
+        profile,
+        executable_path=chromium,
+        headless=True,
+        args=CHROMIUM_FLAGS,
+        base_url=live.url,
+        locale="en-GB",
+        timezone_id="UTC",
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    await guard.watch(context)
+    return context
+
+
 @pytest.fixture
 async def browser(
     playwright: Playwright,
@@ -101,17 +119,7 @@ async def browser(
 ) -> AsyncIterator[BrowserContext]:
     """A headless Chromium of the test's own, on a fresh profile, every request and console
     message of its pages watched by a ``Guard``. Relative URLs go to the live server."""
-    context = await playwright.chromium.launch_persistent_context(
-        tmp_path / "profile",
-        executable_path=chromium,
-        headless=True,
-        args=CHROMIUM_FLAGS,
-        base_url=live.url,
-        locale="en-GB",
-        timezone_id="UTC",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    await guard.watch(context)
+    context = await launch(playwright, chromium, live, tmp_path / "profile", guard)
     try:
         yield context
         if request.node.stash.get(FAILED, False) or guard.problems:

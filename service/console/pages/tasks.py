@@ -1,20 +1,22 @@
 """The task board: the organisation's tasks across crises (coordinators: everyone's), filtered by
-status, crisis and due time, refreshed every few seconds; one task with its actions (acknowledge,
-start, block with a reason, complete, comment, reassign) and comments; what was handed on."""
+status, crisis and due time, refreshed when a change alters it (server-sent events; every few
+seconds without them); one task with its actions (acknowledge, start, block with a reason,
+complete, comment, reassign) and comments; what was handed on."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
+from service.console.live import BoardWatch, board_events
 from service.console.registry import NavEntry, Section
 from service.console.render import render
 from service.console.routing import console_router
@@ -30,7 +32,7 @@ from service.tasks.schemas import CommentCreate
 
 router = console_router("/tasks")
 
-#: Seconds between two refreshes of the board.
+#: Seconds between two refreshes of the board when its browser has no live stream.
 REFRESH_S = 5
 
 
@@ -59,11 +61,12 @@ class Filters:
 
 
 def board_filters(
-    status: Annotated[TaskStatus | None, Query()] = None,
+    status: Annotated[TaskStatus | Literal[""] | None, Query()] = None,
     crisis: Annotated[str | None, Query(max_length=64)] = None,
-    due: Annotated[Due | None, Query()] = None,
+    due: Annotated[Due | Literal[""] | None, Query()] = None,
 ) -> Filters:
-    return Filters(status=status, crisis=crisis or None, due=due)
+    """The board's form sends every field, "any" as an empty value."""
+    return Filters(status=status or None, crisis=crisis or None, due=due or None)
 
 
 FiltersDep = Annotated[Filters, Depends(board_filters)]
@@ -122,6 +125,19 @@ async def rows(
 ) -> HTMLResponse:
     """The board's tables alone, for its refresh."""
     return render(request, actor, "_task_board.html", **await _board(session, actor, asked))
+
+
+@router.get("/events", name="console.task_events")
+async def events(request: Request, actor: Reader) -> StreamingResponse:
+    """The board's live stream (server-sent events): ``refresh`` whenever a change alters what
+    the caller's board shows, and nothing about the change itself; the board then fetches
+    ``/console/tasks/rows``. The request's database session ends before the stream begins."""
+    watch: BoardWatch = request.app.state.board_watch
+    return StreamingResponse(
+        board_events(watch, actor),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 async def _task_page(

@@ -152,7 +152,11 @@ async def test_a_task_is_acknowledged_blocked_with_a_reason_and_commented(
     task = next(t for t in tasks if t["status"] == "open")
     path = f"/console/tasks/{task['id']}"
     board = await get(johor, "coordinator", "/console/tasks", params={"crisis": crisis})
-    assert task["title"] in board.text and 'hx-trigger="every 5s"' in board.text
+    assert task["title"] in board.text and 'hx-trigger="every 5s, lifeline:refresh"' in board.text
+    assert 'data-events="/console/tasks/events"' in board.text
+    # The refresh asks with the form's fields, "any" as an empty value.
+    rows = await get(johor, "coordinator", f"/console/tasks/rows?status=&crisis={crisis}&due=")
+    assert rows.status_code == 200 and task["title"] in rows.text
     done = await post(
         johor,
         "coordinator",

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from service.auth.permissions import Role
 from service.registry.models import Worker
-from tests.conftest import TokenFactory, unique
+from tests.conftest import TokenFactory, http_scope, unique
 
 MB = 1_000_000
 BOUNDARY = "lifeline-test-boundary"
@@ -87,20 +87,7 @@ async def call(
         elif message["type"] == "http.response.body":
             sent.body += message.get("body", b"")
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("lifeline.test", 80),
-    }
+    scope = http_scope("POST", path, headers)
     await app(scope, receive, send)
     return sent
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.permissions import Role
 from service.auth.principal import Principal
@@ -33,8 +35,16 @@ class Person:
 
 
 async def make_person(app: FastAPI, org_id: str, role: Role = Role.ADMIN) -> Person:
+    return await make_person_in(app.state.sessionmaker, org_id, role)
+
+
+async def make_person_in(
+    maker: async_sessionmaker[AsyncSession], org_id: str, role: Role = Role.ADMIN
+) -> Person:
+    """An account of the organisation ``org_id`` with a password of its own (no first-use
+    change), through the sessions of ``maker``."""
     email = f"Person-{uuid.uuid4().hex[:10]}@Example.org"
-    async with session_scope(app.state.sessionmaker) as session:
+    async with session_scope(maker) as session:
         org = await session.get(Organization, org_id)
         assert org is not None
         user, _ = await create_user(
