@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
@@ -58,10 +58,19 @@ class Filters:
     due: Due | None
 
 
+def _empty_is_any(value: Any) -> Any:
+    """An empty choice is no filter: the board's form sends ``status=`` for "any", and its
+    refresh repeats the filters as they are, empty ones too."""
+    return None if value == "" else value
+
+
+AnyIfEmpty = BeforeValidator(_empty_is_any)
+
+
 def board_filters(
-    status: Annotated[TaskStatus | None, Query()] = None,
+    status: Annotated[TaskStatus | None, AnyIfEmpty, Query()] = None,
     crisis: Annotated[str | None, Query(max_length=64)] = None,
-    due: Annotated[Due | None, Query()] = None,
+    due: Annotated[Due | None, AnyIfEmpty, Query()] = None,
 ) -> Filters:
     return Filters(status=status, crisis=crisis or None, due=due)
 
