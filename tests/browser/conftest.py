@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, async_playwright, expect
 
 from tests.browser.guard import Guard
 from tests.browser.screenshots import save_screenshots
@@ -36,6 +36,8 @@ CHROMIUM_FLAGS = [
 ]
 #: How long one action or navigation may take before it fails, in milliseconds.
 TIMEOUT_MS = 15_000
+#: And an ``expect`` the same: its default (5 s) is short for a busy machine.
+expect.set_options(timeout=TIMEOUT_MS)
 FAILED = pytest.StashKey[bool]()
 
 
