@@ -122,7 +122,8 @@ async def test_a_cap_drill_worked_from_sign_in_to_the_labour_ministry_s_board(
         await expect(other.locator("table tbody")).to_contain_text(name)
     for path in (f"{crisis}/people", crisis):
         await other.goto(path)
-        shown = await other.locator("body").inner_text()
+        # What the page shows, and what its HTML holds besides (attributes, hidden parts).
+        shown = await other.locator("body").inner_text() + await other.content()
         for given, family in (
             (n.split()[0], n.split(maxsplit=1)[1]) for n in seeded.filipino_names
         ):
