@@ -44,11 +44,12 @@ async def test_the_public_pages_are_accessible(browser: BrowserContext, live: Li
 async def test_the_console_pages_are_accessible(
     browser: BrowserContext, page: Page, live: Live[Seeded], role: Role
 ) -> None:
-    # Signed out, the console sends the browser to its sign-in form: checked on the way in.
-    await page.goto(CONSOLE)
-    sign_in_form = await violations(page)
-    assert not [describe(v) for v in sign_in_form if v["impact"] in FAILING], page.url
-    await sign_in(page, live.seeded.people[role], at=CONSOLE)
+    # Signed out, the console sends the browser to sign in: each of its pages checked on the way.
+    async def accessible(shown: Page) -> None:
+        found = [describe(v) for v in await violations(shown) if v["impact"] in FAILING]
+        assert not found, f"{shown.url}: {found}"
+
+    await sign_in(page, live.seeded.people[role], at=CONSOLE, each=accessible)
     # What is outside the console, `/` and the documentation, the public pages' crawl checks.
     # The crawl's requests carry the session's cookie, as the pages' do.
     starts = [live.url + CONSOLE]
