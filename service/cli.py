@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -37,9 +38,16 @@ from service.observability import configure_logging
 from service.registry.bulk_files import is_workbook
 from service.registry.models import Worker
 from service.registry.protect import Protector
-from service.settings import get_settings
+from service.settings import Environment, get_settings
+from service.users import totp
 from service.users.passwords import new_password
-from service.users.service import create_user, disable_user, list_users
+from service.users.service import (
+    create_user,
+    disable_user,
+    list_users,
+    totp_secret,
+    user_by_email,
+)
 
 T = TypeVar("T")
 
@@ -354,6 +362,38 @@ def user_disable(user_id: Annotated[str, typer.Argument(help="The user's id")]) 
         return f"disabled {user.id}"
 
     console.print(_with_session(work))
+
+
+@user_app.command("totp")
+def user_totp(email: Annotated[str, typer.Argument(help="The e-mail they sign in with")]) -> None:
+    """Print a person's TOTP code of now and the seconds it has left: development only, so that
+    the demo's people sign in without a phone."""
+    settings = get_settings()
+    if settings.env is not Environment.DEVELOPMENT:
+        raise _fail(
+            f"lifeline user totp is for development only (LIFELINE_ENV is {settings.env.value}): "
+            "a person's code comes from their authenticator app"
+        )
+
+    async def work(session: AsyncSession) -> str | None:
+        user = await user_by_email(session, email)
+        if user is None or user.totp_enrolled_at is None:
+            return None
+        record(
+            session,
+            actor=CLI,
+            action="user.totp_code_shown",
+            subject_type="user",
+            subject_id=user.id,
+        )
+        return totp_secret(user, Protector.from_settings(settings).sealer)
+
+    secret = _with_session(work)
+    if secret is None:
+        raise _fail(f"no account of {email} with its second factor set up")
+    code, left = totp.current(secret, unix_s=time.time())
+    err.print(f"good for {left} s more, once (a code used already: wait for the next)")
+    print(code)
 
 
 @import_app.command("workers")

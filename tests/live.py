@@ -1,15 +1,18 @@
 """A live server for the tests that need one (the contract fuzzing, the browser tests): the app on
 a database of its own, seeded with a little data, served by uvicorn on a free port of the
 loopback, on the suite's event loop. It calls nothing outside: its HTTP client fails every call
-and webhook hosts resolve to a documentation network."""
+and webhook hosts resolve to a documentation network. People of the seed sign in with a password
+and a TOTP secret the tests know."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import httpx
 import uvicorn
@@ -17,8 +20,12 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.auth.permissions import Role
-from service.directory.models import OrgKind
-from tests.conftest import bearer, make_org_in, make_token_in, settings_for
+from service.auth.principal import Principal
+from service.db import session_scope
+from service.directory.models import Organization, OrgKind
+from service.users import totp
+from service.users.service import create_user, enrol_with_secret
+from tests.conftest import bearer, make_org_in, make_token_in, settings_for, unique
 
 KUALA_LUMPUR = (3.139, 101.6869)
 #: A square around Kuala Lumpur, where the seeded workers are.
@@ -41,6 +48,57 @@ KL_ZONE = {
 DRILL_NETWORK = "192.0.2.0/24"
 
 
+#: The password of every person of a seed.
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Person:
+    """A person of a seed, with what signing in takes: the second factor is set up already."""
+
+    email: str
+    totp_secret: str
+    password: str = PASSWORD
+    #: The last TOTP time step given (a code is good once).
+    last_step: int | None = None
+
+    def code(self) -> str:
+        """A TOTP code of now, by the project's own TOTP code; one not given before (the next
+        step's, which the window accepts, when this step's was)."""
+        step = totp.step_of(time.time())
+        if self.last_step is not None and step <= self.last_step:
+            step = self.last_step + 1
+        self.last_step = step
+        return totp.code_at(self.totp_secret, step)
+
+
+async def make_person_in(app: FastAPI, org_id: str, role: Role, name: str) -> Person:
+    """A person of ``org_id`` with ``role``, a password of their own and TOTP set up."""
+    person = Person(email=f"{unique('person')}@lifeline.example", totp_secret=totp.new_secret())
+    actor = Principal.system("cli")
+    async with session_scope(app.state.sessionmaker) as session:
+        org = await session.get(Organization, org_id)
+        assert org is not None
+        user, _ = await create_user(
+            session,
+            actor=actor,
+            organization=org,
+            role=role,
+            email=person.email,
+            display_name=name,
+            password=person.password,
+            one_time=False,
+        )
+        enrol_with_secret(
+            session,
+            actor=actor,
+            user=user,
+            secret=person.totp_secret,
+            sealer=app.state.protector.sealer,
+        )
+    return person
+
+
 @dataclass(frozen=True)
 class Seeded:
     #: The organisation of each role's token.
@@ -48,13 +106,19 @@ class Seeded:
     #: A live token of each role.
     tokens: dict[Role, str]
     crisis_id: str
+    #: A person of each role, of the same organisation as its token.
+    people: dict[Role, Person]
+
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
-class Live:
+class Live(Generic[S]):
     url: str
     database_url: str
-    seeded: Seeded
+    #: What the seed made (``Seeded`` for ``seed``'s).
+    seeded: S
 
 
 class Offline(httpx.AsyncBaseTransport):
@@ -71,8 +135,8 @@ async def resolve_to_drill_network(host: str, port: int) -> list[str]:
 
 async def seed(app: FastAPI) -> Seeded:
     """An agency with an administrator, an embassy with a consular officer, a national society
-    with a responder, a few workers in Kuala Lumpur, a crisis over them and tasks in it for the
-    embassy and the society: real ids to find."""
+    with a responder (a token and a person each), a few workers in Kuala Lumpur, a crisis over
+    them and tasks in it for the embassy and the society: real ids to find."""
     agency = await make_org_in(app)
     embassy = await make_org_in(app, OrgKind.EMBASSY, "MYS", represents="PHL")
     society = await make_org_in(app, OrgKind.NATIONAL_SOCIETY, "MYS")
@@ -82,6 +146,10 @@ async def seed(app: FastAPI) -> Seeded:
         Role.SOCIETY_RESPONDER: society,
     }
     tokens = {role: await make_token_in(app, role, org) for role, org in organizations.items()}
+    people = {
+        role: await make_person_in(app, org, role, f"A {role.value.replace('_', ' ')}")
+        for role, org in organizations.items()
+    }
     admin, officer = tokens[Role.ADMIN], tokens[Role.CONSULAR_OFFICER]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://lifeline.test") as client:
@@ -121,15 +189,27 @@ async def seed(app: FastAPI) -> Seeded:
                 headers=bearer(admin),
             )
             assert task.status_code == 201, task.text
-    return Seeded(organizations=organizations, tokens=tokens, crisis_id=crisis.json()["id"])
+    return Seeded(
+        organizations=organizations,
+        tokens=tokens,
+        crisis_id=crisis.json()["id"],
+        people=people,
+    )
 
 
 @asynccontextmanager
-async def live_server(database_url: str) -> AsyncIterator[Live]:
-    """The app on ``database_url``, seeded, served on a free port of the loopback by uvicorn on
-    the suite's event loop."""
-    settings = settings_for(database_url).model_copy(update={"webhook_allow_hosts": DRILL_NETWORK})
-    app = create_app(settings, configure_logs=False)
+async def live_server(
+    database_url: str,
+    seed: Callable[[FastAPI], Awaitable[Any]] = seed,
+    **settings: Any,
+) -> AsyncIterator[Live[Any]]:
+    """The app on ``database_url``, seeded by ``seed`` (``Live.seeded`` is what it returns),
+    served on a free port of the loopback by uvicorn on the suite's event loop; ``settings``
+    replace the tests' own (``crisis_pass_inline=True``...)."""
+    changed = settings_for(database_url).model_copy(
+        update={"webhook_allow_hosts": DRILL_NETWORK, **settings}
+    )
+    app = create_app(changed, configure_logs=False)
     async with app.router.lifespan_context(app):
         await app.state.register_index.ready.wait()
         await app.state.http.aclose()

@@ -1,5 +1,6 @@
 """Running the demo: the directory, the register and the index set up, the scenarios counted,
-the drill run, and what they show printed with the tokens to try the API with."""
+the drill run, and what they show printed with the tokens to try the API with and, in
+development, the people to sign in to the console as."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from service import migrate as migrations
 from service.auth.principal import Principal
 from service.db import make_engine, make_sessionmaker, session_scope
 from service.demo.scenarios import SCENARIOS, DrillSummary, run_drill
-from service.demo.seed import DemoToken, issue_demo_tokens, seed_directory, seed_register
+from service.demo.seed import (
+    DemoPerson,
+    DemoToken,
+    issue_demo_tokens,
+    seed_demo_people,
+    seed_directory,
+    seed_register,
+)
 from service.exposure.index import RegisterIndex
 from service.exposure.schemas import Exposure, ZoneQuery
 from service.exposure.service import exposure, zone_of
 from service.geowork import default_workers
-from service.settings import get_settings
+from service.registry.protect import Protector
+from service.settings import Environment, get_settings
 
 console = Console()
 CLI = Principal.system("cli")
@@ -30,7 +39,8 @@ def run_demo(*, people: int, host: str, port: int) -> None:
 
 
 async def _run(*, people: int, host: str, port: int) -> None:
-    engine = make_engine(get_settings().database_url)
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
     try:
         await migrations.upgrade(engine)
         maker = make_sessionmaker(engine)
@@ -51,6 +61,16 @@ async def _run(*, people: int, host: str, port: int) -> None:
                 )
                 results.append((title, counted))
             tokens = await issue_demo_tokens(session, actor=CLI)
+        # Passwords and TOTP secrets anyone can print again: for a developer's machine only.
+        signing_in: list[DemoPerson] | None = None
+        if settings.env is Environment.DEVELOPMENT:
+            async with session_scope(maker) as session:
+                signing_in = await seed_demo_people(
+                    session,
+                    actor=CLI,
+                    sealer=Protector.from_settings(settings).sealer,
+                    key=settings.blind_index_key,
+                )
         drill = await run_drill(maker, index, actor=CLI)
     finally:
         await engine.dispose()
@@ -64,7 +84,36 @@ async def _run(*, people: int, host: str, port: int) -> None:
     for title, result in results:
         _print_exposure(title, result)
     _print_drill(drill)
+    _print_people(signing_in, env=settings.env, host=host, port=port)
     _print_tokens(tokens, host=host, port=port)
+
+
+def _print_people(
+    people: list[DemoPerson] | None, *, env: Environment, host: str, port: int
+) -> None:
+    console.rule("[bold]Console sign-ins (development only)")
+    if people is None:
+        console.print(
+            f"none: LIFELINE_ENV is {env.value}, and demo accounts with printed passwords are "
+            "for development only; make people with `lifeline user create`",
+            soft_wrap=True,
+        )
+        return
+    # Plain print: Rich would fold a secret or a URI at the terminal's width.
+    print(f"Sign in at http://{host}:{port}/console/sign-in with an e-mail, its password and")
+    print("a code of its TOTP secret (an authenticator app takes the secret or the otpauth URI;")
+    print("without one: lifeline user totp EMAIL prints the code of now, in development).")
+    rows = [("role", "organisation", "e-mail", "password", "TOTP secret")]
+    changed = "(changed by its holder)"
+    rows += [
+        (p.role.value, p.organization, p.email, p.password or changed, p.totp_secret)
+        for p in people
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for i, row in enumerate(rows):
+        print("  ".join([*(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)), row[4]]))
+        if i:
+            print(f"  {people[i - 1].otpauth_uri}")
 
 
 def _print_tokens(tokens: list[DemoToken], *, host: str, port: int) -> None:

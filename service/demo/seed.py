@@ -1,8 +1,11 @@
-"""The demo's directory for the Malaysia–Philippines–Indonesia corridors, its synthetic register
-and its tokens: each safe to set up again."""
+"""The demo's directory for the Malaysia–Philippines–Indonesia corridors, its synthetic register,
+its tokens and the people who sign in to its console: each safe to set up again."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -12,6 +15,7 @@ from service.auth.models import ApiToken
 from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.auth.service import create_token, revoke_token
+from service.crypto import Sealer
 from service.demo.synthetic import synthetic_csv
 from service.directory.models import OrgKind
 from service.directory.schemas import OrganizationCreate
@@ -20,6 +24,8 @@ from service.registry.bulk import import_workers
 from service.registry.locate import default_locator
 from service.registry.protect import Protector
 from service.settings import get_settings
+from service.users import passwords, totp
+from service.users.service import create_user, enrol_with_secret, totp_secret
 
 # Real institutions by their public names; the Myanmar embassy is left out on purpose so the
 # demo shows how a missing actor becomes a visible coverage gap.
@@ -143,6 +149,19 @@ DEMO_TOKENS: tuple[tuple[str, Role, str], ...] = (
     ("lifeline-coordination", Role.INTEGRATION, "demo feed integration"),
 )
 
+#: (organisation slug, role, the e-mail's local part, name) of the people the demo makes, one
+#: for each kind of person the console serves. The Philippine labour ministry's officer holds the
+#: consular officer's role: the role that works tasks and reads its own nationals.
+DEMO_PEOPLE: tuple[tuple[str, Role, str, str], ...] = (
+    ("phl-embassy-kl", Role.CONSULAR_OFFICER, "consul", "Consular officer (Philippines, demo)"),
+    ("idn-embassy-kl", Role.CONSULAR_OFFICER, "consul", "Consular officer (Indonesia, demo)"),
+    ("mys-red-crescent", Role.SOCIETY_RESPONDER, "responder", "Red Crescent responder (demo)"),
+    ("phl-dmw", Role.CONSULAR_OFFICER, "officer", "Migrant workers officer (Philippines, demo)"),
+    ("lifeline-coordination", Role.COORDINATOR, "coordinator", "Coordinator (demo)"),
+    ("lifeline-coordination", Role.ADMIN, "admin", "Administrator (demo)"),
+    ("iom-malaysia", Role.VIEWER, "viewer", "Viewer (demo)"),
+)
+
 
 async def seed_register(session: AsyncSession, *, actor: Principal, workers: int) -> dict[str, int]:
     """A synthetic register placed by real corridor stocks and city populations. Safe to rerun:
@@ -199,3 +218,76 @@ async def issue_demo_tokens(session: AsyncSession, *, actor: Principal) -> list[
         )
         tokens.append(DemoToken(organization=slug, role=role, secret=issued.secret))
     return tokens
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    """A person the demo signs in as: ``password`` None when its holder changed it since."""
+
+    role: Role
+    organization: str
+    email: str
+    password: str | None
+    totp_secret: str
+
+    @property
+    def otpauth_uri(self) -> str:
+        return totp.otpauth_uri(self.totp_secret, account=self.email)
+
+
+def demo_email(slug: str, local: str) -> str:
+    # .example is reserved (RFC 2606): no mail to a demo address reaches anyone.
+    return f"{local}@{slug}.example"
+
+
+def _derived(key: str, purpose: str, email: str) -> bytes:
+    """The same bytes for the same deployment key and person on every run: the demo prints the
+    same sign-ins twice without keeping a password anywhere but as its hash."""
+    keyed = hashlib.sha256(b"lifeline-demo-people/" + key.encode()).digest()
+    return hmac.digest(keyed, f"{purpose}/{email}".encode(), hashlib.sha256)
+
+
+def demo_password(key: str, email: str) -> str:
+    return "demo-" + base64.urlsafe_b64encode(_derived(key, "password", email)[:12]).decode()
+
+
+def demo_totp_secret(key: str, email: str) -> str:
+    return base64.b32encode(_derived(key, "totp", email)[:20]).decode()
+
+
+async def seed_demo_people(
+    session: AsyncSession, *, actor: Principal, sealer: Sealer, key: str
+) -> list[DemoPerson]:
+    """An account for each of ``DEMO_PEOPLE``, its password and second factor set up, ready to
+    sign in (development only: the caller decides). Run again, it changes nothing: an account
+    there keeps its password and TOTP secret, and the same sign-ins come back."""
+    people = []
+    for slug, role, local, name in DEMO_PEOPLE:
+        email = demo_email(slug, local)
+        password = demo_password(key, email)
+        user, created = await create_user(
+            session,
+            actor=actor,
+            organization=await get_organization(session, ref=slug),
+            role=role,
+            email=email,
+            display_name=name,
+            password=password,
+            one_time=False,
+        )
+        secret = totp_secret(user, sealer) if user.totp_enrolled_at else None
+        if secret is None:
+            secret = demo_totp_secret(key, email)
+            enrol_with_secret(session, actor=actor, user=user, secret=secret, sealer=sealer)
+        kept = created or await passwords.verify_password(user.password_hash, password)
+        people.append(
+            DemoPerson(
+                role=role,
+                organization=slug,
+                email=email,
+                password=password if kept else None,
+                totp_secret=secret,
+            )
+        )
+    await session.flush()
+    return people

@@ -11,6 +11,7 @@ import secrets
 import time
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -49,6 +50,27 @@ _templates = Environment(
 )
 
 Text = Annotated[str, Form(max_length=320)]
+#: Where to go once signed in: the console page that sent the person to sign in.
+NextField = Annotated[str, Form(alias="next", max_length=2000)]
+
+
+def safe_next(value: str | None) -> str | None:
+    """``value`` if it is a console page of this site to return to after signing in, else None
+    (the console's home). A path only: another host (``//host``, a scheme, a backslash that a
+    browser reads as a slash) is no place to send a person who just signed in, and the sign-in
+    pages themselves would send them round again."""
+    if not value or len(value) > 2000 or "\\" in value or not value.isprintable():
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/console/"):
+        return None
+    if parts.path.startswith((SIGN_IN, "/console/sign-out")):
+        return None
+    return value
+
+
+def _with_next(url: str, then: str | None) -> str:
+    return f"{url}?next={quote(then, safe='')}" if then else url
 
 
 def _page(name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -98,11 +120,22 @@ def _session_csrf(request: Request, live: LiveSession) -> str:
 
 
 def _sign_in_form(
-    request: Request, *, status: int = 200, error: str | None = None, email: str = ""
+    request: Request,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    email: str = "",
+    then: str | None = None,
 ) -> Response:
     token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(24)
     response = _page(
-        "sign_in.html", status=status, title="Sign in", csrf_token=token, email=email, error=error
+        "sign_in.html",
+        status=status,
+        title="Sign in",
+        csrf_token=token,
+        email=email,
+        error=error,
+        then=then,
     )
     response.set_cookie(
         SIGN_IN_COOKIE,
@@ -143,7 +176,7 @@ def _retry_after(until: datetime) -> dict[str, str]:
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request) -> Response:
-    return _sign_in_form(request)
+    return _sign_in_form(request, then=safe_next(request.query_params.get("next")))
 
 
 @router.post("/sign-in")
@@ -153,24 +186,26 @@ async def sign_in(
     email: Text = "",
     password: Annotated[str, Form(max_length=200)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next_page: NextField = "",
 ) -> Response:
+    then = safe_next(next_page)
     expected = request.cookies.get(SIGN_IN_COOKIE)
     if not expected or not secrets.compare_digest(expected, csrf_token):
-        return _sign_in_form(request, status=403, error=EXPIRED, email=email)
+        return _sign_in_form(request, status=403, error=EXPIRED, email=email, then=then)
     secret = _settings(request).blind_index_key
     keys = service.failure_keys(email=email, address=_address(request), secret=secret)
     until = await service.paused_until(session, keys)
     if until is not None:
         user = await service.user_by_email(session, email)
         await _refuse(request, session, keys=keys, user=user, step="password", paused=True)
-        response = _sign_in_form(request, status=429, error=REFUSED, email=email)
+        response = _sign_in_form(request, status=429, error=REFUSED, email=email, then=then)
         response.headers.update(_retry_after(until))
         return response
     found = await service.check_password(session, email=email, password=password)
     if found is None:
         user = await service.user_by_email(session, email)
         await _refuse(request, session, keys=keys, user=user, step="password", paused=False)
-        return _sign_in_form(request, status=400, error=REFUSED, email=email)
+        return _sign_in_form(request, status=400, error=REFUSED, email=email, then=then)
     user, _ = found
     await service.clear_failures(session, keys[0])
     settings = _settings(request)
@@ -181,7 +216,9 @@ async def sign_in(
         idle_s=settings.session_idle_s,
         absolute_s=settings.session_absolute_s,
     )
-    response = _with_session_cookie(_redirect(SECOND_FACTOR), request, opened.token)
+    response = _with_session_cookie(
+        _redirect(_with_next(SECOND_FACTOR, then)), request, opened.token
+    )
     response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN)
     return response
 
@@ -198,7 +235,12 @@ CODE_STAGES = (service.SECOND_FACTOR, service.ENROL)
 
 
 def _code_form(
-    request: Request, live: LiveSession, *, status: int = 200, error: str | None = None
+    request: Request,
+    live: LiveSession,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    then: str | None = None,
 ) -> Response:
     enrol = live.row.stage == service.ENROL
     context: dict[str, Any] = {}
@@ -212,6 +254,7 @@ def _code_form(
         enrol=enrol,
         csrf_token=_session_csrf(request, live),
         error=error,
+        then=then,
         **context,
     )
 
@@ -221,7 +264,7 @@ async def second_factor_page(request: Request, session: SessionDep) -> Response:
     live = await _pending(request, session, *CODE_STAGES)
     if live is None:
         return _redirect(SIGN_IN)
-    response = _code_form(request, live)
+    response = _code_form(request, live, then=safe_next(request.query_params.get("next")))
     session.add(live.user)  # a first sign-in keeps the secret it was shown
     return response
 
@@ -232,31 +275,33 @@ async def second_factor(
     session: SessionDep,
     code: Annotated[str, Form(max_length=40)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next_page: NextField = "",
 ) -> Response:
+    then = safe_next(next_page)
     live = await _pending(request, session, *CODE_STAGES)
     if live is None:
         return _redirect(SIGN_IN)
     if not secrets.compare_digest(_session_csrf(request, live), csrf_token):
-        return _code_form(request, live, status=403, error=EXPIRED)
+        return _code_form(request, live, status=403, error=EXPIRED, then=then)
     user = live.user
     secret = _settings(request).blind_index_key
     keys = service.failure_keys(email=user.email, address=_address(request), secret=secret)
     until = await service.paused_until(session, keys)
     if until is not None:
         await _refuse(request, session, keys=keys, user=user, step="second_factor", paused=True)
-        response = _code_form(request, live, status=429, error=REFUSED)
+        response = _code_form(request, live, status=429, error=REFUSED, then=then)
         response.headers.update(_retry_after(until))
         return response
     factor = service.check_code(user, code, sealer=_sealer(request), unix_s=time.time())
     if factor is None:
         await _refuse(request, session, keys=keys, user=user, step="second_factor", paused=False)
-        return _code_form(request, live, status=400, error=REFUSED)
+        return _code_form(request, live, status=400, error=REFUSED, then=then)
     await service.clear_failures(session, keys[0])
-    return await _signed_in(request, session, live, factor=factor)
+    return await _signed_in(request, session, live, factor=factor, then=then)
 
 
 async def _signed_in(
-    request: Request, session: SessionDep, live: LiveSession, *, factor: str
+    request: Request, session: SessionDep, live: LiveSession, *, factor: str, then: str | None
 ) -> Response:
     """Both factors given: the half-way session ends and a new one (a new token: what was
     known before signing in is worth nothing after) begins; first, if the password was made
@@ -281,11 +326,11 @@ async def _signed_in(
         outcome="allowed",
         detail=detail,
     )
-    then = NEW_PASSWORD if new_password else SIGNED_IN_HOME
+    after = _with_next(NEW_PASSWORD, then) if new_password else then or SIGNED_IN_HOME
     if codes is None:
-        return _with_session_cookie(_redirect(then), request, opened.token)
+        return _with_session_cookie(_redirect(after), request, opened.token)
     page = _page(
-        "recovery_codes.html", title="Your recovery codes", codes=codes, then=then, error=None
+        "recovery_codes.html", title="Your recovery codes", codes=codes, then=after, error=None
     )
     return _with_session_cookie(page, request, opened.token)
 
@@ -305,7 +350,12 @@ async def _next_session(
 
 
 def _password_form(
-    request: Request, live: LiveSession, *, status: int = 200, error: str | None = None
+    request: Request,
+    live: LiveSession,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    then: str | None = None,
 ) -> Response:
     return _page(
         "new_password.html",
@@ -314,13 +364,16 @@ def _password_form(
         csrf_token=_session_csrf(request, live),
         minimum=MIN_LENGTH,
         error=error,
+        then=then,
     )
 
 
 @router.get("/sign-in/new-password")
 async def new_password_page(request: Request, session: SessionDep) -> Response:
     live = await _pending(request, session, service.NEW_PASSWORD)
-    return _redirect(SIGN_IN) if live is None else _password_form(request, live)
+    if live is None:
+        return _redirect(SIGN_IN)
+    return _password_form(request, live, then=safe_next(request.query_params.get("next")))
 
 
 @router.post("/sign-in/new-password")
@@ -330,23 +383,27 @@ async def new_password(
     password: Annotated[str, Form(max_length=200)] = "",
     confirm: Annotated[str, Form(max_length=200)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next_page: NextField = "",
 ) -> Response:
     """The person's own password in place of the one-time one; then the session opens."""
+    then = safe_next(next_page)
     live = await _pending(request, session, service.NEW_PASSWORD)
     if live is None:
         return _redirect(SIGN_IN)
     if not secrets.compare_digest(_session_csrf(request, live), csrf_token):
-        return _password_form(request, live, status=403, error=EXPIRED)
+        return _password_form(request, live, status=403, error=EXPIRED, then=then)
     if password != confirm:
-        return _password_form(request, live, status=400, error="The two passwords differ.")
+        return _password_form(
+            request, live, status=400, error="The two passwords differ.", then=then
+        )
     try:
         await service.replace_password(
             session, actor=live.principal, user=live.user, password=password
         )
     except InvalidInput as refused:
-        return _password_form(request, live, status=400, error=refused.detail)
+        return _password_form(request, live, status=400, error=refused.detail, then=then)
     opened = await _next_session(request, session, live, service.SIGNED_IN)
-    return _with_session_cookie(_redirect(SIGNED_IN_HOME), request, opened.token)
+    return _with_session_cookie(_redirect(then or SIGNED_IN_HOME), request, opened.token)
 
 
 async def _sign_out_session(

@@ -36,6 +36,11 @@ def step_of(unix_s: float) -> int:
     return int(unix_s // STEP_S)
 
 
+def current(secret: str, *, unix_s: float) -> tuple[str, int]:
+    """The code of now and the seconds it has left."""
+    return code_at(secret, step_of(unix_s)), STEP_S - int(unix_s % STEP_S)
+
+
 def matching_step(
     secret: str, code: str, *, unix_s: float, after: int | None = None, window: int = WINDOW
 ) -> int | None:

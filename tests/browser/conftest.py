@@ -10,11 +10,12 @@ The tests are marked ``browser``: ``make test`` runs them once, after the seeded
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, async_playwright, expect
 
 from tests.browser.guard import Guard
 from tests.browser.screenshots import save_screenshots
@@ -35,6 +36,8 @@ CHROMIUM_FLAGS = [
 ]
 #: How long one action or navigation may take before it fails, in milliseconds.
 TIMEOUT_MS = 15_000
+#: And an ``expect`` the same: its default (5 s) is short for a busy machine.
+expect.set_options(timeout=TIMEOUT_MS)
 FAILED = pytest.StashKey[bool]()
 
 
@@ -133,3 +136,45 @@ async def browser(
 async def page(browser: BrowserContext) -> Page:
     """The browser's first tab."""
     return browser.pages[0] if browser.pages else await browser.new_page()
+
+
+#: Opens a browser context on a live server: ``await open_context(server)``.
+OpenContext = Callable[[Live[Any]], Awaitable[BrowserContext]]
+
+
+@pytest.fixture
+async def contexts(
+    playwright: Playwright, chromium: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[OpenContext]:
+    """Browser contexts of one headless Chromium, each with cookies of its own (a person each),
+    on the live server it is opened for and watched by a ``Guard`` of that server, as
+    ``browser`` is; a failed test leaves screenshots of each context's pages."""
+    chromium_browser = await playwright.chromium.launch(
+        executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+    )
+    opened: list[tuple[BrowserContext, Guard]] = []
+
+    async def open_context(server: Live[Any]) -> BrowserContext:
+        context = await chromium_browser.new_context(
+            base_url=server.url, locale="en-GB", timezone_id="UTC"
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        guard = Guard(server.url)
+        await guard.watch(context)
+        opened.append((context, guard))
+        return context
+
+    try:
+        yield open_context
+        failed = request.node.stash.get(FAILED, False)
+        for number, (context, guard) in enumerate(opened, start=1):
+            if failed or guard.problems:
+                directory = tmp_path / f"context-{number}"
+                directory.mkdir(exist_ok=True)
+                await save_screenshots(context, directory)
+    finally:
+        for context, _ in opened:
+            await context.close()
+        await chromium_browser.close()
+    for _, guard in opened:
+        guard.check()

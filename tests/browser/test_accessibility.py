@@ -1,18 +1,17 @@
-"""axe-core on every page a person can reach by following links: from ``/`` without a token, and
-from the console (``/console/``) with each seeded role's token; no serious or critical
-violation. The console's pages are found by the crawl itself: until ``/console/`` exists, the
-crawl covers ``/`` and what it links to only."""
+"""axe-core on every page a person can reach by following links: from ``/`` signed out, and from
+the console (``/console/``) signed in as a person of each seeded role, through the sign-in pages
+(password and TOTP) with the session cookie they give; no serious or critical violation. The
+console's pages are found by the crawl itself."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from playwright.async_api import BrowserContext
+from playwright.async_api import BrowserContext, Page
 
 from service.auth.permissions import Role
-from tests.browser.axe import Crawl, crawl, describe
-from tests.conftest import bearer
-from tests.live import Live
+from tests.browser.axe import FAILING, Crawl, crawl, describe, violations
+from tests.browser.signing_in import sign_in
+from tests.live import Live, Seeded
 
 CONSOLE = "/console/"
 #: The most pages one crawl checks: a seeded server has a few of each kind.
@@ -43,15 +42,15 @@ async def test_the_public_pages_are_accessible(browser: BrowserContext, live: Li
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER])
 async def test_the_console_pages_are_accessible(
-    browser: BrowserContext, live: Live, role: Role
+    browser: BrowserContext, page: Page, live: Live[Seeded], role: Role
 ) -> None:
-    # Until the console has its sign-in, a token in a header is how a browser gets in.
-    token = live.seeded.tokens[role]
-    async with httpx.AsyncClient(base_url=live.url) as client:
-        console = await client.get(CONSOLE, headers=bearer(token))
-    if console.status_code == 404:
-        pytest.skip(f"no {CONSOLE} on this server: the public pages' crawl covers `/` only")
-    await browser.set_extra_http_headers(bearer(token))
+    # Signed out, the console sends the browser to sign in: each of its pages checked on the way.
+    async def accessible(shown: Page) -> None:
+        found = [describe(v) for v in await violations(shown) if v["impact"] in FAILING]
+        assert not found, f"{shown.url}: {found}"
+
+    await sign_in(page, live.seeded.people[role], at=CONSOLE, each=accessible)
     # What is outside the console, `/` and the documentation, the public pages' crawl checks.
+    # The crawl's requests carry the session's cookie, as the pages' do.
     starts = [live.url + CONSOLE]
     check(await crawl(browser, starts, limit=LIMIT, within=CONSOLE), starts)

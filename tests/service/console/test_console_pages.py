@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from markupsafe import escape
 
 from service.auth.permissions import Permission, Role, allowed
 from tests.conftest import bearer
@@ -195,6 +196,26 @@ async def test_a_task_is_acknowledged_blocked_with_a_reason_and_commented(
     assert said.status_code == 200 and "called the embassy" in said.text
     now = (await get(johor, "coordinator", f"/api/v1/tasks/{task['id']}")).json()
     assert now["status"] == "blocked" and now["comments"] == 2
+
+
+async def test_the_board_s_refresh_and_its_any_choices_are_no_filter(
+    johor: dict[str, Any],
+) -> None:
+    crisis = await declare(johor)
+    tasks = (await get(johor, "coordinator", f"/api/v1/crises/{crisis}/tasks")).json()["items"]
+    board = await get(johor, "coordinator", "/console/tasks")
+    # The refresh asks for the filters as the page has them: none, so each is empty.
+    refresh = re.search(r'hx-get="([^"]+)"', board.text)
+    assert refresh is not None
+    url = refresh[1].replace("&amp;", "&")
+    assert url == "/console/tasks/rows?status=&crisis=&due="
+    assert (await get(johor, "coordinator", url)).status_code == 200
+    for path in ("/console/tasks/rows", "/console/tasks"):
+        answer = await get(johor, "coordinator", f"{path}?status=&crisis={crisis}&due=")
+        assert answer.status_code == 200, (path, answer.text)
+        assert all(escape(t["title"]) in answer.text for t in tasks)
+    wrong = await get(johor, "coordinator", "/console/tasks/rows?status=finished")
+    assert wrong.status_code == 422
 
 
 async def test_no_page_or_static_file_asks_another_host(johor: dict[str, Any]) -> None:

@@ -157,3 +157,10 @@ async def user_row(app: FastAPI, user_id: str) -> User:
         user = await session.get(User, user_id)
         assert user is not None
         return user
+
+
+async def enrolled_person(app: FastAPI, org_id: str) -> tuple[Person, SignedIn]:
+    """A person who signed in once already (TOTP set up), and what that sign-in gave."""
+    person = await make_person(app, org_id)
+    async with browser(app) as client:
+        return person, await enrol(client, person)

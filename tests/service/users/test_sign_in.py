@@ -6,12 +6,14 @@ import httpx
 from fastapi import FastAPI
 
 from service.auth.permissions import Role
+from service.users.pages import safe_next
 from service.users.service import SESSION_COOKIE
 from tests.conftest import OrgFactory, TokenFactory, bearer
 from tests.service.users.helpers import (
     browser,
     code_now,
     enrol,
+    enrolled_person,
     hidden,
     make_person,
     post_password,
@@ -69,9 +71,7 @@ async def test_the_session_cookie_is_httponly_secure_and_samesite(
 async def test_a_later_sign_in_asks_for_a_code_and_takes_a_recovery_code_once(
     app: FastAPI, make_org: OrgFactory
 ) -> None:
-    person = await make_person(app, await make_org())
-    async with browser(app) as client:
-        first = await enrol(client, person)
+    person, first = await enrolled_person(app, await make_org())
     async with browser(app) as client:
         await post_password(client, person.email, person.password)
         page = await client.get("/console/sign-in/second-factor")
@@ -142,3 +142,56 @@ async def test_a_disabled_person_cannot_sign_in(
         assert (await signed.get("/api/v1/organizations")).status_code == 401
     async with browser(app) as again:
         assert (await post_password(again, person.email, person.password)).status_code == 400
+
+
+async def test_signing_in_returns_to_the_console_page_that_asked_for_it(
+    app: FastAPI, make_org: OrgFactory
+) -> None:
+    person, first = await enrolled_person(app, await make_org())
+    async with browser(app) as client:
+        sent = await client.get("/console/tasks?status=open")
+        assert sent.status_code == 303
+        assert (
+            sent.headers["location"] == "/console/sign-in?next=%2Fconsole%2Ftasks%3Fstatus%3Dopen"
+        )
+        form = await client.get(sent.headers["location"])
+        assert hidden(form.text, "next") == "/console/tasks?status=open"
+        answer = await client.post(
+            "/console/sign-in",
+            data={
+                "email": person.email,
+                "password": person.password,
+                "csrf_token": hidden(form.text),
+                "next": hidden(form.text, "next"),
+            },
+        )
+        assert answer.status_code == 303
+        code_page = await client.get(answer.headers["location"])
+        assert hidden(code_page.text, "next") == "/console/tasks?status=open"
+        done = await client.post(
+            "/console/sign-in/second-factor",
+            data={
+                "code": code_now(first.secret, 1),
+                "csrf_token": hidden(code_page.text),
+                "next": hidden(code_page.text, "next"),
+            },
+        )
+        assert done.status_code == 303
+        assert done.headers["location"] == "/console/tasks?status=open"
+
+
+def test_only_a_console_page_of_this_site_is_returned_to() -> None:
+    for elsewhere in (
+        "https://elsewhere.example/console/",
+        "//elsewhere.example/console/",
+        "/\\elsewhere.example",
+        "/console\\..\\x",
+        "/api/v1/organizations",
+        "/console/sign-in?next=/console/",
+        "/console/sign-out",
+        "/console/\n",
+        "",
+        None,
+    ):
+        assert safe_next(elsewhere) is None, elsewhere
+    assert safe_next("/console/crises/1?x=%2F") == "/console/crises/1?x=%2F"
