@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
+import shapely
 from fastapi import Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shapely.geometry import box, mapping, shape
 from sqlmodel import col, select
 
@@ -27,6 +29,7 @@ from service.errors import NotFound, PreconditionFailed
 from service.exposure.dependencies import IndexDep, Lister
 from service.exposure.people import PeopleAsked, people_csv
 from service.flows.alert_pass import run_playbooks
+from service.geowork import Budget
 from service.pagination import paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.tasks.service import as_public, list_tasks
@@ -153,7 +156,7 @@ def _feature(geometry: Any, **properties: Any) -> dict[str, Any]:
 @router.get("/{id}/map.json", name="console.crisis_map")
 async def crisis_map(
     request: Request, session: SessionDep, actor: Reader, crisis: CrisisDep
-) -> JSONResponse:
+) -> Response:
     """The crisis map's layers as one GeoJSON collection: the shipped country boundaries around
     the zone (the offline base map), the provinces hit with the exposed workers the caller may
     see, every zone version (the latest marked) and the hazard's own geometry."""
@@ -164,48 +167,65 @@ async def crisis_map(
             .order_by(col(CrisisZone.version))
         )
     ).all()
+    exposure = await _exposure(request, session, actor, crisis)
+    links = (
+        await session.exec(select(CrisisAlert.alert_id).where(CrisisAlert.crisis_id == crisis.id))
+    ).all()
+    hazards = []
+    for alert_id in links:
+        alert = await get_alert(session, alert_id=alert_id)
+        if alert.geometry:
+            hazards.append((alert.geometry, alert.headline or alert.hazard))
+    # Zones of 100,000 vertices: their bounds, the outlines clipped around them and the answer's
+    # encoding are geometry work, off the event loop like every other.
+    budget: Budget = request.app.state.geometry.budget()
+    body = await budget.run(
+        _map_layers,
+        [(z.geometry, z.version) for z in zones],
+        exposure or {},
+        hazards,
+    )
+    return Response(body, media_type="application/json")
+
+
+def _map_layers(
+    zones: list[tuple[dict[str, Any], int]],
+    exposure: dict[str, Any],
+    hazards: list[tuple[dict[str, Any], str]],
+) -> bytes:
     features: list[dict[str, Any]] = []
     areas = AdminAreas.load()
     if zones:
-        west, south, east, north = shape(zones[-1].geometry).bounds
+        west, south, east, north = shapely.bounds(shape(zones[-1][0])).tolist()
         around = box(west - MARGIN_DEG, south - MARGIN_DEG, east + MARGIN_DEG, north + MARGIN_DEG)
         for code in areas.countries_intersecting(around):
             outline = areas.country_geometry(code)
             if outline is not None:
-                clipped = outline.intersection(around).simplify(SIMPLIFY_DEG)
+                clipped = shapely.simplify(shapely.intersection(outline, around), SIMPLIFY_DEG)
                 features.append(
                     _feature(
                         mapping(clipped), layer="country", name=areas.country_name(code) or code
                     )
                 )
-    exposure = await _exposure(request, session, actor, crisis)
-    if exposure is not None:
-        names = exposure.get("admin1_names", {})
-        for code, workers in exposure.get("by_admin1", {}).items():
-            outline = areas.admin1_geometry(code)
-            if outline is not None:
-                features.append(
-                    _feature(
-                        mapping(outline.simplify(SIMPLIFY_DEG)),
-                        layer="province",
-                        name=names.get(code) or "unnamed province",
-                        workers=workers,
-                    )
-                )
-    for i, zone in enumerate(zones):
-        features.append(
-            _feature(zone.geometry, layer="zone", version=zone.version, latest=i == len(zones) - 1)
-        )
-    links = (
-        await session.exec(select(CrisisAlert.alert_id).where(CrisisAlert.crisis_id == crisis.id))
-    ).all()
-    for alert_id in links:
-        alert = await get_alert(session, alert_id=alert_id)
-        if alert.geometry:
+    names = exposure.get("admin1_names", {})
+    for code, workers in exposure.get("by_admin1", {}).items():
+        outline = areas.admin1_geometry(code)
+        if outline is not None:
             features.append(
-                _feature(alert.geometry, layer="hazard", name=alert.headline or alert.hazard)
+                _feature(
+                    mapping(shapely.simplify(outline, SIMPLIFY_DEG)),
+                    layer="province",
+                    name=names.get(code) or "unnamed province",
+                    workers=workers,
+                )
             )
-    return JSONResponse({"type": "FeatureCollection", "features": features})
+    for i, (geometry, version) in enumerate(zones):
+        features.append(
+            _feature(geometry, layer="zone", version=version, latest=i == len(zones) - 1)
+        )
+    for geometry, name in hazards:
+        features.append(_feature(geometry, layer="hazard", name=name))
+    return orjson.dumps({"type": "FeatureCollection", "features": features})
 
 
 async def _people(
