@@ -107,8 +107,10 @@ async def test_healthz_answers_while_the_worst_accepted_zone_is_counted(
     assert await _healthz_while(app, client, heavy) < 0.1
 
 
-async def _inline(database_url: str) -> AsyncIterator[FastAPI]:
+async def _inline(database_url: str, deadline_s: float | None = None) -> AsyncIterator[FastAPI]:
     settings = settings_for(database_url).model_copy(update={"crisis_pass_inline": True})
+    if deadline_s is not None:
+        settings = settings.model_copy(update={"geometry_deadline_s": deadline_s})
     application = create_app(settings, configure_logs=False)
     async with application.router.lifespan_context(application):
         await application.state.register_index.ready.wait()
@@ -289,8 +291,10 @@ async def test_two_zones_too_complex_together_are_never_united(
 
 @pytest.fixture
 async def own_inline_app(databases: Databases, backend: str) -> AsyncIterator[FastAPI]:
-    """The same on a database of its own: no crisis of another test for its alerts to join."""
-    async for application in _inline(await databases.create(backend)):
+    """The same on a database of its own (no crisis of another test for its alerts to join),
+    with a deadline no load reaches: its union runs to its end, so that a loop held by it would
+    be held for all of its seconds, far above what load alone causes."""
+    async for application in _inline(await databases.create(backend), deadline_s=120):
         yield application
 
 
@@ -307,7 +311,7 @@ async def test_healthz_answers_throughout_a_pushed_comb_and_its_pass(
     admin = await make_token_in(inline_app, Role.ADMIN, await make_org_in(inline_app))
     headers = {**bearer(token), **CAP_XML}
     x, y = KL
-    d = 0.05  # across a few thousand of the comb's teeth: their union takes GEOS about 3 s
+    d = 0.1  # across thousands of the comb's teeth: their union takes GEOS about 5 s
     square = [[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d]]
     transport = httpx.ASGITransport(app=inline_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -338,8 +342,9 @@ async def test_healthz_answers_throughout_a_pushed_comb_and_its_pass(
         response = await task
     assert response.status_code == 201, response.text
     assert len(waits) > 10
-    # Half a second, not the 0.1 s of one /healthz above: converting a zone of 80,000
-    # vertices between JSON, NumPy and GEOS holds the GIL for tens of milliseconds at a time,
-    # which on two loaded cores adds up to about 0.25 s between two probes (bench/worst_zone.py
-    # prints it); the union that held it for seconds is what this catches.
-    assert max(waits) < 0.5, sorted(waits)[-5:]
+    # Two seconds, not the 0.1 s of one /healthz above: converting a zone of 80,000 vertices
+    # between JSON, NumPy and GEOS holds the GIL for tens of milliseconds at a time, which adds
+    # up to 0.25 s between two probes on two busy cores and past a second while other suites
+    # run beside this one (bench/worst_zone.py prints the figures); the union that held the
+    # loop for all of its 5 s and more is what this catches.
+    assert max(waits) < 2.0, sorted(waits)[-5:]
