@@ -27,7 +27,7 @@ from service.registry.models import Worker
 from service.registry.protect import Protector
 from service.registry.schemas import PeoplePage, WorkerPublic
 from service.registry.service import present
-from service.registry.unseen import Explained, Unseen
+from service.registry.unseen import Explained, Unseen, scope_nationalities
 
 #: Rows of a CSV list at most (every row at once).
 CSV_LIMIT = 50_000
@@ -75,10 +75,19 @@ async def people_in(
     ``CSV_LIMIT`` at once; audited (``exposure.list``) with the ids returned."""
     actor, budget, threshold, limit = asked.actor, asked.budget, asked.threshold, asked.limit
     every_row = asked.every_row
+    # Only the nationalities of the caller's scope: the queries below then read the people the
+    # caller could be shown, not everyone in the zone (a consular officer's nationals are a
+    # fraction of a city's register). The SQL conditions still decide who is counted and shown.
+    nationalities = asked.nationalities
+    within = scope_nationalities(actor)
+    if within is not None:
+        nationalities = sorted(
+            within if nationalities is None else within.intersection(nationalities)
+        )
     pks = await budget.run(
         asked.index.index.select_pks,
         zone,
-        nationalities=asked.nationalities,
+        nationalities=nationalities,
         own_country=asked.own_country,
         deadline=budget.deadline,
     )

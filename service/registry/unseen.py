@@ -59,6 +59,14 @@ def scope(actor: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def scope_nationalities(actor: Principal) -> frozenset[str] | None:
+    """The nationalities outside which ``scope`` holds nobody (None: any nationality), so that a
+    list asks the exposure index for those alone rather than for everyone in the zone."""
+    if actor.role is Role.CONSULAR_OFFICER and not is_outsider(actor):
+        return actor.nationalities
+    return None
+
+
 def hidden_because(
     actor: Principal, *, embassy: bool, humanitarian: bool, protected: bool, nationality: str
 ) -> str | None:

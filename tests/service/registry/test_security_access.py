@@ -20,7 +20,7 @@ from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.db import session_scope, utcnow
 from service.directory.models import OrgKind
-from service.registry import access
+from service.registry import access, unseen
 from service.registry.models import Worker
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 
@@ -328,6 +328,19 @@ async def test_sql_condition_and_python_rule_agree(app: FastAPI) -> None:
             )
             in_python = {w.id for w in cases if access.visible_fields(principal, w) is not None}
             assert in_sql == in_python, name
+            # A list of people asks the exposure index for these nationalities alone: nobody of
+            # another is in the caller's scope, nor shown to them.
+            within = unseen.scope_nationalities(principal)
+            if within is not None:
+                in_scope = (
+                    await session.exec(
+                        select(Worker.nationality)
+                        .where(col(Worker.id).in_(ids))
+                        .where(unseen.scope(principal))
+                    )
+                ).all()
+                assert set(in_scope) <= within, name
+                assert {w.nationality for w in cases if w.id in in_sql} <= within, name
     by_id = {w.id: w for w in cases}
 
     def seen(name: str) -> set[tuple[str, str | None]]:
