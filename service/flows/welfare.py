@@ -11,9 +11,10 @@ from service.auth.principal import Principal
 from service.crises.models import Crisis
 from service.directory.models import Organization, OrgKind
 from service.registry.models import Worker
+from service.registry.protect import Protector
 from service.tasks.service import create_task, existing_keys
 from service.welfare.models import WelfareOutcome
-from service.welfare.service import Recorded
+from service.welfare.service import Outcome, Recorded, record_outcome
 
 EMBASSY_KINDS = (OrgKind.EMBASSY.value, OrgKind.CONSULATE.value)
 
@@ -79,3 +80,20 @@ async def help_who_needs_it(
                     "coverage_gap": org is None,
                 },
             )
+
+
+async def record_welfare(
+    session: AsyncSession,
+    found: Outcome,
+    *,
+    by: Principal,
+    crisis: Crisis,
+    protector: Protector,
+) -> Recorded:
+    """What the API and the console do with a check's outcome: record it, then open the task of
+    a person who needs help."""
+    recorded = await record_outcome(
+        session, actor=by, crisis=crisis, found=found, protector=protector
+    )
+    await help_who_needs_it(session, actor=by, crisis=crisis, recorded=recorded)
+    return recorded

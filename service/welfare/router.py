@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from service.crises.service import get_crisis
 from service.deps import SessionDep, send_etag
 from service.exports import csv as welfare_csv
-from service.flows.welfare import help_who_needs_it
+from service.flows.welfare import record_welfare
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page
 from service.registry.dependencies import ProtectorDep, rate_limit
@@ -22,10 +22,6 @@ router = APIRouter(tags=["welfare"])
 
 #: The most rows one CSV export holds.
 CSV_LIMIT = 10_000
-#: What an export holds: ids, places, states; never the note, never a documentation status.
-CSV_COLUMNS = (
-    "worker_id", "nationality", "country", "admin1", "status", "how", "exercise", "updated_at"
-)  # fmt: skip
 
 
 @router.get(
@@ -59,8 +55,8 @@ async def list_welfare(
     )
     items = [service.present(s, w, protect) for s, w in page.items]
     if every_row:
-        rows = ([getattr(item, c) for c in CSV_COLUMNS] for item in items)
-        return welfare_csv.response(CSV_COLUMNS, rows, f"crisis-{crisis.id}-welfare.csv")
+        rows = service.csv_rows(items)
+        return welfare_csv.response(service.CSV_COLUMNS, rows, f"crisis-{crisis.id}-welfare.csv")
     return Page[WelfarePublic](items=items, next_cursor=page.next_cursor)
 
 
@@ -123,18 +119,7 @@ async def record_outcome(
     the organisation that serves the person. 404 as `GET /workers/{id}` for a worker you may
     not read; `deceased` by others than consular officers and coordinators is 403."""
     crisis = await get_crisis(session, id)
-    recorded = await service.record_outcome(
-        session,
-        actor=actor,
-        crisis=crisis,
-        found=service.Outcome(
-            worker_id=worker_id,
-            outcome=data.outcome,
-            note=data.note,
-            how=data.how.value if data.how else None,
-        ),
-        protector=protect,
-    )
-    await help_who_needs_it(session, actor=actor, crisis=crisis, recorded=recorded)
+    found = service.Outcome.asked(worker_id, data)
+    recorded = await record_welfare(session, found, by=actor, crisis=crisis, protector=protect)
     send_etag(response, recorded.status.version)
     return service.present(recorded.status, recorded.worker, protect)

@@ -9,7 +9,7 @@ register's personal fields and never goes on the timeline, in the audit log or i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +32,15 @@ from service.registry.models import Worker
 from service.registry.protect import Protector
 from service.registry.service import get_worker
 from service.welfare.models import WelfareEvent, WelfareOutcome, WelfareStatus
-from service.welfare.schemas import DRILL_NOTICE, WelfareEventPublic, WelfarePublic
+from service.welfare.schemas import DRILL_NOTICE, OutcomeCreate, WelfareEventPublic, WelfarePublic
 
 #: Who may record a death (docs/decisions/0019-welfare-status.md): the worker's own consular
 #: post, which informs the family, and the coordinators who run the response.
 MAY_RECORD_DECEASED = frozenset({Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER})
+#: What an export holds: ids, places, states; never the note, never a documentation status.
+CSV_COLUMNS = (
+    "worker_id", "nationality", "country", "admin1", "status", "how", "exercise", "updated_at"
+)  # fmt: skip
 #: The timeline entry of a change.
 KIND = "welfare_changed"
 NOTE = "note"
@@ -64,6 +68,12 @@ class Outcome:
     outcome: WelfareOutcome
     note: str | None
     how: str | None
+
+    @classmethod
+    def asked(cls, worker_id: str, data: OutcomeCreate) -> Outcome:
+        """The outcome a request asks to record for ``worker_id``."""
+        how = data.how.value if data.how else None
+        return cls(worker_id=worker_id.strip(), outcome=data.outcome, note=data.note, how=how)
 
 
 async def record_outcome(
@@ -193,6 +203,11 @@ def present(status: WelfareStatus, worker: Worker, protector: Protector) -> Welf
         created_at=status.created_at,
         updated_at=status.updated_at,
     )
+
+
+def csv_rows(items: Sequence[WelfarePublic]) -> Iterator[list[Any]]:
+    """The rows of an export (``CSV_COLUMNS``), for ``service.exports.csv``."""
+    return ([getattr(item, c) for c in CSV_COLUMNS] for item in items)
 
 
 def present_event(event: WelfareEvent, protector: Protector) -> WelfareEventPublic:
