@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from service.auth.permissions import Role
 from service.db import session_scope
 from service.directory.models import Organization, OrgKind
-from tests.conftest import OrgFactory, TokenFactory, bearer, unique
+from tests.conftest import OrgFactory, TokenFactory, bearer, run_cli, unique
 
 # Open sea: nobody registered there, so the playbooks add no tasks of their own.
 ZONE = {
@@ -263,3 +263,22 @@ async def test_the_csv_export_holds_no_note_and_no_documentation_status(
     ]  # fmt: skip
     assert rows[1][:7] == [worker, "PHL", "MYS", rows[1][3], "safe", "call", "false"]
     assert "HYPERLINK" not in exported.text and "documentation" not in exported.text
+
+
+async def test_the_command_line_counts_by_status(
+    cli_env: str, client: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    coordinator = bearer(await make_token(Role.COORDINATOR))
+    crisis = await declare(client, coordinator)
+    for status in ("safe", "safe", "unreachable"):
+        worker = await register(client, coordinator)
+        assert (
+            await outcome(client, coordinator, crisis, worker, outcome=status)
+        ).status_code == 200
+    shown = await run_cli(["welfare", "counts", crisis], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "3 recorded" in shown.output
+    lines = {tuple(line.replace("│", " ").split()) for line in shown.output.splitlines()}
+    assert {("safe", "2"), ("unreachable", "1")} <= lines
+    missing = await run_cli(["welfare", "counts", unique("c")])
+    assert missing.exit_code == 2 and "No crisis" in missing.output
