@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -251,3 +252,21 @@ async def counts(
             for name, counted in cells.items()
         },
     }
+
+
+async def forget_notes(session: AsyncSession, worker_ids: Sequence[str]) -> None:
+    """An erased worker's notes go with the rest of their personal data: every crisis's status
+    and history of theirs keeps the statuses (counts) and loses what they said."""
+    if not worker_ids:
+        return
+    theirs = select(WelfareStatus.id).where(col(WelfareStatus.worker_id).in_(worker_ids))
+    # Statements, not objects: the rows are not loaded (a retention pass erases many workers).
+    connection = await session.connection()
+    await connection.execute(
+        update(WelfareEvent).where(col(WelfareEvent.status_id).in_(theirs)).values(note_sealed=None)
+    )
+    await connection.execute(
+        update(WelfareStatus)
+        .where(col(WelfareStatus.worker_id).in_(worker_ids))
+        .values(note_sealed=None)
+    )

@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlmodel import select
 
 from service.auth.permissions import Role
 from service.db import session_scope
 from service.directory.models import Organization, OrgKind
+from service.welfare.models import WelfareEvent, WelfareStatus
 from tests.conftest import OrgFactory, TokenFactory, bearer, run_cli, unique
 
 # Open sea: nobody registered there, so the playbooks add no tasks of their own.
@@ -154,11 +156,11 @@ async def test_needs_help_opens_one_task_for_whoever_serves_the_person(
     app: FastAPI, client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
 ) -> None:
     coordinator = bearer(await make_token(Role.COORDINATOR))
-    embassy = await make_org(OrgKind.EMBASSY, "MYS", represents="KHM")
+    embassy = await make_org(OrgKind.EMBASSY, "MYS", represents="LAO")
     await make_org(OrgKind.NATIONAL_SOCIETY, "MYS")
     crisis = await declare(client, coordinator)
-    to_embassy = await register(client, coordinator, "KHM")
-    to_society = await register(client, coordinator, "KHM", share_with_humanitarian=True)
+    to_embassy = await register(client, coordinator, "LAO")
+    to_society = await register(client, coordinator, "LAO", share_with_humanitarian=True)
 
     for worker in (to_embassy, to_society):
         for status in ("needs_help", "safe", "needs_help", "needs_help"):
@@ -282,3 +284,29 @@ async def test_the_command_line_counts_by_status(
     assert {("safe", "2"), ("unreachable", "1")} <= lines
     missing = await run_cli(["welfare", "counts", unique("c")])
     assert missing.exit_code == 2 and "No crisis" in missing.output
+
+
+async def test_an_erased_worker_s_notes_go_and_their_statuses_drop_out(
+    app: FastAPI, client: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    admin = bearer(await make_token(Role.ADMIN))
+    crisis = await declare(client, admin)
+    worker = await register(client, admin)
+    for status in ("contacted", "needs_help"):
+        said = f"{status}: my daughter is with me"
+        assert (await outcome(client, admin, crisis, worker, outcome=status, note=said)).is_success
+    assert (await client.delete(f"/api/v1/workers/{worker}", headers=admin)).status_code == 204
+
+    async with session_scope(app.state.sessionmaker) as session:
+        kept = (
+            await session.exec(select(WelfareStatus).where(WelfareStatus.worker_id == worker))
+        ).one()
+        events = (
+            await session.exec(select(WelfareEvent).where(WelfareEvent.status_id == kept.id))
+        ).all()
+    assert kept.status == "needs_help" and kept.note_sealed is None
+    assert len(events) == 2 and {e.note_sealed for e in events} == {None}
+    gone = await client.get(f"/api/v1/crises/{crisis}/welfare/{worker}", headers=admin)
+    assert gone.status_code == 404
+    listed = (await client.get(f"/api/v1/crises/{crisis}/welfare", headers=admin)).json()
+    assert listed["items"] == []
