@@ -107,6 +107,13 @@ async def test_history_timeline_and_the_same_outcome_twice(
     assert len(changes) == 2
     assert {e["detail"]["status"] for e in changes} == {"contacted", "safe"}
     assert said not in str(timeline)
+    audited = await client.get(
+        "/api/v1/audit",
+        params={"action": "crisis.welfare_changed", "subject_id": crisis, "limit": 50},
+        headers=bearer(await make_token(Role.ADMIN)),
+    )
+    assert [e["detail"]["status"] for e in audited.json()["items"]] == ["safe", "contacted"]
+    assert said not in audited.text
 
     unknown = await outcome(client, coordinator, crisis, worker, outcome="fine")
     assert unknown.status_code == 422
