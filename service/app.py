@@ -45,6 +45,7 @@ from service.tasks.router import router as tasks_router
 from service.users.pages import router as sign_in_router
 from service.users.router import router as users_router
 from service.webhooks.router import router as webhooks_router
+from service.welfare.router import router as welfare_router
 
 log = logging.getLogger("lifeline.app")
 
@@ -65,6 +66,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     playbooks_router,
     tasks_router,
     webhooks_router,
+    welfare_router,
 )
 
 

@@ -27,6 +27,7 @@ from service.audit.service import record
 from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.auth.service import acting_for, create_token, list_tokens, revoke_token
+from service.crises.service import get_crisis
 from service.crypto import new_key_spec
 from service.db import is_unique_violation, make_engine, make_sessionmaker, session_scope
 from service.demo.command import register as register_demo
@@ -48,6 +49,7 @@ from service.users.service import (
     totp_secret,
     user_by_email,
 )
+from service.welfare.service import counts as welfare_counts
 
 T = TypeVar("T")
 
@@ -71,6 +73,8 @@ app.add_typer(import_app, name="import")
 playbooks_app = typer.Typer(help="The contingency playbooks.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(playbooks_app, name="playbooks")
+welfare_app = typer.Typer(help="Welfare checks of a crisis.", no_args_is_help=True)
+app.add_typer(welfare_app, name="welfare")
 
 console = Console()
 err = Console(stderr=True)
@@ -528,6 +532,24 @@ def playbooks_validate(
 
 
 register_demo(app, serve=serve)
+
+
+@welfare_app.command("counts")
+def welfare_counts_command(
+    crisis_id: Annotated[str, typer.Argument(help="The crisis's id")],
+) -> None:
+    """How many workers of the crisis have each welfare status (counts, no names)."""
+
+    async def work(session: AsyncSession) -> Table:
+        crisis = await get_crisis(session, crisis_id)
+        found = await welfare_counts(session, actor=CLI, crisis=crisis, threshold=1)
+        title = f"{crisis.title}{' (drill)' if crisis.exercise else ''}: {found['total']} recorded"
+        table = Table("status", "workers", title=title)
+        for status, n in sorted(found["by_status"].items()):
+            table.add_row(status, str(n))
+        return table
+
+    console.print(_with_session(work))
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from service.registry.models import PopulationGroup, RegisterChange, Worker
 from service.tasks.models import Task, TaskChange, TaskComment, TaskHandOff
 from service.users.models import SignInFailure, User, UserSession
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
+from service.welfare.models import WelfareEvent, WelfareStatus
 
 __all__ = [
     "AlertAlias",
@@ -39,6 +40,8 @@ __all__ = [
     "UserSession",
     "WebhookDelivery",
     "WebhookSubscription",
+    "WelfareEvent",
+    "WelfareStatus",
     "Worker",
     "metadata",
 ]

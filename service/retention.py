@@ -15,6 +15,7 @@ from service.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from service.idempotency import IdempotentResponse
 from service.registry.models import Worker
 from service.registry.service import changed, erase_fields
+from service.welfare.service import forget_notes
 
 
 async def erase_expired_workers(
@@ -40,6 +41,7 @@ async def erase_expired_workers(
         erase_fields(worker)
         session.add(worker)
     await session.flush()
+    await forget_notes(session, [w.id for w in expired])
     for worker in expired:
         changed(session, worker)
         record(

@@ -44,6 +44,10 @@ class Permission(enum.StrEnum):
     CRISES_READ = "crises:read"
     #: Declare crises, change their phase, alert level and zones.
     CRISES_WRITE = "crises:write"
+    #: Welfare statuses of workers in a crisis (need-to-know applies; counts suppressed).
+    WELFARE_READ = "welfare:read"
+    #: Record a welfare outcome (``deceased`` further restricted: service/welfare/service.py).
+    WELFARE_WRITE = "welfare:write"
 
 
 _EVERYONE_BUT_INTEGRATIONS = {
@@ -97,6 +101,12 @@ GRANTS: dict[Permission, frozenset[Role]] = {
         }
     ),
     Permission.CRISES_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.WELFARE_READ: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.WELFARE_WRITE: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
 }
 assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"
 

@@ -21,6 +21,7 @@ from service.console.pages import (
     people_admin,
     register,
     tasks,
+    welfare,
 )
 from service.console.registry import Section
 from service.console.render import STATIC, SecurityHeaders
@@ -35,6 +36,7 @@ SECTIONS: tuple[Section, ...] = (
     directory.section,
     audit.section,
     people_admin.section,
+    welfare.section,
 )
 
 

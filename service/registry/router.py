@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile, statu
 from service.audit.service import record
 from service.countries import CountryCode
 from service.deps import IfMatch, SessionDep, send_etag
+from service.flows import erasure
 from service.openapi import problems
 from service.pagination import CursorParam, FilterText, LimitParam, Page
 from service.registry import access, bulk, populations, service
@@ -194,7 +195,7 @@ async def erase_worker(id: str, session: SessionDep, actor: Writer) -> Response:
     """Erase the worker's personal data; an anonymous count remains. A consular post may erase
     a record it registered and cannot read, until someone else changes it (the receipt of the
     registration says so in ``erasable_by_you``)."""
-    await service.erase_worker(session, actor=actor, worker_id=id)
+    await erasure.erase_worker(session, actor=actor, worker_id=id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,0 +1,1 @@
+"""Welfare checks: each worker's status in a crisis, and its history."""
