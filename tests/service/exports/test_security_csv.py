@@ -80,10 +80,10 @@ async def workers_in_zone(
     return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
 
 
-async def crisis_workers(
+async def formula_crisis(
     client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
-) -> tuple[list[dict[str, str]], str, set[str]]:
-    """The same workers, exported by the list of a crisis declared over them."""
+) -> tuple[str, set[str]]:
+    """A crisis declared over the workers named with formulas: its id, the names expected."""
     _, _, expected = await workers_in_zone(client, make_org, make_token)
     token = await make_token(Role.ADMIN)
     here = {"lat": LISBON["lat"] + 0.0001, "lon": LISBON["lon"] - 0.0001}
@@ -106,8 +106,17 @@ async def crisis_workers(
         headers=bearer(token),
     )
     assert crisis.status_code == 201, crisis.text
+    return crisis.json()["id"], expected
+
+
+async def crisis_workers(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """The same workers, exported by the list of a crisis declared over them."""
+    crisis_id, expected = await formula_crisis(client, make_org, make_token)
+    token = await make_token(Role.ADMIN)
     exported = await client.get(
-        f"/api/v1/crises/{crisis.json()['id']}/workers",
+        f"/api/v1/crises/{crisis_id}/workers",
         headers={**bearer(token), "Accept": "text/csv"},
     )
     assert exported.status_code == 200, exported.text
@@ -149,6 +158,35 @@ async def tasks(
     return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
 
 
+async def welfare(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """Statuses recorded with formulas in their notes, for workers named with formulas: the
+    export holds neither names nor notes, so nothing of them is expected in it."""
+    crisis_id, _ = await formula_crisis(client, make_org, make_token)
+    token = await make_token(Role.ADMIN)
+    listed = await client.get(
+        f"/api/v1/crises/{crisis_id}/workers",
+        headers={**bearer(token), "Accept": "text/csv"},
+    )
+    for row, note in zip(read(listed.text), FORMULAS, strict=False):
+        recorded = await client.post(
+            f"/api/v1/crises/{crisis_id}/welfare/{row['id']}",
+            json={"outcome": "needs_help", "note": note, "how": "call"},
+            headers=bearer(token),
+        )
+        assert recorded.status_code in {200, 201}, recorded.text
+    exported = await client.get(
+        f"/api/v1/crises/{crisis_id}/welfare",
+        params={"format": "csv"},
+        headers=bearer(token),
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert not {f for f in FORMULAS} & {v.lstrip("'") for r in rows for v in r.values()}
+    return rows, exported.headers["content-type"], set()
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -158,6 +196,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/exposure/workers"): workers_in_zone,
     ("GET", "/api/v1/crises/{id}/workers"): crisis_workers,
     ("GET", "/api/v1/tasks"): tasks,
+    ("GET", "/api/v1/crises/{id}/welfare"): welfare,
 }
 
 
