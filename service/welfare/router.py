@@ -60,7 +60,9 @@ async def list_welfare(
     return Page[WelfarePublic](items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/crises/{id}/welfare/counts", response_model=WelfareCounts, responses=problems(404))
+# Beside `/welfare`, not under it: `/welfare/counts` would be the path of a worker's status too
+# (a worker id "counts"), and its answers would mix the two routes' methods.
+@router.get("/crises/{id}/welfare-counts", response_model=WelfareCounts, responses=problems(404))
 async def welfare_counts(
     id: str, request: Request, session: SessionDep, actor: Reader
 ) -> dict[str, Any]:

@@ -206,7 +206,7 @@ async def test_counts_withhold_small_cells_outside_the_coordinators(
             await outcome(client, coordinator, crisis, worker, outcome=status)
         ).status_code == 200
 
-    url = f"/api/v1/crises/{crisis}/welfare/counts"
+    url = f"/api/v1/crises/{crisis}/welfare-counts"
     exact = (await client.get(url, headers=coordinator)).json()
     assert exact["exact"] is True and exact["total"] == 7
     assert exact["by_status"] == {"safe": 6, "missing": 1}
@@ -246,7 +246,7 @@ async def test_a_drill_keeps_its_own_statuses_and_says_so(
     kept = (await client.get(f"/api/v1/crises/{real}/welfare/{worker}", headers=coordinator)).json()
     assert (kept["status"], kept["exercise"], kept["drill_notice"]) == ("safe", False, None)
     counts = (
-        await client.get(f"/api/v1/crises/{drill}/welfare/counts", headers=coordinator)
+        await client.get(f"/api/v1/crises/{drill}/welfare-counts", headers=coordinator)
     ).json()
     assert counts["exercise"] is True and counts["by_status"] == {"needs_help": 1}
     tasks = (await client.get(f"/api/v1/crises/{drill}/tasks", headers=coordinator)).json()
