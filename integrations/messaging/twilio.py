@@ -8,7 +8,8 @@ Twilio calls us back with form-encoded POSTs: the inbound-message webhook (``Mes
 ``From``, ``To``, ``Body``, ``NumMedia``...) configured on the number, and the status callback
 (``MessageSid``, ``MessageStatus``, ``ErrorCode``) at the ``StatusCallback`` URL given per
 message. Each carries ``X-Twilio-Signature``: the base64 of an HMAC-SHA1 under the auth token of
-the URL Twilio called followed by every POST parameter's name and value, sorted by name.
+the URL Twilio called followed by every POST parameter's name and value, sorted by name. Only
+form bodies are read: Twilio's messaging webhooks are never JSON.
 
 What "permanent" means here: the *number* cannot be reached (invalid, not a mobile, unsubscribed
 with STOP). A fault of ours or of the account (a wrong credential, a missing geographic
