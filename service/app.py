@@ -34,6 +34,7 @@ from service.feeds.config import load_feeds
 from service.geowork import GeometryWorkers
 from service.health import router as health_router
 from service.idempotency import IdempotencyMiddleware
+from service.messaging.router import router as messaging_router
 from service.observability import RequestContextMiddleware, configure_logging
 from service.openapi import declare_answers, install_openapi
 from service.registry.locate import LazyLocator
@@ -67,6 +68,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     tasks_router,
     webhooks_router,
     welfare_router,
+    messaging_router,
 )
 
 

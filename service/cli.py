@@ -156,13 +156,25 @@ def worker(
     """Run the background work (retention, housekeeping; feeds and playbooks as they come)."""
     # Here rather than at the top: the worker loads the feeds, the crisis pass and the exposure
     # engine (about 0.3 s), which no other command and no --help needs.
-    from service.worker import crisis_jobs, feed_jobs, housekeeping_jobs, run_forever, run_once
+    from service.worker import (
+        crisis_jobs,
+        feed_jobs,
+        housekeeping_jobs,
+        message_jobs,
+        run_forever,
+        run_once,
+    )
 
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
 
     async def one_pass(engine: AsyncEngine) -> dict[str, str]:
-        jobs = housekeeping_jobs(settings) + feed_jobs(settings, engine) + crisis_jobs(engine)
+        jobs = (
+            housekeeping_jobs(settings)
+            + feed_jobs(settings, engine)
+            + crisis_jobs(engine)
+            + message_jobs(settings, engine)
+        )
         return await run_once(engine, jobs)
 
     if once:

@@ -7,11 +7,12 @@ from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, 
 from service.db import metadata
 from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
+from service.messaging.models import InboundMessage, OutboundMessage, PhoneStop
 from service.registry.models import PopulationGroup, RegisterChange, Worker
 from service.tasks.models import Task, TaskChange, TaskComment, TaskHandOff
 from service.users.models import SignInFailure, User, UserSession
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
-from service.welfare.models import WelfareEvent, WelfareStatus
+from service.welfare.models import WelfareCheck, WelfareEvent, WelfareStatus
 
 __all__ = [
     "AlertAlias",
@@ -27,8 +28,11 @@ __all__ = [
     "ExposureSnapshot",
     "FeedState",
     "IdempotentResponse",
+    "InboundMessage",
     "Organization",
+    "OutboundMessage",
     "OutboxEvent",
+    "PhoneStop",
     "PopulationGroup",
     "RegisterChange",
     "SignInFailure",
@@ -40,6 +44,7 @@ __all__ = [
     "UserSession",
     "WebhookDelivery",
     "WebhookSubscription",
+    "WelfareCheck",
     "WelfareEvent",
     "WelfareStatus",
     "Worker",

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_PREFIX = "dev-only-"
 DEV_ENCRYPTION_KEY = "dev-only-k1:ZGV2LW9ubHktbGlmZWxpbmUta2V5LTMyLWJ5dGVzISE="
 DEV_BLIND_INDEX_KEY = "dev-only-blind-index-key-change-me"
+DEV_DRILL_SECRET = "dev-only-drill-gateway-secret"  # noqa: S105 (a placeholder, refused outside development)
 
 
 class Environment(enum.StrEnum):
@@ -101,6 +102,37 @@ class Settings(BaseSettings):
     #: when the deployment has a tile server; unset, the maps draw the shipped boundaries only
     #: and ask no other host for anything.
     console_tiles_url: str | None = None
+    #: The gateway welfare messages go through: ``drill`` (the default: every message is
+    #: written to ``messages_drill_file`` and reaches nobody), ``twilio`` or ``vonage``. An
+    #: exercise crisis uses the drill gateway whatever this says.
+    messages_gateway: str = "drill"
+    #: The gateway's account (Twilio's account SID, Vonage's API key) and secret (Twilio's auth
+    #: token, Vonage's API secret; also what signs its callbacks).
+    messages_account: str = ""
+    messages_secret: str = Field(default="", repr=False)
+    #: The provider's API address, when not its public one (a regional or test endpoint).
+    messages_base_url: str = ""
+    #: The sender number or name per country the worker is in (ISO 3166-1 alpha-3), as JSON:
+    #: ``{"MYS": "+60111222333"}``; else ``messages_default_sender``.
+    messages_senders: dict[str, str] = Field(default_factory=dict)
+    messages_default_sender: str = "Lifeline"
+    #: Where the drill gateway writes its messages (one JSON object per line).
+    messages_drill_file: str = "messages-drill.jsonl"
+    #: What signs the drill gateway's inbound requests (HMAC-SHA256 of the body, hex, in
+    #: ``X-Lifeline-Signature``): a person or a test playing the workers' phones. Left at its
+    #: placeholder outside development, the drill's inbound requests are all refused.
+    messages_drill_secret: str = Field(default=DEV_DRILL_SECRET, repr=False)
+    #: The address the gateway calls back (``https://lifeline.example.org``): the URL its
+    #: signatures cover, and where its delivery receipts go. Unset: as the request came.
+    messages_public_url: str | None = None
+    #: Messages handed to the gateway per second at most (its rate limit, shared by senders).
+    messages_rate_per_s: float = Field(default=20.0, gt=0, le=10_000)
+    #: No two welfare checks reach one person within this many hours.
+    messages_quiet_hours: float = Field(default=12.0, ge=0, le=24 * 30)
+    #: The number an unknown sender is told to call for help or to register.
+    messages_hotline: str = ""
+    #: Days the texts workers sent (sealed) are kept; then the texts go, the states stay.
+    messages_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("database_url")
     @classmethod
@@ -131,6 +163,15 @@ class Settings(BaseSettings):
             Policy.parse(value.split(","), require_https=True)
         except ValueError as exc:
             raise ValueError(f"LIFELINE_WEBHOOK_ALLOW_HOSTS: {exc}") from exc
+        return value
+
+    @field_validator("messages_gateway")
+    @classmethod
+    def _known_gateway(cls, value: str) -> str:
+        from integrations.messaging.registry import GATEWAYS
+
+        if value not in GATEWAYS:
+            raise ValueError(f"LIFELINE_MESSAGES_GATEWAY must be one of {', '.join(GATEWAYS)}")
         return value
 
     @field_validator("log_level")

@@ -43,6 +43,27 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
             await forget_idempotency_keys(session)
         return "expired idempotency keys forgotten"
 
+    async def phones_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        from service.registry.protect import Protector
+        from service.retention import hash_missing_phones
+
+        protector, total = Protector.from_settings(settings), 0
+        while True:
+            async with session_scope(maker) as session:
+                done = await hash_missing_phones(session, protector)
+            total += done
+            if done == 0:
+                return f"{total} phones hashed"
+
+    async def texts_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        from service.db import utcnow
+        from service.retention import forget_message_texts
+
+        before = utcnow() - timedelta(days=settings.messages_retention_days)
+        async with session_scope(maker) as session:
+            forgotten = await forget_message_texts(session, before=before)
+        return f"{forgotten} message texts forgotten"
+
     async def escalation_job(maker: async_sessionmaker[AsyncSession]) -> str:
         from service.tasks.escalation import escalate_due
 
@@ -54,6 +75,8 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
         Job("escalation", 30.0, escalation_job),
         Job("retention", settings.housekeeping_interval_s, retention_job),
         Job("idempotency-keys", settings.housekeeping_interval_s, keys_job),
+        Job("phone-hashes", settings.housekeeping_interval_s, phones_job),
+        Job("message-texts", settings.housekeeping_interval_s, texts_job),
     ]
 
 
@@ -92,6 +115,35 @@ def webhook_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
         return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing due"
 
     return [Job("webhooks", 2.0, webhook_job)]
+
+
+def message_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
+    """Welfare messages: the outbox sent every second (each claim a lease, so that another
+    worker takes over what a killed one held), and the checks' reminders and deadlines."""
+    import httpx
+
+    from service.auth.principal import WORKER
+    from service.flows.sending import Sender, send_due
+    from service.flows.welfare_checks import advance
+    from service.registry.protect import Protector
+
+    sender = Sender(settings, Protector.from_settings(settings))
+
+    async def send_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        total: dict[str, int] = {}
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
+            # Until nothing is due: a check to 100,000 people goes out in one run.
+            while counts := await send_due(engine, maker, client, sender):
+                for name, n in counts.items():
+                    total[name] = total.get(name, 0) + n
+        return ", ".join(f"{k} {v}" for k, v in sorted(total.items())) or "nothing due"
+
+    async def checks_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        async with session_scope(maker) as session:
+            done = await advance(session, actor=WORKER)
+        return ", ".join(f"{k} {v}" for k, v in done.items())
+
+    return [Job("messages", 1.0, send_job), Job("welfare-checks", 30.0, checks_job)]
 
 
 def feed_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
@@ -139,6 +191,7 @@ async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
         + feed_jobs(settings, engine)
         + crisis_jobs(engine)
         + webhook_jobs(settings, engine)
+        + message_jobs(settings, engine)
     )
     due = dict.fromkeys((j.name for j in jobs), 0.0)
     loop = asyncio.get_running_loop()

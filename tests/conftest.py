@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -45,6 +46,8 @@ BACKENDS = [
 POSTGRES_URL = os.environ.get(
     "LIFELINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
+#: Where the drill gateway writes this run's messages (each process its own file).
+DRILL_FILE = Path(tempfile.gettempdir()) / f"lifeline-test-drill-{uuid.uuid4().hex}.jsonl"
 
 
 class Databases:
@@ -139,6 +142,9 @@ def settings_for(database_url: str) -> Settings:
         crisis_pass_inline=False,
         # The webhook tests' receiver, an internal one as a deployment would allow it.
         webhook_allow_hosts="receiver.test",
+        messages_drill_secret="test-drill-secret",
+        messages_drill_file=str(DRILL_FILE),
+        messages_hotline="+60 3 1234 5678",
     )
 
 

@@ -8,10 +8,16 @@ from types import MappingProxyType
 
 from integrations.messaging.base import Gateway
 from integrations.messaging.drill import DrillGateway
+from integrations.messaging.relay import RelayGateway
 from integrations.messaging.twilio import TwilioGateway
 from integrations.messaging.vonage import VonageGateway
 
-_ADAPTERS: tuple[Gateway, ...] = (DrillGateway(), TwilioGateway(), VonageGateway())
+_ADAPTERS: tuple[Gateway, ...] = (
+    DrillGateway(),
+    RelayGateway(),
+    TwilioGateway(),
+    VonageGateway(),
+)
 
 GATEWAYS: Mapping[str, Gateway] = MappingProxyType({adapter.kind: adapter for adapter in _ADAPTERS})
 

@@ -137,12 +137,35 @@ def route_permission(route: APIRoute) -> Permission | None:
     return None
 
 
+#: Marks the dependency of a route that a provider calls (an SMS gateway's callbacks): no token,
+#: the provider's signature of the request instead, checked by that dependency.
+SIGNED_ATTR = "__lifeline_signed_by_provider__"
+
+
+def signed_by_provider(dependency: Callable[..., Any]) -> Callable[..., Any]:
+    """Declare that ``dependency`` guards its route by checking the provider's signature."""
+    setattr(dependency, SIGNED_ATTR, True)
+    return dependency
+
+
+def route_signed(route: APIRoute) -> bool:
+    """Whether a route is guarded by a provider's signature rather than by a permission."""
+    stack: list[Any] = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if getattr(dependant.call, SIGNED_ATTR, False):
+            return True
+        stack.extend(dependant.dependencies)
+    return False
+
+
 def check_every_route_is_guarded(routes: Sequence[tuple[str, APIRoute]]) -> None:
-    """Refuse to build an app in which an API route declares no permission."""
+    """Refuse to build an app in which an API route declares no permission (or, for a route a
+    provider calls, no check of its signature)."""
     unguarded = [
         f"{sorted(route.methods or ())} {path}"
         for path, route in routes
-        if route_permission(route) is None
+        if route_permission(route) is None and not route_signed(route)
     ]
     if unguarded:
         raise RuntimeError(f"API routes without a permission: {', '.join(unguarded)}")

@@ -48,6 +48,11 @@ class Permission(enum.StrEnum):
     WELFARE_READ = "welfare:read"
     #: Record a welfare outcome (``deceased`` further restricted: service/welfare/service.py).
     WELFARE_WRITE = "welfare:write"
+    #: Start, follow and cancel welfare checks (messages to the exposed workers one may contact).
+    WELFARE_CHECK = "welfare:check"
+    #: Read the messages workers sent that nobody could read with certainty, and record what
+    #: they say (need-to-know applies: the workers one may read).
+    MESSAGES_READ = "messages:read"
 
 
 _EVERYONE_BUT_INTEGRATIONS = {
@@ -105,6 +110,12 @@ GRANTS: dict[Permission, frozenset[Role]] = {
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
     Permission.WELFARE_WRITE: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.WELFARE_CHECK: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.MESSAGES_READ: frozenset(
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
 }

@@ -17,6 +17,7 @@ from service.console.pages import (
     audit,
     crises,
     directory,
+    messages,
     now,
     people_admin,
     register,
@@ -37,6 +38,7 @@ SECTIONS: tuple[Section, ...] = (
     audit.section,
     people_admin.section,
     welfare.section,
+    messages.section,
 )
 
 

@@ -34,6 +34,7 @@ from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.schemas import OWN_COUNTRY_DESCRIPTION, OwnCountry, PeoplePage
+from service.welfare.service import counts as welfare_counts
 
 router = APIRouter(prefix="/crises", tags=["crises"])
 
@@ -233,13 +234,12 @@ async def crisis_exposure(
     request: Request, session: SessionDep, actor: Reader, crisis: CrisisDep
 ) -> dict[str, Any]:
     """The latest exposure snapshot of the crisis's zone: exact for coordinators; for others,
-    rounded with small cells withheld (and, for consular staff, their own nationals exactly)."""
-    return await exposure_seen_by(
-        session,
-        actor=actor,
-        crisis_id=crisis.id,
-        threshold=request.app.state.settings.suppress_below,
-    )
+    rounded with small cells withheld (and, for consular staff, their own nationals exactly);
+    with the welfare statuses of the crisis counted under the same rules (`welfare`)."""
+    threshold = request.app.state.settings.suppress_below
+    seen = await exposure_seen_by(session, actor=actor, crisis_id=crisis.id, threshold=threshold)
+    seen["welfare"] = await welfare_counts(session, actor=actor, crisis=crisis, threshold=threshold)
+    return seen
 
 
 @router.get(

@@ -11,6 +11,7 @@ from integrations.alert import Hazard
 from service.countries import CountryCode
 from service.crises.models import CrisisSeverity, Phase
 from service.text import Line
+from service.welfare.schemas import WelfareCounts
 
 #: Most geometries in a list of zones (as many as a zone may have rings).
 MAX_ZONE_PARTS = 10_000
@@ -166,4 +167,9 @@ class CrisisExposure(BaseModel):
     )
     own_nationals_basis: str | None = Field(
         default=None, description="In words: what `own_nationals` counts"
+    )
+    welfare: WelfareCounts | None = Field(
+        default=None,
+        description="The crisis's welfare statuses counted by status, nationality and province, "
+        "under the same rules as the exposure (`GET /crises/{id}/welfare-counts`)",
     )

@@ -152,6 +152,10 @@ class Worker(SQLModel, table=True):
     birth_date_sealed: str | None = Field(default=None, sa_type=Text)
     document_number_sealed: str | None = Field(default=None, sa_type=Text)
     phone_sealed: str | None = Field(default=None, sa_type=Text)
+    #: Keyed hash of the phone in E.164 (``Protector.phone_hash``): a reply is matched to the
+    #: people who registered its number without opening the register. Not unique: a family may
+    #: share one phone.
+    phone_hash: str | None = Field(default=None, max_length=64, index=True)
     documentation_status_sealed: str | None = Field(default=None, sa_type=Text)
     #: Hash of the record's content, so a re-import of the same row changes nothing.
     content_hash: str | None = Field(default=None, max_length=64)

@@ -7,6 +7,7 @@ import hmac
 import unicodedata
 from dataclasses import dataclass
 
+from integrations.messaging.phones import normalise as normalise_phone
 from service.crypto import BlindIndex, Sealer
 from service.registry.models import SEALED_FIELDS, Worker
 from service.settings import Settings
@@ -17,6 +18,10 @@ def fold(value: str) -> str:
     if value.isascii():  # NFKC leaves ASCII alone, and casefold is lower there
         return " ".join(value.lower().split())
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+#: The phone hash of a worker whose phone is not a usable number: looked at, nothing to match.
+NO_USABLE_PHONE = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,19 @@ class Protector:
         the file, by the file's digest. The same file twice is the same rows; another file, or
         another row of the same file, is other people."""
         return self._mac("import-row", file_digest, str(row))
+
+    def phone_hash(self, phone: str | None, *, country: str | None, nationality: str) -> str | None:
+        """The keyed hash of a phone in E.164, read with the rules of the country the worker is
+        in, then of their nationality; ``NO_USABLE_PHONE`` when it is not a usable number, None
+        for no phone. A reply is matched by the same hash of the number the gateway gives
+        (``phone_hash_e164``)."""
+        if not phone:
+            return None
+        e164 = normalise_phone(phone, country) or normalise_phone(phone, nationality)
+        return self.phone_hash_e164(e164) if e164 else NO_USABLE_PHONE
+
+    def phone_hash_e164(self, e164: str) -> str:
+        return self._mac("phone", e164)
 
     def content_hash(self, content: str) -> str:
         """Keyed, because the content holds personal data that a plain hash would let one guess."""

@@ -136,6 +136,7 @@ COLUMNS = (
     "stay_registered",
     "identity_hash",
     "content_hash",
+    "phone_hash",
     "registered_by",
     "given_name_sealed",
     "family_name_sealed",
@@ -288,6 +289,7 @@ class RowMaker:
             # own, see ``service.registry.bulk``).
             identity_hash,
             content_hash,
+            protector.phone_hash(c.phone, country=country, nationality=c.nationality),
             registered_by or self._registered_by,
             *sealed,
             now,

@@ -370,6 +370,10 @@ async def update_worker(
     }
     if sealed:
         protector.seal_into(worker, sealed)
+    if "phone" in changes or data.location is not None:
+        worker.phone_hash = protector.phone_hash(
+            protector.open(worker, "phone"), country=worker.country, nationality=worker.nationality
+        )
     worker.version += 1
     worker.updated_at = utcnow()
     session.add(worker)
@@ -397,7 +401,7 @@ def erase_fields(worker: Worker) -> None:
         "documentation_status",
     ):
         setattr(worker, f"{name}_sealed", None)
-    worker.identity_hash = worker.content_hash = None
+    worker.identity_hash = worker.content_hash = worker.phone_hash = None
     worker.languages, worker.vulnerabilities, worker.vulnerable = [], [], False
     worker.employer = worker.lat = worker.lon = worker.location_flag = None
     worker.accompanying_family = 0

@@ -12,3 +12,4 @@ from service.auth.principal import Principal
 
 Reader = Annotated[Principal, Depends(authorize(Permission.WELFARE_READ))]
 Writer = Annotated[Principal, Depends(authorize(Permission.WELFARE_WRITE))]
+Checker = Annotated[Principal, Depends(authorize(Permission.WELFARE_CHECK))]

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlmodel import col
 
 from service.crises.service import get_crisis
 from service.deps import SessionDep, send_etag
 from service.exports import csv as welfare_csv
+from service.exposure.dependencies import IndexDep
+from service.flows import welfare_checks
 from service.flows.welfare import record_welfare
+from service.messaging.service import progress
 from service.openapi import problems
-from service.pagination import CursorParam, LimitParam, Page
+from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.welfare import service
-from service.welfare.dependencies import Reader, Writer
-from service.welfare.models import WelfareOutcome
-from service.welfare.schemas import OutcomeCreate, WelfareCounts, WelfareDetail, WelfarePublic
+from service.welfare.dependencies import Checker, Reader, Writer
+from service.welfare.models import WelfareCheck, WelfareOutcome
+from service.welfare.schemas import (
+    DRILL_NOTICE,
+    OutcomeCreate,
+    WelfareCheckCreate,
+    WelfareCheckPreview,
+    WelfareCheckPublic,
+    WelfareCounts,
+    WelfareDetail,
+    WelfarePublic,
+)
 
 router = APIRouter(tags=["welfare"])
 
@@ -125,3 +138,144 @@ async def record_outcome(
     recorded = await record_welfare(session, found, by=actor, crisis=crisis, protector=protect)
     send_etag(response, recorded.status.version)
     return service.present(recorded.status, recorded.worker, protect)
+
+
+def _check_public(
+    check: WelfareCheck, messages: dict[str, dict[str, int]], answers: dict[str, int]
+) -> WelfareCheckPublic:
+    return WelfareCheckPublic(
+        **{
+            name: getattr(check, name)
+            for name in WelfareCheckPublic.model_fields
+            if name not in {"drill_notice", "messages", "answers"}
+        },
+        drill_notice=DRILL_NOTICE if check.exercise else None,
+        messages=messages,
+        answers=answers,
+    )
+
+
+async def _present_check(session: SessionDep, check: WelfareCheck) -> WelfareCheckPublic:
+    return _check_public(
+        check, await progress(session, check.id), await welfare_checks.answers(session, check)
+    )
+
+
+@router.post(
+    "/crises/{id}/welfare-check-preview",
+    response_model=WelfareCheckPreview,
+    responses=problems(404, 422),
+)
+async def preview_check(
+    id: str,
+    data: WelfareCheckCreate,
+    request: Request,
+    session: SessionDep,
+    actor: Checker,
+    index: IndexDep,
+) -> dict[str, Any]:
+    """What `POST /crises/{id}/welfare-checks` with the same body would send now: to how many
+    (and how many in scope it would not reach, and why), in which languages, with each text and
+    its SMS length (GSM-7 or UCS-2 segments). Sends nothing."""
+    crisis = await get_crisis(session, id)
+    return await welfare_checks.preview(
+        session,
+        actor=actor,
+        crisis=crisis,
+        data=data,
+        index=index,
+        budget=request.app.state.geometry.budget(),
+        settings=request.app.state.settings,
+    )
+
+
+@router.post(
+    "/crises/{id}/welfare-checks",
+    response_model=WelfareCheckPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(404, 409, 422),
+)
+async def start_check(
+    id: str,
+    data: WelfareCheckCreate,
+    request: Request,
+    session: SessionDep,
+    actor: Checker,
+    index: IndexDep,
+    protect: ProtectorDep,
+    response: Response,
+) -> WelfareCheckPublic:
+    """Start a welfare check: a message in their language to each exposed worker of the crisis
+    you may contact (consular officers: your nationals who agreed to sharing with the embassy;
+    society responders: those who agreed to humanitarian sharing), optionally narrowed; a
+    reminder to the silent ones after `reminder_after_hours`; `no_answer` and a tracing task
+    for those still silent after `answer_within_hours`. An exercise's messages go to the drill
+    gateway only. One running check per organisation and crisis: a second is 409."""
+    crisis = await get_crisis(session, id)
+    check = await welfare_checks.start(
+        session,
+        actor=actor,
+        crisis=crisis,
+        data=data,
+        index=index,
+        budget=request.app.state.geometry.budget(),
+        settings=request.app.state.settings,
+        protector=protect,
+    )
+    send_etag(response, check.version)
+    response.headers["Location"] = f"{request.url.path}/{check.id}"
+    return await _present_check(session, check)
+
+
+@router.get(
+    "/crises/{id}/welfare-checks", response_model=Page[WelfareCheckPublic], responses=problems(404)
+)
+async def list_checks(
+    id: str, session: SessionDep, actor: Checker, limit: LimitParam = 20, cursor: CursorParam = None
+) -> Page[WelfareCheckPublic]:
+    """The crisis's welfare checks you may follow (your organisation's; coordinators: all),
+    newest first, each with its messages by step and state and its recipients' statuses."""
+    crisis = await get_crisis(session, id)
+    page = await paginate(
+        session,
+        welfare_checks.checks_of(actor, crisis.id),
+        key=[col(WelfareCheck.created_at), col(WelfareCheck.id)],
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    return Page[WelfareCheckPublic](
+        items=[await _present_check(session, c) for c in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/crises/{id}/welfare-checks/{check_id}",
+    response_model=WelfareCheckPublic,
+    responses=problems(404),
+)
+async def get_check(
+    id: str, check_id: str, session: SessionDep, actor: Checker, response: Response
+) -> WelfareCheckPublic:
+    """One welfare check: its state, messages by step and state, its recipients' statuses."""
+    check = await welfare_checks.followed_check(session, actor, id, check_id)
+    send_etag(response, check.version)
+    return await _present_check(session, check)
+
+
+@router.post(
+    "/crises/{id}/welfare-checks/{check_id}/cancel",
+    response_model=WelfareCheckPublic,
+    responses=problems(404),
+)
+async def cancel_check(
+    id: str, check_id: str, session: SessionDep, actor: Checker, response: Response
+) -> WelfareCheckPublic:
+    """Stop a running check: what was not sent is not sent; statuses stay as they are. A check
+    already closed or cancelled is answered as it is."""
+    crisis = await get_crisis(session, id)
+    check = await welfare_checks.followed_check(session, actor, crisis.id, check_id)
+    await welfare_checks.cancel(session, actor=actor, crisis=crisis, check=check)
+    send_etag(response, check.version)
+    return await _present_check(session, check)

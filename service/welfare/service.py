@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +24,7 @@ from service.auth.principal import Principal
 from service.changes import who
 from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
-from service.db import utcnow
+from service.db import new_id, utcnow
 from service.errors import Forbidden
 from service.exposure.service import sees_exactly
 from service.lookups import not_found
@@ -238,19 +239,36 @@ async def counts(
     by_status = Counter(s for s, _, _ in rows)
     by_nationality = Counter(n for _, n, _ in rows)
     by_admin1 = Counter(a for _, _, a in rows if a)
+    by_nationality_status: dict[str, Counter[str]] = {}
+    by_admin1_status: dict[str, Counter[str]] = {}
+    for status, nationality, admin1 in rows:
+        by_nationality_status.setdefault(nationality, Counter())[status] += 1
+        if admin1:
+            by_admin1_status.setdefault(admin1, Counter())[status] += 1
+    reached = sum(n for s, n in by_status.items() if s in REACHED)
     exact = sees_exactly(actor)
-    cells = {"by_status": by_status, "by_nationality": by_nationality, "by_admin1": by_admin1}
+
+    def cut(counted: Counter[str]) -> dict[str, int]:
+        return dict(counted) if exact else suppress(counted, threshold=threshold)
+
+    def cut_total(n: int) -> int | None:
+        return n if exact else suppress_total(n, threshold=threshold)
+
     return {
         "crisis_id": crisis.id,
         "exercise": crisis.exercise,
         "drill_notice": DRILL_NOTICE if crisis.exercise else None,
         "exact": exact,
         "suppressed_below": None if exact else threshold,
-        "total": len(rows) if exact else suppress_total(len(rows), threshold=threshold),
-        **{
-            name: dict(counted) if exact else suppress(counted, threshold=threshold)
-            for name, counted in cells.items()
+        "total": cut_total(len(rows)),
+        "reached": cut_total(reached),
+        "by_status": cut(by_status),
+        "by_nationality": cut(by_nationality),
+        "by_admin1": cut(by_admin1),
+        "by_nationality_status": {
+            k: c for k, v in sorted(by_nationality_status.items()) if (c := cut(v))
         },
+        "by_admin1_status": {k: c for k, v in sorted(by_admin1_status.items()) if (c := cut(v))},
     }
 
 
@@ -270,3 +288,135 @@ async def forget_notes(session: AsyncSession, worker_ids: Sequence[str]) -> None
         .where(col(WelfareStatus.worker_id).in_(worker_ids))
         .values(note_sealed=None)
     )
+
+
+#: Statuses that say a message or a call reached the person (or a person found them).
+REACHED = frozenset(
+    {
+        WelfareOutcome.CONTACTED,
+        WelfareOutcome.SAFE,
+        WelfareOutcome.NEEDS_HELP,
+        WelfareOutcome.MISSING,
+        WelfareOutcome.DECEASED,
+    }
+)
+#: Statuses that say the person answered, or that a person settled: a check does not ask again.
+SETTLED = frozenset(
+    {
+        WelfareOutcome.SAFE,
+        WelfareOutcome.NEEDS_HELP,
+        WelfareOutcome.MISSING,
+        WelfareOutcome.DECEASED,
+    }
+)
+#: Still waiting for an answer: what a reminder goes to and what the deadline makes ``no_answer``.
+WAITING = frozenset({WelfareOutcome.UNKNOWN, WelfareOutcome.CONTACTED})
+_STATUSES = WelfareStatus.__table__  # type: ignore[attr-defined]
+_EVENTS = WelfareEvent.__table__  # type: ignore[attr-defined]
+_CHUNK = 5000
+
+
+async def statuses_of(
+    session: AsyncSession, crisis_id: str, worker_ids: Sequence[str]
+) -> dict[str, str]:
+    """Worker id → their status in the crisis, for those who have one."""
+    out: dict[str, str] = {}
+    for start in range(0, len(worker_ids), _CHUNK):
+        chunk = list(worker_ids[start : start + _CHUNK])
+        rows = await session.exec(
+            select(WelfareStatus.worker_id, WelfareStatus.status).where(
+                WelfareStatus.crisis_id == crisis_id, col(WelfareStatus.worker_id).in_(chunk)
+            )
+        )
+        out.update(dict(rows.all()))
+    return out
+
+
+async def set_many(
+    session: AsyncSession,
+    *,
+    crisis: Crisis,
+    worker_ids: Sequence[str],
+    to: WelfareOutcome,
+    only_from: frozenset[WelfareOutcome] | None,
+    actor: Principal,
+    how: str | None,
+) -> list[str]:
+    """Set the status of many workers at once (a check's sending, its deadline): those without a
+    status get one, those with one of ``only_from`` (None: any other) change; each change has its
+    history row, and the timeline one entry for the lot (``welfare_changed_many``: counts and the
+    check's step, no names). The ids of the workers whose status changed."""
+    if not worker_ids:
+        return []
+    current = await statuses_of(session, crisis.id, worker_ids)
+    now = utcnow()
+    label = who(actor)
+    fresh = [w for w in dict.fromkeys(worker_ids) if w not in current]
+    movable = {
+        w for w, s in current.items() if s != to.value and (only_from is None or s in only_from)
+    }
+    connection = await session.connection()
+    new_rows = [
+        {
+            "id": new_id(),
+            "crisis_id": crisis.id,
+            "worker_id": w,
+            "status": to.value,
+            "note_sealed": None,
+            "how": how,
+            "exercise": crisis.exercise,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for w in fresh
+    ]
+    events: list[dict[str, Any]] = [{"status_id": r["id"], "previous": None} for r in new_rows]
+    for start in range(0, len(new_rows), _CHUNK):
+        await connection.execute(insert(_STATUSES), new_rows[start : start + _CHUNK])
+    moved = sorted(movable)
+    for start in range(0, len(moved), _CHUNK):
+        chunk = moved[start : start + _CHUNK]
+        rows = (
+            await connection.execute(
+                sa_select(_STATUSES.c.id, _STATUSES.c.status)
+                .where(_STATUSES.c.crisis_id == crisis.id)
+                .where(_STATUSES.c.worker_id.in_(chunk))
+            )
+        ).all()
+        await connection.execute(
+            update(_STATUSES)
+            .where(_STATUSES.c.id.in_([r.id for r in rows]))
+            .values(
+                status=to.value,
+                how=how,
+                note_sealed=None,
+                version=_STATUSES.c.version + 1,
+                updated_at=now,
+            )
+        )
+        events.extend({"status_id": r.id, "previous": r.status} for r in rows)
+    history = [
+        {
+            "id": new_id(),
+            "status_id": e["status_id"],
+            "at": now,
+            "actor": label,
+            "previous": e["previous"],
+            "status": to.value,
+            "how": how,
+            "note_sealed": None,
+        }
+        for e in events
+    ]
+    for start in range(0, len(history), _CHUNK):
+        await connection.execute(insert(_EVENTS), history[start : start + _CHUNK])
+    changed = fresh + moved
+    if changed:
+        await crisis_event(
+            session, crisis, KIND_MANY, actor, status=to.value, how=how, count=len(changed)
+        )
+    return changed
+
+
+KIND_MANY = "welfare_changed_many"

@@ -1,0 +1,169 @@
+"""`/api/v1/messages`: what gateways deliver (replies, receipts), and the messages a person
+must read.
+
+``POST /messages/inbound/{gateway}`` is called by the gateway, not by a token holder: it is
+guarded by the gateway's signature of the request (an unsigned or wrongly signed request is a
+401 and changes nothing). The same provider message id twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlmodel import col, select
+
+from integrations.messaging.base import Gateway, GatewayConfig, InboundError
+from integrations.messaging.registry import GATEWAYS
+from service.auth.dependencies import signed_by_provider
+from service.deps import SessionDep
+from service.errors import InvalidInput, NotFound, Unauthenticated
+from service.flows.replies import may_read, open_text, read_message, take, visible_workers
+from service.messaging.dependencies import Reader
+from service.messaging.models import InboundMessage, InboundState
+from service.messaging.schemas import InboundPublic, InboundTaken, ReadingCreate
+from service.messaging.service import gateway_config
+from service.openapi import problems
+from service.pagination import CursorParam, LimitParam, Page, paginate
+from service.registry.dependencies import ProtectorDep
+from service.settings import PLACEHOLDER_PREFIX, Environment
+
+router = APIRouter(tags=["messages"])
+
+
+class Signed:
+    """An inbound request whose signature checked out: the gateway, its settings, the body."""
+
+    def __init__(
+        self,
+        kind: str,
+        adapter: Gateway,
+        config: GatewayConfig,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> None:
+        self.kind, self.adapter, self.config = kind, adapter, config
+        self.headers, self.body = headers, body
+
+
+#: The gateways a callback may name: the adapters'.
+GatewayKind = Annotated[
+    str,
+    Path(
+        pattern="^(" + "|".join(sorted(GATEWAYS)) + ")$",
+        description="The gateway calling: `drill`, or the one the deployment sends through",
+    ),
+]
+
+
+@signed_by_provider
+async def signed(gateway: GatewayKind, request: Request) -> Signed:
+    """The request, if the gateway named in the path is the deployment's (or the drill
+    gateway) and it signed the request; else 404 or 401."""
+    settings = request.app.state.settings
+    if gateway not in GATEWAYS or gateway not in {"drill", settings.messages_gateway}:
+        raise NotFound(f"No gateway {gateway!r} is configured here")
+    adapter = GATEWAYS[gateway]
+    config = gateway_config(settings, gateway)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    body = await request.body()
+    if settings.messages_public_url:
+        url = settings.messages_public_url.rstrip("/") + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+    else:
+        url = str(request.url)
+    placeholder = (
+        PLACEHOLDER_PREFIX in config.secret and settings.env is not Environment.DEVELOPMENT
+    )
+    if not config.secret or placeholder or not adapter.verify(config, url, headers, body):
+        raise Unauthenticated("The request does not carry this gateway's valid signature")
+    return Signed(gateway, adapter, config, headers, body)
+
+
+@router.post(
+    "/messages/inbound/{gateway}",
+    response_model=InboundTaken,
+    responses=problems(401, 404, 422),
+)
+async def inbound(
+    session: SessionDep, protect: ProtectorDep, request_: Annotated[Signed, Depends(signed)]
+) -> InboundTaken:
+    """Replies and delivery receipts from a gateway (`drill`, or the one the deployment sends
+    through), signed as that gateway signs its callbacks. A reply is matched to the people
+    registered with its number and read; what cannot be read with certainty is queued for a
+    person (`GET /messages/inbound?state=to_read`)."""
+    try:
+        items = request_.adapter.parse_inbound(request_.headers, request_.body)
+    except InboundError as exc:
+        raise InvalidInput(f"Not a {request_.kind} callback: {exc}") from exc
+    taken = await take(
+        session,
+        gateway=request_.kind,
+        local=request_.adapter.local,
+        items=items,
+        protector=protect,
+    )
+    return InboundTaken(**vars(taken))
+
+
+@router.get("/messages/inbound", response_model=Page[InboundPublic], responses=problems(422))
+async def list_inbound(
+    session: SessionDep,
+    actor: Reader,
+    protect: ProtectorDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    state: Annotated[
+        InboundState, Query(description="to_read: the queue of messages a person must read")
+    ] = InboundState.TO_READ,
+) -> Page[InboundPublic]:
+    """Messages workers sent, newest first, for the workers you may read (messages from
+    unknown numbers: coordinators and administrators). A page may hold fewer than `limit`
+    items and still have a next one."""
+    query = select(InboundMessage).where(InboundMessage.state == state.value)
+    page = await paginate(
+        session,
+        query,
+        key=[col(InboundMessage.received_at), col(InboundMessage.id)],
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    rows: list[InboundMessage] = list(page.items)
+    visible = await visible_workers(session, actor, [w for r in rows for w in r.worker_ids])
+    items = [_present(r, protect) for r in rows if may_read(actor, r, visible)]
+    return Page[InboundPublic](items=items, next_cursor=page.next_cursor)
+
+
+def _present(row: InboundMessage, protect: Any) -> InboundPublic:
+    return InboundPublic(
+        id=row.id,
+        gateway=row.gateway,
+        received_at=row.received_at,
+        state=row.state,
+        outcome=row.outcome,
+        text=open_text(row, protect),
+        worker_ids=row.worker_ids,
+        crisis_ids=row.crisis_ids,
+        drill=row.drill,
+        read_by=row.read_by,
+        read_at=row.read_at,
+    )
+
+
+@router.post(
+    "/messages/inbound/{id}/reading",
+    response_model=InboundPublic,
+    responses=problems(404, 409),
+)
+async def record_reading(
+    id: str, data: ReadingCreate, session: SessionDep, actor: Reader, protect: ProtectorDep
+) -> InboundPublic:
+    """What a message says, as a person read it: `safe` or `needs_help` sets the status of
+    each person it speaks for (that you may read) in every open crisis checking on them;
+    `stop` honours a STOP; `nothing` marks it read. The same reading again changes nothing."""
+    row = await read_message(
+        session, actor=actor, message_id=id, outcome=data.outcome, note=data.note, protector=protect
+    )
+    return _present(row, protect)
