@@ -14,6 +14,7 @@ from service.db import utcnow
 from service.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from service.idempotency import IdempotentResponse
 from service.messaging.models import InboundMessage, OutboundMessage
+from service.messaging.service import cancel_pending
 from service.registry.models import Worker
 from service.registry.protect import NO_USABLE_PHONE, Protector
 from service.registry.service import changed, erase_fields
@@ -47,6 +48,7 @@ async def erase_expired_workers(
         session.add(worker)
     await session.flush()
     await forget_notes(session, [w.id for w in expired])
+    await cancel_pending(session, [w.id for w in expired], reason="erased")
     for worker in expired:
         changed(session, worker)
         record(

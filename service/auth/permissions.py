@@ -53,6 +53,8 @@ class Permission(enum.StrEnum):
     #: Read the messages workers sent that nobody could read with certainty, and record what
     #: they say (need-to-know applies: the workers one may read).
     MESSAGES_READ = "messages:read"
+    #: Push messages workers sent, received by a messaging platform of the deployment's partners.
+    MESSAGES_PUSH = "messages:push"
 
 
 _EVERYONE_BUT_INTEGRATIONS = {
@@ -118,6 +120,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MESSAGES_READ: frozenset(
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
+    Permission.MESSAGES_PUSH: frozenset({Role.ADMIN, Role.INTEGRATION}),
 }
 assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"
 

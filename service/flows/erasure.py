@@ -1,11 +1,12 @@
 """Erasing a worker: the register's record and what other domains keep of what they said (the
-welfare notes), in one unit of work."""
+welfare notes) or owe them (the messages not sent yet), in one unit of work."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.principal import Principal
+from service.messaging.service import cancel_pending
 from service.registry.models import Worker
 from service.registry.service import erase_worker as erase_record
 from service.welfare.service import forget_notes
@@ -13,7 +14,8 @@ from service.welfare.service import forget_notes
 
 async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: str) -> Worker:
     """Erase the worker's personal data (``service.registry.service.erase_worker``, its rules and
-    its 404) and their welfare notes."""
+    its 404), their welfare notes, and the messages still waiting for them."""
     worker = await erase_record(session, actor=actor, worker_id=worker_id)
     await forget_notes(session, [worker.id])
+    await cancel_pending(session, [worker.id], reason="erased")
     return worker

@@ -69,8 +69,11 @@ async def take(
     local: bool,
     items: Sequence[base.InboundMessage | base.Receipt],
     protector: Protector,
+    answer_through: str | None = None,
 ) -> Taken:
-    """Record an inbound request's messages and receipts, in the caller's transaction."""
+    """Record an inbound request's messages and receipts, in the caller's transaction. The
+    answers (thanks, STOP, the hotline) go back through ``answer_through`` (default: the gateway
+    they came by)."""
     taken = Taken()
     for item in items:
         if isinstance(item, base.Receipt):
@@ -80,7 +83,14 @@ async def take(
                 await _unreachable(session, moved.crisis_id, moved.worker_id, moved.step)
             continue
         taken.messages += 1
-        state = await _one(session, gateway=gateway, drill=local, item=item, protector=protector)
+        state = await _one(
+            session,
+            gateway=gateway,
+            answer_through=answer_through or gateway,
+            drill=local,
+            item=item,
+            protector=protector,
+        )
         if state is None:
             taken.repeated += 1
         elif state is InboundState.UNDERSTOOD:
@@ -118,6 +128,7 @@ async def _one(
     session: AsyncSession,
     *,
     gateway: str,
+    answer_through: str,
     drill: bool,
     item: base.InboundMessage,
     protector: Protector,
@@ -158,7 +169,7 @@ async def _one(
             _answer(
                 session,
                 row,
-                gateway=gateway,
+                gateway=answer_through,
                 drill=drill,
                 kind=templates.Kind.UNKNOWN_SENDER,
                 language="en",
@@ -175,7 +186,7 @@ async def _one(
         _answer(
             session,
             row,
-            gateway=gateway,
+            gateway=answer_through,
             drill=drill,
             kind=templates.Kind.STOPPED,
             language=_language(workers[0]),
@@ -208,7 +219,7 @@ async def _one(
             _answer(
                 session,
                 row,
-                gateway=gateway,
+                gateway=answer_through,
                 drill=drill,
                 kind=_THANKS[outcome],
                 language=_language(workers[0]),

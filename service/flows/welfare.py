@@ -54,6 +54,13 @@ async def serving_organization(session: AsyncSession, worker: Worker) -> Organiz
     return covering[0] if covering else None
 
 
+def where_and_language(worker: Worker) -> str:
+    """What a responder needs first, in words: the province and the language to speak."""
+    languages = ", ".join(worker.languages or ()) or "not recorded"
+    place = worker.admin1 or worker.country or "not recorded"
+    return f"Province: {place}. Languages: {languages}."
+
+
 async def help_who_needs_it(
     session: AsyncSession, *, actor: Principal, crisis: Crisis, recorded: Recorded
 ) -> None:
@@ -71,7 +78,7 @@ async def help_who_needs_it(
                     "key": key,
                     "title": "Welfare check: a person needs help",
                     "description": f"Worker {recorded.worker.id} needs help (welfare check). "
-                    "Their status and what they said: "
+                    f"{where_and_language(recorded.worker)} Their status and what they said: "
                     f"GET /api/v1/crises/{crisis.id}/welfare/{recorded.worker.id}",
                     "assignee_org": org.id if org else None,
                     "actor_role": "national_society_host"

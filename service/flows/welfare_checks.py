@@ -31,7 +31,7 @@ from service.db import new_id, utcnow
 from service.directory.models import Organization
 from service.errors import Conflict, NotFound
 from service.exposure.index import RegisterIndex
-from service.flows.welfare import serving_organization
+from service.flows.welfare import serving_organization, where_and_language
 from service.geowork import Budget
 from service.lookups import not_found
 from service.messaging import service as messaging
@@ -276,7 +276,9 @@ async def start(
         stopped=found.stopped,
         quiet=found.quiet,
         reminder_at=(
-            now + timedelta(hours=data.reminder_after_hours) if data.reminder_after_hours else None
+            now + timedelta(hours=data.reminder_after_hours)
+            if 0 < data.reminder_after_hours < data.answer_within_hours
+            else None
         ),
         deadline_at=now + timedelta(hours=data.answer_within_hours),
     )
@@ -544,9 +546,10 @@ async def _tracing_tasks(
                 values={
                     "key": key,
                     "title": "Welfare check: no answer, trace this person",
-                    "description": f"Worker {worker.id} did not answer the welfare check. Call, "
-                    "or visit through the employer or the society's volunteers, and record "
-                    f"what you find: POST /api/v1/crises/{crisis.id}/welfare/{worker.id}",
+                    "description": f"Worker {worker.id} did not answer the welfare check. "
+                    f"{where_and_language(worker)} Call, or visit through the employer or the "
+                    "society's volunteers, and record what you find: "
+                    f"POST /api/v1/crises/{crisis.id}/welfare/{worker.id}",
                     "assignee_org": org.id if org else None,
                     "actor_role": "national_society_host"
                     if org is not None and org.kind == "national_society"
@@ -557,3 +560,69 @@ async def _tracing_tasks(
             keys[key] = ""
             made += 1
     return made
+
+
+#: A check's recipients, as its export writes them: ids, places, languages, states; no number,
+#: no name, no text, no documentation status.
+RECIPIENT_COLUMNS = (
+    "worker_id", "nationality", "admin1", "language", "check_message", "reminder",
+    "welfare_status", "sent_at", "delivered_at",
+)  # fmt: skip
+
+
+async def recipients(
+    session: AsyncSession, *, actor: Principal, check: WelfareCheck, limit: int
+) -> list[dict[str, Any]]:
+    """The check's recipients whom the caller may read now (``service.registry.access``), each
+    with the state of their first message and reminder and their welfare status."""
+    from service.welfare.models import WelfareStatus
+
+    first = (
+        await session.exec(
+            select(OutboundMessage, Worker.nationality, Worker.admin1)
+            .join(Worker, col(Worker.id) == col(OutboundMessage.worker_id))
+            .where(
+                OutboundMessage.check_id == check.id,
+                OutboundMessage.step == Step.CHECK.value,
+                visibility_clause(actor),
+            )
+            .order_by(col(OutboundMessage.id))
+            .limit(limit)
+        )
+    ).all()
+    ids = [m.worker_id for m, _, _ in first if m.worker_id]
+    reminders = dict(
+        (
+            await session.exec(
+                select(OutboundMessage.worker_id, OutboundMessage.state).where(
+                    OutboundMessage.check_id == check.id,
+                    OutboundMessage.step == Step.REMINDER.value,
+                    col(OutboundMessage.worker_id).in_(ids),
+                )
+            )
+        ).all()
+    )
+    statuses = dict(
+        (
+            await session.exec(
+                select(WelfareStatus.worker_id, WelfareStatus.status).where(
+                    WelfareStatus.crisis_id == check.crisis_id,
+                    col(WelfareStatus.worker_id).in_(ids),
+                )
+            )
+        ).all()
+    )
+    return [
+        {
+            "worker_id": m.worker_id,
+            "nationality": nationality,
+            "admin1": admin1,
+            "language": m.language,
+            "check_message": m.state,
+            "reminder": reminders.get(m.worker_id),
+            "welfare_status": statuses.get(m.worker_id or ""),
+            "sent_at": m.sent_at,
+            "delivered_at": m.delivered_at,
+        }
+        for m, nationality, admin1 in first
+    ]

@@ -11,3 +11,4 @@ from service.auth.permissions import Permission
 from service.auth.principal import Principal
 
 Reader = Annotated[Principal, Depends(authorize(Permission.MESSAGES_READ))]
+Pusher = Annotated[Principal, Depends(authorize(Permission.MESSAGES_PUSH))]

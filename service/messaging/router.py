@@ -14,15 +14,16 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlmodel import col, select
 
 from integrations.messaging.base import Gateway, GatewayConfig, InboundError
+from integrations.messaging.base import InboundMessage as InboundMessage_
 from integrations.messaging.registry import GATEWAYS
 from service.auth.dependencies import signed_by_provider
 from service.deps import SessionDep
 from service.errors import InvalidInput, NotFound, Unauthenticated
 from service.flows.replies import may_read, open_text, read_message, take, visible_workers
-from service.messaging.dependencies import Reader
+from service.messaging.dependencies import Pusher, Reader
 from service.messaging.models import InboundMessage, InboundState
-from service.messaging.schemas import InboundPublic, InboundTaken, ReadingCreate
-from service.messaging.service import gateway_config
+from service.messaging.schemas import InboundPublic, InboundPush, InboundTaken, ReadingCreate
+from service.messaging.service import gateway_config, gateway_kind
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep
@@ -103,6 +104,31 @@ async def inbound(
         local=request_.adapter.local,
         items=items,
         protector=protect,
+    )
+    return InboundTaken(**vars(taken))
+
+
+@router.post("/messages/inbound", response_model=InboundTaken, responses=problems(422))
+async def push_inbound(
+    data: InboundPush, request: Request, session: SessionDep, actor: Pusher, protect: ProtectorDep
+) -> InboundTaken:
+    """Messages workers sent, pushed by an integration that received them (a messaging platform
+    of the deployment's partners): matched, read and recorded as a gateway's replies are; the
+    same id twice (from the same organisation) changes nothing. Answers go back through the
+    deployment's gateway (the drill gateway for an exercise)."""
+    settings = request.app.state.settings
+    who = actor.organization_id or "operator"
+    items = [
+        InboundMessage_(provider_id=f"{who}:{m.id}", sender=m.sender, to="", body=m.text)
+        for m in data.messages
+    ]
+    taken = await take(
+        session,
+        gateway="push",
+        local=data.exercise,
+        items=items,
+        protector=protect,
+        answer_through=gateway_kind(settings, drill=data.exercise),
     )
     return InboundTaken(**vars(taken))
 

@@ -50,3 +50,29 @@ class ReadingCreate(BaseModel):
     note: Annotated[Paragraph, Field(max_length=2_000)] | None = Field(
         default=None, description="What they said, in the reader's words if need be (sealed)"
     )
+
+
+class PushedMessage(BaseModel):
+    """One message a worker's phone sent, as an integration received it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._:@-]+$")] = Field(
+        description="The integration's own id of the message: the same id twice is one message"
+    )
+    sender: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")] = Field(
+        alias="from", description="The phone that wrote, in E.164"
+    )
+    text: Annotated[str, Field(max_length=2_000)]
+
+
+class InboundPush(BaseModel):
+    """Messages workers sent, pushed by an integration (a messaging platform the deployment's
+    partners run, that received them): read as a gateway's replies are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[PushedMessage] = Field(min_length=1, max_length=1000)
+    exercise: bool = Field(
+        default=False, description="Replies to a drill: they touch exercise crises only"
+    )

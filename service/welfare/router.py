@@ -22,6 +22,7 @@ from service.welfare.dependencies import Checker, Reader, Writer
 from service.welfare.models import WelfareCheck, WelfareOutcome
 from service.welfare.schemas import (
     DRILL_NOTICE,
+    CheckRecipient,
     OutcomeCreate,
     WelfareCheckCreate,
     WelfareCheckPreview,
@@ -279,3 +280,32 @@ async def cancel_check(
     await welfare_checks.cancel(session, actor=actor, crisis=crisis, check=check)
     send_etag(response, check.version)
     return await _present_check(session, check)
+
+
+@router.get(
+    "/crises/{id}/welfare-checks/{check_id}/recipients",
+    response_model=list[CheckRecipient],
+    responses={200: {"content": {"text/csv": {}}}, **problems(404, 429)},
+)
+async def check_recipients(
+    id: str,
+    check_id: str,
+    request: Request,
+    session: SessionDep,
+    actor: Checker,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """The check's recipients you may read: the state of each one's first message and reminder,
+    and their welfare status (ids, provinces, languages; no number, name or text). Up to 10,000;
+    format=csv exports them."""
+    check = await welfare_checks.followed_check(session, actor, id, check_id)
+    rate_limit(request, actor)
+    rows = await welfare_checks.recipients(session, actor=actor, check=check, limit=CSV_LIMIT)
+    if format == "csv":
+        columns = welfare_checks.RECIPIENT_COLUMNS
+        return welfare_csv.response(
+            columns,
+            ([row[c] for c in columns] for row in rows),
+            f"welfare-check-{check.id}-recipients.csv",
+        )
+    return [CheckRecipient(**row) for row in rows]

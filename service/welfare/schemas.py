@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.countries import CountryCode
 from service.registry.models import Sector
@@ -105,17 +105,14 @@ class WelfareCheckCreate(BaseModel):
         default=None, description="What the message calls the crisis (default: its title)"
     )
     reminder_after_hours: float = Field(
-        default=6.0, ge=0, le=168, description="A reminder to the silent ones after; 0: none"
+        default=6.0,
+        ge=0,
+        le=168,
+        description="A reminder to the silent ones after; 0, or not before the deadline: none",
     )
     answer_within_hours: float = Field(
         default=24.0, gt=0, le=336, description="Past it, the silent ones are `no_answer`"
     )
-
-    @model_validator(mode="after")
-    def _reminder_before_deadline(self) -> WelfareCheckCreate:
-        if self.reminder_after_hours >= self.answer_within_hours:
-            raise ValueError("reminder_after_hours must be less than answer_within_hours")
-        return self
 
 
 class CheckText(BaseModel):
@@ -170,3 +167,15 @@ class WelfareCheckPublic(BaseModel):
     answers: dict[str, int] = Field(
         default_factory=dict, description="Its recipients' welfare statuses, counted"
     )
+
+
+class CheckRecipient(BaseModel):
+    worker_id: str
+    nationality: str
+    admin1: str | None
+    language: str
+    check_message: str = Field(description="The first message's state")
+    reminder: str | None = Field(description="The reminder's state; none sent")
+    welfare_status: str | None
+    sent_at: datetime | None
+    delivered_at: datetime | None

@@ -187,6 +187,65 @@ async def welfare(
     return rows, exported.headers["content-type"], set()
 
 
+async def check_recipients(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """A welfare check with formulas for its sender and label, to workers named with formulas:
+    its recipients' export holds ids and states, none of those texts."""
+    token = await make_token(Role.ADMIN)
+    # Off Porto: a place of this case's own.
+    here, d = {"lat": 41.1496, "lon": -8.6109}, 0.0002
+    for n, name in enumerate(FORMULAS):
+        registered = await client.post(
+            "/api/v1/workers",
+            json={
+                "nationality": "PHL",
+                "given_name": name,
+                "family_name": name,
+                "phone": f"+60 12 345 {6700 + n}",
+                "location": {"lat": here["lat"], "lon": here["lon"] + n * 0.00001},
+                "source": "self",
+            },
+            headers=bearer(token),
+        )
+        assert registered.status_code == 201, registered.text
+    ring = [
+        [here["lon"] - d, here["lat"] - d],
+        [here["lon"] + d, here["lat"] - d],
+        [here["lon"] + d, here["lat"] + d],
+        [here["lon"] - d, here["lat"] + d],
+        [here["lon"] - d, here["lat"] - d],
+    ]
+    crisis = await client.post(
+        "/api/v1/crises",
+        json={
+            "title": unique("=Formula"),
+            "hazard": "flood",
+            "severity": "minor",
+            "zones": {"type": "Polygon", "coordinates": [ring]},
+        },
+        headers=bearer(token),
+    )
+    assert crisis.status_code == 201, crisis.text
+    crisis_id = crisis.json()["id"]
+    check = await client.post(
+        f"/api/v1/crises/{crisis_id}/welfare-checks",
+        json={"sender": FORMULAS[0][:40], "label": FORMULAS[1]},
+        headers=bearer(token),
+    )
+    assert check.status_code == 201, check.text
+    assert check.json()["recipients"] == len(FORMULAS)
+    exported = await client.get(
+        f"/api/v1/crises/{crisis_id}/welfare-checks/{check.json()['id']}/recipients",
+        params={"format": "csv"},
+        headers=bearer(token),
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert not {f for f in FORMULAS} & {v.lstrip("'") for r in rows for v in r.values()}
+    return rows, exported.headers["content-type"], set()
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -197,6 +256,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/crises/{id}/workers"): crisis_workers,
     ("GET", "/api/v1/tasks"): tasks,
     ("GET", "/api/v1/crises/{id}/welfare"): welfare,
+    ("GET", "/api/v1/crises/{id}/welfare-checks/{check_id}/recipients"): check_recipients,
 }
 
 

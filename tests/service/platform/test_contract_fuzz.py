@@ -51,7 +51,7 @@ async def live(request: pytest.FixtureRequest, databases: Databases) -> AsyncIte
         yield server
 
 
-def command(live: Live, role: Role) -> list[str]:
+def command(live: Live, role: Role, workers: str = WORKERS) -> list[str]:
     """The ``st run`` of one role: all checks."""
     return [
         sys.executable,
@@ -73,8 +73,14 @@ def command(live: Live, role: Role) -> list[str]:
         "--generation-database",
         "none",
         "--workers",
-        WORKERS,
+        workers,
     ]
+
+
+def only_the_fuzzer_broke(text: str) -> bool:
+    """A run whose only failures are the fuzzer's own errors (its generator, with several
+    workers, has raised KeyError and SystemError from shared caches), no check failed."""
+    return "❌" not in text and "🚫" in text
 
 
 @pytest.mark.fuzz
@@ -90,16 +96,25 @@ async def test_the_whole_document_holds_under_schemathesis(
         "LIFELINE_FUZZ_ORGANIZATION": live.seeded.organizations[role],
         "LIFELINE_FUZZ_ROLE": role.value,
     }
-    run = await asyncio.create_subprocess_exec(
-        *command(live, role),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    out, _ = await asyncio.wait_for(run.communicate(), TIMEOUT_S)
-    text = out.decode(errors="replace")
-    assert run.returncode == 0, text
+
+    async def fuzz(workers: str) -> tuple[int | None, str]:
+        run = await asyncio.create_subprocess_exec(
+            *command(live, role, workers),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        out, _ = await asyncio.wait_for(run.communicate(), TIMEOUT_S)
+        return run.returncode, out.decode(errors="replace")
+
+    returncode, text = await fuzz(WORKERS)
+    if returncode != 0 and only_the_fuzzer_broke(text):
+        # Once more, one worker: the same seed, without the fuzzer's races. A failed check is
+        # never run again.
+        print(f"\n{role}: the fuzzer broke on its own; once more with one worker\n{text[-2000:]}")
+        returncode, text = await fuzz("1")
+    assert returncode == 0, text
     tested = re.search(r"Tested: +(\d+)", text)
     generated = re.search(r"(\d+) generated", text)
     assert tested and generated, text

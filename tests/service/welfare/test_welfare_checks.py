@@ -498,3 +498,30 @@ async def test_an_unknown_number_is_told_the_hotline_once(klang: dict[str, Any])
         statuses = (await session.exec(select(WelfareStatus))).all()
         events = (await session.exec(select(WelfareEvent))).all()
     assert statuses == [] and events == []
+
+
+async def test_an_integration_pushes_the_replies_it_received(klang: dict[str, Any]) -> None:
+    client, tokens = klang["client"], klang["tokens"]
+    crisis = await open_crisis(klang)
+    made = await client.post(
+        f"/api/v1/crises/{crisis}/welfare-checks", json={}, headers=bearer(tokens["phl"])
+    )
+    assert made.status_code == 201, made.text
+    api = TwilioApi()
+    await send(klang, api)
+    body = {"messages": [{"id": "rp-1", "from": PEOPLE["ben"][1], "text": "2 baha sa bahay"}]}
+    for repeated in (0, 1):
+        pushed = await client.post(
+            "/api/v1/messages/inbound", json=body, headers=bearer(tokens["integration"])
+        )
+        assert pushed.status_code == 200, pushed.text
+        assert (pushed.json()["understood"], pushed.json()["repeated"]) == (1 - repeated, repeated)
+    ben = await status_of(klang, crisis, "ben")
+    assert (ben["status"], ben["note"], len(ben["history"])) == ("needs_help", "baha sa bahay", 3)
+    # Its thanks go through the deployment's gateway.
+    await send(klang, api)
+    assert len(api.to(PEOPLE["ben"][1] or "")) == 2
+    refused = await client.post(
+        "/api/v1/messages/inbound", json=body, headers=bearer(tokens["phl"])
+    )
+    assert refused.status_code == 403
