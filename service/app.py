@@ -155,6 +155,14 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 _build_then_follow(index, settings.index_refresh_s), name="exposure-index"
             )
         ]
+        if settings.sends_in_api:
+            from service.worker import loop_jobs, message_jobs
+
+            background.append(
+                asyncio.create_task(
+                    loop_jobs(engine, message_jobs(settings, engine)), name="messages"
+                )
+            )
         log.info("lifeline started", extra={"env": settings.env.value})
         try:
             yield

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     messages_quiet_hours: float = Field(default=12.0, ge=0, le=24 * 30)
     #: The number an unknown sender is told to call for help or to register.
     messages_hotline: str = ""
+    #: The API process sends the outbox and moves welfare checks on itself, as the worker does:
+    #: unset, on the embedded SQLite setup (one process) and off on PostgreSQL (the worker's).
+    messages_in_api: bool | None = None
     #: Days the texts workers sent (sealed) are kept; then the texts go, the states stay.
     messages_retention_days: int = Field(default=90, ge=1, le=3650)
 
@@ -194,6 +197,11 @@ class Settings(BaseSettings):
                     f"set a real secret when LIFELINE_ENV={self.env.value}"
                 )
         return self
+
+    @property
+    def sends_in_api(self) -> bool:
+        """Whether the API process runs the messages' jobs (``messages_in_api``)."""
+        return self.is_sqlite if self.messages_in_api is None else self.messages_in_api
 
     @property
     def is_sqlite(self) -> bool:

@@ -193,18 +193,23 @@ async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
         + webhook_jobs(settings, engine)
         + message_jobs(settings, engine)
     )
-    due = dict.fromkeys((j.name for j in jobs), 0.0)
-    loop = asyncio.get_running_loop()
     log.info("worker started", extra={"jobs": [j.name for j in jobs]})
     try:
-        while True:
-            now = loop.time()
-            ready = [j for j in jobs if due[j.name] <= now]
-            if ready:
-                for name, outcome in (await run_once(engine, ready)).items():
-                    log.info("job ran", extra={"job": name, "outcome": outcome})
-                for job in ready:
-                    due[job.name] = now + job.interval_s
-            await asyncio.sleep(tick_s)
+        await loop_jobs(engine, jobs, tick_s=tick_s)
     finally:
         await engine.dispose()
+
+
+async def loop_jobs(engine: AsyncEngine, jobs: list[Job], *, tick_s: float = 1.0) -> None:
+    """Run each job when its interval has passed, until cancelled."""
+    due = dict.fromkeys((j.name for j in jobs), 0.0)
+    loop = asyncio.get_running_loop()
+    while True:
+        now = loop.time()
+        ready = [j for j in jobs if due[j.name] <= now]
+        if ready:
+            for name, outcome in (await run_once(engine, ready)).items():
+                log.info("job ran", extra={"job": name, "outcome": outcome})
+            for job in ready:
+                due[job.name] = now + job.interval_s
+        await asyncio.sleep(tick_s)

@@ -145,6 +145,8 @@ def settings_for(database_url: str) -> Settings:
         messages_drill_secret="test-drill-secret",
         messages_drill_file=str(DRILL_FILE),
         messages_hotline="+60 3 1234 5678",
+        # Tests send the outbox themselves, to see each outcome.
+        messages_in_api=False,
     )
 
 

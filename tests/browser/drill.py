@@ -43,6 +43,11 @@ class Drill:
         return [f"{given} {family}" for given, family in INDONESIANS]
 
 
+def phone(nationality: str, i: int) -> str:
+    """The Malaysian mobile each seeded worker registered with (E.164)."""
+    return f"+6012{ {'PHL': 3, 'IDN': 4}[nationality] }45{6800 + i}"
+
+
 async def _register(
     client: httpx.AsyncClient, token: str, nationality: str, names: tuple[tuple[str, str], ...]
 ) -> None:
@@ -54,6 +59,7 @@ async def _register(
                 "given_name": given,
                 "family_name": family,
                 "document_number": f"{nationality[0]}J{i:06d}",
+                "phone": phone(nationality, i),
                 "location": {"lat": KUALA_LUMPUR[0] + i / 100, "lon": KUALA_LUMPUR[1]},
                 "source": "embassy_registration",
             },

@@ -5,17 +5,19 @@ officer, meanwhile, sees none of the Filipinos. Three people, three browser cont
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Page, expect
 
+from integrations.messaging.drill import SIGNATURE_HEADER, sign
 from service.console.pages.tasks import REFRESH_S
 from tests.browser.conftest import OpenContext
-from tests.browser.drill import Drill, seed_drill
+from tests.browser.drill import Drill, phone, seed_drill
 from tests.browser.signing_in import sign_in
-from tests.conftest import BACKENDS, Databases
+from tests.conftest import BACKENDS, Databases, settings_for
 from tests.live import Live, live_server
 
 #: The stroke ``map.js`` draws each layer with: how its SVG paths are told apart.
@@ -129,3 +131,53 @@ async def test_a_cap_drill_worked_from_sign_in_to_the_labour_ministry_s_board(
         ):
             assert given not in shown and family not in shown, (path, given, family)
     print(f"\njourney on {drill.database_url.split(':')[0]}: {time.monotonic() - started:.1f} s")
+
+
+async def test_a_welfare_check_previewed_sent_and_an_unclear_reply_read(
+    contexts: OpenContext, drill: Live[Drill]
+) -> None:
+    """The Philippine officer previews a welfare check of the drill (three nationals, the
+    Filipino text, its SMS length), sends it; a reply nobody can read with certainty waits in
+    the officer's queue, who records it as safe; the welfare page counts it."""
+    seeded = drill.seeded
+    welfare = f"/console/crises/{seeded.crisis_id}/welfare"
+    officer = await open_page(contexts, drill)
+    await sign_in(officer, seeded.phl_officer, at=welfare)
+    await officer.get_by_label("Reminder to the silent ones after (hours; 0: none)").fill("2")
+    await officer.get_by_role("button", name="Preview").click()
+    main = officer.locator("main")
+    await expect(main).to_contain_text("First messages: 3")
+    await expect(main).to_contain_text("drill gateway")
+    await expect(officer.locator('td[lang="tl"]').first).to_contain_text("LIGTAS")
+    await officer.get_by_role("button", name="Send to 3 people").click()
+    await officer.wait_for_url(f"**{welfare}")
+    running = officer.locator("table").first
+    await expect(running).to_contain_text("running")
+    await expect(running.locator("tbody tr td").nth(3)).to_have_text("3")
+
+    # Maricel answers in words nobody should guess at.
+    secret = settings_for(drill.database_url).messages_drill_secret
+    body = json.dumps(
+        {"id": f"drill-{time.monotonic_ns()}", "from": phone("PHL", 0), "text": "ano po ito?"}
+    ).encode()
+    answered = await officer.request.post(
+        f"{drill.url}/api/v1/messages/inbound/drill",
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)},
+    )
+    assert answered.ok and (await answered.json())["to_read"] == 1, await answered.text()
+
+    await (
+        officer.get_by_role("navigation", name="Console")
+        .get_by_role("link", name="Messages to read")
+        .click()
+    )
+    await officer.wait_for_url("**/console/messages")
+    row = officer.locator("tbody tr", has_text="ano po ito?")
+    await row.get_by_label("Outcome").select_option("safe")
+    await row.get_by_label("Note").fill("called back: safe at a friend's")
+    await row.get_by_role("button", name="Record").click()
+    await officer.wait_for_url("**/console/messages")
+    await expect(officer.locator("main")).to_contain_text("Nothing waits to be read.")
+    await officer.goto(f"{welfare}?status=safe")
+    await expect(officer.locator("main table").last).to_contain_text("called back: safe")

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlmodel import select
+from sqlmodel import col, select
 
 from integrations.messaging import twilio
 from integrations.messaging.drill import SIGNATURE_HEADER, sign
@@ -525,3 +525,165 @@ async def test_an_integration_pushes_the_replies_it_received(klang: dict[str, An
         "/api/v1/messages/inbound", json=body, headers=bearer(tokens["phl"])
     )
     assert refused.status_code == 403
+
+
+class Relay:
+    """The deployment's own relay as a ``MockTransport``: the same Idempotency-Key again is the
+    same message (409), counted apart."""
+
+    def __init__(self, status: int = 202) -> None:
+        self.keys: dict[str, int] = {}
+        self.status = status
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.status != 202:
+            return httpx.Response(self.status, headers={"Retry-After": "30"})
+        key = request.headers["idempotency-key"]
+        self.keys[key] = self.keys.get(key, 0) + 1
+        if self.keys[key] > 1:
+            return httpx.Response(409, json={"id": key})
+        return httpx.Response(202, json={"id": key})
+
+
+def relay_sender(klang: dict[str, Any]) -> Sender:
+    settings = klang["app"].state.settings.model_copy(
+        update={"messages_base_url": "http://relay.internal", "messages_rate_per_s": 10_000.0}
+    )
+    return Sender(settings, Protector.from_settings(settings))
+
+
+async def queue_check(klang: dict[str, Any], gateway: str = "relay") -> tuple[str, list[str]]:
+    """A crisis with a check of the Philippine embassy queued through ``gateway``; the ids of
+    its messages."""
+    crisis = await open_crisis(klang)
+    made = await klang["client"].post(
+        f"/api/v1/crises/{crisis}/welfare-checks", json={}, headers=bearer(klang["tokens"]["phl"])
+    )
+    assert made.status_code == 201, made.text
+    app: FastAPI = klang["app"]
+    async with session_scope(app.state.sessionmaker) as session:
+        rows = (
+            await session.exec(
+                select(OutboundMessage).where(OutboundMessage.check_id == made.json()["id"])
+            )
+        ).all()
+        for row in rows:
+            row.gateway = gateway
+            session.add(row)
+    return crisis, [r.id for r in rows]
+
+
+async def test_a_sender_killed_mid_send_loses_nothing_and_sends_nothing_twice(
+    klang: dict[str, Any],
+) -> None:
+    app: FastAPI = klang["app"]
+    _, ids = await queue_check(klang)
+    relay = Relay()
+    sender = relay_sender(klang)
+    # The first sender claims them all, hands one to the relay and dies before writing it down.
+    from integrations.messaging.relay import RelayGateway
+    from service.messaging import service as messaging
+
+    claimed = await messaging.claim(app.state.engine, 100)
+    assert sorted(claimed) == sorted(ids)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(relay)) as gateway:
+        config = messaging.gateway_config(sender.settings, "relay")
+        from integrations.messaging.base import OutboundMessage as Out
+
+        await RelayGateway().send(
+            gateway, config, Out(key=ids[0], to="+60123456701", body="x", sender="s")
+        )
+        # While its lease runs, nobody else sends them.
+        assert await send_due(app.state.engine, app.state.sessionmaker, gateway, sender) == {}
+        # The lease runs out (as it does 60 s after a kill -9); another sender takes over.
+        async with session_scope(app.state.sessionmaker) as session:
+            connection = await session.connection()
+            await connection.execute(
+                messaging.OUT.update()
+                .where(messaging.OUT.c.id.in_(ids))
+                .values(locked_until=utcnow() - timedelta(seconds=1))
+            )
+        # Two senders at once: each message once.
+        first, second = await asyncio.gather(
+            send_due(app.state.engine, app.state.sessionmaker, gateway, sender),
+            send_due(app.state.engine, app.state.sessionmaker, gateway, sender),
+        )
+    assert first.get("sent", 0) + second.get("sent", 0) == len(ids)
+    assert set(relay.keys) == set(ids)  # nothing lost
+    assert relay.keys[ids[0]] == 2  # the one handed over before the crash, again with its key
+    assert all(n == 1 for k, n in relay.keys.items() if k != ids[0])
+
+
+async def test_a_gateway_that_is_down_is_retried_later_and_loses_nothing(
+    klang: dict[str, Any],
+) -> None:
+    app: FastAPI = klang["app"]
+    _, ids = await queue_check(klang)
+    sender = relay_sender(klang)
+    down = Relay(status=503)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(down)) as gateway:
+        tried = await send_due(app.state.engine, app.state.sessionmaker, gateway, sender)
+        assert tried == {"pending": len(ids)}
+        # Not due again before its backoff (and the gateway's Retry-After): nothing is sent.
+        assert await send_due(app.state.engine, app.state.sessionmaker, gateway, sender) == {}
+    async with session_scope(app.state.sessionmaker) as session:
+        rows = (
+            await session.exec(select(OutboundMessage).where(col(OutboundMessage.id).in_(ids)))
+        ).all()
+        assert {(r.state, r.attempts) for r in rows} == {("pending", 1)}
+        assert all(r.next_attempt_at > utcnow() + timedelta(seconds=20) for r in rows)
+        for row in rows:  # an hour later, the gateway is back
+            row.next_attempt_at = utcnow()
+            session.add(row)
+    back = Relay()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(back)) as gateway:
+        assert await send_due(app.state.engine, app.state.sessionmaker, gateway, sender) == {
+            "sent": len(ids)
+        }
+    assert set(back.keys) == set(ids)
+
+
+async def test_safe_sent_unasked_marks_the_worker_safe_where_a_crisis_holds_them(
+    klang: dict[str, Any],
+) -> None:
+    crisis = await open_crisis(klang)
+    # Nobody has checked on Gus yet: he writes first.
+    said = await reply(klang, "SMg1", PEOPLE["gus"][1] or "", "ligtas ako, nasa bahay")
+    assert said.json()["understood"] == 1, said.text
+    gus = await status_of(klang, crisis, "gus")
+    assert (gus["status"], gus["note"], gus["how"]) == ("safe", "ako, nasa bahay", "reply")
+
+
+async def test_no_two_checks_reach_a_person_within_the_quiet_hours(klang: dict[str, Any]) -> None:
+    client, tokens = klang["client"], klang["tokens"]
+    crisis = await open_crisis(klang)
+    made = await client.post(
+        f"/api/v1/crises/{crisis}/welfare-checks", json={}, headers=bearer(tokens["phl"])
+    )
+    assert made.json()["recipients"] == 4
+    cancelled = await client.post(
+        f"/api/v1/crises/{crisis}/welfare-checks/{made.json()['id']}/cancel",
+        headers=bearer(tokens["phl"]),
+    )
+    assert cancelled.json()["state"] == "cancelled"
+    # Another crisis over the same people, an hour later: the cancelled check reached nobody,
+    # so they may be asked; once this one is queued, a third finds them all too recent.
+    lat, lon = KL
+    ring = [[lon - 0.2, lat - 0.2], [lon + 0.2, lat - 0.2], [lon + 0.2, lat + 0.2],
+            [lon - 0.2, lat + 0.2], [lon - 0.2, lat - 0.2]]  # fmt: skip
+    declared = await client.post(
+        "/api/v1/crises",
+        json={"title": unique("Landslide"), "hazard": "other", "severity": "severe",
+              "zones": {"type": "Polygon", "coordinates": [ring]}},
+        headers=bearer(tokens["coordinator"]),
+    )  # fmt: skip
+    assert declared.status_code == 201, declared.text
+    other = declared.json()["id"]
+    second = await client.post(
+        f"/api/v1/crises/{other}/welfare-checks", json={}, headers=bearer(tokens["phl"])
+    )
+    assert (second.json()["recipients"], second.json()["quiet"]) == (4, 0)
+    third = await client.post(
+        f"/api/v1/crises/{crisis}/welfare-check-preview", json={}, headers=bearer(tokens["phl"])
+    )
+    assert (third.json()["recipients"], third.json()["quiet"]) == (0, 4)
