@@ -41,6 +41,7 @@ from service.registry.locate import LazyLocator
 from service.registry.protect import Protector
 from service.registry.ratelimit import TokenBuckets
 from service.registry.router import router as registry_router
+from service.repatriation.router import router as repatriation_router
 from service.settings import Settings, get_settings
 from service.tasks.router import router as tasks_router
 from service.users.pages import router as sign_in_router
@@ -69,6 +70,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     webhooks_router,
     welfare_router,
     messaging_router,
+    repatriation_router,
 )
 
 

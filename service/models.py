@@ -9,6 +9,7 @@ from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
 from service.messaging.models import InboundMessage, OutboundMessage, PhoneStop
 from service.registry.models import PopulationGroup, RegisterChange, Worker
+from service.repatriation.models import CaseEvent, Leg, Movement, RepatriationCase, Seat
 from service.tasks.models import Task, TaskChange, TaskComment, TaskHandOff
 from service.users.models import SignInFailure, User, UserSession
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
@@ -21,6 +22,7 @@ __all__ = [
     "AlertVersion",
     "ApiToken",
     "AuditEvent",
+    "CaseEvent",
     "Crisis",
     "CrisisAlert",
     "CrisisEvent",
@@ -29,12 +31,16 @@ __all__ = [
     "FeedState",
     "IdempotentResponse",
     "InboundMessage",
+    "Leg",
+    "Movement",
     "Organization",
     "OutboundMessage",
     "OutboxEvent",
     "PhoneStop",
     "PopulationGroup",
     "RegisterChange",
+    "RepatriationCase",
+    "Seat",
     "SignInFailure",
     "Task",
     "TaskChange",

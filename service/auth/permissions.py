@@ -53,6 +53,11 @@ class Permission(enum.StrEnum):
     #: Read the messages workers sent that nobody could read with certainty, and record what
     #: they say (need-to-know applies: the workers one may read).
     MESSAGES_READ = "messages:read"
+    #: Repatriation cases (of the workers one may read), movements, manifests (names for those
+    #: who may read the person), reconciliation.
+    REPATRIATION_READ = "repatriation:read"
+    #: Open and move cases, record consent, organise movements, assign seats, check boarding.
+    REPATRIATION_WRITE = "repatriation:write"
     #: Push messages workers sent, received by a messaging platform of the deployment's partners.
     MESSAGES_PUSH = "messages:push"
 
@@ -121,6 +126,10 @@ GRANTS: dict[Permission, frozenset[Role]] = {
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
     Permission.MESSAGES_PUSH: frozenset({Role.ADMIN, Role.INTEGRATION}),
+    Permission.REPATRIATION_READ: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.REPATRIATION_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER}),
 }
 assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"
 

@@ -21,6 +21,7 @@ from service.console.pages import (
     now,
     people_admin,
     register,
+    repatriation,
     tasks,
     welfare,
 )
@@ -39,6 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     people_admin.section,
     welfare.section,
     messages.section,
+    repatriation.section,
 )
 
 

@@ -40,6 +40,11 @@ async def serving_organization(session: AsyncSession, worker: Worker) -> Organiz
         ).first()
         if society is not None:
             return society
+    return await embassy_for(session, worker)
+
+
+async def embassy_for(session: AsyncSession, worker: Worker) -> Organization | None:
+    """The worker's own country's embassy or consulate covering the country they are in."""
     posts = (
         await session.exec(
             select(Organization)

@@ -104,6 +104,7 @@ async def _crisis_page(
         may_change=allowed(actor.role, Permission.CRISES_WRITE),
         may_list=allowed(actor.role, Permission.EXPOSURE_LIST),
         may_welfare=allowed(actor.role, Permission.WELFARE_READ),
+        may_repatriation=allowed(actor.role, Permission.REPATRIATION_READ),
         phases=[p.value for p in Phase],
         problem=problem,
         tiles_url=request.app.state.settings.console_tiles_url,

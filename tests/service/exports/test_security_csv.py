@@ -246,6 +246,63 @@ async def check_recipients(
     return rows, exported.headers["content-type"], set()
 
 
+async def manifest(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """A movement whose places are named with formulas, carrying workers named with formulas:
+    the manifest writes their names and the places, neutralised."""
+    crisis_id, expected = await formula_crisis(client, make_org, make_token)
+    token = await make_token(Role.ADMIN)
+    headers = bearer(token)
+    current = await client.get(f"/api/v1/crises/{crisis_id}", headers=headers)
+    raised = await client.patch(
+        f"/api/v1/crises/{crisis_id}",
+        json={"alert_level": 3},
+        headers={**headers, "If-Match": current.headers["etag"]},
+    )
+    assert raised.status_code == 200, raised.text
+    listed = await client.get(
+        f"/api/v1/crises/{crisis_id}/workers", headers={**headers, "Accept": "text/csv"}
+    )
+    moving = await client.post(
+        f"/api/v1/crises/{crisis_id}/movements",
+        json={
+            "title": FORMULAS[0],
+            "legs": [{"mode": "bus", "origin": FORMULAS[1], "destination": FORMULAS[2],
+                      "capacity": 50}],
+        },
+        headers=headers,
+    )  # fmt: skip
+    assert moving.status_code == 201, moving.text
+    for row in read(listed.text):
+        case = await client.post(
+            f"/api/v1/crises/{crisis_id}/repatriation-cases",
+            json={"worker_id": row["id"]},
+            headers=headers,
+        )
+        assert case.status_code == 201, case.text
+        await client.post(
+            f"/api/v1/repatriation-cases/{case.json()['id']}/consent",
+            json={"given": True},
+            headers=headers,
+        )
+        placed = await client.post(
+            f"/api/v1/movements/{moving.json()['id']}/seats",
+            json={"case_id": case.json()["id"]},
+            headers=headers,
+        )
+        assert placed.status_code == 200, placed.text
+    exported = await client.get(
+        f"/api/v1/movements/{moving.json()['id']}/manifest",
+        params={"format": "csv"},
+        headers=headers,
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert {r["origin"] for r in rows} == {"'" + FORMULAS[1]}
+    return rows, exported.headers["content-type"], expected
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -257,6 +314,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/tasks"): tasks,
     ("GET", "/api/v1/crises/{id}/welfare"): welfare,
     ("GET", "/api/v1/crises/{id}/welfare-checks/{check_id}/recipients"): check_recipients,
+    ("GET", "/api/v1/movements/{id}/manifest"): manifest,
 }
 
 

@@ -1,0 +1,14 @@
+"""What the repatriation routes take from the request: the caller's permission."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from service.auth.dependencies import authorize
+from service.auth.permissions import Permission
+from service.auth.principal import Principal
+
+Reader = Annotated[Principal, Depends(authorize(Permission.REPATRIATION_READ))]
+Writer = Annotated[Principal, Depends(authorize(Permission.REPATRIATION_WRITE))]

@@ -1,0 +1,203 @@
+"""Repatriation tables: a case per worker and crisis (with its history), movements and their legs,
+and the seats that put a case on a leg.
+
+A case holds no name: it names its worker, whose personal data stay in the register under its
+rules. The family travelling with them is a count and their needs, not a list of people.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.db import JSONType, UTCDateTime, new_id, utcnow
+
+
+class CaseKind(enum.StrEnum):
+    REPATRIATION = "repatriation"
+    #: Moved somewhere safer inside the host country.
+    RELOCATION = "relocation"
+
+
+class CaseState(enum.StrEnum):
+    REQUESTED = "requested"
+    ELIGIBLE = "eligible"
+    NOT_ELIGIBLE = "not_eligible"
+    DOCUMENTS_READY = "documents_ready"
+    ASSIGNED = "assigned"
+    CONFIRMED = "confirmed"
+    BOARDED = "boarded"
+    ARRIVED = "arrived"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+#: The changes a person may make by hand (``assigned`` and ``boarded`` come from a seat and a
+#: boarding check, ``arrived`` from the arrival check). Withdrawal from any state before boarding.
+MOVES: dict[CaseState, frozenset[CaseState]] = {
+    CaseState.REQUESTED: frozenset({CaseState.ELIGIBLE, CaseState.NOT_ELIGIBLE}),
+    CaseState.NOT_ELIGIBLE: frozenset({CaseState.ELIGIBLE, CaseState.CLOSED}),
+    CaseState.ELIGIBLE: frozenset({CaseState.DOCUMENTS_READY, CaseState.NOT_ELIGIBLE}),
+    CaseState.DOCUMENTS_READY: frozenset({CaseState.ELIGIBLE}),
+    CaseState.ASSIGNED: frozenset({CaseState.CONFIRMED}),
+    CaseState.CONFIRMED: frozenset(),
+    CaseState.BOARDED: frozenset(),
+    CaseState.ARRIVED: frozenset({CaseState.RECEIVED}),
+    CaseState.RECEIVED: frozenset({CaseState.CLOSED}),
+    CaseState.CLOSED: frozenset(),
+    CaseState.WITHDRAWN: frozenset({CaseState.REQUESTED}),
+}
+BEFORE_BOARDING = frozenset(
+    {
+        CaseState.REQUESTED,
+        CaseState.ELIGIBLE,
+        CaseState.NOT_ELIGIBLE,
+        CaseState.DOCUMENTS_READY,
+        CaseState.ASSIGNED,
+        CaseState.CONFIRMED,
+    }
+)
+
+
+class Consent(enum.StrEnum):
+    NOT_ASKED = "not_asked"
+    GIVEN = "given"
+    #: Recorded, never overridden, at alert level 4 too.
+    REFUSED = "refused"
+
+
+class Passport(enum.StrEnum):
+    HELD = "held"
+    #: Common for domestic workers (MICIC guideline 10): the embassy issues a travel document.
+    HELD_BY_EMPLOYER = "held_by_employer"
+    LOST = "lost"
+    UNKNOWN = "unknown"
+
+
+class RepatriationCase(SQLModel, table=True):
+    __tablename__ = "repatriation_cases"
+    __table_args__ = (
+        UniqueConstraint("crisis_id", "worker_id", "kind", name="uq_repatriation_cases_crisis_id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    crisis_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("crises.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    worker_id: str = Field(max_length=36, index=True)
+    nationality: str = Field(max_length=3, index=True)
+    kind: str = Field(default=CaseKind.REPATRIATION.value, max_length=16)
+    state: str = Field(default=CaseState.REQUESTED.value, max_length=16, index=True)
+    #: The rule that decided eligibility, in words.
+    rule: str | None = Field(default=None, max_length=200)
+    #: Higher first: vulnerabilities (pregnant, disability, minors, elderly, trafficking).
+    priority: int = 0
+    consent: str = Field(default=Consent.NOT_ASKED.value, max_length=10)
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_by: str | None = Field(default=None, max_length=120)
+    passport: str = Field(default=Passport.UNKNOWN.value, max_length=20)
+    #: Family members travelling with them (any nationality), and what the journey needs:
+    #: ``["medical_escort", "unaccompanied_minor", "wheelchair"...]``.
+    family: int = 0
+    needs: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    #: Sealed (record: this case, field ``note``): what the person said.
+    note_sealed: str | None = Field(default=None, sa_type=Text)
+    movement_id: str | None = Field(default=None, max_length=36, index=True)
+    exercise: bool = False
+    opened_by: str = Field(max_length=120)
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseEvent(SQLModel, table=True):
+    __tablename__ = "repatriation_events"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(
+        sa_column=Column(
+            String(36),
+            ForeignKey("repatriation_cases.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str = Field(max_length=120)
+    previous: str | None = Field(default=None, max_length=16)
+    state: str = Field(max_length=16)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
+class Movement(SQLModel, table=True):
+    """A journey of one or more legs (Khartoum → Port Sudan by bus, → Jeddah by ship...)."""
+
+    __tablename__ = "movements"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    crisis_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("crises.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    title: str = Field(max_length=200)
+    organised_by: str | None = Field(default=None, max_length=36)
+    exercise: bool = False
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Leg(SQLModel, table=True):
+    __tablename__ = "movement_legs"
+    __table_args__ = (UniqueConstraint("movement_id", "seq", name="uq_movement_legs_movement_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    movement_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("movements.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    seq: int
+    mode: str = Field(max_length=10)
+    origin: str = Field(max_length=120)
+    destination: str = Field(max_length=120)
+    departs_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    capacity: int
+    #: Places taken (a person and their family): never above ``capacity``, by one statement.
+    booked: int = 0
+
+
+class SeatState(enum.StrEnum):
+    BOOKED = "booked"
+    BOARDED = "boarded"
+    ARRIVED = "arrived"
+
+
+class Seat(SQLModel, table=True):
+    """A case on a leg: ``places`` (the person and their family), boarded and arrived checks."""
+
+    __tablename__ = "movement_seats"
+    __table_args__ = (UniqueConstraint("leg_id", "case_id", name="uq_movement_seats_leg_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    leg_id: str = Field(
+        sa_column=Column(
+            String(36),
+            ForeignKey("movement_legs.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    case_id: str = Field(max_length=36, index=True)
+    places: int = 1
+    state: str = Field(default=SeatState.BOOKED.value, max_length=10)
+    boarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_by: str | None = Field(default=None, max_length=120)

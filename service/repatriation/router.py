@@ -1,0 +1,364 @@
+"""`/api/v1/crises/{id}/repatriation-cases`, `/api/v1/repatriation-cases/{id}`,
+`/api/v1/crises/{id}/movements`, `/api/v1/movements/{id}`: the evacuation and return operation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlmodel import col, select
+
+from service.auth.principal import Principal
+from service.crises.service import get_crisis
+from service.deps import IfMatch, SessionDep, send_etag
+from service.errors import NotFound
+from service.exports import csv as manifest_csv
+from service.flows.repatriation import check_in, open_case
+from service.lookups import not_found
+from service.openapi import problems
+from service.pagination import CursorParam, LimitParam, Page, paginate
+from service.registry.dependencies import ProtectorDep, rate_limit
+from service.registry.protect import Protector
+from service.registry.service import get_worker
+from service.repatriation import service
+from service.repatriation.dependencies import Reader, Writer
+from service.repatriation.models import CaseState, Leg, Movement, RepatriationCase
+from service.repatriation.schemas import (
+    CaseCreate,
+    CaseMove,
+    CasePublic,
+    CheckCreate,
+    CheckPublic,
+    ConsentCreate,
+    LegPublic,
+    ManifestRow,
+    MovementCreate,
+    MovementPublic,
+    Reconciliation,
+    SeatCreate,
+)
+
+router = APIRouter(tags=["repatriation"])
+
+
+def present(case: RepatriationCase, protect: Protector) -> CasePublic:
+    return CasePublic(
+        **{name: getattr(case, name) for name in CasePublic.model_fields if name != "note"},
+        note=protect.sealer.open(case.note_sealed, record_id=case.id, field="note"),
+    )
+
+
+async def _case(session: SessionDep, actor: Principal, case_id: str) -> RepatriationCase:
+    """The case if the caller may read its worker; else the 404 of no such case."""
+    case = await session.get(RepatriationCase, case_id)
+    if case is None:
+        raise not_found("repatriation case", case_id)
+    try:
+        await get_worker(session, actor=actor, worker_id=case.worker_id)
+    except NotFound as exc:
+        raise not_found("repatriation case", case_id) from exc
+    return case
+
+
+async def _movement(session: SessionDep, movement_id: str) -> Movement:
+    found = await session.get(Movement, movement_id)
+    if found is None:
+        raise not_found("movement", movement_id)
+    return found
+
+
+async def _present_movement(session: SessionDep, movement: Movement) -> MovementPublic:
+    legs = await service.legs_of(session, movement.id)
+    return MovementPublic(
+        id=movement.id,
+        crisis_id=movement.crisis_id,
+        title=movement.title,
+        organised_by=movement.organised_by,
+        exercise=movement.exercise,
+        legs=[LegPublic.model_validate(leg, from_attributes=True) for leg in legs],
+        created_at=movement.created_at,
+    )
+
+
+@router.post(
+    "/crises/{id}/repatriation-cases",
+    response_model=CasePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The case already open for this worker"}, **problems(404)},
+)
+async def create_case(
+    id: str,
+    data: CaseCreate,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    response: Response,
+) -> CasePublic:
+    """Open a repatriation (or relocation) case for a worker whose record you may read (404 as
+    `GET /workers/{id}` otherwise), with the family travelling with them and their needs. Its
+    eligibility is decided at once by the crisis's rule (repatriation from alert level 3,
+    relocation from 2), said in `rule`. A passport held by the employer or lost opens the
+    embassy's task for an emergency travel document. The same worker again answers the case."""
+    crisis = await get_crisis(session, id)
+    case, made = await open_case(session, actor=actor, crisis=crisis, data=data, protector=protect)
+    if not made:
+        response.status_code = status.HTTP_200_OK
+    send_etag(response, case.version)
+    return present(case, protect)
+
+
+@router.get(
+    "/crises/{id}/repatriation-cases",
+    response_model=Page[CasePublic],
+    responses=problems(404, 429),
+)
+async def list_cases(
+    id: str,
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    protect: ProtectorDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    state: Annotated[CaseState | None, Query(description="Only this state")] = None,
+) -> Page[CasePublic]:
+    """The crisis's cases of the workers you may read, highest priority first."""
+    from service.registry.access import visibility_clause
+    from service.registry.models import Worker
+
+    crisis = await get_crisis(session, id)
+    rate_limit(request, actor)
+    query = (
+        select(RepatriationCase)
+        .join(Worker, col(Worker.id) == col(RepatriationCase.worker_id))
+        .where(RepatriationCase.crisis_id == crisis.id, visibility_clause(actor))
+    )
+    if state is not None:
+        query = query.where(RepatriationCase.state == state.value)
+    page = await paginate(
+        session,
+        query,
+        key=[col(RepatriationCase.priority), col(RepatriationCase.id)],
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    return Page[CasePublic](
+        items=[present(c, protect) for c in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/repatriation-cases/{id}", response_model=CasePublic, responses=problems(404))
+async def get_case(
+    id: str, session: SessionDep, actor: Reader, protect: ProtectorDep, response: Response
+) -> CasePublic:
+    """One case, if you may read its worker."""
+    case = await _case(session, actor, id)
+    send_etag(response, case.version)
+    return present(case, protect)
+
+
+@router.post(
+    "/repatriation-cases/{id}/state",
+    response_model=CasePublic,
+    responses=problems(404, 409, 412, 428),
+)
+async def move_case(
+    id: str,
+    data: CaseMove,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    response: Response,
+    version: IfMatch,
+) -> CasePublic:
+    """Move a case by hand (`If-Match`: its version): eligible or not (with the reason),
+    documents ready, confirmed, received at origin, closed; or withdrawn, from any state before
+    boarding, which frees the person's seats. Seats, boarding and arrival move it too."""
+    case = await _case(session, actor, id)
+    service.check_version(case, version)
+    if await service.move(session, actor=actor, case=case, to=data.state, reason=data.reason):
+        crisis = await get_crisis(session, case.crisis_id)
+        await service.timeline(session, crisis, case, actor, "repatriation_case_changed")
+    send_etag(response, case.version)
+    return present(case, protect)
+
+
+@router.post(
+    "/repatriation-cases/{id}/consent",
+    response_model=CasePublic,
+    responses=problems(404, 409),
+)
+async def record_consent(
+    id: str,
+    data: ConsentCreate,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    response: Response,
+) -> CasePublic:
+    """The person's informed consent, asked before a seat is given. A refusal is recorded and
+    never overridden (at alert level 4 too); a person who refuses after a seat is withdrawn and
+    the seat freed. The same answer again changes nothing."""
+    case = await _case(session, actor, id)
+    if await service.record_consent(session, actor=actor, case=case, given=data.given):
+        crisis = await get_crisis(session, case.crisis_id)
+        await service.timeline(session, crisis, case, actor, "repatriation_consent")
+    send_etag(response, case.version)
+    return present(case, protect)
+
+
+@router.post(
+    "/crises/{id}/movements",
+    response_model=MovementPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(404),
+)
+async def create_movement(
+    id: str, data: MovementCreate, session: SessionDep, actor: Writer
+) -> MovementPublic:
+    """A movement of one or more legs (bus, flight, ship...), organised by your organisation."""
+    crisis = await get_crisis(session, id)
+    movement = Movement(
+        crisis_id=crisis.id,
+        title=data.title,
+        organised_by=actor.organization_id,
+        exercise=crisis.exercise,
+    )
+    session.add(movement)
+    await session.flush()
+    for seq, leg in enumerate(data.legs, start=1):
+        session.add(Leg(movement_id=movement.id, seq=seq, **leg.model_dump()))
+    await session.flush()
+    from service.crises.service import event as crisis_event
+
+    await crisis_event(
+        session, crisis, "movement_created", actor, movement_id=movement.id, legs=len(data.legs)
+    )
+    return await _present_movement(session, movement)
+
+
+@router.get("/crises/{id}/movements", response_model=Page[MovementPublic], responses=problems(404))
+async def list_movements(
+    id: str, session: SessionDep, actor: Reader, limit: LimitParam = 50, cursor: CursorParam = None
+) -> Page[MovementPublic]:
+    """The crisis's movements and their legs, with the places booked."""
+    crisis = await get_crisis(session, id)
+    page = await paginate(
+        session,
+        select(Movement).where(Movement.crisis_id == crisis.id),
+        key=[col(Movement.id)],
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[MovementPublic](
+        items=[await _present_movement(session, m) for m in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/movements/{id}", response_model=MovementPublic, responses=problems(404))
+async def get_movement(id: str, session: SessionDep, actor: Reader) -> MovementPublic:
+    """A movement and its legs, with the places booked."""
+    return await _present_movement(session, await _movement(session, id))
+
+
+@router.post(
+    "/movements/{id}/seats",
+    response_model=CasePublic,
+    responses=problems(404, 409),
+)
+async def assign_seat(
+    id: str, data: SeatCreate, session: SessionDep, actor: Writer, protect: ProtectorDep
+) -> CasePublic:
+    """Give a case (the person and their family) a place on every leg of the movement, or on
+    none: a leg without room is a 409 and nothing is booked, however many officers assign at
+    once. Eligible cases with consent only. The same case again changes nothing."""
+    movement = await _movement(session, id)
+    case = await _case(session, actor, data.case_id)
+    if await service.assign(session, actor=actor, movement=movement, case=case):
+        crisis = await get_crisis(session, case.crisis_id)
+        await service.timeline(session, crisis, case, actor, "repatriation_case_changed")
+    return present(case, protect)
+
+
+async def _check(
+    id: str,
+    seq: int,
+    data: CheckCreate,
+    session: SessionDep,
+    actor: Principal,
+    *,
+    arrived: bool,
+) -> CheckPublic:
+    movement = await _movement(session, id)
+    case = await _case(session, actor, data.case_id)
+    done = await check_in(
+        session, actor=actor, movement=movement, seq=seq, case=case, arrived=arrived
+    )
+    return CheckPublic(
+        case_id=case.id, leg=seq, seat=done.seat.state, changed=done.changed, case_state=case.state
+    )
+
+
+@router.post(
+    "/movements/{id}/legs/{seq}/boarding",
+    response_model=CheckPublic,
+    responses=problems(404, 409),
+)
+async def board(
+    id: str, seq: int, data: CheckCreate, session: SessionDep, actor: Writer
+) -> CheckPublic:
+    """A person boarded leg `seq` (checked at the gate); the same check again changes nothing."""
+    return await _check(id, seq, data, session, actor, arrived=False)
+
+
+@router.post(
+    "/movements/{id}/legs/{seq}/arrival",
+    response_model=CheckPublic,
+    responses=problems(404, 409),
+)
+async def arrive(
+    id: str, seq: int, data: CheckCreate, session: SessionDep, actor: Writer
+) -> CheckPublic:
+    """A person arrived at the end of leg `seq`; at the last leg the case is `arrived` and the
+    origin side's reception tasks open."""
+    return await _check(id, seq, data, session, actor, arrived=True)
+
+
+@router.get(
+    "/movements/{id}/reconciliation", response_model=Reconciliation, responses=problems(404)
+)
+async def reconciliation(id: str, session: SessionDep, actor: Reader) -> Reconciliation:
+    """Booked, boarded and arrived on each leg, and who is missing at each step (worker ids)."""
+    movement = await _movement(session, id)
+    return Reconciliation.model_validate(
+        {"movement_id": movement.id, "legs": await service.reconcile(session, movement)}
+    )
+
+
+@router.get(
+    "/movements/{id}/manifest",
+    response_model=list[ManifestRow],
+    responses={200: {"content": {"text/csv": {}}}, **problems(404, 429)},
+)
+async def manifest(
+    id: str,
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    protect: ProtectorDep,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Who is on which leg: names and passport for those who may read the person (their
+    consular officers), ids for the others; never a documentation status. format=csv for the
+    carrier and the receiving authorities."""
+    movement = await _movement(session, id)
+    rate_limit(request, actor)
+    rows = await service.manifest(session, actor=actor, movement=movement, protector=protect)
+    if format == "csv":
+        columns = service.MANIFEST_COLUMNS
+        return manifest_csv.response(
+            columns, ([r[c] for c in columns] for r in rows), f"movement-{movement.id}-manifest.csv"
+        )
+    return [ManifestRow(**r) for r in rows]

@@ -1,0 +1,158 @@
+"""What the repatriation API takes and gives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.repatriation.models import CaseKind, CaseState, Passport
+from service.text import Line, Paragraph
+
+#: What a journey may need, said plainly.
+Need = Annotated[str, Field(pattern=r"^[a-z_]{2,40}$")]
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
+    kind: CaseKind = CaseKind.REPATRIATION
+    passport: Passport = Passport.UNKNOWN
+    family: int = Field(
+        default=0, ge=0, le=20, description="Family members travelling with them, any nationality"
+    )
+    needs: list[Need] = Field(
+        default_factory=list,
+        max_length=10,
+        description="`medical_escort`, `unaccompanied_minor`, `wheelchair`...",
+    )
+    note: Annotated[Paragraph, Field(max_length=2_000)] | None = None
+
+
+class CaseMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: CaseState
+    reason: Annotated[Line, Field(max_length=300)] | None = None
+
+
+class ConsentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    given: bool = Field(description="False records a refusal: never overridden")
+
+
+class CasePublic(BaseModel):
+    id: str
+    crisis_id: str
+    worker_id: str
+    nationality: str
+    kind: str
+    state: str
+    rule: str | None = Field(description="The rule that decided eligibility, in words")
+    priority: int
+    consent: str
+    consent_at: datetime | None
+    passport: str
+    family: int
+    needs: list[str]
+    note: str | None
+    movement_id: str | None
+    exercise: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LegCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Annotated[str, Field(pattern="^(bus|flight|ship|train|other)$")]
+    origin: Annotated[Line, Field(min_length=1, max_length=120)]
+    destination: Annotated[Line, Field(min_length=1, max_length=120)]
+    departs_at: datetime | None = None
+    capacity: int = Field(ge=1, le=100_000)
+
+
+class MovementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[Line, Field(min_length=1, max_length=200)]
+    legs: list[LegCreate] = Field(min_length=1, max_length=10)
+
+
+class LegPublic(BaseModel):
+    seq: int
+    mode: str
+    origin: str
+    destination: str
+    departs_at: datetime | None
+    capacity: int
+    booked: int = Field(description="Places taken: never above capacity")
+
+
+class MovementPublic(BaseModel):
+    id: str
+    crisis_id: str
+    title: str
+    organised_by: str | None
+    exercise: bool
+    legs: list[LegPublic]
+    created_at: datetime
+
+
+class SeatCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
+
+
+class CheckCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
+
+
+class CheckPublic(BaseModel):
+    case_id: str
+    leg: int
+    seat: str
+    changed: bool
+    case_state: str
+
+
+class LegReconciled(BaseModel):
+    seq: int
+    origin: str
+    destination: str
+    capacity: int
+    booked_places: int
+    booked: int
+    boarded: int
+    arrived: int
+    not_boarded: list[str] = Field(description="Workers booked on the leg and not boarded")
+    not_arrived: list[str] = Field(description="Workers boarded and not arrived")
+
+
+class Reconciliation(BaseModel):
+    movement_id: str
+    legs: list[LegReconciled]
+
+
+class ManifestRow(BaseModel):
+    leg: int
+    mode: str
+    origin: str
+    destination: str
+    departs_at: datetime | None
+    case_id: str
+    worker_id: str
+    nationality: str
+    given_name: str | None
+    family_name: str | None
+    passport: str | None
+    places: int
+    needs: str
+    seat: str

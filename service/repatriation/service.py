@@ -1,0 +1,400 @@
+"""Repatriation use cases: cases and their states, consent, eligibility, movements, seats that
+are never overbooked, boarding and arrival checks, reconciliation, the manifest.
+
+A seat is taken by one statement per leg, ``booked = booked + n WHERE booked + n <= capacity``:
+two officers racing for the last place get one seat and one 409, on PostgreSQL (the second
+update waits for the first and reads its result) and on SQLite (one writer) alike. A person
+travels every leg of their movement: a full leg refuses the whole assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth.principal import Principal
+from service.changes import who
+from service.crises.models import Crisis
+from service.crises.service import event as crisis_event
+from service.db import utcnow
+from service.errors import Conflict, PreconditionFailed
+from service.lookups import not_found
+from service.registry.access import visible_fields
+from service.registry.models import Vulnerability, Worker
+from service.registry.protect import Protector
+from service.repatriation.models import (
+    BEFORE_BOARDING,
+    MOVES,
+    CaseEvent,
+    CaseKind,
+    CaseState,
+    Consent,
+    Leg,
+    Movement,
+    RepatriationCase,
+    Seat,
+    SeatState,
+)
+
+_LEGS = Leg.__table__  # type: ignore[attr-defined]
+#: Who goes first (AFML 2011, MICIC guideline 13): each of these raises the priority by one.
+PRIORITY = frozenset(
+    {
+        Vulnerability.PREGNANT.value,
+        Vulnerability.DISABILITY.value,
+        Vulnerability.MINOR.value,
+        Vulnerability.ELDERLY.value,
+        Vulnerability.TRAFFICKING_SURVIVOR.value,
+    }
+)
+#: The alert level from which each kind of case is open (2 restriction, 3 voluntary
+#: repatriation, 4 mandatory repatriation).
+MIN_LEVEL = {CaseKind.RELOCATION: 2, CaseKind.REPATRIATION: 3}
+ASSIGNABLE = frozenset({CaseState.ELIGIBLE.value, CaseState.DOCUMENTS_READY.value})
+
+
+def decide(crisis: Crisis, kind: CaseKind) -> tuple[CaseState, str]:
+    """Eligibility by the crisis's rule, and the rule in words."""
+    level = crisis.alert_level or 1
+    least = MIN_LEVEL[kind]
+    if level >= least:
+        return CaseState.ELIGIBLE, f"alert level {level} of at least {least}: {kind.value} open"
+    return CaseState.NOT_ELIGIBLE, f"alert level {level}, under {least}: no {kind.value} yet"
+
+
+def priority_of(worker: Worker) -> int:
+    return len(PRIORITY.intersection(worker.vulnerabilities or ()))
+
+
+def _event(
+    session: AsyncSession,
+    case: RepatriationCase,
+    actor: Principal,
+    previous: str | None,
+    **detail: Any,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id, actor=who(actor), previous=previous, state=case.state, detail=detail
+        )
+    )
+
+
+async def timeline(
+    session: AsyncSession, crisis: Crisis, case: RepatriationCase, actor: Principal, kind: str
+) -> None:
+    """The crisis timeline's entry of a case's change: ids and states, no names."""
+    await crisis_event(
+        session,
+        crisis,
+        kind,
+        actor,
+        case_id=case.id,
+        worker_id=case.worker_id,
+        state=case.state,
+        nationality=case.nationality,
+    )
+
+
+async def find_case(
+    session: AsyncSession, crisis_id: str, worker_id: str, kind: CaseKind
+) -> RepatriationCase | None:
+    return (
+        await session.exec(
+            select(RepatriationCase).where(
+                RepatriationCase.crisis_id == crisis_id,
+                RepatriationCase.worker_id == worker_id,
+                RepatriationCase.kind == kind.value,
+            )
+        )
+    ).first()
+
+
+def set_state(
+    session: AsyncSession,
+    case: RepatriationCase,
+    to: CaseState,
+    actor: Principal,
+    **detail: Any,
+) -> None:
+    previous = case.state
+    case.state = to.value
+    case.version += 1
+    case.updated_at = utcnow()
+    session.add(case)
+    _event(session, case, actor, previous, **detail)
+
+
+def check_version(case: RepatriationCase, version: int | None) -> None:
+    if version is not None and version != case.version:
+        raise PreconditionFailed(
+            f"The case changed since version {version}: it is at version {case.version}"
+        )
+
+
+async def move(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    case: RepatriationCase,
+    to: CaseState,
+    reason: str | None,
+) -> bool:
+    """A change by hand: one of ``MOVES``, or a withdrawal before boarding (which frees the
+    person's seats). False when the case is already there."""
+    current = CaseState(case.state)
+    if to is current:
+        return False
+    if to is CaseState.WITHDRAWN:
+        if current not in BEFORE_BOARDING:
+            raise Conflict(f"A case {current.value} can no longer be withdrawn")
+        await free_seats(session, case)
+        set_state(session, case, to, actor, reason=reason)
+        return True
+    if to not in MOVES[current]:
+        allowed = ", ".join(sorted(s.value for s in MOVES[current])) or "none by hand"
+        raise Conflict(f"A case {current.value} cannot become {to.value} (next: {allowed})")
+    set_state(session, case, to, actor, reason=reason)
+    return True
+
+
+async def record_consent(
+    session: AsyncSession, *, actor: Principal, case: RepatriationCase, given: bool
+) -> bool:
+    """Informed consent, asked before a seat. A refusal is recorded and never overridden: an
+    assigned person who refuses is withdrawn and their seats freed."""
+    consent = Consent.GIVEN if given else Consent.REFUSED
+    if case.consent == consent.value:
+        return False
+    if CaseState(case.state) not in BEFORE_BOARDING:
+        raise Conflict("Consent is asked before boarding")
+    case.consent = consent.value
+    case.consent_at = utcnow()
+    case.consent_by = who(actor)
+    if not given and case.state in (CaseState.ASSIGNED.value, CaseState.CONFIRMED.value):
+        await free_seats(session, case)
+        set_state(session, case, CaseState.WITHDRAWN, actor, consent=consent.value)
+    else:
+        case.version += 1
+        case.updated_at = utcnow()
+        session.add(case)
+        _event(session, case, actor, case.state, consent=consent.value)
+    return True
+
+
+async def legs_of(session: AsyncSession, movement_id: str) -> list[Leg]:
+    rows = await session.exec(
+        select(Leg).where(Leg.movement_id == movement_id).order_by(col(Leg.seq))
+    )
+    return list(rows.all())
+
+
+async def seats_of(session: AsyncSession, case_id: str) -> list[Seat]:
+    return list((await session.exec(select(Seat).where(Seat.case_id == case_id))).all())
+
+
+async def assign(
+    session: AsyncSession, *, actor: Principal, movement: Movement, case: RepatriationCase
+) -> bool:
+    """Put the case (the person and their family) on every leg of the movement, or on none:
+    a full leg is a 409 and nothing is taken. False when it already is on this movement."""
+    if case.crisis_id != movement.crisis_id:
+        raise Conflict("The case and the movement belong to different crises")
+    if case.movement_id == movement.id and case.state in (
+        CaseState.ASSIGNED.value,
+        CaseState.CONFIRMED.value,
+    ):
+        return False
+    if case.state not in ASSIGNABLE:
+        raise Conflict(f"A case {case.state} cannot be given a seat (eligible first)")
+    if case.consent != Consent.GIVEN.value:
+        raise Conflict("Record the person's informed consent before giving them a seat")
+    places = 1 + case.family
+    connection = await session.connection()
+    legs = await legs_of(session, movement.id)
+    for leg in legs:
+        taken = await connection.execute(
+            update(_LEGS)
+            .where(_LEGS.c.id == leg.id, _LEGS.c.booked + places <= _LEGS.c.capacity)
+            .values(booked=_LEGS.c.booked + places)
+        )
+        if taken.rowcount != 1:
+            raise Conflict(
+                f"Leg {leg.seq} ({leg.origin} → {leg.destination}) has no room for {places} "
+                f"more: nothing was booked"
+            )
+    try:
+        async with session.begin_nested():
+            for leg in legs:
+                session.add(Seat(leg_id=leg.id, case_id=case.id, places=places))
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This case was given a seat on this movement meanwhile") from exc
+    case.movement_id = movement.id
+    set_state(session, case, CaseState.ASSIGNED, actor, movement_id=movement.id)
+    return True
+
+
+async def free_seats(session: AsyncSession, case: RepatriationCase) -> int:
+    """Give back the case's seats not yet boarded; how many places were freed."""
+    seats = [s for s in await seats_of(session, case.id) if s.state == SeatState.BOOKED.value]
+    connection = await session.connection()
+    for seat in seats:
+        await connection.execute(
+            update(_LEGS)
+            .where(_LEGS.c.id == seat.leg_id)
+            .values(booked=_LEGS.c.booked - seat.places)
+        )
+        await session.delete(seat)
+    if seats:
+        case.movement_id = None
+    return sum(s.places for s in seats)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    seat: Seat
+    changed: bool
+    case_state: str
+
+
+async def check(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    movement: Movement,
+    seq: int,
+    case: RepatriationCase,
+    arrived: bool,
+) -> Checked:
+    """A person boarded (or arrived at the end of) leg ``seq``; the same check twice changes
+    nothing. The first leg's boarding makes the case ``boarded``, the last leg's arrival
+    ``arrived``."""
+    legs = await legs_of(session, movement.id)
+    leg = next((leg for leg in legs if leg.seq == seq), None)
+    if leg is None:
+        raise not_found("leg", str(seq))
+    seat = (
+        await session.exec(select(Seat).where(Seat.leg_id == leg.id, Seat.case_id == case.id))
+    ).first()
+    if seat is None:
+        raise Conflict("This person has no seat on this leg")
+    want = SeatState.ARRIVED if arrived else SeatState.BOARDED
+    order = [SeatState.BOOKED.value, SeatState.BOARDED.value, SeatState.ARRIVED.value]
+    if order.index(seat.state) >= order.index(want.value):
+        return Checked(seat, False, case.state)
+    if arrived and seat.state != SeatState.BOARDED.value:
+        raise Conflict("Check the person's boarding of this leg before their arrival")
+    now = utcnow()
+    seat.state = want.value
+    seat.checked_by = who(actor)
+    if arrived:
+        seat.arrived_at = now
+    else:
+        seat.boarded_at = now
+    session.add(seat)
+    if not arrived and case.state in (CaseState.ASSIGNED.value, CaseState.CONFIRMED.value):
+        set_state(session, case, CaseState.BOARDED, actor, leg=seq)
+    elif arrived and leg.seq == legs[-1].seq and case.state == CaseState.BOARDED.value:
+        set_state(session, case, CaseState.ARRIVED, actor, leg=seq)
+    return Checked(seat, True, case.state)
+
+
+async def reconcile(session: AsyncSession, movement: Movement) -> list[dict[str, Any]]:
+    """Per leg: places and people booked, boarded, arrived, and who is missing at each step
+    (booked and not boarded; boarded and not arrived), by case and worker id."""
+    legs = await legs_of(session, movement.id)
+    rows = (
+        await session.exec(
+            select(Seat, RepatriationCase.worker_id)
+            .join(RepatriationCase, col(RepatriationCase.id) == col(Seat.case_id))
+            .where(col(Seat.leg_id).in_([leg.id for leg in legs]))
+        )
+    ).all()
+    out = []
+    for leg in legs:
+        seats = [(s, w) for s, w in rows if s.leg_id == leg.id]
+        states = {
+            state: [(s, w) for s, w in seats if s.state == state.value] for state in SeatState
+        }
+        boarded = states[SeatState.BOARDED] + states[SeatState.ARRIVED]
+        out.append(
+            {
+                "seq": leg.seq,
+                "origin": leg.origin,
+                "destination": leg.destination,
+                "capacity": leg.capacity,
+                "booked_places": leg.booked,
+                "booked": len(seats),
+                "boarded": len(boarded),
+                "arrived": len(states[SeatState.ARRIVED]),
+                "not_boarded": sorted(w for _, w in states[SeatState.BOOKED]),
+                "not_arrived": sorted(w for _, w in states[SeatState.BOARDED]),
+            }
+        )
+    return out
+
+
+#: A manifest's columns: never the documentation status; names and the passport only for those
+#: who may read the person (the others get ids).
+MANIFEST_COLUMNS = (
+    "leg", "mode", "origin", "destination", "departs_at", "case_id", "worker_id", "nationality",
+    "given_name", "family_name", "passport", "places", "needs", "seat",
+)  # fmt: skip
+
+
+async def manifest(
+    session: AsyncSession, *, actor: Principal, movement: Movement, protector: Protector
+) -> list[dict[str, Any]]:
+    """Who is on which leg (as the US DS-5528 evacuee manifest lists them)."""
+    legs = {leg.id: leg for leg in await legs_of(session, movement.id)}
+    rows = (
+        await session.exec(
+            select(Seat, RepatriationCase, Worker)
+            .join(RepatriationCase, col(RepatriationCase.id) == col(Seat.case_id))
+            .join(Worker, col(Worker.id) == col(RepatriationCase.worker_id))
+            .where(col(Seat.leg_id).in_(list(legs)))
+        )
+    ).all()
+    out = []
+    for seat, case, worker in sorted(rows, key=lambda r: (legs[r[0].leg_id].seq, r[1].id)):
+        leg = legs[seat.leg_id]
+        fields = visible_fields(actor, worker) or frozenset()
+        named = "given_name" in fields
+        out.append(
+            {
+                "leg": leg.seq,
+                "mode": leg.mode,
+                "origin": leg.origin,
+                "destination": leg.destination,
+                "departs_at": leg.departs_at,
+                "case_id": case.id,
+                "worker_id": worker.id,
+                "nationality": case.nationality,
+                "given_name": protector.open(worker, "given_name") if named else None,
+                "family_name": protector.open(worker, "family_name") if named else None,
+                "passport": case.passport if named else None,
+                "places": seat.places,
+                "needs": ";".join(case.needs),
+                "seat": seat.state,
+            }
+        )
+    return out
+
+
+async def cases_of(
+    session: AsyncSession, crisis_id: str, worker_ids: Sequence[str]
+) -> list[RepatriationCase]:
+    rows = await session.exec(
+        select(RepatriationCase).where(
+            RepatriationCase.crisis_id == crisis_id,
+            col(RepatriationCase.worker_id).in_(list(worker_ids)),
+        )
+    )
+    return list(rows.all())

@@ -1,0 +1,49 @@
+"""The console's repatriation pages: a crisis's cases and movements, a movement's manifest with
+its check at the gate posted with the session's CSRF token (and refused without)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from service.auth.permissions import Role
+from tests.service.repatriation.test_repatriation import (
+    consent,
+    home,  # noqa: F401 (the fixture)
+    movement,
+    open_case,
+    raise_level,
+    seat,
+)
+from tests.service.users.helpers import browser, enrol, make_person
+
+
+async def test_the_gate_checks_people_in_from_the_manifest(home: dict[str, Any]) -> None:  # noqa: F811
+    await raise_level(home, 3)
+    made = await open_case(home, home["workers"][0], family=1, needs=["wheelchair"])
+    case = made.json()["id"]
+    await consent(home, case)
+    moving = await movement(home, 5, 5)
+    assert (await seat(home, moving["id"], case)).status_code == 200
+    person = await make_person(home["app"], home["orgs"]["embassy"], Role.CONSULAR_OFFICER)
+    async with browser(home["app"]) as console:
+        signed = await enrol(console, person)
+        crisis_page = await console.get(f"/console/crises/{home['crisis']}")
+        assert f"/console/crises/{home['crisis']}/repatriation" in crisis_page.text
+        cases = await console.get(f"/console/crises/{home['crisis']}/repatriation")
+        assert cases.status_code == 200 and home["workers"][0] in cases.text
+        assert "2 of 5 places" in cases.text
+        page = await console.get(f"/console/movements/{moving['id']}")
+        assert page.status_code == 200, page.text
+        assert "Juan0 Dela Cruz" in page.text and "wheelchair" in page.text
+        assert "expired" not in page.text
+        assert set(re.findall(r'name="csrf_token" value="([^"]*)"', page.text)) == {signed.csrf}
+        form = {"case_id": case, "leg": "1", "step": "boarding"}
+        refused = await console.post(f"/console/movements/{moving['id']}/check", data=form)
+        assert refused.status_code == 403
+        done = await console.post(
+            f"/console/movements/{moving['id']}/check", data={**form, "csrf_token": signed.csrf}
+        )
+        assert done.status_code == 303, done.text
+        after = await console.get(f"/console/movements/{moving['id']}")
+        assert "1 boarded" in after.text
