@@ -9,7 +9,15 @@ from service.directory.models import Organization
 from service.idempotency import IdempotentResponse
 from service.messaging.models import InboundMessage, OutboundMessage, PhoneStop
 from service.registry.models import PopulationGroup, RegisterChange, Worker
-from service.repatriation.models import CaseEvent, Leg, Movement, RepatriationCase, Seat
+from service.repatriation.models import (
+    CaseEvent,
+    Fund,
+    FundEntry,
+    Leg,
+    Movement,
+    RepatriationCase,
+    Seat,
+)
 from service.tasks.models import Task, TaskChange, TaskComment, TaskHandOff
 from service.users.models import SignInFailure, User, UserSession
 from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
@@ -29,6 +37,8 @@ __all__ = [
     "CrisisZone",
     "ExposureSnapshot",
     "FeedState",
+    "Fund",
+    "FundEntry",
     "IdempotentResponse",
     "InboundMessage",
     "Leg",

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     #: The API process sends the outbox and moves welfare checks on itself, as the worker does:
     #: unset, on the embedded SQLite setup (one process) and off on PostgreSQL (the worker's).
     messages_in_api: bool | None = None
+    #: Who pays for a worker's return, by origin country (ISO 3166-1 alpha-3), as JSON:
+    #: ``{"PHL": "employer_or_agency"}`` (RA 8042 s.15, the default when unset); a country not
+    #: named recovers nothing.
+    repatriation_recovery: dict[str, str] = Field(default_factory=dict)
     #: Days the texts workers sent (sealed) are kept; then the texts go, the states stay.
     messages_retention_days: int = Field(default=90, ge=1, le=3650)
 

@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db import JSONType, UTCDateTime, new_id, utcnow
@@ -172,6 +172,8 @@ class Leg(SQLModel, table=True):
     capacity: int
     #: Places taken (a person and their family): never above ``capacity``, by one statement.
     booked: int = 0
+    #: What one place on this leg costs, in the minor unit of the fund that pays (None: unpriced).
+    cost_per_place: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class SeatState(enum.StrEnum):
@@ -201,3 +203,68 @@ class Seat(SQLModel, table=True):
     boarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checked_by: str | None = Field(default=None, max_length=120)
+
+
+class EntryKind(enum.StrEnum):
+    """What a ledger entry does to the fund's available money."""
+
+    #: Money put in the fund (+).
+    BUDGET = "budget"
+    #: Money set aside for a movement (−).
+    COMMITMENT = "commitment"
+    #: A commitment given back, the movement cancelled or cheaper (+).
+    RELEASE = "release"
+    #: Money paid: against a commitment (no change: it was set aside) or not (−).
+    EXPENDITURE = "expenditure"
+    #: Money paid back to the fund by a carrier or a supplier (+).
+    REFUND = "refund"
+    #: What an employer or an agency owes for a worker's return, by the law of the origin
+    #: country (no change until received).
+    RECOVERY_CLAIM = "recovery_claim"
+    #: What they paid of it (+).
+    RECOVERY_RECEIVED = "recovery_received"
+
+
+class Fund(SQLModel, table=True):
+    """A contingency fund (an origin State's emergency repatriation fund, a society's appeal)."""
+
+    __tablename__ = "funds"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=200)
+    #: ISO 4217; every amount is an integer in its minor unit (centavos, sen), never a float.
+    currency: str = Field(max_length=3)
+    #: The country whose fund it is (its recovery rule applies), ISO 3166-1 alpha-3.
+    country: str = Field(max_length=3)
+    organization_id: str | None = Field(default=None, max_length=36)
+    #: Raised by each entry, in the entry's transaction: two entries at once queue on it.
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FundEntry(SQLModel, table=True):
+    """One immutable entry of a fund's ledger."""
+
+    __tablename__ = "fund_entries"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    fund_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("funds.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=20)
+    #: Positive, in the fund's minor unit.
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    crisis_id: str | None = Field(default=None, max_length=36, index=True)
+    movement_id: str | None = Field(default=None, max_length=36, index=True)
+    #: The commitment an expenditure or a release draws on.
+    against: str | None = Field(default=None, max_length=36)
+    worker_id: str | None = Field(default=None, max_length=36)
+    #: Who owes (a recovery): the employer's or the agency's directory entry.
+    debtor_org_id: str | None = Field(default=None, max_length=36, index=True)
+    note: str | None = Field(default=None, max_length=300)
+    #: A coordinator's recorded decision to let the balance go below zero.
+    override: str | None = Field(default=None, max_length=300)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    by: str = Field(max_length=120)

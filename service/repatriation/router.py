@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import NotFound
+from service.errors import InvalidInput, NotFound
 from service.exports import csv as manifest_csv
 from service.flows.repatriation import check_in, open_case
 from service.lookups import not_found
@@ -20,9 +20,18 @@ from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.protect import Protector
 from service.registry.service import get_worker
+from service.repatriation import fund as fund_ledger
 from service.repatriation import service
 from service.repatriation.dependencies import Reader, Writer
-from service.repatriation.models import CaseState, Leg, Movement, RepatriationCase
+from service.repatriation.models import (
+    CaseState,
+    EntryKind,
+    Fund,
+    FundEntry,
+    Leg,
+    Movement,
+    RepatriationCase,
+)
 from service.repatriation.schemas import (
     CaseCreate,
     CaseMove,
@@ -30,11 +39,17 @@ from service.repatriation.schemas import (
     CheckCreate,
     CheckPublic,
     ConsentCreate,
+    EntryCreate,
+    EntryPublic,
+    FundCreate,
+    FundPublic,
     LegPublic,
     ManifestRow,
     MovementCreate,
     MovementPublic,
     Reconciliation,
+    RecoveryCreate,
+    RecoveryDone,
     SeatCreate,
 )
 
@@ -362,3 +377,137 @@ async def manifest(
             columns, ([r[c] for c in columns] for r in rows), f"movement-{movement.id}-manifest.csv"
         )
     return [ManifestRow(**r) for r in rows]
+
+
+def _fund_public(fund: Fund, ledger: list[Any]) -> FundPublic:
+    return FundPublic(
+        id=fund.id,
+        name=fund.name,
+        currency=fund.currency,
+        country=fund.country,
+        organization_id=fund.organization_id,
+        **fund_ledger.summary(ledger),
+    )
+
+
+async def _fund(session: SessionDep, fund_id: str) -> Fund:
+    found = await session.get(Fund, fund_id)
+    if found is None:
+        raise not_found("fund", fund_id)
+    return found
+
+
+@router.post("/funds", response_model=FundPublic, status_code=status.HTTP_201_CREATED)
+async def create_fund(data: FundCreate, session: SessionDep, actor: Writer) -> FundPublic:
+    """A contingency fund (an origin State's emergency repatriation fund), in one currency."""
+    fund = Fund(**data.model_dump(), organization_id=actor.organization_id)
+    session.add(fund)
+    await session.flush()
+    return _fund_public(fund, [])
+
+
+@router.get("/funds", response_model=Page[FundPublic])
+async def list_funds(
+    session: SessionDep, actor: Reader, limit: LimitParam = 50, cursor: CursorParam = None
+) -> Page[FundPublic]:
+    """Every fund and its balance."""
+    page = await paginate(session, select(Fund), key=[col(Fund.id)], limit=limit, cursor=cursor)
+    return Page[FundPublic](
+        items=[_fund_public(f, await fund_ledger.entries(session, f.id)) for f in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/funds/{id}", response_model=FundPublic, responses=problems(404))
+async def get_fund(id: str, session: SessionDep, actor: Reader) -> FundPublic:
+    """A fund's balance: available, committed, spent, and what employers and agencies owe."""
+    fund = await _fund(session, id)
+    return _fund_public(fund, await fund_ledger.entries(session, fund.id))
+
+
+@router.post(
+    "/funds/{id}/entries",
+    response_model=EntryPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(403, 404, 409),
+)
+async def add_entry(id: str, data: EntryCreate, session: SessionDep, actor: Writer) -> EntryPublic:
+    """One immutable entry of the ledger. A commitment for a movement may leave out the amount
+    (each leg's places at their price). Below zero is a 409 unless a coordinator gives an
+    `override` (recorded with the entry)."""
+    fund = await _fund(session, id)
+    amount = data.amount
+    if amount is None:
+        if data.kind != EntryKind.COMMITMENT.value or data.movement_id is None:
+            raise InvalidInput("Give the amount (only a movement's commitment may leave it out)")
+        amount = fund_ledger.movement_cost(await service.legs_of(session, data.movement_id))
+        if amount <= 0:
+            raise InvalidInput("The movement's legs have no price: give the amount")
+    entry = await fund_ledger.add(
+        session,
+        actor=actor,
+        fund=fund,
+        kind=EntryKind(data.kind),
+        amount=amount,
+        override=data.override,
+        crisis_id=data.crisis_id,
+        movement_id=data.movement_id,
+        against=data.against,
+        debtor_org_id=data.debtor_org_id,
+        note=data.note,
+    )
+    return EntryPublic.model_validate(entry, from_attributes=True)
+
+
+@router.get(
+    "/funds/{id}/entries",
+    response_model=Page[EntryPublic],
+    responses={200: {"content": {"text/csv": {}}}, **problems(404)},
+)
+async def list_entries(
+    id: str,
+    session: SessionDep,
+    actor: Reader,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """The ledger, oldest first; format=csv exports all of it."""
+    fund = await _fund(session, id)
+    if format == "csv":
+        ledger = await fund_ledger.entries(session, fund.id)
+        columns = tuple(EntryPublic.model_fields)
+        return manifest_csv.response(
+            columns,
+            ([getattr(e, c) for c in columns] for e in ledger),
+            f"fund-{fund.id}-ledger.csv",
+        )
+    page = await paginate(
+        session,
+        select(FundEntry).where(FundEntry.fund_id == fund.id),
+        key=[col(FundEntry.id)],
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[EntryPublic](
+        items=[EntryPublic.model_validate(e, from_attributes=True) for e in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.post("/funds/{id}/recoveries", response_model=RecoveryDone, responses=problems(404))
+async def recover_costs(
+    id: str, data: RecoveryCreate, request: Request, session: SessionDep, actor: Writer
+) -> RecoveryDone:
+    """Claim the cost of each boarded worker's own place from their employer (else their
+    agency) where the law of the fund's country says they pay
+    (`LIFELINE_REPATRIATION_RECOVERY`; the Philippines by default: RA 8042 s.15); once per
+    worker and movement."""
+    fund = await _fund(session, id)
+    await _movement(session, data.movement_id)
+    rules = request.app.state.settings.repatriation_recovery or fund_ledger.RECOVERY_RULES
+    rule = rules.get(fund.country)
+    done = await fund_ledger.recover(
+        session, actor=actor, fund=fund, movement_id=data.movement_id, rule=rule
+    )
+    return RecoveryDone(rule=rule, **done)

@@ -74,6 +74,9 @@ class LegCreate(BaseModel):
     destination: Annotated[Line, Field(min_length=1, max_length=120)]
     departs_at: datetime | None = None
     capacity: int = Field(ge=1, le=100_000)
+    cost_per_place: int | None = Field(
+        default=None, ge=0, le=10**12, description="In the paying fund's minor unit"
+    )
 
 
 class MovementCreate(BaseModel):
@@ -91,6 +94,7 @@ class LegPublic(BaseModel):
     departs_at: datetime | None
     capacity: int
     booked: int = Field(description="Places taken: never above capacity")
+    cost_per_place: int | None
 
 
 class MovementPublic(BaseModel):
@@ -156,3 +160,86 @@ class ManifestRow(BaseModel):
     places: int
     needs: str
     seat: str
+
+
+#: An ISO 4217 currency code.
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class FundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
+    currency: Currency
+    country: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="Whose fund (ISO 3166-1)")]
+
+
+class FundPublic(BaseModel):
+    id: str
+    name: str
+    currency: str
+    country: str
+    organization_id: str | None
+    available: int = Field(description="Minor units: budget, refunds and recoveries less what "
+                           "is set aside and spent")  # fmt: skip
+    committed: int = Field(description="Set aside for movements, not yet spent or released")
+    spent: int
+    budget: int
+    refunded: int
+    recovered: int
+    owed: dict[str, int] = Field(description="Owed to the fund, by the debtor's organisation id")
+
+
+class EntryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[
+        str,
+        Field(pattern="^(budget|commitment|release|expenditure|refund|recovery_received)$"),
+    ] = Field(description="Recovery claims are made by `POST /funds/{id}/recoveries`")
+    amount: int | None = Field(
+        default=None,
+        gt=0,
+        le=10**15,
+        description="In the fund's minor unit; a movement's commitment may leave it out: each "
+        "leg's places at their price",
+    )
+    crisis_id: Annotated[str, Field(max_length=36, pattern=r"^[0-9a-f-]{1,36}$")] | None = None
+    movement_id: Annotated[str, Field(max_length=36, pattern=r"^[0-9a-f-]{1,36}$")] | None = None
+    against: Annotated[str, Field(max_length=36, pattern=r"^[0-9a-f-]{1,36}$")] | None = Field(
+        default=None, description="The commitment an expenditure or a release draws on"
+    )
+    debtor_org_id: Annotated[str, Field(max_length=36, pattern=r"^[0-9a-f-]{1,36}$")] | None = None
+    note: Annotated[Line, Field(max_length=300)] | None = None
+    override: Annotated[Line, Field(min_length=3, max_length=300)] | None = Field(
+        default=None, description="Coordinators: why the fund may go below zero"
+    )
+
+
+class EntryPublic(BaseModel):
+    id: str
+    fund_id: str
+    kind: str
+    amount: int
+    crisis_id: str | None
+    movement_id: str | None
+    against: str | None
+    worker_id: str | None
+    debtor_org_id: str | None
+    note: str | None
+    override: str | None
+    at: datetime
+    by: str
+
+
+class RecoveryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    movement_id: Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
+
+
+class RecoveryDone(BaseModel):
+    rule: str | None = Field(description="Who pays by the law of the fund's country")
+    claimed: int
+    no_debtor: int = Field(description="Workers with neither employer nor agency in the directory")
+    already: int

@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("departs_at", TS, nullable=True),
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("booked", sa.Integer(), nullable=False),
+        sa.Column("cost_per_place", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["movement_id"],
             ["movements.id"],
@@ -144,9 +145,47 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_movement_seats_case_id"), "movement_seats", ["case_id"])
     op.create_index(op.f("ix_movement_seats_leg_id"), "movement_seats", ["leg_id"])
+    op.create_table(
+        "funds",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("country", sa.String(3), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_funds")),
+    )
+    op.create_table(
+        "fund_entries",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("fund_id", sa.String(36), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("crisis_id", sa.String(36), nullable=True),
+        sa.Column("movement_id", sa.String(36), nullable=True),
+        sa.Column("against", sa.String(36), nullable=True),
+        sa.Column("worker_id", sa.String(36), nullable=True),
+        sa.Column("debtor_org_id", sa.String(36), nullable=True),
+        sa.Column("note", sa.String(300), nullable=True),
+        sa.Column("override", sa.String(300), nullable=True),
+        sa.Column("at", TS, nullable=False),
+        sa.Column("by", sa.String(120), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["fund_id"],
+            ["funds.id"],
+            name=op.f("fk_fund_entries_fund_id_funds"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fund_entries")),
+    )
+    for column in ("crisis_id", "debtor_org_id", "fund_id", "movement_id"):
+        op.create_index(op.f(f"ix_fund_entries_{column}"), "fund_entries", [column])
 
 
 def downgrade() -> None:
+    op.drop_table("fund_entries")
+    op.drop_table("funds")
     op.drop_table("movement_seats")
     op.drop_table("repatriation_events")
     op.drop_table("movement_legs")

@@ -28,7 +28,7 @@ FORMULAS = [
 #: Text a spreadsheet reads as a formula after the whitespace it skips.
 HIDDEN = ["\t=1+1", "\r=1+1"]
 #: Columns written from numbers: they stay numbers, a negative one too.
-NUMERIC = {"lat", "lon", "accompanying_family", "version"}
+NUMERIC = {"lat", "lon", "accompanying_family", "version", "amount"}
 # Lisbon: a negative longitude.
 LISBON = {"lat": 38.7223, "lon": -9.1393}
 
@@ -303,6 +303,34 @@ async def manifest(
     return rows, exported.headers["content-type"], expected
 
 
+async def ledger(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """A fund's entries noted with formulas: the ledger's CSV writes the notes neutralised and
+    the amounts as numbers."""
+    headers = bearer(await make_token(Role.ADMIN))
+    fund = await client.post(
+        "/api/v1/funds",
+        json={"name": FORMULAS[0], "currency": "PHP", "country": "PHL"},
+        headers=headers,
+    )
+    assert fund.status_code == 201, fund.text
+    for note in FORMULAS:
+        made = await client.post(
+            f"/api/v1/funds/{fund.json()['id']}/entries",
+            json={"kind": "budget", "amount": 100, "note": note},
+            headers=headers,
+        )
+        assert made.status_code == 201, made.text
+    exported = await client.get(
+        f"/api/v1/funds/{fund.json()['id']}/entries", params={"format": "csv"}, headers=headers
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert {r["amount"] for r in rows} == {"100"}
+    return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -315,6 +343,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/crises/{id}/welfare"): welfare,
     ("GET", "/api/v1/crises/{id}/welfare-checks/{check_id}/recipients"): check_recipients,
     ("GET", "/api/v1/movements/{id}/manifest"): manifest,
+    ("GET", "/api/v1/funds/{id}/entries"): ledger,
 }
 
 

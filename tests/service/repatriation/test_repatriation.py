@@ -284,3 +284,106 @@ async def test_a_refusal_is_recorded_and_frees_the_seat(home: dict[str, Any]) ->
     assert (read.json()["consent"], read.json()["state"]) == ("refused", "withdrawn")
     legs = (await home["client"].get(f"/api/v1/movements/{moving['id']}", headers=who(home))).json()
     assert legs["legs"][0]["booked"] == 0
+
+
+async def test_the_fund_commits_spends_and_recovers_from_the_employer(
+    home: dict[str, Any],
+) -> None:
+    client, app = home["client"], home["app"]
+    employer = await make_org_in(app, OrgKind.EMPLOYER, "MYS", slug=unique("kl-builders"))
+    slug = (await client.get(f"/api/v1/organizations/{employer}", headers=who(home))).json()["slug"]
+    hired = await client.post(
+        "/api/v1/workers",
+        json={"nationality": "PHL", "document_number": unique("P"), "employer": slug,
+              "location": {"lat": KL[0], "lon": KL[1] + 0.01}},
+        headers=who(home),
+    )  # fmt: skip
+    assert hired.status_code == 201, hired.text
+    await raise_level(home, 4)
+    cases = []
+    for worker in (hired.json()["id"], home["workers"][0]):
+        made = await open_case(home, worker)
+        await consent(home, made.json()["id"])
+        cases.append(made.json()["id"])
+    legs = [
+        {"mode": "bus", "origin": "Kuala Lumpur", "destination": "KLIA", "capacity": 10,
+         "cost_per_place": 15_000},
+        {"mode": "flight", "origin": "KLIA", "destination": "Manila", "capacity": 10,
+         "cost_per_place": 1_200_000},
+    ]  # fmt: skip
+    moving = await client.post(
+        f"/api/v1/crises/{home['crisis']}/movements",
+        json={"title": "Flight home", "legs": legs},
+        headers=who(home),
+    )
+    movement_id = moving.json()["id"]
+    for case in cases:
+        assert (await seat(home, movement_id, case)).status_code == 200
+        for seq in (1, 2):
+            boarded = await client.post(
+                f"/api/v1/movements/{movement_id}/legs/{seq}/boarding",
+                json={"case_id": case},
+                headers=who(home),
+            )
+            assert boarded.status_code == 200
+
+    fund = await client.post(
+        "/api/v1/funds",
+        json={"name": "Emergency Repatriation Fund", "currency": "PHP", "country": "PHL"},
+        headers=who(home),
+    )
+    assert fund.status_code == 201, fund.text
+    entries = f"/api/v1/funds/{fund.json()['id']}/entries"
+
+    async def entry(token: str = "phl", **body: Any) -> httpx.Response:
+        return await client.post(entries, json=body, headers=who(home, token))
+
+    assert (await entry(kind="budget", amount=20_000_000)).status_code == 201
+    # The movement's commitment: each leg's places at their price (10 × 15,000 + 10 × 1,200,000).
+    committed = await entry(kind="commitment", movement_id=movement_id, crisis_id=home["crisis"])
+    assert committed.status_code == 201 and committed.json()["amount"] == 12_150_000
+    paid = await entry(kind="expenditure", amount=10_000_000, against=committed.json()["id"])
+    assert paid.status_code == 201
+    over = await entry(kind="expenditure", amount=3_000_000, against=committed.json()["id"])
+    assert over.status_code == 409  # more than the commitment has left
+    released = await entry(kind="release", amount=2_150_000, against=committed.json()["id"])
+    assert released.status_code == 201
+    balance = (await client.get(f"/api/v1/funds/{fund.json()['id']}", headers=who(home))).json()
+    assert (balance["available"], balance["committed"], balance["spent"]) == (
+        10_000_000,
+        0,
+        10_000_000,
+    )
+    # Below zero: refused, not for a consular officer, and a coordinator's override is recorded.
+    assert (await entry(kind="expenditure", amount=11_000_000)).status_code == 409
+    forced = await entry(kind="expenditure", amount=11_000_000, override="charter paid upfront")
+    assert forced.status_code == 403
+    allowed = await entry(
+        "coordinator", kind="expenditure", amount=11_000_000, override="charter paid upfront"
+    )
+    assert allowed.status_code == 201 and allowed.json()["override"] == "charter paid upfront"
+
+    # The employer pays for their worker's return (RA 8042 s.15); the other has no employer.
+    recovered = await client.post(
+        f"/api/v1/funds/{fund.json()['id']}/recoveries",
+        json={"movement_id": movement_id},
+        headers=who(home),
+    )
+    assert recovered.json() == {
+        "rule": "employer_or_agency", "claimed": 1, "no_debtor": 1, "already": 0,
+    }  # fmt: skip
+    again = await client.post(
+        f"/api/v1/funds/{fund.json()['id']}/recoveries",
+        json={"movement_id": movement_id},
+        headers=who(home),
+    )
+    assert again.json()["already"] == 1 and again.json()["claimed"] == 0
+    received = await entry(kind="recovery_received", amount=1_000_000, debtor_org_id=employer)
+    assert received.status_code == 201
+    too_much = await entry(kind="recovery_received", amount=500_000, debtor_org_id=employer)
+    assert too_much.status_code == 409
+    balance = (await client.get(f"/api/v1/funds/{fund.json()['id']}", headers=who(home))).json()
+    assert balance["owed"] == {employer: 215_000} and balance["available"] == 0
+    ledger = await client.get(f"{entries}?format=csv", headers=who(home))
+    rows = list(csv.DictReader(io.StringIO(ledger.text)))
+    assert [r["kind"] for r in rows].count("recovery_claim") == 1 and len(rows) == 7
