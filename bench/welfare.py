@@ -638,7 +638,7 @@ async def inbound(
             latencies,
         )
         print(
-            f"    {rate / base_rate:.2f} × /healthz's rate, median {p50 / base_p50:.1f} × its median"
+            f"    {rate / base_rate:.3f} × /healthz's rate, median {p50 / base_p50:.1f} × its median"
         )
         statuses: dict[str, int] = {}
         taken: dict[str, int] = {}
