@@ -19,7 +19,7 @@ from service.registry.service import get_worker
 from service.repatriation import service
 from service.repatriation.models import CaseKind, CaseState, Movement, Passport, RepatriationCase
 from service.repatriation.schemas import CaseCreate
-from service.tasks.service import create_task, existing_keys
+from service.tasks.service import create_task, existing_keys, has_task
 
 #: What the origin side does for a person who arrived (AFML 2011 rec. 11, 12, 16; MICIC G14):
 #: key, title, who (kind of organisation of the worker's country).
@@ -88,7 +88,7 @@ async def _travel_document(
     case: RepatriationCase,
 ) -> None:
     key = f"repatriation.travel_document@{worker.id}"
-    if key in await existing_keys(session, crisis.id):
+    if await has_task(session, crisis.id, key):
         return
     embassy = await embassy_for(session, worker)
     held = "held by the employer" if case.passport == Passport.HELD_BY_EMPLOYER.value else "lost"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import shapely
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -312,35 +313,48 @@ async def _holding(
     session: AsyncSession, workers: Sequence[Worker], *, drill: bool
 ) -> list[Crisis]:
     """The open crises (of the drill's kind) whose latest zone holds one of these people."""
+    placed = [(w.lon, w.lat) for w in workers if w.lat is not None and w.lon is not None]
+    if not placed:
+        return []
     crises = (
         await session.exec(
             select(Crisis).where(Crisis.phase != Phase.CLOSED.value, Crisis.exercise == drill)
         )
     ).all()
-    placed = [(w.lon, w.lat) for w in workers if w.lat is not None and w.lon is not None]
-    if not placed or not crises:
-        return []
     out = []
     for crisis in crises:
         zone = (
             await session.exec(
-                select(CrisisZone)
+                select(CrisisZone.id)
                 .where(CrisisZone.crisis_id == crisis.id)
                 .order_by(col(CrisisZone.version).desc())
+                .limit(1)
             )
         ).first()
         if zone is None:
             continue
-        geometry = shapely.from_geojson(_json(zone.geometry))
+        geometry = await _zone(session, zone)
         if any(shapely.contains_xy(geometry, x, y) for x, y in placed):
             out.append(crisis)
     return out
 
 
-def _json(geometry: Any) -> str:
-    import orjson
+#: Zones read and prepared, by their row (a zone version never changes): a reply must not parse
+#: a crisis's outline each time.
+_ZONES: dict[str, Any] = {}
 
-    return orjson.dumps(geometry).decode()
+
+async def _zone(session: AsyncSession, zone_id: str) -> Any:
+    found = _ZONES.get(zone_id)
+    if found is None:
+        row = await session.get(CrisisZone, zone_id)
+        assert row is not None
+        found = shapely.from_geojson(orjson.dumps(row.geometry).decode())
+        shapely.prepare(found)
+        if len(_ZONES) >= 256:
+            _ZONES.pop(next(iter(_ZONES)))
+        _ZONES[zone_id] = found
+    return found
 
 
 async def _answered_lately(session: AsyncSession, from_hash: str | None, this: str) -> bool:

@@ -44,8 +44,9 @@ log = logging.getLogger("lifeline.sending")
 _WORKERS = Worker.__table__  # type: ignore[attr-defined]
 #: Outcomes written back at least this often (messages): what a crash may send twice at most.
 FLUSH_EVERY = 100
-#: Messages in flight to a gateway at once, per sender.
-CONCURRENCY = 64
+#: Messages in flight to a gateway at once, per sender: past about 16 the HTTP client's own
+#: work grows faster than the gateway's answers come (bench/welfare.py).
+CONCURRENCY = 16
 #: Reached: a status still ``unknown`` (or left ``no_answer``, ``unreachable`` by an earlier
 #: check) becomes ``contacted``.
 _REACHED_FROM = frozenset(

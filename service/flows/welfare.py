@@ -12,7 +12,7 @@ from service.crises.models import Crisis
 from service.directory.models import Organization, OrgKind
 from service.registry.models import Worker
 from service.registry.protect import Protector
-from service.tasks.service import create_task, existing_keys
+from service.tasks.service import create_task, has_task
 from service.welfare.models import WelfareOutcome
 from service.welfare.service import Outcome, Recorded, record_outcome
 
@@ -73,7 +73,7 @@ async def help_who_needs_it(
     the organisation that serves them, if the crisis has it not already."""
     if recorded.changed and recorded.status.status == WelfareOutcome.NEEDS_HELP.value:
         key = task_key(recorded.worker.id)
-        if key not in await existing_keys(session, crisis.id):
+        if not await has_task(session, crisis.id, key):
             org = await serving_organization(session, recorded.worker)
             await create_task(
                 session,

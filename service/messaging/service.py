@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as select_rows
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from integrations.messaging.base import DeliveryState, GatewayConfig, Receipt
-from service.db import UTCDateTime, utcnow
+from service.db import UTCDateTime, insert_rows, utcnow
 from service.messaging.models import (
     InboundMessage,
     MessageState,
@@ -287,9 +287,7 @@ async def cancel_pending(
 async def insert_messages(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Queue planned messages (each a complete row of ``messages_out``), in the caller's
     transaction: they go out only if what planned them is committed."""
-    connection = await session.connection()
-    for start in range(0, len(rows), 5000):
-        await connection.execute(insert(OUT), list(rows[start : start + 5000]))
+    await insert_rows(await session.connection(), OUT, rows)
 
 
 async def progress(session: AsyncSession, check_id: str) -> dict[str, dict[str, int]]:

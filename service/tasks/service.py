@@ -130,6 +130,14 @@ async def existing_keys(session: AsyncSession, crisis_id: str) -> dict[str, str]
     return {t.key: t.id for t in rows}
 
 
+async def has_task(session: AsyncSession, crisis_id: str, key: str) -> bool:
+    """Whether the crisis has the task of ``key``: one indexed lookup, not the crisis's tasks."""
+    found = await session.exec(
+        select(Task.id).where(Task.crisis_id == crisis_id, Task.key == key).limit(1)
+    )
+    return found.first() is not None
+
+
 async def get_task(session: AsyncSession, *, actor: Principal, task_id: str) -> Task:
     """The task if the actor may read it: coordinators, its holder, and whoever handed it on."""
     task = await session.get(Task, task_id)

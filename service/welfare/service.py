@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
 from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,7 +24,7 @@ from service.auth.principal import Principal
 from service.changes import who
 from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
-from service.db import new_id, utcnow
+from service.db import insert_rows, new_id, utcnow
 from service.errors import Forbidden
 from service.exposure.service import sees_exactly
 from service.lookups import not_found
@@ -372,8 +372,7 @@ async def set_many(
         for w in fresh
     ]
     events: list[dict[str, Any]] = [{"status_id": r["id"], "previous": None} for r in new_rows]
-    for start in range(0, len(new_rows), _CHUNK):
-        await connection.execute(insert(_STATUSES), new_rows[start : start + _CHUNK])
+    await insert_rows(connection, _STATUSES, new_rows)
     moved = sorted(movable)
     for start in range(0, len(moved), _CHUNK):
         chunk = moved[start : start + _CHUNK]
@@ -409,8 +408,7 @@ async def set_many(
         }
         for e in events
     ]
-    for start in range(0, len(history), _CHUNK):
-        await connection.execute(insert(_EVENTS), history[start : start + _CHUNK])
+    await insert_rows(connection, _EVENTS, history)
     changed = fresh + moved
     if changed:
         await crisis_event(
