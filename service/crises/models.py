@@ -44,6 +44,9 @@ class Crisis(SQLModel, table=True):
     alert_level: int = 1
     #: A drill: it runs every playbook, and nothing it produces reaches a real person.
     exercise: bool = False
+    #: Unknown numbers that write in during the crisis become crisis-time registrations that a
+    #: person confirms (``service.flows.replies``); off by default.
+    intake: bool = False
     #: Stood down by a cancel: tasks not started were cancelled, the rest flagged.
     stood_down: bool = False
     countries: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))

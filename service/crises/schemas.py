@@ -90,6 +90,11 @@ class CrisisUpdate(BaseModel):
     zones: ZonesInput | None = Field(
         default=None, description="A new zone, in the shapes `POST` takes: the old one is kept"
     )
+    intake: bool | None = Field(
+        default=None,
+        description="Unknown numbers that write in become crisis-time registrations a person "
+        "confirms (`GET /messages/inbound?state=intake`)",
+    )
 
 
 class CrisisPublic(BaseModel):
@@ -106,6 +111,9 @@ class CrisisPublic(BaseModel):
         "real person"
     )
     stood_down: bool
+    intake: bool = Field(
+        default=False, description="Unknown numbers that write in become crisis-time registrations"
+    )
     countries: list[str]
     opened_by: str
     created_at: datetime

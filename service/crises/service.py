@@ -289,7 +289,7 @@ async def change(
             extra={"current_version": crisis.version},
         )
     done: list[str] = []
-    for name in ("phase", "alert_level", "title", "severity"):
+    for name in ("phase", "alert_level", "title", "severity", "intake"):
         if name in changes and changes[name] is not None and getattr(crisis, name) != changes[name]:
             before = getattr(crisis, name)
             setattr(crisis, name, changes[name])

@@ -34,8 +34,11 @@ from service.lookups import not_found
 from service.messaging import service as messaging
 from service.messaging.models import InboundMessage, InboundState, MessageState, Step
 from service.registry.access import visibility_clause
-from service.registry.models import Worker
+from service.registry.locate import Locator
+from service.registry.models import Source, Worker
 from service.registry.protect import Protector
+from service.registry.schemas import WorkerCreate
+from service.registry.service import register_worker
 from service.welfare.models import WelfareOutcome, WelfareStatus
 from service.welfare.service import Outcome
 
@@ -99,7 +102,7 @@ async def take(
         elif state is InboundState.TO_READ:
             taken.to_read += 1
         else:
-            taken.unknown_sender += 1
+            taken.unknown_sender += 1  # answered; an intake also waits for a person
     return taken
 
 
@@ -165,7 +168,9 @@ async def _one(
     row.worker_ids = [w.id for w in workers]
     outcome = understood.outcome
     if not workers:
-        state = InboundState.UNKNOWN_SENDER
+        taking = await _taking_registrations(session, drill=drill)
+        state = InboundState.INTAKE if taking and e164 else InboundState.UNKNOWN_SENDER
+        row.crisis_ids = [c.id for c in taking] if state is InboundState.INTAKE else []
         if e164 and not await _answered_lately(session, from_hash, row.id):
             _answer(
                 session,
@@ -355,6 +360,82 @@ async def _zone(session: AsyncSession, zone_id: str) -> Any:
             _ZONES.pop(next(iter(_ZONES)))
         _ZONES[zone_id] = found
     return found
+
+
+async def _taking_registrations(session: AsyncSession, *, drill: bool) -> list[Crisis]:
+    """The open crises (of the drill's kind) that take crisis-time registrations."""
+    rows = await session.exec(
+        select(Crisis).where(
+            Crisis.phase != Phase.CLOSED.value,
+            Crisis.exercise == drill,
+            col(Crisis.intake).is_(True),
+        )
+    )
+    return list(rows.all())
+
+
+async def register_sender(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    message_id: str,
+    data: WorkerCreate,
+    protector: Protector,
+    locator: Locator,
+) -> tuple[InboundMessage, Worker]:
+    """A person called an unknown sender back and registers them: a crisis-time registration
+    (``source = crisis_intake``, unverified) with the number that wrote, its message then
+    speaking for them (a SAFE or HELP in it sets their status in the crises taking
+    registrations). 404 for a message the caller may not read; 409 for one that is no intake."""
+    row = await session.get(InboundMessage, message_id)
+    visible = await visible_workers(session, actor, row.worker_ids if row else [])
+    if row is None or not may_read(actor, row, visible):
+        raise not_found("message", message_id)
+    if row.state != InboundState.INTAKE.value:
+        raise Conflict("This message is not a crisis-time registration waiting for a person")
+    phone = protector.sealer.open(row.from_sealed, record_id=row.id, field="from")
+    if not phone:
+        raise Conflict("The number of this message is no longer kept (retention)")
+    asked = data.model_copy(
+        update={"phone": phone, "source": Source.CRISIS_INTAKE, "verified": False}
+    )
+    worker = await register_worker(
+        session, actor=actor, protector=protector, locator=locator, data=asked
+    )
+    row.worker_ids = [worker.id]
+    row.state = InboundState.READ.value
+    row.read_by = _who(actor)
+    row.read_at = utcnow()
+    understood = replies.understand(open_text(row, protector) or "")
+    if understood.outcome in _OUTCOMES:
+        crises = [
+            c
+            for c in await _taking_registrations(session, drill=row.drill)
+            if c.id in row.crisis_ids
+        ]
+        if crises:
+            assert understood.outcome is not None
+            await record_reading(
+                session,
+                row=row,
+                workers=[worker],
+                crises=crises,
+                outcome=_OUTCOMES[understood.outcome],
+                note=understood.words or None,
+                by=actor,
+                protector=protector,
+            )
+            row.outcome = understood.outcome.value
+    session.add(row)
+    record(
+        session,
+        actor=actor,
+        action="message.registered",
+        subject_type="message",
+        subject_id=row.id,
+        detail={"worker": worker.id, "crises": row.crisis_ids},
+    )
+    return row, worker
 
 
 async def _answered_lately(session: AsyncSession, from_hash: str | None, this: str) -> bool:

@@ -88,6 +88,9 @@ class InboundState(enum.StrEnum):
     READ = "read"
     #: From a number the register does not know: answered with the hotline.
     UNKNOWN_SENDER = "unknown_sender"
+    #: From a number the register does not know, while a crisis takes crisis-time registrations:
+    #: a person calls back and registers them (``POST /messages/inbound/{id}/registration``).
+    INTAKE = "intake"
 
 
 class InboundMessage(SQLModel, table=True):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from sqlmodel import col, select
 
 from integrations.messaging.base import Gateway, GatewayConfig, InboundError
@@ -19,14 +19,22 @@ from integrations.messaging.registry import GATEWAYS
 from service.auth.dependencies import signed_by_provider
 from service.deps import SessionDep
 from service.errors import InvalidInput, NotFound, Unauthenticated
-from service.flows.replies import may_read, open_text, read_message, take, visible_workers
+from service.flows.replies import (
+    may_read,
+    open_text,
+    read_message,
+    register_sender,
+    take,
+    visible_workers,
+)
 from service.messaging.dependencies import Pusher, Reader
 from service.messaging.models import InboundMessage, InboundState
 from service.messaging.schemas import InboundPublic, InboundPush, InboundTaken, ReadingCreate
 from service.messaging.service import gateway_config, gateway_kind
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
-from service.registry.dependencies import ProtectorDep
+from service.registry.dependencies import LocatorDep, ProtectorDep
+from service.registry.schemas import WorkerCreate
 from service.settings import PLACEHOLDER_PREFIX, Environment
 
 router = APIRouter(tags=["messages"])
@@ -191,5 +199,29 @@ async def record_reading(
     `stop` honours a STOP; `nothing` marks it read. The same reading again changes nothing."""
     row = await read_message(
         session, actor=actor, message_id=id, outcome=data.outcome, note=data.note, protector=protect
+    )
+    return _present(row, protect)
+
+
+@router.post(
+    "/messages/inbound/{id}/registration",
+    response_model=InboundPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(403, 404, 409),
+)
+async def register_from_message(
+    id: str,
+    data: WorkerCreate,
+    session: SessionDep,
+    actor: Reader,
+    protect: ProtectorDep,
+    locator: LocatorDep,
+) -> InboundPublic:
+    """A crisis-time registration of a number that wrote in while a crisis takes them
+    (`GET /messages/inbound?state=intake`): a person called back, and registers the worker as
+    `POST /workers` does, with that number as their phone, `source` `crisis_intake`, unverified.
+    A SAFE or HELP in the message then sets their status in those crises."""
+    row, _ = await register_sender(
+        session, actor=actor, message_id=id, data=data, protector=protect, locator=locator
     )
     return _present(row, protect)

@@ -124,11 +124,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("phone_hash", name=op.f("pk_phone_stops")),
     )
 
+    op.add_column(
+        "crises",
+        sa.Column("intake", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.add_column("workers", sa.Column("phone_hash", sa.String(64), nullable=True))
     op.create_index(op.f("ix_workers_phone_hash"), "workers", ["phone_hash"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("crises") as batch_op:
+        batch_op.drop_column("intake")
     op.drop_index(op.f("ix_workers_phone_hash"), table_name="workers")
     with op.batch_alter_table("workers") as batch_op:
         batch_op.drop_column("phone_hash")

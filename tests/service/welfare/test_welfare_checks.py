@@ -687,3 +687,57 @@ async def test_no_two_checks_reach_a_person_within_the_quiet_hours(klang: dict[s
         f"/api/v1/crises/{crisis}/welfare-check-preview", json={}, headers=bearer(tokens["phl"])
     )
     assert (third.json()["recipients"], third.json()["quiet"]) == (0, 4)
+
+
+async def test_an_unknown_number_becomes_a_crisis_time_registration(klang: dict[str, Any]) -> None:
+    client, tokens = klang["client"], klang["tokens"]
+    crisis = await open_crisis(klang)
+    read = await client.get(f"/api/v1/crises/{crisis}", headers=bearer(tokens["coordinator"]))
+    opened = await client.patch(
+        f"/api/v1/crises/{crisis}",
+        json={"intake": True},
+        headers={**bearer(tokens["coordinator"]), "If-Match": read.headers["etag"]},
+    )
+    assert opened.status_code == 200 and opened.json()["intake"] is True, opened.text
+    stranger = "+60129998877"
+    wrote = await reply(klang, "SMx1", stranger, "TOLONG saya di Klang")
+    assert wrote.json()["unknown_sender"] == 1
+    queue = await client.get(
+        "/api/v1/messages/inbound",
+        params={"state": "intake"},
+        headers=bearer(tokens["coordinator"]),
+    )
+    [waiting] = queue.json()["items"]
+    assert waiting["text"] == "TOLONG saya di Klang" and waiting["crisis_ids"] == [crisis]
+    hidden = await client.get(
+        "/api/v1/messages/inbound", params={"state": "intake"}, headers=bearer(tokens["idn"])
+    )
+    assert hidden.json()["items"] == []
+    registered = await client.post(
+        f"/api/v1/messages/inbound/{waiting['id']}/registration",
+        json={"nationality": "IDN", "given_name": "Sari", "family_name": "Wulan",
+              "languages": ["id"], "location": {"lat": KL[0], "lon": KL[1]}},
+        headers=bearer(tokens["coordinator"]),
+    )  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    [worker_id] = registered.json()["worker_ids"]
+    again = await client.post(
+        f"/api/v1/messages/inbound/{waiting['id']}/registration",
+        json={"nationality": "IDN", "location": {"lat": KL[0], "lon": KL[1]}},
+        headers=bearer(tokens["coordinator"]),
+    )
+    assert again.status_code == 409
+    record = await client.get(f"/api/v1/workers/{worker_id}", headers=bearer(tokens["admin"]))
+    assert (record.json()["source"], record.json()["verified"]) == ("crisis_intake", False)
+    assert record.json()["phone"] == stranger
+    status = await client.get(
+        f"/api/v1/crises/{crisis}/welfare/{worker_id}", headers=bearer(tokens["admin"])
+    )
+    assert (status.json()["status"], status.json()["note"]) == ("needs_help", "saya di Klang")
+    # The number is known now: the next message is theirs.
+    later = await reply(klang, "SMx2", stranger, "1 sudah aman")
+    assert later.json()["understood"] == 1
+    status = await client.get(
+        f"/api/v1/crises/{crisis}/welfare/{worker_id}", headers=bearer(tokens["admin"])
+    )
+    assert status.json()["status"] == "safe"
