@@ -32,7 +32,13 @@ from service.errors import Conflict
 from service.flows.welfare import record_welfare
 from service.lookups import not_found
 from service.messaging import service as messaging
-from service.messaging.models import InboundMessage, InboundState, MessageState, Step
+from service.messaging.models import (
+    InboundMessage,
+    InboundState,
+    MessageState,
+    OutboundMessage,
+    Step,
+)
 from service.registry.access import visibility_clause
 from service.registry.locate import Locator
 from service.registry.models import Source, Worker
@@ -300,18 +306,26 @@ def _language(worker: Worker) -> str:
 async def _checking(
     session: AsyncSession, workers: Sequence[Worker], *, drill: bool
 ) -> list[Crisis]:
-    """The open crises (of the drill's kind) that have a welfare status for these people."""
-    rows = await session.exec(
+    """The open crises (of the drill's kind) that check on these people: a welfare status of
+    theirs, or a check's message to them."""
+    ids = [w.id for w in workers]
+    open_ = (Crisis.phase != Phase.CLOSED.value, Crisis.exercise == drill)
+    by_status = await session.exec(
         select(Crisis)
         .join(WelfareStatus, col(WelfareStatus.crisis_id) == col(Crisis.id))
-        .where(
-            col(WelfareStatus.worker_id).in_([w.id for w in workers]),
-            Crisis.phase != Phase.CLOSED.value,
-            Crisis.exercise == drill,
-        )
-        .order_by(col(Crisis.created_at), col(Crisis.id))
+        .where(col(WelfareStatus.worker_id).in_(ids), *open_)
     )
-    return _unique(list(rows.all()))
+    by_message = await session.exec(
+        select(Crisis)
+        .join(OutboundMessage, col(OutboundMessage.crisis_id) == col(Crisis.id))
+        .where(
+            col(OutboundMessage.worker_id).in_(ids),
+            col(OutboundMessage.check_id).is_not(None),
+            *open_,
+        )
+    )
+    found = [*by_status.all(), *by_message.all()]
+    return _unique(sorted(found, key=lambda c: (c.created_at, c.id)))
 
 
 async def _holding(
@@ -466,8 +480,6 @@ def _answer(
     protector: Protector,
 ) -> None:
     """Queue the answer to an inbound message, through the gateway it came by."""
-    from service.messaging.models import OutboundMessage
-
     message = OutboundMessage(
         worker_id=worker.id if worker is not None else None,
         reply_to=row.id,

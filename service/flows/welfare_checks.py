@@ -293,15 +293,9 @@ async def start(
     cost = {(t.kind, t.language): t.segments for t in texts}
     session.add(check)
     await session.flush()
-    await welfare.set_many(
-        session,
-        crisis=crisis,
-        worker_ids=[r.worker_id for r in found.recipients],
-        to=WelfareOutcome.UNKNOWN,
-        only_from=frozenset(),
-        actor=actor,
-        how=None,
-    )
+    # The recipients' statuses come with their messages: `contacted` when each is sent (a
+    # hundred thousand `unknown` rows and their history now would double what the check
+    # writes before it answers).
     await welfare.set_many(
         session,
         crisis=crisis,
@@ -465,7 +459,10 @@ async def advance(
             continue
         recipients = await _recipients(session, check.id)
         current = await welfare.statuses_of(session, crisis.id, recipients)
-        silent = [w for w in recipients if current.get(w) in welfare.WAITING]
+        # Silent: still waiting, or not even reached yet (no status: its message is pending).
+        silent = [
+            w for w in recipients if current.get(w, WelfareOutcome.UNKNOWN) in welfare.WAITING
+        ]
         if check.deadline_at <= now:
             await messaging.cancel_pending(
                 session, silent, reason="deadline", crisis_id=crisis.id, steps=[Step.REMINDER.value]
