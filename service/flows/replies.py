@@ -11,6 +11,7 @@ number the register does not know is answered with the hotline, once a day at mo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -87,7 +88,9 @@ async def take(
     taken = Taken()
     for item in items:
         if isinstance(item, base.Receipt):
-            moved = await messaging.apply_receipt(session, gateway=gateway, receipt=item)
+            moved = await messaging.apply_receipt(
+                session, gateway=gateway, receipt=item, drill=local
+            )
             taken.receipts += 1
             if moved is not None and moved.state == MessageState.UNDELIVERABLE.value:
                 await _unreachable(session, moved.crisis_id, moved.worker_id, moved.step)
@@ -100,6 +103,7 @@ async def take(
             drill=local,
             item=item,
             protector=protector,
+            pushed=answer_through is not None,
         )
         if state is None:
             taken.repeated += 1
@@ -142,13 +146,17 @@ async def _one(
     drill: bool,
     item: base.InboundMessage,
     protector: Protector,
+    pushed: bool = False,
 ) -> InboundState | None:
+    """One message. ``pushed``: an integration's, not a gateway's: it answers no unknown number
+    (no SMS to any number an integration names), its STOP waits for a person, and it speaks
+    only for people a check asked."""
     e164 = normalise(item.sender)
     from_hash = protector.phone_hash_e164(e164) if e164 else None
     row = InboundMessage(
         id=new_id(),
         gateway=gateway,
-        provider_id=item.provider_id[:80],
+        provider_id=provider_key(item.provider_id),
         from_hash=from_hash,
         state=InboundState.TO_READ.value,
         drill=drill,
@@ -177,7 +185,7 @@ async def _one(
         taking = await _taking_registrations(session, drill=drill)
         state = InboundState.INTAKE if taking and e164 else InboundState.UNKNOWN_SENDER
         row.crisis_ids = [c.id for c in taking] if state is InboundState.INTAKE else []
-        if e164 and not await _answered_lately(session, from_hash, row.id):
+        if e164 and not pushed and not await _answered_lately(session, from_hash, row.id):
             _answer(
                 session,
                 row,
@@ -189,6 +197,8 @@ async def _one(
                 to=e164,
                 protector=protector,
             )
+    elif outcome is replies.Outcome.STOP and pushed:
+        state = InboundState.TO_READ
     elif outcome is replies.Outcome.STOP:
         assert from_hash is not None
         await messaging.stop(
@@ -211,11 +221,16 @@ async def _one(
         row.crisis_ids = [c.id for c in await _checking(session, workers, drill=drill)]
     else:
         crises = await _checking(session, workers, drill=drill)
-        if outcome is replies.Outcome.SAFE:
+        if outcome is replies.Outcome.SAFE and not pushed:
             crises = _unique(crises + await _holding(session, workers, drill=drill))
         if not crises:
             # Nothing asks about them now: a person reads it, rather than it vanishing.
             state = InboundState.TO_READ
+        elif await _settled_otherwise(session, workers, crises, _OUTCOMES[outcome]):
+            # A status a person settled (deceased, missing, needs help...) is not undone by an
+            # SMS read by a machine: a person reads it.
+            state = InboundState.TO_READ
+            row.crisis_ids = [c.id for c in crises]
         else:
             state = InboundState.UNDERSTOOD
             await record_reading(
@@ -376,6 +391,31 @@ async def _zone(session: AsyncSession, zone_id: str) -> Any:
     return found
 
 
+def provider_key(given: str) -> str:
+    """The provider's message id as kept (unique with the gateway): as given, or its hash when
+    longer than the column, so that two long ids never collide by truncation."""
+    return given if len(given) <= 80 else hashlib.sha256(given.encode()).hexdigest()
+
+
+async def _settled_otherwise(
+    session: AsyncSession,
+    workers: Sequence[Worker],
+    crises: Sequence[Crisis],
+    outcome: WelfareOutcome,
+) -> bool:
+    """Whether one of these people has, in one of these crises, a settled status other than
+    ``outcome``."""
+    from service.welfare.service import SETTLED
+
+    rows = await session.exec(
+        select(WelfareStatus.status).where(
+            col(WelfareStatus.worker_id).in_([w.id for w in workers]),
+            col(WelfareStatus.crisis_id).in_([c.id for c in crises]),
+        )
+    )
+    return any(s in SETTLED and s != outcome.value for s in rows.all())
+
+
 async def _taking_registrations(session: AsyncSession, *, drill: bool) -> list[Crisis]:
     """The open crises (of the drill's kind) that take crisis-time registrations."""
     rows = await session.exec(
@@ -458,7 +498,9 @@ async def _answered_lately(session: AsyncSession, from_hash: str | None, this: s
         await session.exec(
             select(InboundMessage.id).where(
                 InboundMessage.from_hash == from_hash,
-                InboundMessage.state == InboundState.UNKNOWN_SENDER.value,
+                col(InboundMessage.state).in_(
+                    [InboundState.UNKNOWN_SENDER.value, InboundState.INTAKE.value]
+                ),
                 InboundMessage.received_at >= since,
                 InboundMessage.id != this,
             )

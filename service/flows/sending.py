@@ -160,7 +160,10 @@ async def send_due(
     """Send what is due: claim up to ``limit`` messages, send them, record each outcome; the
     statuses that follow. Counts by outcome."""
     counts: dict[str, int] = defaultdict(int)
-    ids = await messaging.claim(engine, limit)
+    # No more than half a lease's worth at the gateway's pace: the claim must be sent before
+    # another sender may take it again.
+    pace = sender.settings.messages_rate_per_s * messaging.LEASE.total_seconds() / 2
+    ids = await messaging.claim(engine, max(1, min(limit, int(pace))))
     if not ids:
         return dict(counts)
     async with maker() as session:

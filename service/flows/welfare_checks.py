@@ -230,6 +230,9 @@ async def start(
     transaction. One running check per organisation and crisis (409 for a second)."""
     if crisis.phase == Phase.CLOSED.value:
         raise Conflict("This crisis is closed: reopen it to check on people")
+    # Two starts at once queue on the crisis's row (PostgreSQL; SQLite has one writer), so that
+    # the second sees the first's check.
+    await session.exec(select(Crisis.id).where(Crisis.id == crisis.id).with_for_update())
     running = (
         await session.exec(
             select(WelfareCheck.id).where(
@@ -465,7 +468,12 @@ async def advance(
         ]
         if check.deadline_at <= now:
             await messaging.cancel_pending(
-                session, silent, reason="deadline", crisis_id=crisis.id, steps=[Step.REMINDER.value]
+                session,
+                silent,
+                reason="deadline",
+                crisis_id=crisis.id,
+                steps=[Step.REMINDER.value],
+                check_id=check.id,
             )
             changed = await welfare.set_many(
                 session,

@@ -166,11 +166,12 @@ async def list_inbound(
     )
     rows: list[InboundMessage] = list(page.items)
     visible = await visible_workers(session, actor, [w for r in rows for w in r.worker_ids])
-    items = [_present(r, protect) for r in rows if may_read(actor, r, visible)]
+    items = [_present(r, protect, visible) for r in rows if may_read(actor, r, visible)]
     return Page[InboundPublic](items=items, next_cursor=page.next_cursor)
 
 
-def _present(row: InboundMessage, protect: Any) -> InboundPublic:
+def _present(row: InboundMessage, protect: Any, visible: set[str]) -> InboundPublic:
+    """A message as the caller may see it: only the people of that phone they may read."""
     return InboundPublic(
         id=row.id,
         gateway=row.gateway,
@@ -178,7 +179,7 @@ def _present(row: InboundMessage, protect: Any) -> InboundPublic:
         state=row.state,
         outcome=row.outcome,
         text=open_text(row, protect),
-        worker_ids=row.worker_ids,
+        worker_ids=[w for w in row.worker_ids if w in visible],
         crisis_ids=row.crisis_ids,
         drill=row.drill,
         read_by=row.read_by,
@@ -200,7 +201,7 @@ async def record_reading(
     row = await read_message(
         session, actor=actor, message_id=id, outcome=data.outcome, note=data.note, protector=protect
     )
-    return _present(row, protect)
+    return _present(row, protect, await visible_workers(session, actor, row.worker_ids))
 
 
 @router.post(
@@ -224,4 +225,4 @@ async def register_from_message(
     row, _ = await register_sender(
         session, actor=actor, message_id=id, data=data, protector=protect, locator=locator
     )
-    return _present(row, protect)
+    return _present(row, protect, await visible_workers(session, actor, row.worker_ids))

@@ -183,7 +183,7 @@ async def release(engine: AsyncEngine, ids: Sequence[str]) -> None:
 
 
 async def apply_receipt(
-    session: AsyncSession, *, gateway: str, receipt: Receipt
+    session: AsyncSession, *, gateway: str, receipt: Receipt, drill: bool = False
 ) -> OutboundMessage | None:
     """A delivery receipt moves its message forward (never back); the message, when it is ours
     and moved, else None. The same receipt twice changes nothing."""
@@ -192,6 +192,7 @@ async def apply_receipt(
             select(OutboundMessage).where(
                 OutboundMessage.gateway == gateway,
                 OutboundMessage.provider_id == receipt.provider_id,
+                OutboundMessage.drill == drill,
             )
         )
     ).first()
@@ -264,6 +265,7 @@ async def cancel_pending(
     reason: str,
     crisis_id: str | None = None,
     steps: Sequence[str] | None = None,
+    check_id: str | None = None,
 ) -> int:
     """Cancel the messages still waiting for these workers (of one crisis, of some steps)."""
     if not worker_ids:
@@ -277,6 +279,8 @@ async def cancel_pending(
         statement = statement.where(OUT.c.crisis_id == crisis_id)
     if steps is not None:
         statement = statement.where(OUT.c.step.in_(list(steps)))
+    if check_id is not None:
+        statement = statement.where(OUT.c.check_id == check_id)
     connection = await session.connection()
     result = await connection.execute(
         statement.values(state=MessageState.CANCELLED.value, error=reason, locked_until=None)

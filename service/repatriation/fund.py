@@ -54,6 +54,21 @@ async def entries(session: AsyncSession, fund_id: str) -> list[FundEntry]:
     return list(rows.all())
 
 
+def may_write(actor: Principal, fund: Fund) -> bool:
+    """A fund's ledger is written by its own organisation, and by the coordinators."""
+    return actor.role in MAY_OVERRIDE or (
+        fund.organization_id is not None and fund.organization_id == actor.organization_id
+    )
+
+
+async def lock(session: AsyncSession, fund: Fund) -> None:
+    """Take the fund's row for this transaction: entries queue on it."""
+    connection = await session.connection()
+    await connection.execute(
+        update(_FUNDS).where(_FUNDS.c.id == fund.id).values(version=_FUNDS.c.version + 1)
+    )
+
+
 def effect(entry: FundEntry) -> int:
     kind = EntryKind(entry.kind)
     if kind is EntryKind.EXPENDITURE and entry.against:
@@ -104,10 +119,7 @@ async def add(
     the fund below zero is a 409, unless a coordinator records why (``override``)."""
     if override and actor.role not in MAY_OVERRIDE:
         raise Forbidden("Only a coordinator may let the fund go below zero")
-    connection = await session.connection()
-    await connection.execute(
-        update(_FUNDS).where(_FUNDS.c.id == fund.id).values(version=_FUNDS.c.version + 1)
-    )
+    await lock(session, fund)
     ledger = await entries(session, fund.id)
     entry = FundEntry(fund_id=fund.id, kind=kind.value, amount=amount, by=who(actor), **fields)
     if entry.against:
@@ -159,6 +171,8 @@ async def recover(
     done = {"claimed": 0, "no_debtor": 0, "already": 0}
     if rule != "employer_or_agency":
         return done
+    # Before the claims already made are read: two recoveries at once make each claim once.
+    await lock(session, fund)
     legs = {
         leg.id: leg
         for leg in (await session.exec(select(Leg).where(Leg.movement_id == movement_id))).all()

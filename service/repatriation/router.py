@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import InvalidInput, NotFound
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.exports import csv as manifest_csv
 from service.flows.repatriation import check_in, open_case
 from service.lookups import not_found
@@ -397,6 +397,13 @@ async def _fund(session: SessionDep, fund_id: str) -> Fund:
     return found
 
 
+async def _fund_to_write(session: SessionDep, actor: Principal, fund_id: str) -> Fund:
+    fund = await _fund(session, fund_id)
+    if not fund_ledger.may_write(actor, fund):
+        raise Forbidden("Only the fund's own organisation, or a coordinator, writes its ledger")
+    return fund
+
+
 @router.post("/funds", response_model=FundPublic, status_code=status.HTTP_201_CREATED)
 async def create_fund(data: FundCreate, session: SessionDep, actor: Writer) -> FundPublic:
     """A contingency fund (an origin State's emergency repatriation fund), in one currency."""
@@ -434,8 +441,8 @@ async def get_fund(id: str, session: SessionDep, actor: Reader) -> FundPublic:
 async def add_entry(id: str, data: EntryCreate, session: SessionDep, actor: Writer) -> EntryPublic:
     """One immutable entry of the ledger. A commitment for a movement may leave out the amount
     (each leg's places at their price). Below zero is a 409 unless a coordinator gives an
-    `override` (recorded with the entry)."""
-    fund = await _fund(session, id)
+    `override` (recorded with the entry). Only the fund's organisation and coordinators write."""
+    fund = await _fund_to_write(session, actor, id)
     amount = data.amount
     if amount is None:
         if data.kind != EntryKind.COMMITMENT.value or data.movement_id is None:
@@ -495,7 +502,7 @@ async def list_entries(
     )
 
 
-@router.post("/funds/{id}/recoveries", response_model=RecoveryDone, responses=problems(404))
+@router.post("/funds/{id}/recoveries", response_model=RecoveryDone, responses=problems(403, 404))
 async def recover_costs(
     id: str, data: RecoveryCreate, request: Request, session: SessionDep, actor: Writer
 ) -> RecoveryDone:
@@ -503,7 +510,7 @@ async def recover_costs(
     agency) where the law of the fund's country says they pay
     (`LIFELINE_REPATRIATION_RECOVERY`; the Philippines by default: RA 8042 s.15); once per
     worker and movement."""
-    fund = await _fund(session, id)
+    fund = await _fund_to_write(session, actor, id)
     await _movement(session, data.movement_id)
     rules = request.app.state.settings.repatriation_recovery or fund_ledger.RECOVERY_RULES
     rule = rules.get(fund.country)

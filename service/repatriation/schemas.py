@@ -158,7 +158,7 @@ class ManifestRow(BaseModel):
     family_name: str | None
     passport: str | None
     places: int
-    needs: str
+    needs: str | None
     seat: str
 
 

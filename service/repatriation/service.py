@@ -43,6 +43,7 @@ from service.repatriation.models import (
 )
 
 _LEGS = Leg.__table__  # type: ignore[attr-defined]
+_CASES = RepatriationCase.__table__  # type: ignore[attr-defined]
 #: Who goes first (AFML 2011, MICIC guideline 13): each of these raises the priority by one.
 PRIORITY = frozenset(
     {
@@ -217,6 +218,15 @@ async def assign(
         raise Conflict("Record the person's informed consent before giving them a seat")
     places = 1 + case.family
     connection = await session.connection()
+    # The case is taken first, by one conditional statement: the same case assigned twice at
+    # once (to this movement or another) is one assignment and one 409.
+    taken_case = await connection.execute(
+        update(_CASES)
+        .where(_CASES.c.id == case.id, _CASES.c.state.in_(sorted(ASSIGNABLE)))
+        .values(state=CaseState.ASSIGNED.value, movement_id=movement.id)
+    )
+    if taken_case.rowcount != 1:
+        raise Conflict("This case was given a seat meanwhile")
     legs = await legs_of(session, movement.id)
     for leg in legs:
         taken = await connection.execute(
@@ -236,8 +246,13 @@ async def assign(
             await session.flush()
     except IntegrityError as exc:
         raise Conflict("This case was given a seat on this movement meanwhile") from exc
+    previous = case.state
     case.movement_id = movement.id
-    set_state(session, case, CaseState.ASSIGNED, actor, movement_id=movement.id)
+    case.state = CaseState.ASSIGNED.value
+    case.version += 1
+    case.updated_at = utcnow()
+    session.add(case)
+    _event(session, case, actor, previous, movement_id=movement.id)
     return True
 
 
@@ -381,7 +396,8 @@ async def manifest(
                 "family_name": protector.open(worker, "family_name") if named else None,
                 "passport": case.passport if named else None,
                 "places": seat.places,
-                "needs": ";".join(case.needs),
+                # What a journey needs says something of health: for those who may read them.
+                "needs": ";".join(case.needs) if named else None,
                 "seat": seat.state,
             }
         )

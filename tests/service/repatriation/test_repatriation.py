@@ -268,6 +268,7 @@ async def test_three_legs_one_missing_at_the_second_and_reception_at_home(
         f"/api/v1/movements/{moving['id']}/manifest", headers=who(home, "idn")
     )
     assert {r["given_name"] for r in theirs.json()} == {None}
+    assert {r["needs"] for r in theirs.json()} == {None}  # what a journey needs: theirs only
     assert {r["worker_id"] for r in theirs.json()} == set(workers[:3])
 
 
@@ -339,6 +340,8 @@ async def test_the_fund_commits_spends_and_recovers_from_the_employer(
         return await client.post(entries, json=body, headers=who(home, token))
 
     assert (await entry(kind="budget", amount=20_000_000)).status_code == 201
+    # Another State's officer does not write this one's fund.
+    assert (await entry("idn", kind="budget", amount=1)).status_code == 403
     # The movement's commitment: each leg's places at their price (10 × 15,000 + 10 × 1,200,000).
     committed = await entry(kind="commitment", movement_id=movement_id, crisis_id=home["crisis"])
     assert committed.status_code == 201 and committed.json()["amount"] == 12_150_000

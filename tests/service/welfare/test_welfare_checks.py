@@ -525,6 +525,20 @@ async def test_an_integration_pushes_the_replies_it_received(klang: dict[str, An
         "/api/v1/messages/inbound", json=body, headers=bearer(tokens["phl"])
     )
     assert refused.status_code == 403
+    # An integration names numbers: none the register does not know gets an SMS for it, and a
+    # STOP it pushes waits for a person.
+    strangers = {"messages": [{"id": "rp-2", "from": "+60129990000", "text": "hello"}]}
+    pushed = await client.post(
+        "/api/v1/messages/inbound", json=strangers, headers=bearer(tokens["integration"])
+    )
+    assert pushed.json()["unknown_sender"] == 1
+    stop = {"messages": [{"id": "rp-3", "from": PEOPLE["ana"][1], "text": "STOP"}]}
+    pushed = await client.post(
+        "/api/v1/messages/inbound", json=stop, headers=bearer(tokens["integration"])
+    )
+    assert pushed.json()["to_read"] == 1
+    await send(klang, api)
+    assert api.to("+60129990000") == [] and len(api.to(PEOPLE["ana"][1] or "")) == 1
 
 
 class Relay:
@@ -734,10 +748,13 @@ async def test_an_unknown_number_becomes_a_crisis_time_registration(klang: dict[
         f"/api/v1/crises/{crisis}/welfare/{worker_id}", headers=bearer(tokens["admin"])
     )
     assert (status.json()["status"], status.json()["note"]) == ("needs_help", "saya di Klang")
-    # The number is known now: the next message is theirs.
+    # The number is known now: the next message is theirs; it says safe where a person
+    # recorded that she needs help, so a person reads it rather than a machine undoing that.
     later = await reply(klang, "SMx2", stranger, "1 sudah aman")
-    assert later.json()["understood"] == 1
+    assert later.json()["to_read"] == 1
     status = await client.get(
         f"/api/v1/crises/{crisis}/welfare/{worker_id}", headers=bearer(tokens["admin"])
     )
-    assert status.json()["status"] == "safe"
+    assert status.json()["status"] == "needs_help"
+    queue = await client.get("/api/v1/messages/inbound", headers=bearer(tokens["coordinator"]))
+    assert [m["worker_ids"] for m in queue.json()["items"]] == [[worker_id]]
