@@ -173,15 +173,6 @@ async def record_attempts(engine: AsyncEngine, attempts: Sequence[Attempt]) -> N
         )
 
 
-async def release(engine: AsyncEngine, ids: Sequence[str]) -> None:
-    """Let go of claimed messages not tried (the rate limit's turn did not come)."""
-    if ids:
-        async with engine.begin() as connection:
-            await connection.execute(
-                update(OUT).where(OUT.c.id.in_(list(ids))).values(locked_until=None)
-            )
-
-
 async def apply_receipt(
     session: AsyncSession, *, gateway: str, receipt: Receipt, drill: bool = False
 ) -> OutboundMessage | None:

@@ -9,7 +9,6 @@ travels every leg of their movement: a full leg refuses the whole assignment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -402,15 +401,3 @@ async def manifest(
             }
         )
     return out
-
-
-async def cases_of(
-    session: AsyncSession, crisis_id: str, worker_ids: Sequence[str]
-) -> list[RepatriationCase]:
-    rows = await session.exec(
-        select(RepatriationCase).where(
-            RepatriationCase.crisis_id == crisis_id,
-            col(RepatriationCase.worker_id).in_(list(worker_ids)),
-        )
-    )
-    return list(rows.all())
