@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep, send_etag
-from service.errors import Forbidden, InvalidInput, NotFound
+from service.errors import Forbidden, InvalidInput
 from service.exports import csv as manifest_csv
 from service.flows.repatriation import check_in, open_case
 from service.lookups import not_found
@@ -19,7 +19,6 @@ from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.protect import Protector
-from service.registry.service import get_worker
 from service.repatriation import fund as fund_ledger
 from service.repatriation import service
 from service.repatriation.dependencies import Reader, Writer
@@ -61,25 +60,6 @@ def present(case: RepatriationCase, protect: Protector) -> CasePublic:
         **{name: getattr(case, name) for name in CasePublic.model_fields if name != "note"},
         note=protect.sealer.open(case.note_sealed, record_id=case.id, field="note"),
     )
-
-
-async def _case(session: SessionDep, actor: Principal, case_id: str) -> RepatriationCase:
-    """The case if the caller may read its worker; else the 404 of no such case."""
-    case = await session.get(RepatriationCase, case_id)
-    if case is None:
-        raise not_found("repatriation case", case_id)
-    try:
-        await get_worker(session, actor=actor, worker_id=case.worker_id)
-    except NotFound as exc:
-        raise not_found("repatriation case", case_id) from exc
-    return case
-
-
-async def _movement(session: SessionDep, movement_id: str) -> Movement:
-    found = await session.get(Movement, movement_id)
-    if found is None:
-        raise not_found("movement", movement_id)
-    return found
 
 
 async def _present_movement(session: SessionDep, movement: Movement) -> MovementPublic:
@@ -168,7 +148,7 @@ async def get_case(
     id: str, session: SessionDep, actor: Reader, protect: ProtectorDep, response: Response
 ) -> CasePublic:
     """One case, if you may read its worker."""
-    case = await _case(session, actor, id)
+    case = await service.get_case(session, actor=actor, case_id=id)
     send_etag(response, case.version)
     return present(case, protect)
 
@@ -190,7 +170,7 @@ async def move_case(
     """Move a case by hand (`If-Match`: its version): eligible or not (with the reason),
     documents ready, confirmed, received at origin, closed; or withdrawn, from any state before
     boarding, which frees the person's seats. Seats, boarding and arrival move it too."""
-    case = await _case(session, actor, id)
+    case = await service.get_case(session, actor=actor, case_id=id)
     service.check_version(case, version)
     if await service.move(session, actor=actor, case=case, to=data.state, reason=data.reason):
         crisis = await get_crisis(session, case.crisis_id)
@@ -215,7 +195,7 @@ async def record_consent(
     """The person's informed consent, asked before a seat is given. A refusal is recorded and
     never overridden (at alert level 4 too); a person who refuses after a seat is withdrawn and
     the seat freed. The same answer again changes nothing."""
-    case = await _case(session, actor, id)
+    case = await service.get_case(session, actor=actor, case_id=id)
     if await service.record_consent(session, actor=actor, case=case, given=data.given):
         crisis = await get_crisis(session, case.crisis_id)
         await service.timeline(session, crisis, case, actor, "repatriation_consent")
@@ -275,7 +255,7 @@ async def list_movements(
 @router.get("/movements/{id}", response_model=MovementPublic, responses=problems(404))
 async def get_movement(id: str, session: SessionDep, actor: Reader) -> MovementPublic:
     """A movement and its legs, with the places booked."""
-    return await _present_movement(session, await _movement(session, id))
+    return await _present_movement(session, await service.get_movement(session, id))
 
 
 @router.post(
@@ -289,8 +269,8 @@ async def assign_seat(
     """Give a case (the person and their family) a place on every leg of the movement, or on
     none: a leg without room is a 409 and nothing is booked, however many officers assign at
     once. Eligible cases with consent only. The same case again changes nothing."""
-    movement = await _movement(session, id)
-    case = await _case(session, actor, data.case_id)
+    movement = await service.get_movement(session, id)
+    case = await service.get_case(session, actor=actor, case_id=data.case_id)
     if await service.assign(session, actor=actor, movement=movement, case=case):
         crisis = await get_crisis(session, case.crisis_id)
         await service.timeline(session, crisis, case, actor, "repatriation_case_changed")
@@ -306,8 +286,8 @@ async def _check(
     *,
     arrived: bool,
 ) -> CheckPublic:
-    movement = await _movement(session, id)
-    case = await _case(session, actor, data.case_id)
+    movement = await service.get_movement(session, id)
+    case = await service.get_case(session, actor=actor, case_id=data.case_id)
     done = await check_in(
         session, actor=actor, movement=movement, seq=seq, case=case, arrived=arrived
     )
@@ -346,7 +326,7 @@ async def arrive(
 )
 async def reconciliation(id: str, session: SessionDep, actor: Reader) -> Reconciliation:
     """Booked, boarded and arrived on each leg, and who is missing at each step (worker ids)."""
-    movement = await _movement(session, id)
+    movement = await service.get_movement(session, id)
     return Reconciliation.model_validate(
         {"movement_id": movement.id, "legs": await service.reconcile(session, movement)}
     )
@@ -368,7 +348,7 @@ async def manifest(
     """Who is on which leg: names and passport for those who may read the person (their
     consular officers), ids for the others; never a documentation status. format=csv for the
     carrier and the receiving authorities."""
-    movement = await _movement(session, id)
+    movement = await service.get_movement(session, id)
     rate_limit(request, actor)
     rows = await service.manifest(session, actor=actor, movement=movement, protector=protect)
     if format == "csv":
@@ -511,7 +491,7 @@ async def recover_costs(
     (`LIFELINE_REPATRIATION_RECOVERY`; the Philippines by default: RA 8042 s.15); once per
     worker and movement."""
     fund = await _fund_to_write(session, actor, id)
-    await _movement(session, data.movement_id)
+    await service.get_movement(session, data.movement_id)
     rules = request.app.state.settings.repatriation_recovery or fund_ledger.RECOVERY_RULES
     rule = rules.get(fund.country)
     done = await fund_ledger.recover(

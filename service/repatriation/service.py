@@ -22,11 +22,12 @@ from service.changes import who
 from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
 from service.db import utcnow
-from service.errors import Conflict, PreconditionFailed
+from service.errors import Conflict, NotFound, PreconditionFailed
 from service.lookups import not_found
 from service.registry.access import visible_fields
 from service.registry.models import Vulnerability, Worker
 from service.registry.protect import Protector
+from service.registry.service import get_worker
 from service.repatriation.models import (
     BEFORE_BOARDING,
     MOVES,
@@ -57,6 +58,26 @@ PRIORITY = frozenset(
 #: repatriation, 4 mandatory repatriation).
 MIN_LEVEL = {CaseKind.RELOCATION: 2, CaseKind.REPATRIATION: 3}
 ASSIGNABLE = frozenset({CaseState.ELIGIBLE.value, CaseState.DOCUMENTS_READY.value})
+
+
+async def get_case(session: AsyncSession, *, actor: Principal, case_id: str) -> RepatriationCase:
+    """The case if the caller may read its worker (``GET /workers/{id}``'s rule); else the 404
+    of no such case."""
+    case = await session.get(RepatriationCase, case_id)
+    if case is None:
+        raise not_found("repatriation case", case_id)
+    try:
+        await get_worker(session, actor=actor, worker_id=case.worker_id)
+    except NotFound as exc:
+        raise not_found("repatriation case", case_id) from exc
+    return case
+
+
+async def get_movement(session: AsyncSession, movement_id: str) -> Movement:
+    found = await session.get(Movement, movement_id)
+    if found is None:
+        raise not_found("movement", movement_id)
+    return found
 
 
 def decide(crisis: Crisis, kind: CaseKind) -> tuple[CaseState, str]:

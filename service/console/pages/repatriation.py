@@ -17,11 +17,9 @@ from service.console.routing import console_router
 from service.crises.service import get_crisis
 from service.deps import SessionDep
 from service.flows.repatriation import check_in
-from service.lookups import not_found
 from service.registry.access import visibility_clause
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.models import Worker
-from service.registry.service import get_worker
 from service.repatriation import service
 from service.repatriation.dependencies import Reader, Writer
 from service.repatriation.models import Movement, RepatriationCase
@@ -62,18 +60,11 @@ async def cases_page(id: str, request: Request, session: SessionDep, actor: Read
     )
 
 
-async def _movement(session: SessionDep, movement_id: str) -> Movement:
-    found = await session.get(Movement, movement_id)
-    if found is None:
-        raise not_found("movement", movement_id)
-    return found
-
-
 @router.get("/movements/{id}", response_class=HTMLResponse, name="console.movement")
 async def movement_page(
     id: str, request: Request, session: SessionDep, actor: Reader, protect: ProtectorDep
 ) -> HTMLResponse:
-    movement = await _movement(session, id)
+    movement = await service.get_movement(session, id)
     rate_limit(request, actor)
     return render(
         request,
@@ -98,11 +89,8 @@ async def check(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """A person checked at the gate, as ``POST /movements/{id}/legs/{seq}/boarding`` does."""
-    movement = await _movement(session, id)
-    case = await session.get(RepatriationCase, case_id)
-    if case is None:
-        raise not_found("repatriation case", case_id)
-    await get_worker(session, actor=actor, worker_id=case.worker_id)
+    movement = await service.get_movement(session, id)
+    case = await service.get_case(session, actor=actor, case_id=case_id)
     await check_in(
         session, actor=actor, movement=movement, seq=leg, case=case, arrived=step == "arrival"
     )
