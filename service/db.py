@@ -193,11 +193,18 @@ async def insert_rows(
         return
     if connection.dialect.name == "postgresql":
         columns = [c.name for c in table.columns]
+        # COPY takes JSON columns as text: the driver's codec, not the column type, encodes.
+        encoded = {c.name for c in table.columns if isinstance(c.type, JSON)}
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
         await driver.copy_records_to_table(
-            table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+            table.name,
+            records=[
+                tuple(orjson.dumps(r[c]).decode() if c in encoded else r[c] for c in columns)
+                for r in rows
+            ],
+            columns=columns,
         )
         return
     for start in range(0, len(rows), 5000):

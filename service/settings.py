@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,8 @@ PLACEHOLDER_PREFIX = "dev-only-"
 DEV_ENCRYPTION_KEY = "dev-only-k1:ZGV2LW9ubHktbGlmZWxpbmUta2V5LTMyLWJ5dGVzISE="
 DEV_BLIND_INDEX_KEY = "dev-only-blind-index-key-change-me"
 DEV_DRILL_SECRET = "dev-only-drill-gateway-secret"  # noqa: S105 (a placeholder, refused outside development)
+#: The lists of ``LIFELINE_REPATRIATION_RULES``.
+_RULE_LISTS = ("nationalities", "admin1", "priority")
 
 
 class Environment(enum.StrEnum):
@@ -138,8 +141,29 @@ class Settings(BaseSettings):
     #: ``{"PHL": "employer_or_agency"}`` (RA 8042 s.15, the default when unset); a country not
     #: named recovers nothing.
     repatriation_recovery: dict[str, str] = Field(default_factory=dict)
+    #: The eligibility rules of a crisis whose coordinator set none, as JSON:
+    #: ``{"repatriation_level": 3, "relocation_level": 2, "nationalities": ["PHL"], "admin1": [],
+    #: "priority": ["pregnant", "disability", "minor", "elderly", "trafficking_survivor"]}``
+    #: (these are the defaults; empty lists: everyone, every province).
+    repatriation_rules: dict[str, Any] = Field(default_factory=dict)
     #: Days the texts workers sent (sealed) are kept; then the texts go, the states stay.
     messages_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    @field_validator("repatriation_rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(value) - set(_RULE_LISTS) - {"repatriation_level", "relocation_level"}
+        if unknown:
+            raise ValueError(f"LIFELINE_REPATRIATION_RULES: unknown {', '.join(sorted(unknown))}")
+        for name in ("repatriation_level", "relocation_level"):
+            if name in value and value[name] not in (1, 2, 3, 4):
+                raise ValueError(f"LIFELINE_REPATRIATION_RULES: {name} is an alert level, 1 to 4")
+        for name in _RULE_LISTS:
+            if name in value and not (
+                isinstance(value[name], list) and all(isinstance(v, str) for v in value[name])
+            ):
+                raise ValueError(f"LIFELINE_REPATRIATION_RULES: {name} is a list of strings")
+        return value
 
     @field_validator("database_url")
     @classmethod

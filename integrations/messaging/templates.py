@@ -33,6 +33,10 @@ class Kind(enum.StrEnum):
     STOPPED = "stopped"
     #: The answer to a number the register does not know: ``{hotline}``.
     UNKNOWN_SENDER = "unknown_sender"
+    #: To the family at home of a person leaving, where the person agreed: on a movement home,
+    #: and arrived. ``{hotline}``; no name, no place (the number may not be the family's).
+    FAMILY_ON_MOVEMENT = "family_on_movement"
+    FAMILY_ARRIVED = "family_arrived"
 
 
 #: The placeholders each kind's text has, in every language.
@@ -43,6 +47,8 @@ PLACEHOLDERS: Mapping[Kind, frozenset[str]] = {
     Kind.THANKS_HELP: frozenset(),
     Kind.STOPPED: frozenset(),
     Kind.UNKNOWN_SENDER: frozenset(("hotline",)),
+    Kind.FAMILY_ON_MOVEMENT: frozenset(("hotline",)),
+    Kind.FAMILY_ARRIVED: frozenset(("hotline",)),
 }
 
 
@@ -82,6 +88,14 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.THANKS_HELP: "Thank you. Someone will contact you as soon as possible.",
         Kind.STOPPED: "You will get no more messages from this service.",
         Kind.UNKNOWN_SENDER: "We do not know this number. Call {hotline} for help or to register.",
+        Kind.FAMILY_ON_MOVEMENT: (
+            "Your relative working abroad asked us to tell you: they are on an organised journey "
+            "home. We will tell you when they arrive. Questions: {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "Your relative working abroad asked us to tell you: they have arrived home. "
+            "Questions: {hotline}"
+        ),
     },
     "tl": {
         Kind.CHECK: (
@@ -99,6 +113,15 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "Hindi namin kilala ang numerong ito. Tumawag sa {hotline} para sa tulong o para "
             "magparehistro."
         ),
+        Kind.FAMILY_ON_MOVEMENT: (
+            "Hiniling ng kamag-anak mong nagtatrabaho sa ibang bansa na sabihin namin: pauwi na "
+            "sila sa isang organisadong biyahe. Sasabihan ka namin pagdating nila. Mga tanong: "
+            "{hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "Hiniling ng kamag-anak mong nagtatrabaho sa ibang bansa na sabihin namin: nakarating "
+            "na sila sa bansa. Mga tanong: {hotline}"
+        ),
     },
     "id": {
         Kind.CHECK: (
@@ -115,6 +138,15 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.UNKNOWN_SENDER: (
             "Kami tidak mengenal nomor ini. Hubungi {hotline} untuk bantuan atau untuk mendaftar."
         ),
+        Kind.FAMILY_ON_MOVEMENT: (
+            "Kerabat Anda yang bekerja di luar negeri meminta kami memberi tahu: mereka sedang "
+            "dalam perjalanan pulang yang diatur. Kami akan memberi tahu saat mereka tiba. "
+            "Pertanyaan: {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "Kerabat Anda yang bekerja di luar negeri meminta kami memberi tahu: mereka sudah "
+            "tiba di tanah air. Pertanyaan: {hotline}"
+        ),
     },
     "th": {
         Kind.CHECK: (
@@ -129,6 +161,13 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.THANKS_HELP: "ขอบคุณ จะมีคนติดต่อคุณโดยเร็วที่สุด",
         Kind.STOPPED: "คุณจะไม่ได้รับข้อความจากบริการนี้อีก",
         Kind.UNKNOWN_SENDER: "เราไม่รู้จักหมายเลขนี้ โทร {hotline} เพื่อขอความช่วยเหลือหรือลงทะเบียน",
+        Kind.FAMILY_ON_MOVEMENT: (
+            "ญาติของคุณที่ทำงานต่างประเทศขอให้เราแจ้งว่า เขากำลังเดินทางกลับบ้านตามที่จัดไว้ "
+            "เราจะแจ้งเมื่อเขามาถึง สอบถาม: {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "ญาติของคุณที่ทำงานต่างประเทศขอให้เราแจ้งว่า เขาเดินทางถึงบ้านแล้ว สอบถาม: {hotline}"
+        ),
     },
     "my": {
         Kind.CHECK: (
@@ -142,6 +181,15 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.THANKS_HELP: "ကျေးဇူးတင်ပါတယ်။ တစ်ယောက်ယောက်က သင့်ကို အမြန်ဆုံး ဆက်သွယ်ပါမယ်။",
         Kind.STOPPED: "ဤဝန်ဆောင်မှုမှ နောက်ထပ် စာများ ပို့တော့မည် မဟုတ်ပါ။",
         Kind.UNKNOWN_SENDER: ("ဤနံပါတ်ကို ကျွန်ုပ်တို့ မသိပါ။ အကူအညီအတွက် သို့မဟုတ် စာရင်းသွင်းရန် {hotline} ကို ဖုန်းဆက်ပါ။"),
+        Kind.FAMILY_ON_MOVEMENT: (
+            "နိုင်ငံခြားတွင် အလုပ်လုပ်နေသော သင့်ဆွေမျိုးက အသိပေးရန် တောင်းဆိုထားသည်- သူတို့သည် "
+            "စီစဉ်ထားသော ခရီးဖြင့် အိမ်ပြန်လာနေသည်။ ရောက်ရှိသောအခါ အသိပေးပါမည်။ မေးမြန်းရန်- "
+            "{hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "နိုင်ငံခြားတွင် အလုပ်လုပ်နေသော သင့်ဆွေမျိုးက အသိပေးရန် တောင်းဆိုထားသည်- သူတို့ "
+            "အိမ်ပြန်ရောက်ပါပြီ။ မေးမြန်းရန်- {hotline}"
+        ),
     },
     "km": {
         Kind.CHECK: (
@@ -156,6 +204,14 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.THANKS_HELP: "សូមអរគុណ។ នឹងមានគេទាក់ទងអ្នកឱ្យបានឆាប់បំផុត។",
         Kind.STOPPED: "អ្នកនឹងមិនទទួលសារពីសេវានេះទៀតទេ។",
         Kind.UNKNOWN_SENDER: "យើងមិនស្គាល់លេខនេះទេ។ ហៅទៅ {hotline} ដើម្បីសុំជំនួយ ឬចុះឈ្មោះ។",
+        Kind.FAMILY_ON_MOVEMENT: (
+            "សាច់ញាតិរបស់អ្នកដែលធ្វើការនៅបរទេសបានស្នើឱ្យយើងប្រាប់អ្នកថា "
+            "ពួកគេកំពុងធ្វើដំណើរត្រឡប់មកផ្ទះវិញតាមការរៀបចំ។ យើងនឹងប្រាប់អ្នកនៅពេលពួកគេមកដល់។ "
+            "សំណួរ៖ {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "សាច់ញាតិរបស់អ្នកដែលធ្វើការនៅបរទេសបានស្នើឱ្យយើងប្រាប់អ្នកថា ពួកគេបានមកដល់ផ្ទះវិញហើយ។ សំណួរ៖ {hotline}"
+        ),
     },
     "vi": {
         Kind.CHECK: (
@@ -171,6 +227,14 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.STOPPED: "Bạn sẽ không nhận thêm tin nhắn nào từ dịch vụ này.",
         Kind.UNKNOWN_SENDER: (
             "Chúng tôi không biết số này. Gọi {hotline} để được giúp đỡ hoặc để đăng ký."
+        ),
+        Kind.FAMILY_ON_MOVEMENT: (
+            "Người thân của bạn đang làm việc ở nước ngoài nhờ chúng tôi báo: họ đang trên chuyến "
+            "về nước được tổ chức. Chúng tôi sẽ báo khi họ đến nơi. Thắc mắc: {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "Người thân của bạn đang làm việc ở nước ngoài nhờ chúng tôi báo: họ đã về đến nước. "
+            "Thắc mắc: {hotline}"
         ),
     },
     "ne": {
@@ -188,6 +252,14 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.UNKNOWN_SENDER: (
             "हामीलाई यो नम्बर थाहा छैन। मद्दत वा दर्ताका लागि {hotline} मा फोन गर्नुहोस्।"
         ),
+        Kind.FAMILY_ON_MOVEMENT: (
+            "विदेशमा काम गर्ने तपाईंको आफन्तले तपाईंलाई जानकारी दिन भन्नुभएको छ: उहाँ व्यवस्थित "
+            "यात्रामा घर फर्किँदै हुनुहुन्छ। आइपुगेपछि हामी जानकारी दिनेछौं। प्रश्न: {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "विदेशमा काम गर्ने तपाईंको आफन्तले तपाईंलाई जानकारी दिन भन्नुभएको छ: उहाँ घर "
+            "आइपुग्नुभयो। प्रश्न: {hotline}"
+        ),
     },
     "bn": {
         Kind.CHECK: (
@@ -202,6 +274,13 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.THANKS_HELP: "ধন্যবাদ। কেউ যত দ্রুত সম্ভব আপনার সাথে যোগাযোগ করবে।",
         Kind.STOPPED: "এই সেবা থেকে আপনি আর কোনো বার্তা পাবেন না।",
         Kind.UNKNOWN_SENDER: ("আমরা এই নম্বরটি চিনি না। সাহায্য বা নিবন্ধনের জন্য {hotline} নম্বরে ফোন করুন।"),
+        Kind.FAMILY_ON_MOVEMENT: (
+            "বিদেশে কর্মরত আপনার আত্মীয় আপনাকে জানাতে বলেছেন: তিনি একটি ব্যবস্থাকৃত যাত্রায় "
+            "দেশে ফিরছেন। পৌঁছালে আমরা জানাব। প্রশ্ন: {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "বিদেশে কর্মরত আপনার আত্মীয় আপনাকে জানাতে বলেছেন: তিনি দেশে পৌঁছেছেন। প্রশ্ন: {hotline}"
+        ),
     },
     "ms": {
         Kind.CHECK: (
@@ -217,6 +296,15 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.STOPPED: "Anda tidak akan menerima mesej lagi daripada perkhidmatan ini.",
         Kind.UNKNOWN_SENDER: (
             "Kami tidak mengenali nombor ini. Hubungi {hotline} untuk bantuan atau untuk mendaftar."
+        ),
+        Kind.FAMILY_ON_MOVEMENT: (
+            "Saudara anda yang bekerja di luar negara meminta kami memberitahu: mereka dalam "
+            "perjalanan pulang yang diatur. Kami akan memberitahu apabila mereka tiba. "
+            "Pertanyaan: {hotline}"
+        ),
+        Kind.FAMILY_ARRIVED: (
+            "Saudara anda yang bekerja di luar negara meminta kami memberitahu: mereka telah tiba "
+            "di tanah air. Pertanyaan: {hotline}"
         ),
     },
 }

@@ -1,5 +1,6 @@
 """Erasing a worker: the register's record and what other domains keep of what they said (the
-welfare notes) or owe them (the messages not sent yet), in one unit of work."""
+welfare notes, what they said of their return and their family's number) or owe them (the
+messages not sent yet), in one unit of work."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from service.auth.principal import Principal
 from service.messaging.service import cancel_pending
 from service.registry.models import Worker
 from service.registry.service import erase_worker as erase_record
+from service.repatriation.service import forget as forget_cases
 from service.welfare.service import forget_notes
 
 
@@ -17,5 +19,6 @@ async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: st
     its 404), their welfare notes, and the messages still waiting for them."""
     worker = await erase_record(session, actor=actor, worker_id=worker_id)
     await forget_notes(session, [worker.id])
+    await forget_cases(session, [worker.id])
     await cancel_pending(session, [worker.id], reason="erased")
     return worker

@@ -205,7 +205,9 @@ async def send_due(
                     client, sender, kind, message, to, worker, checks.get(message.check_id or "")
                 )
             counts[outcome.state.value] += 1
-            if message.crisis_id and message.step != Step.REPLY.value:
+            # What a check or a reminder reached says something of the worker's welfare;
+            # an answer or a message to their family does not.
+            if message.crisis_id and message.step in (Step.CHECK.value, Step.REMINDER.value):
                 if outcome.state in (MessageState.SENT, MessageState.DELIVERED):
                     reached[message.crisis_id].append(message.worker_id or "")
                 elif outcome.state is MessageState.UNDELIVERABLE:

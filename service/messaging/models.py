@@ -38,6 +38,8 @@ class Step(enum.StrEnum):
     REMINDER = "reminder"
     #: An answer to something they sent (thanks, stopped, how to register).
     REPLY = "reply"
+    #: To the family at home of a person leaving, where the person agreed (``to_sealed``).
+    FAMILY = "family"
 
 
 class OutboundMessage(SQLModel, table=True):

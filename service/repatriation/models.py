@@ -79,6 +79,40 @@ class Passport(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class Source(enum.StrEnum):
+    """How a case was opened."""
+
+    #: By a consular officer (or a coordinator), for one person.
+    OFFICER = "officer"
+    #: From a worker's reply to a welfare check, by the person who read it.
+    WELFARE_REPLY = "welfare_reply"
+    #: For everyone in a province at alert level 4 (mandatory repatriation): consent still asked.
+    BULK = "bulk"
+
+
+class RepatriationRules(SQLModel, table=True):
+    """A crisis's eligibility rules, set by a coordinator (else the deployment's settings)."""
+
+    __tablename__ = "repatriation_rules"
+
+    crisis_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
+    )
+    #: The alert level from which each kind of case is open.
+    repatriation_level: int = 3
+    relocation_level: int = 2
+    #: ISO 3166-1 alpha-3 nationalities and provinces (``admin1``) that may leave; empty: all.
+    nationalities: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    admin1: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    #: The vulnerabilities that put a person first, one point each.
+    priority: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    set_by: str = Field(max_length=120)
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class RepatriationCase(SQLModel, table=True):
     __tablename__ = "repatriation_cases"
     __table_args__ = (
@@ -110,6 +144,13 @@ class RepatriationCase(SQLModel, table=True):
     #: Sealed (record: this case, field ``note``): what the person said.
     note_sealed: str | None = Field(default=None, sa_type=Text)
     movement_id: str | None = Field(default=None, max_length=36, index=True)
+    source: str = Field(default=Source.OFFICER.value, max_length=16)
+    #: The worker's reply to a welfare check that asked for it (``messages_in``).
+    reply_id: str | None = Field(default=None, max_length=36)
+    #: The worker agreed that their family at home be told of their movement and arrival, at
+    #: this number (sealed, field ``family_phone``).
+    tell_family: bool = False
+    family_phone_sealed: str | None = Field(default=None, sa_type=Text)
     exercise: bool = False
     opened_by: str = Field(max_length=120)
     version: int = 1

@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import col, select
 
+from service.auth.dependencies import authorize
+from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
-from service.deps import IfMatch, SessionDep, send_etag
+from service.deps import IfMatch, SessionDep, SettingsDep, send_etag
 from service.errors import Forbidden, InvalidInput
 from service.exports import csv as manifest_csv
-from service.flows.repatriation import check_in, open_case
+from service.flows.repatriation import check_in, open_bulk, open_case, seat
 from service.lookups import not_found
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.protect import Protector
 from service.repatriation import fund as fund_ledger
-from service.repatriation import service
+from service.repatriation import reports, service
 from service.repatriation.dependencies import Reader, Writer
 from service.repatriation.models import (
     CaseState,
@@ -32,25 +34,34 @@ from service.repatriation.models import (
     RepatriationCase,
 )
 from service.repatriation.schemas import (
+    BulkCreate,
+    BulkDone,
     CaseCreate,
     CaseMove,
     CasePublic,
     CheckCreate,
     CheckPublic,
     ConsentCreate,
+    CrisisReport,
+    DebtorRow,
     EntryCreate,
     EntryPublic,
     FundCreate,
     FundPublic,
     LegPublic,
+    LegReport,
     ManifestRow,
     MovementCreate,
     MovementPublic,
+    MovementReport,
     Reconciliation,
     RecoveryCreate,
     RecoveryDone,
+    RulesPublic,
+    RulesSet,
     SeatCreate,
 )
+from service.settings import Settings
 
 router = APIRouter(tags=["repatriation"])
 
@@ -79,7 +90,10 @@ async def _present_movement(session: SessionDep, movement: Movement) -> Movement
     "/crises/{id}/repatriation-cases",
     response_model=CasePublic,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The case already open for this worker"}, **problems(404)},
+    responses={
+        200: {"description": "The case already open for this worker"},
+        **problems(404, 422),
+    },
 )
 async def create_case(
     id: str,
@@ -87,19 +101,101 @@ async def create_case(
     session: SessionDep,
     actor: Writer,
     protect: ProtectorDep,
+    settings: SettingsDep,
     response: Response,
 ) -> CasePublic:
     """Open a repatriation (or relocation) case for a worker whose record you may read (404 as
-    `GET /workers/{id}` otherwise), with the family travelling with them and their needs. Its
-    eligibility is decided at once by the crisis's rule (repatriation from alert level 3,
+    `GET /workers/{id}` otherwise), with the family travelling with them and their needs; from
+    their reply to a welfare check with `reply_id`. Its eligibility is decided at once by the
+    crisis's rules (`GET .../repatriation-rules`: by default repatriation from alert level 3,
     relocation from 2), said in `rule`. A passport held by the employer or lost opens the
-    embassy's task for an emergency travel document. The same worker again answers the case."""
+    embassy's task for an emergency travel document. With `tell_family`, the family at home is
+    told at `family_phone` when the person is on a movement and when they arrive. The same
+    worker again answers the case."""
     crisis = await get_crisis(session, id)
-    case, made = await open_case(session, actor=actor, crisis=crisis, data=data, protector=protect)
+    case, made = await open_case(
+        session, actor=actor, crisis=crisis, data=data, protector=protect, settings=settings
+    )
     if not made:
         response.status_code = status.HTTP_200_OK
     send_etag(response, case.version)
     return present(case, protect)
+
+
+@router.post(
+    "/crises/{id}/repatriation-cases/bulk",
+    response_model=BulkDone,
+    responses=problems(404, 409),
+)
+async def create_cases_in_bulk(
+    id: str, data: BulkCreate, session: SessionDep, actor: Writer, settings: SettingsDep
+) -> BulkDone:
+    """At alert level 4 (mandatory repatriation; a 409 below it), a case for each worker of
+    the province (`admin1`) whose record you may read and who has none of this kind yet, each
+    decided by the crisis's rules and each waiting for the person's own informed consent (a
+    refusal is recorded, never overridden). At most 20,000 a request: the same request again
+    opens the rest, and then nothing."""
+    crisis = await get_crisis(session, id)
+    return await open_bulk(session, actor=actor, crisis=crisis, data=data, settings=settings)
+
+
+Coordinator = Annotated[Principal, Depends(authorize(Permission.CRISES_WRITE))]
+
+
+def _rules_public(crisis_id: str, rules: service.Rules, decided: dict[str, int]) -> RulesPublic:
+    return RulesPublic(
+        crisis_id=crisis_id,
+        repatriation_level=rules.repatriation_level,
+        relocation_level=rules.relocation_level,
+        nationalities=sorted(rules.nationalities),
+        admin1=sorted(rules.admin1),
+        priority=sorted(rules.priority),
+        source=rules.source,
+        version=rules.version,
+        set_by=rules.set_by,
+        decided=decided,
+    )
+
+
+@router.get("/crises/{id}/repatriation-rules", response_model=RulesPublic, responses=problems(404))
+async def get_rules(
+    id: str, session: SessionDep, actor: Reader, settings: SettingsDep, response: Response
+) -> RulesPublic:
+    """The eligibility rules of the crisis: its coordinator's (`source` `crisis`) or the
+    deployment's (`settings`): the alert level from which each kind of case is open, the
+    nationalities and provinces that may leave (empty: all), the vulnerabilities that put a
+    person first. The ETag is their version (0 while none is set), for `PUT`'s If-Match."""
+    crisis = await get_crisis(session, id)
+    rules = await service.rules_of(session, crisis, settings.repatriation_rules)
+    send_etag(response, rules.version)
+    return _rules_public(crisis.id, rules, {})
+
+
+@router.put(
+    "/crises/{id}/repatriation-rules",
+    response_model=RulesPublic,
+    responses=problems(404, 412, 428),
+)
+async def set_rules(
+    id: str,
+    data: RulesSet,
+    session: SessionDep,
+    actor: Coordinator,
+    response: Response,
+    version: IfMatch,
+) -> RulesPublic:
+    """Set the crisis's eligibility rules (coordinators; If-Match: the version `GET` gave, `"0"`
+    while none is set), and decide again every case not yet
+    given a seat: `decided` says how many changed to each state. A case with a seat keeps it.
+    The same rules again change nothing (after the alert level rose, they decide the cases
+    asked for too early)."""
+    crisis = await get_crisis(session, id)
+    values = data.model_dump(mode="json")
+    rules, decided = await service.set_rules(
+        session, actor=actor, crisis=crisis, values=values, version=version
+    )
+    send_etag(response, rules.version)
+    return _rules_public(crisis.id, rules, decided)
 
 
 @router.get(
@@ -264,16 +360,22 @@ async def get_movement(id: str, session: SessionDep, actor: Reader) -> MovementP
     responses=problems(404, 409),
 )
 async def assign_seat(
-    id: str, data: SeatCreate, session: SessionDep, actor: Writer, protect: ProtectorDep
+    id: str,
+    data: SeatCreate,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    settings: SettingsDep,
 ) -> CasePublic:
     """Give a case (the person and their family) a place on every leg of the movement, or on
     none: a leg without room is a 409 and nothing is booked, however many officers assign at
-    once. Eligible cases with consent only. The same case again changes nothing."""
+    once. Eligible cases with consent only. The same case again changes nothing. The family at
+    home is told, where the person agreed."""
     movement = await service.get_movement(session, id)
     case = await service.get_case(session, actor=actor, case_id=data.case_id)
-    if await service.assign(session, actor=actor, movement=movement, case=case):
-        crisis = await get_crisis(session, case.crisis_id)
-        await service.timeline(session, crisis, case, actor, "repatriation_case_changed")
+    await seat(
+        session, actor=actor, movement=movement, case=case, protector=protect, settings=settings
+    )
     return present(case, protect)
 
 
@@ -283,13 +385,22 @@ async def _check(
     data: CheckCreate,
     session: SessionDep,
     actor: Principal,
+    protect: Protector,
+    settings: Settings,
     *,
     arrived: bool,
 ) -> CheckPublic:
     movement = await service.get_movement(session, id)
     case = await service.get_case(session, actor=actor, case_id=data.case_id)
     done = await check_in(
-        session, actor=actor, movement=movement, seq=seq, case=case, arrived=arrived
+        session,
+        actor=actor,
+        movement=movement,
+        seq=seq,
+        case=case,
+        arrived=arrived,
+        protector=protect,
+        settings=settings,
     )
     return CheckPublic(
         case_id=case.id, leg=seq, seat=done.seat.state, changed=done.changed, case_state=case.state
@@ -302,10 +413,16 @@ async def _check(
     responses=problems(404, 409),
 )
 async def board(
-    id: str, seq: int, data: CheckCreate, session: SessionDep, actor: Writer
+    id: str,
+    seq: int,
+    data: CheckCreate,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    settings: SettingsDep,
 ) -> CheckPublic:
     """A person boarded leg `seq` (checked at the gate); the same check again changes nothing."""
-    return await _check(id, seq, data, session, actor, arrived=False)
+    return await _check(id, seq, data, session, actor, protect, settings, arrived=False)
 
 
 @router.post(
@@ -314,11 +431,18 @@ async def board(
     responses=problems(404, 409),
 )
 async def arrive(
-    id: str, seq: int, data: CheckCreate, session: SessionDep, actor: Writer
+    id: str,
+    seq: int,
+    data: CheckCreate,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    settings: SettingsDep,
 ) -> CheckPublic:
     """A person arrived at the end of leg `seq`; at the last leg the case is `arrived` and the
-    origin side's reception tasks open."""
-    return await _check(id, seq, data, session, actor, arrived=True)
+    origin side's reception tasks open, and the family at home is told where the person
+    agreed."""
+    return await _check(id, seq, data, session, actor, protect, settings, arrived=True)
 
 
 @router.get(
@@ -498,3 +622,76 @@ async def recover_costs(
         session, actor=actor, fund=fund, movement_id=data.movement_id, rule=rule
     )
     return RecoveryDone(rule=rule, **done)
+
+
+Format = Annotated[str, Query(pattern="^(json|csv)$")]
+_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+
+
+@router.get(
+    "/crises/{id}/repatriation-report",
+    response_model=CrisisReport,
+    responses={**_CSV, **problems(404, 429)},
+)
+async def crisis_report(
+    id: str, request: Request, session: SessionDep, actor: Reader, format: Format = "json"
+) -> Any:
+    """The crisis's operation in counts: cases of the workers you may read by state, consent
+    and nationality; each movement's legs (booked, boarded, arrived, missing) and money; the
+    situation report's line. format=csv: the cases by nationality and state."""
+    crisis = await get_crisis(session, id)
+    rate_limit(request, actor)
+    report = await reports.crisis_report(session, actor=actor, crisis=crisis)
+    if format == "csv":
+        columns = ("nationality", "state", "cases", "people")
+        return manifest_csv.response(
+            columns,
+            ([r[c] for c in columns] for r in report["by_nationality"]),
+            f"crisis-{crisis.id}-repatriation.csv",
+        )
+    return CrisisReport.model_validate(report)
+
+
+@router.get(
+    "/movements/{id}/report",
+    response_model=MovementReport,
+    responses={**_CSV, **problems(404, 429)},
+)
+async def movement_report(
+    id: str, request: Request, session: SessionDep, actor: Reader, format: Format = "json"
+) -> Any:
+    """A movement in counts: each leg's places and people booked, boarded, arrived, missing at
+    its gate and at its end; the money set aside, spent and claimed back for it, by currency.
+    format=csv: a row a leg."""
+    movement = await service.get_movement(session, id)
+    rate_limit(request, actor)
+    report = await reports.movement_report(session, movement)
+    if format == "csv":
+        columns = tuple(LegReport.model_fields)
+        return manifest_csv.response(
+            columns,
+            ([leg[c] for c in columns] for leg in report["legs"]),
+            f"movement-{movement.id}-report.csv",
+        )
+    return MovementReport.model_validate(report)
+
+
+@router.get(
+    "/funds/{id}/debtors",
+    response_model=list[DebtorRow],
+    responses={**_CSV, **problems(404, 429)},
+)
+async def fund_debtors(
+    id: str, request: Request, session: SessionDep, actor: Reader, format: Format = "json"
+) -> Any:
+    """The employers and agencies the fund claimed a return's cost from (the law of its
+    country): claimed, received, owed, for how many workers; most owed first."""
+    fund = await _fund(session, id)
+    rate_limit(request, actor)
+    rows = await reports.debtors(session, fund)
+    if format == "csv":
+        columns = reports.DEBTOR_COLUMNS
+        return manifest_csv.response(
+            columns, ([r[c] for c in columns] for r in rows), f"fund-{fund.id}-debtors.csv"
+        )
+    return [DebtorRow(**r) for r in rows]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.registry.models import Vulnerability
 from service.repatriation.models import CaseKind, CaseState, Passport
 from service.text import Line, Paragraph
 
@@ -29,6 +30,70 @@ class CaseCreate(BaseModel):
         description="`medical_escort`, `unaccompanied_minor`, `wheelchair`...",
     )
     note: Annotated[Paragraph, Field(max_length=2_000)] | None = None
+    reply_id: Annotated[str, Field(max_length=36, pattern=r"^[0-9a-f-]{1,36}$")] | None = Field(
+        default=None,
+        description="The worker's reply to a welfare check that asked for it: the case is "
+        "opened from it (`source` `welfare_reply`)",
+    )
+    tell_family: bool = Field(
+        default=False,
+        description="The worker agreed that their family at home be told when they are on a "
+        "movement and when they arrive, at `family_phone`",
+    )
+    family_phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()./-]{5,25}$")] | None = Field(
+        default=None, description="Their family's number at home, in international form"
+    )
+
+
+class BulkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    admin1: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="The province (`admin1` of the register) whose exposed workers leave"
+    )
+    kind: CaseKind = CaseKind.REPATRIATION
+
+
+class BulkDone(BaseModel):
+    opened: int = Field(description="Cases opened, each waiting for the person's consent")
+    already: int = Field(description="Workers who had a case of this kind in this crisis")
+    eligible: int
+    not_eligible: int
+
+
+class RulesSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    repatriation_level: int = Field(default=3, ge=1, le=4)
+    relocation_level: int = Field(default=2, ge=1, le=4)
+    nationalities: list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] = Field(
+        default_factory=list, max_length=300, description="Who may leave; empty: everyone"
+    )
+    admin1: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=500, description="From which provinces; empty: all"
+    )
+    priority: list[Vulnerability] = Field(
+        default_factory=lambda: [
+            Vulnerability.PREGNANT,
+            Vulnerability.DISABILITY,
+            Vulnerability.MINOR,
+            Vulnerability.ELDERLY,
+            Vulnerability.TRAFFICKING_SURVIVOR,
+        ],
+        max_length=20,
+        description="The vulnerabilities that put a person first, a point each",
+    )
+
+
+class RulesPublic(RulesSet):
+    crisis_id: str
+    source: str = Field(description="`crisis` (set by a coordinator) or `settings`")
+    version: int
+    set_by: str | None
+    decided: dict[str, int] = Field(
+        default_factory=dict,
+        description="After a change: the open cases decided again, by their new state",
+    )
 
 
 class CaseMove(BaseModel):
@@ -60,6 +125,9 @@ class CasePublic(BaseModel):
     needs: list[str]
     note: str | None
     movement_id: str | None
+    source: str = Field(description="`officer`, `welfare_reply` or `bulk`")
+    reply_id: str | None
+    tell_family: bool
     exercise: bool
     version: int
     created_at: datetime
@@ -243,3 +311,65 @@ class RecoveryDone(BaseModel):
     claimed: int
     no_debtor: int = Field(description="Workers with neither employer nor agency in the directory")
     already: int
+
+
+class NationalityCount(BaseModel):
+    nationality: str
+    state: str
+    cases: int
+    people: int = Field(description="With the family members travelling with them")
+
+
+class LegReport(BaseModel):
+    seq: int
+    mode: str
+    origin: str
+    destination: str
+    departs_at: datetime | None
+    capacity: int
+    booked_places: int
+    booked: int
+    boarded: int
+    arrived: int
+    not_boarded: int = Field(description="Booked and not boarded, once the gate checked anyone")
+    not_arrived: int = Field(description="Boarded and not arrived, once the end checked anyone")
+
+
+class MoneyReport(BaseModel):
+    committed: int = Field(description="Minor units: set aside less released")
+    spent: int
+    claimed: int = Field(description="Claimed from employers and agencies")
+    recovered: int
+
+
+class MovementReport(BaseModel):
+    movement_id: str
+    title: str
+    exercise: bool
+    legs: list[LegReport]
+    missing: int
+    money: dict[str, MoneyReport] = Field(description="By ISO 4217 currency")
+
+
+class CrisisReport(BaseModel):
+    crisis_id: str
+    alert_level: int
+    cases: int = Field(description="Cases of the workers you may read")
+    people: int
+    by_state: dict[str, int]
+    consent: dict[str, int]
+    by_nationality: list[NationalityCount]
+    movements: list[MovementReport]
+    sitrep: str = Field(description="The situation report's line: counts in plain words")
+
+
+class DebtorRow(BaseModel):
+    debtor_org_id: str
+    name: str | None
+    kind: str | None
+    country: str | None
+    workers: int
+    claimed: int
+    received: int
+    owed: int
+    currency: str

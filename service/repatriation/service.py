@@ -38,6 +38,7 @@ from service.repatriation.models import (
     Leg,
     Movement,
     RepatriationCase,
+    RepatriationRules,
     Seat,
     SeatState,
 )
@@ -54,9 +55,6 @@ PRIORITY = frozenset(
         Vulnerability.TRAFFICKING_SURVIVOR.value,
     }
 )
-#: The alert level from which each kind of case is open (2 restriction, 3 voluntary
-#: repatriation, 4 mandatory repatriation).
-MIN_LEVEL = {CaseKind.RELOCATION: 2, CaseKind.REPATRIATION: 3}
 ASSIGNABLE = frozenset({CaseState.ELIGIBLE.value, CaseState.DOCUMENTS_READY.value})
 
 
@@ -80,17 +78,159 @@ async def get_movement(session: AsyncSession, movement_id: str) -> Movement:
     return found
 
 
-def decide(crisis: Crisis, kind: CaseKind) -> tuple[CaseState, str]:
-    """Eligibility by the crisis's rule, and the rule in words."""
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """A crisis's eligibility rules: its own (``source`` ``crisis``) or the settings'."""
+
+    repatriation_level: int = 3
+    relocation_level: int = 2
+    nationalities: frozenset[str] = frozenset()
+    admin1: frozenset[str] = frozenset()
+    priority: frozenset[str] = PRIORITY
+    source: str = "settings"
+    version: int = 0
+    set_by: str | None = None
+
+    def level(self, kind: CaseKind) -> int:
+        return self.relocation_level if kind is CaseKind.RELOCATION else self.repatriation_level
+
+
+def default_rules(settings: dict[str, Any]) -> Rules:
+    """The deployment's rules (``LIFELINE_REPATRIATION_RULES``) for a crisis with none of its
+    own; checked when the settings load."""
+    return Rules(
+        repatriation_level=int(settings.get("repatriation_level", 3)),
+        relocation_level=int(settings.get("relocation_level", 2)),
+        nationalities=frozenset(settings.get("nationalities", ())),
+        admin1=frozenset(settings.get("admin1", ())),
+        priority=frozenset(settings.get("priority", PRIORITY)),
+    )
+
+
+async def rules_of(session: AsyncSession, crisis: Crisis, settings: dict[str, Any]) -> Rules:
+    own = await session.get(RepatriationRules, crisis.id)
+    if own is None:
+        return default_rules(settings)
+    return Rules(
+        repatriation_level=own.repatriation_level,
+        relocation_level=own.relocation_level,
+        nationalities=frozenset(own.nationalities),
+        admin1=frozenset(own.admin1),
+        priority=frozenset(own.priority),
+        source="crisis",
+        version=own.version,
+        set_by=own.set_by,
+    )
+
+
+def decide(rules: Rules, crisis: Crisis, kind: CaseKind, worker: Worker) -> tuple[CaseState, str]:
+    """Eligibility by the crisis's rules, and the rule that decided, in words (no personal data
+    beyond the nationality and the province the rules name)."""
     level = crisis.alert_level or 1
-    least = MIN_LEVEL[kind]
-    if level >= least:
-        return CaseState.ELIGIBLE, f"alert level {level} of at least {least}: {kind.value} open"
-    return CaseState.NOT_ELIGIBLE, f"alert level {level}, under {least}: no {kind.value} yet"
+    least = rules.level(kind)
+    if level < least:
+        return CaseState.NOT_ELIGIBLE, f"alert level {level}, under {least}: no {kind.value} yet"
+    if kind is CaseKind.REPATRIATION and worker.international_protection:
+        # Never returned to the country they fled (non-refoulement); said without saying why.
+        return CaseState.NOT_ELIGIBLE, "repatriation is not offered to this person: relocation is"
+    if rules.nationalities and worker.nationality not in rules.nationalities:
+        return CaseState.NOT_ELIGIBLE, f"{kind.value} is open to other nationalities"
+    if rules.admin1 and worker.admin1 not in rules.admin1:
+        return CaseState.NOT_ELIGIBLE, f"{kind.value} is open from other provinces"
+    said = f"alert level {level} of at least {least}"
+    if rules.nationalities:
+        said += f", nationality {worker.nationality}"
+    if rules.admin1:
+        said += f", province {worker.admin1}"
+    return CaseState.ELIGIBLE, f"{said}: {kind.value} open"
 
 
-def priority_of(worker: Worker) -> int:
-    return len(PRIORITY.intersection(worker.vulnerabilities or ()))
+def priority_of(worker: Worker, rules: Rules | None = None) -> int:
+    counted = PRIORITY if rules is None else rules.priority
+    return len(counted.intersection(worker.vulnerabilities or ()))
+
+
+#: The states a change of the rules decides again: not yet given a seat.
+UNDECIDED = (CaseState.REQUESTED.value, CaseState.ELIGIBLE.value, CaseState.NOT_ELIGIBLE.value)
+
+
+async def set_rules(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    crisis: Crisis,
+    values: dict[str, Any],
+    version: int | None,
+) -> tuple[Rules, dict[str, int]]:
+    """The crisis's own rules (If-Match on their version, 0 for none yet), and every case not
+    yet given a seat decided again by them: how many became each state. A case that was
+    eligible and no longer is becomes ``not_eligible`` with the rule that says why; a case with
+    a seat keeps it (withdrawing a person is a decision of its own)."""
+    own = await session.get(RepatriationRules, crisis.id, with_for_update=True)
+    current = own.version if own is not None else 0
+    if version is not None and version != current:
+        raise PreconditionFailed(
+            f"The rules changed since version {version}: they are at version {current}"
+        )
+    if own is None:
+        own = RepatriationRules(crisis_id=crisis.id, set_by=who(actor), version=0)
+    same = all(
+        sorted(getattr(own, name)) == sorted(values[name])
+        if isinstance(values[name], list)
+        else getattr(own, name) == values[name]
+        for name in values
+    )
+    if not (same and own.version > 0):
+        for name, value in values.items():
+            setattr(own, name, sorted(value) if isinstance(value, list) else value)
+        own.version += 1
+        own.set_by = who(actor)
+        own.updated_at = utcnow()
+        session.add(own)
+        await session.flush()
+    # The same rules again still decide again the cases opened before the alert level rose;
+    # a second time, nothing changes.
+    rules = await rules_of(session, crisis, {})
+    decided = await decide_again(session, actor=actor, crisis=crisis, rules=rules)
+    if decided or not same:
+        await crisis_event(
+            session, crisis, "repatriation_rules_set", actor, version=own.version, **decided
+        )
+    return rules, decided
+
+
+async def decide_again(
+    session: AsyncSession, *, actor: Principal, crisis: Crisis, rules: Rules
+) -> dict[str, int]:
+    """The crisis's cases without a seat decided again (after its rules or its alert level
+    changed), their priority with them; how many of each state changed."""
+    rows = (
+        await session.exec(
+            select(RepatriationCase, Worker)
+            .join(Worker, col(Worker.id) == col(RepatriationCase.worker_id))
+            .where(
+                RepatriationCase.crisis_id == crisis.id,
+                col(RepatriationCase.state).in_(UNDECIDED),
+            )
+        )
+    ).all()
+    changed: dict[str, int] = {}
+    for case, worker in rows:
+        state, rule = decide(rules, crisis, CaseKind(case.kind), worker)
+        priority = priority_of(worker, rules)
+        if case.priority != priority:
+            case.priority = priority
+            session.add(case)
+        if case.state == state.value and case.rule == rule:
+            continue
+        if case.state == state.value:
+            case.rule = rule
+            session.add(case)
+            continue
+        case.rule = rule
+        set_state(session, case, state, actor, rule=rule)
+        changed[state.value] = changed.get(state.value, 0) + 1
+    return changed
 
 
 def _event(
@@ -422,3 +562,15 @@ async def manifest(
             }
         )
     return out
+
+
+async def forget(session: AsyncSession, worker_ids: list[str]) -> None:
+    """An erased worker's cases keep their states and counts, not what the person said nor
+    their family's number."""
+    if not worker_ids:
+        return
+    await (await session.connection()).execute(
+        update(_CASES)
+        .where(_CASES.c.worker_id.in_(worker_ids))
+        .values(note_sealed=None, family_phone_sealed=None, tell_family=False)
+    )

@@ -28,7 +28,9 @@ FORMULAS = [
 #: Text a spreadsheet reads as a formula after the whitespace it skips.
 HIDDEN = ["\t=1+1", "\r=1+1"]
 #: Columns written from numbers: they stay numbers, a negative one too.
-NUMERIC = {"lat", "lon", "accompanying_family", "version", "amount"}
+NUMERIC = {"lat", "lon", "accompanying_family", "version", "amount", "cases", "people", "seq",
+           "capacity", "booked_places", "booked", "boarded", "arrived", "not_boarded",
+           "not_arrived", "workers", "claimed", "received", "owed"}  # fmt: skip
 # Lisbon: a negative longitude.
 LISBON = {"lat": 38.7223, "lon": -9.1393}
 
@@ -246,11 +248,11 @@ async def check_recipients(
     return rows, exported.headers["content-type"], set()
 
 
-async def manifest(
+async def formula_movement(
     client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
-) -> tuple[list[dict[str, str]], str, set[str]]:
+) -> tuple[str, str, set[str]]:
     """A movement whose places are named with formulas, carrying workers named with formulas:
-    the manifest writes their names and the places, neutralised."""
+    the crisis's id, the movement's, the names expected."""
     crisis_id, expected = await formula_crisis(client, make_org, make_token)
     token = await make_token(Role.ADMIN)
     headers = bearer(token)
@@ -292,10 +294,18 @@ async def manifest(
             headers=headers,
         )
         assert placed.status_code == 200, placed.text
+    return crisis_id, moving.json()["id"], expected
+
+
+async def manifest(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """The formula movement's manifest writes the names and the places, neutralised."""
+    _, movement_id, expected = await formula_movement(client, make_org, make_token)
     exported = await client.get(
-        f"/api/v1/movements/{moving.json()['id']}/manifest",
+        f"/api/v1/movements/{movement_id}/manifest",
         params={"format": "csv"},
-        headers=headers,
+        headers=bearer(await make_token(Role.ADMIN)),
     )
     assert exported.status_code == 200, exported.text
     rows = read(exported.text)
@@ -331,6 +341,112 @@ async def ledger(
     return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
 
 
+async def crisis_report(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """The repatriation report of the crisis over the workers named with formulas: counts by
+    nationality and state, no name in them."""
+    crisis_id, _, _ = await formula_movement(client, make_org, make_token)
+    headers = bearer(await make_token(Role.ADMIN))
+    exported = await client.get(
+        f"/api/v1/crises/{crisis_id}/repatriation-report",
+        params={"format": "csv"},
+        headers=headers,
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert {r["state"] for r in rows} == {"assigned"}, rows
+    return rows, exported.headers["content-type"], {"PHL"}
+
+
+async def movement_report(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """A movement whose places are named with formulas: its report writes them neutralised."""
+    _, movement_id, _ = await formula_movement(client, make_org, make_token)
+    headers = bearer(await make_token(Role.ADMIN))
+    exported = await client.get(
+        f"/api/v1/movements/{movement_id}/report",
+        params={"format": "csv"},
+        headers=headers,
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    return rows, exported.headers["content-type"], {"'" + FORMULAS[1], "'" + FORMULAS[2]}
+
+
+async def debtors(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """An employer named with a formula, owing the cost of a worker's return: the debtors'
+    CSV writes its name neutralised and the amounts as numbers."""
+    headers = bearer(await make_token(Role.ADMIN))
+    await make_org(OrgKind.EMPLOYER, "MYS", name=FORMULAS[0], slug=unique("formula-employer"))
+    here = {"lat": 3.139, "lon": 101.6869}
+    worker = await client.post(
+        "/api/v1/workers",
+        json={"nationality": "PHL", "given_name": "Ana", "employer": FORMULAS[0],
+              "location": here, "source": "self"},
+        headers=headers,
+    )  # fmt: skip
+    assert worker.status_code == 201, worker.text
+    d = 0.001
+    ring = [[here["lon"] - d, here["lat"] - d], [here["lon"] + d, here["lat"] - d],
+            [here["lon"] + d, here["lat"] + d], [here["lon"] - d, here["lat"] + d],
+            [here["lon"] - d, here["lat"] - d]]  # fmt: skip
+    crisis = await client.post(
+        "/api/v1/crises",
+        json={"title": unique("Debt"), "hazard": "conflict", "severity": "severe",
+              "alert_level": 3, "zones": {"type": "Polygon", "coordinates": [ring]}},
+        headers=headers,
+    )  # fmt: skip
+    assert crisis.status_code == 201, crisis.text
+    crisis_id = crisis.json()["id"]
+    case = await client.post(
+        f"/api/v1/crises/{crisis_id}/repatriation-cases",
+        json={"worker_id": worker.json()["id"]},
+        headers=headers,
+    )
+    assert case.json()["state"] == "eligible", case.text
+    await client.post(
+        f"/api/v1/repatriation-cases/{case.json()['id']}/consent",
+        json={"given": True},
+        headers=headers,
+    )
+    moving = await client.post(
+        f"/api/v1/crises/{crisis_id}/movements",
+        json={"title": "Home", "legs": [{"mode": "flight", "origin": "KUL", "destination": "MNL",
+                                          "capacity": 5, "cost_per_place": 1500000}]},
+        headers=headers,
+    )  # fmt: skip
+    movement_id = moving.json()["id"]
+    for path in ("seats", "legs/1/boarding"):
+        done = await client.post(
+            f"/api/v1/movements/{movement_id}/{path}",
+            json={"case_id": case.json()["id"]},
+            headers=headers,
+        )
+        assert done.status_code == 200, done.text
+    fund = await client.post(
+        "/api/v1/funds",
+        json={"name": "Emergency repatriation fund", "currency": "PHP", "country": "PHL"},
+        headers=headers,
+    )
+    claimed = await client.post(
+        f"/api/v1/funds/{fund.json()['id']}/recoveries",
+        json={"movement_id": movement_id},
+        headers=headers,
+    )
+    assert claimed.status_code == 200 and claimed.json()["claimed"] == 1, claimed.text
+    exported = await client.get(
+        f"/api/v1/funds/{fund.json()['id']}/debtors", params={"format": "csv"}, headers=headers
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert [(r["owed"], r["workers"]) for r in rows] == [("1500000", "1")], rows
+    return rows, exported.headers["content-type"], {"'" + FORMULAS[0]}
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -344,6 +460,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/crises/{id}/welfare-checks/{check_id}/recipients"): check_recipients,
     ("GET", "/api/v1/movements/{id}/manifest"): manifest,
     ("GET", "/api/v1/funds/{id}/entries"): ledger,
+    ("GET", "/api/v1/crises/{id}/repatriation-report"): crisis_report,
+    ("GET", "/api/v1/movements/{id}/report"): movement_report,
+    ("GET", "/api/v1/funds/{id}/debtors"): debtors,
 }
 
 

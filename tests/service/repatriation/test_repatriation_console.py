@@ -47,3 +47,62 @@ async def test_the_gate_checks_people_in_from_the_manifest(home: dict[str, Any])
         assert done.status_code == 303, done.text
         after = await console.get(f"/console/movements/{moving['id']}")
         assert "1 boarded" in after.text
+
+
+async def test_rules_set_and_cases_opened_in_bulk_from_the_console(home: dict[str, Any]) -> None:  # noqa: F811
+    from tests.conftest import make_org_in
+
+    await raise_level(home, 4)
+    admin1 = (
+        await home["client"].get(
+            f"/api/v1/workers/{home['workers'][0]}",
+            headers={"Authorization": f"Bearer {home['tokens']['phl']}"},
+        )
+    ).json()["admin1"]
+    page_path = f"/console/crises/{home['crisis']}/repatriation"
+    coordinator = await make_person(home["app"], await make_org_in(home["app"]), Role.COORDINATOR)
+    async with browser(home["app"]) as console:
+        signed = await enrol(console, coordinator)
+        page = await console.get(page_path)
+        assert page.status_code == 200, page.text
+        assert "The deployment&#39;s rules" in page.text or "The deployment's rules" in page.text
+        changed = await console.post(
+            f"{page_path}/rules",
+            data={
+                "csrf_token": signed.csrf,
+                "version": "0",
+                "repatriation_level": "3",
+                "relocation_level": "2",
+                "nationalities": "phl, IDN",
+                "admin1": "",
+                "priority": ["pregnant", "minor"],
+            },
+        )
+        assert changed.status_code == 303, changed.text
+        stale = await console.post(
+            f"{page_path}/rules",
+            data={"csrf_token": signed.csrf, "version": "0", "repatriation_level": "3",
+                  "relocation_level": "2"},
+        )  # fmt: skip
+        assert stale.status_code == 412
+        bad = await console.post(
+            f"{page_path}/rules",
+            data={"csrf_token": signed.csrf, "version": "1", "repatriation_level": "3",
+                  "relocation_level": "2", "nationalities": "Philippines"},
+        )  # fmt: skip
+        assert bad.status_code == 422 and "Philippines" in bad.text
+    officer = await make_person(home["app"], home["orgs"]["embassy"], Role.CONSULAR_OFFICER)
+    async with browser(home["app"]) as console:
+        signed = await enrol(console, officer)
+        page = await console.get(page_path)
+        assert "nationalities IDN, PHL" in page.text and "version 1" in page.text
+        assert "Change the rules" not in page.text, "only coordinators set them"
+        assert f'<option value="{admin1}">' in page.text
+        opened = await console.post(
+            f"{page_path}/bulk", data={"csrf_token": signed.csrf, "admin1": admin1}
+        )
+        assert opened.status_code == 303, opened.text
+        after = await console.get(page_path)
+        assert after.text.count("bulk</td>") == 5
+        assert "Repatriation: 5 cases, 5 waiting for a seat" in after.text
+        assert "expired" not in after.text
