@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -10,9 +11,11 @@ from sqlmodel import col, select
 
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
+from service.db import utcnow
 from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import Forbidden, InvalidInput
 from service.exports import csv as manifest_csv
+from service.exports import pdf
 from service.flows.repatriation import check_in, open_case
 from service.lookups import not_found
 from service.openapi import problems
@@ -20,7 +23,7 @@ from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.protect import Protector
 from service.repatriation import fund as fund_ledger
-from service.repatriation import service
+from service.repatriation import manifest_pdf, service
 from service.repatriation.dependencies import Reader, Writer
 from service.repatriation.models import (
     CaseState,
@@ -335,7 +338,10 @@ async def reconciliation(id: str, session: SessionDep, actor: Reader) -> Reconci
 @router.get(
     "/movements/{id}/manifest",
     response_model=list[ManifestRow],
-    responses={200: {"content": {"text/csv": {}}}, **problems(404, 429)},
+    responses={
+        200: {"content": {"text/csv": {}, pdf.MEDIA_TYPE: {}}},
+        **problems(404, 429),
+    },
 )
 async def manifest(
     id: str,
@@ -343,11 +349,12 @@ async def manifest(
     session: SessionDep,
     actor: Reader,
     protect: ProtectorDep,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|csv|pdf)$")] = "json",
 ) -> Any:
     """Who is on which leg: names and passport for those who may read the person (their
     consular officers), ids for the others; never a documentation status. format=csv for the
-    carrier and the receiving authorities."""
+    carrier and the receiving authorities, format=pdf to print: per leg, who travels (a name
+    where you may read it), their places, needs and seat, and a box to tick at the gate."""
     movement = await service.get_movement(session, id)
     rate_limit(request, actor)
     rows = await service.manifest(session, actor=actor, movement=movement, protector=protect)
@@ -355,6 +362,19 @@ async def manifest(
         columns = service.MANIFEST_COLUMNS
         return manifest_csv.response(
             columns, ([r[c] for c in columns] for r in rows), f"movement-{movement.id}-manifest.csv"
+        )
+    if format == "pdf":
+        legs = await service.legs_of(session, movement.id)
+        generated_at = utcnow().replace(microsecond=0)
+        document = await asyncio.to_thread(
+            manifest_pdf.render, movement, legs, rows, generated_at=generated_at
+        )
+        return Response(
+            document,
+            media_type=pdf.MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="movement-{movement.id}-manifest.pdf"'
+            },
         )
     return [ManifestRow(**r) for r in rows]
 
