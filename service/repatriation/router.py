@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 from sqlmodel import col, select
 
 from service.auth.principal import Principal
@@ -16,14 +16,14 @@ from service.deps import IfMatch, SessionDep, send_etag
 from service.errors import Forbidden, InvalidInput
 from service.exports import csv as manifest_csv
 from service.exports import pdf
-from service.flows.repatriation import check_in, open_case
+from service.flows.repatriation import check_in, check_in_file, open_case
 from service.lookups import not_found
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.protect import Protector
+from service.repatriation import checks_file, manifest_pdf, service
 from service.repatriation import fund as fund_ledger
-from service.repatriation import manifest_pdf, service
 from service.repatriation.dependencies import Reader, Writer
 from service.repatriation.models import (
     CaseState,
@@ -40,6 +40,8 @@ from service.repatriation.schemas import (
     CasePublic,
     CheckCreate,
     CheckPublic,
+    ChecksApplied,
+    CheckWord,
     ConsentCreate,
     EntryCreate,
     EntryPublic,
@@ -322,6 +324,38 @@ async def arrive(
     """A person arrived at the end of leg `seq`; at the last leg the case is `arrived` and the
     origin side's reception tasks open."""
     return await _check(id, seq, data, session, actor, arrived=True)
+
+
+@router.post(
+    "/movements/{id}/legs/{seq}/checks.csv",
+    response_model=ChecksApplied,
+    responses=problems(404, 413, 422),
+)
+async def import_checks(
+    id: str,
+    seq: int,
+    session: SessionDep,
+    actor: Writer,
+    file: Annotated[
+        UploadFile,
+        File(description="CSV (UTF-8, header row): case_id, check (boarded | arrived), at"),
+    ],
+    check: Annotated[
+        CheckWord | None,
+        Query(description="The check of every row, for a file without a `check` column"),
+    ] = None,
+) -> ChecksApplied:
+    """The checks of a gate as a CSV file, one row a person: `case_id`, `check` (`boarded` or
+    `arrived`; or `?check=` for every row) and, optionally, `at` (ISO 8601 with its offset: when
+    it was checked). A manifest's CSV read back works: its rows of other legs are left aside.
+    Each row is the check of `POST .../boarding` or `.../arrival`, in the file's order, and all
+    of them or none: a file with any bad row changes nothing and is a 422 listing each bad row
+    (its number, the header being row 1, its column and why). The same file again changes
+    nothing and says so (`unchanged`). At most 20,000 rows."""
+    movement = await service.get_movement(session, id)
+    content = checks_file.within_limit(await file.read(checks_file.MAX_CHECK_BYTES + 1))
+    read = checks_file.read(content, seq=seq, default=check)
+    return await check_in_file(session, actor=actor, movement=movement, seq=seq, read=read)
 
 
 @router.get(
