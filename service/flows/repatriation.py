@@ -7,6 +7,7 @@ the origin side's reception tasks; erasure.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -20,8 +21,9 @@ from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
 from service.db import insert_rows, new_id, utcnow
 from service.directory.models import Organization, OrgKind
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, InvalidInput, NotFound
 from service.flows.welfare import embassy_for, where_and_language
+from service.lookups import not_found
 from service.messaging import service as messaging
 from service.messaging.models import InboundMessage, OutboundMessage, Step
 from service.registry.access import visibility_clause
@@ -29,6 +31,7 @@ from service.registry.models import Worker
 from service.registry.protect import Protector
 from service.registry.service import get_worker
 from service.repatriation import service
+from service.repatriation.checks_file import CheckFile, refuse
 from service.repatriation.models import (
     CaseEvent,
     CaseKind,
@@ -38,7 +41,7 @@ from service.repatriation.models import (
     RepatriationCase,
     Source,
 )
-from service.repatriation.schemas import BulkCreate, BulkDone, CaseCreate
+from service.repatriation.schemas import BulkCreate, BulkDone, CaseCreate, ChecksApplied
 from service.settings import Settings
 from service.tasks.service import create_task, existing_keys, has_task
 
@@ -395,12 +398,13 @@ async def check_in(
     arrived: bool,
     protector: Protector | None = None,
     settings: Settings | None = None,
+    at: datetime | None = None,
 ) -> service.Checked:
     """A person checked at a gate (``service.check``); their arrival home on the timeline and,
     with it, the origin side's reception tasks and (given the protector and the settings) the
     family told."""
     done = await service.check(
-        session, actor=actor, movement=movement, seq=seq, case=case, arrived=arrived
+        session, actor=actor, movement=movement, seq=seq, case=case, arrived=arrived, at=at
     )
     if done.changed and case.state == CaseState.ARRIVED.value:
         crisis = await session.get(Crisis, case.crisis_id)
@@ -416,3 +420,59 @@ async def check_in(
                 settings=settings,
             )
     return done
+
+
+async def check_in_file(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    movement: Movement,
+    seq: int,
+    read: CheckFile,
+    protector: Protector,
+    settings: Settings,
+) -> ChecksApplied:
+    """A gate's file of checks, row by row in the file's order through ``check_in`` (an arrival
+    after its boarding in the same file is good), all or nothing: any bad row (one the reader
+    refused, a case unknown or not yours to read, a person with no seat on this leg, an arrival
+    before its boarding) is a 422 that lists each one, and the caller's transaction, rolled back,
+    keeps nothing of the rows before it."""
+    if seq not in {leg.seq for leg in await service.legs_of(session, movement.id)}:
+        raise not_found("leg", str(seq))
+    errors = list(read.errors)
+    cases: dict[str, RepatriationCase | None] = {}
+    applied = unchanged = 0
+    for row in read.rows:
+        if row.case_id not in cases:
+            try:
+                cases[row.case_id] = await service.get_case(
+                    session, actor=actor, case_id=row.case_id
+                )
+            except NotFound:
+                cases[row.case_id] = None
+        case = cases[row.case_id]
+        if case is None:
+            errors.append({"loc": ["body", "file", row.row, "case_id"], "msg": "no such case"})
+            continue
+        try:
+            done = await check_in(
+                session,
+                actor=actor,
+                movement=movement,
+                seq=seq,
+                case=case,
+                arrived=row.arrived,
+                at=row.at,
+                protector=protector,
+                settings=settings,
+            )
+        except Conflict as exc:
+            errors.append({"loc": ["body", "file", row.row, "check"], "msg": exc.detail})
+            continue
+        if done.changed:
+            applied += 1
+        else:
+            unchanged += 1
+    if errors:
+        raise refuse(errors, read.count)
+    return ChecksApplied(applied=applied, unchanged=unchanged, other_legs=read.other_legs)

@@ -3,26 +3,30 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from sqlmodel import col, select
 
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
+from service.db import utcnow
 from service.deps import IfMatch, SessionDep, SettingsDep, send_etag
 from service.errors import Forbidden, InvalidInput
 from service.exports import csv as manifest_csv
-from service.flows.repatriation import check_in, open_bulk, open_case, seat
+from service.exports import pdf
+from service.flows.repatriation import check_in, check_in_file, open_bulk, open_case, seat
 from service.lookups import not_found
 from service.openapi import problems
 from service.pagination import CursorParam, LimitParam, Page, paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.registry.protect import Protector
+from service.repatriation import checks_file, manifest_pdf, reports, service
 from service.repatriation import fund as fund_ledger
-from service.repatriation import reports, service
 from service.repatriation.dependencies import Reader, Writer
 from service.repatriation.models import (
     CaseState,
@@ -41,6 +45,8 @@ from service.repatriation.schemas import (
     CasePublic,
     CheckCreate,
     CheckPublic,
+    ChecksApplied,
+    CheckWord,
     ConsentCreate,
     CrisisReport,
     DebtorRow,
@@ -64,6 +70,11 @@ from service.repatriation.schemas import (
 from service.settings import Settings
 
 router = APIRouter(tags=["repatriation"])
+
+
+def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], filename: str) -> Response:
+    """Rows of dictionaries as a CSV download, through the shared formula-safe writer."""
+    return manifest_csv.response(columns, ([r[c] for c in columns] for r in rows), filename)
 
 
 def present(case: RepatriationCase, protect: Protector) -> CasePublic:
@@ -445,6 +456,48 @@ async def arrive(
     return await _check(id, seq, data, session, actor, protect, settings, arrived=True)
 
 
+@router.post(
+    "/movements/{id}/legs/{seq}/checks.csv",
+    response_model=ChecksApplied,
+    responses=problems(404, 413, 422),
+)
+async def import_checks(
+    id: str,
+    seq: int,
+    session: SessionDep,
+    actor: Writer,
+    protect: ProtectorDep,
+    settings: SettingsDep,
+    file: Annotated[
+        UploadFile,
+        File(description="CSV (UTF-8, header row): case_id, check (boarded | arrived), at"),
+    ],
+    check: Annotated[
+        CheckWord | None,
+        Query(description="The check of every row, for a file without a `check` column"),
+    ] = None,
+) -> ChecksApplied:
+    """The checks of a gate as a CSV file, one row a person: `case_id`, `check` (`boarded` or
+    `arrived`; or `?check=` for every row) and, optionally, `at` (ISO 8601 with its offset: when
+    it was checked). A manifest's CSV read back works: its rows of other legs are left aside.
+    Each row is the check of `POST .../boarding` or `.../arrival`, in the file's order, and all
+    of them or none: a file with any bad row changes nothing and is a 422 listing each bad row
+    (its number, the header being row 1, its column and why). The same file again changes
+    nothing and says so (`unchanged`). At most 20,000 rows."""
+    movement = await service.get_movement(session, id)
+    content = checks_file.within_limit(await file.read(checks_file.MAX_CHECK_BYTES + 1))
+    read = checks_file.read(content, seq=seq, default=check)
+    return await check_in_file(
+        session,
+        actor=actor,
+        movement=movement,
+        seq=seq,
+        read=read,
+        protector=protect,
+        settings=settings,
+    )
+
+
 @router.get(
     "/movements/{id}/reconciliation", response_model=Reconciliation, responses=problems(404)
 )
@@ -459,7 +512,10 @@ async def reconciliation(id: str, session: SessionDep, actor: Reader) -> Reconci
 @router.get(
     "/movements/{id}/manifest",
     response_model=list[ManifestRow],
-    responses={200: {"content": {"text/csv": {}}}, **problems(404, 429)},
+    responses={
+        200: {"content": {"text/csv": {}, pdf.MEDIA_TYPE: {}}},
+        **problems(404, 429),
+    },
 )
 async def manifest(
     id: str,
@@ -467,18 +523,29 @@ async def manifest(
     session: SessionDep,
     actor: Reader,
     protect: ProtectorDep,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|csv|pdf)$")] = "json",
 ) -> Any:
     """Who is on which leg: names and passport for those who may read the person (their
     consular officers), ids for the others; never a documentation status. format=csv for the
-    carrier and the receiving authorities."""
+    carrier and the receiving authorities, format=pdf to print: per leg, who travels (a name
+    where you may read it), their places, needs and seat, and a box to tick at the gate."""
     movement = await service.get_movement(session, id)
     rate_limit(request, actor)
     rows = await service.manifest(session, actor=actor, movement=movement, protector=protect)
     if format == "csv":
-        columns = service.MANIFEST_COLUMNS
-        return manifest_csv.response(
-            columns, ([r[c] for c in columns] for r in rows), f"movement-{movement.id}-manifest.csv"
+        return _csv(service.MANIFEST_COLUMNS, rows, f"movement-{movement.id}-manifest.csv")
+    if format == "pdf":
+        legs = await service.legs_of(session, movement.id)
+        generated_at = utcnow().replace(microsecond=0)
+        document = await asyncio.to_thread(
+            manifest_pdf.render, movement, legs, rows, generated_at=generated_at
+        )
+        return Response(
+            document,
+            media_type=pdf.MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="movement-{movement.id}-manifest.pdf"'
+            },
         )
     return [ManifestRow(**r) for r in rows]
 
@@ -643,10 +710,9 @@ async def crisis_report(
     rate_limit(request, actor)
     report = await reports.crisis_report(session, actor=actor, crisis=crisis)
     if format == "csv":
-        columns = ("nationality", "state", "cases", "people")
-        return manifest_csv.response(
-            columns,
-            ([r[c] for c in columns] for r in report["by_nationality"]),
+        return _csv(
+            ("nationality", "state", "cases", "people"),
+            report["by_nationality"],
             f"crisis-{crisis.id}-repatriation.csv",
         )
     return CrisisReport.model_validate(report)
@@ -667,11 +733,8 @@ async def movement_report(
     rate_limit(request, actor)
     report = await reports.movement_report(session, movement)
     if format == "csv":
-        columns = tuple(LegReport.model_fields)
-        return manifest_csv.response(
-            columns,
-            ([leg[c] for c in columns] for leg in report["legs"]),
-            f"movement-{movement.id}-report.csv",
+        return _csv(
+            tuple(LegReport.model_fields), report["legs"], f"movement-{movement.id}-report.csv"
         )
     return MovementReport.model_validate(report)
 
@@ -690,8 +753,5 @@ async def fund_debtors(
     rate_limit(request, actor)
     rows = await reports.debtors(session, fund)
     if format == "csv":
-        columns = reports.DEBTOR_COLUMNS
-        return manifest_csv.response(
-            columns, ([r[c] for c in columns] for r in rows), f"fund-{fund.id}-debtors.csv"
-        )
+        return _csv(reports.DEBTOR_COLUMNS, rows, f"fund-{fund.id}-debtors.csv")
     return [DebtorRow(**r) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Annotated
 
@@ -185,6 +186,22 @@ class CheckCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_id: Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
+
+
+class CheckWord(enum.StrEnum):
+    """A check at a gate, as a file of checks says it."""
+
+    BOARDED = "boarded"
+    ARRIVED = "arrived"
+
+
+class ChecksApplied(BaseModel):
+    """What a file of checks did: checks made, checks already made (the same file again changes
+    nothing), and rows of other legs left aside (a manifest's CSV has every leg's)."""
+
+    applied: int
+    unchanged: int
+    other_legs: int = 0
 
 
 class CheckPublic(BaseModel):

@@ -10,6 +10,7 @@ travels every leg of their movement: a full leg refuses the whole assignment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -447,10 +448,11 @@ async def check(
     seq: int,
     case: RepatriationCase,
     arrived: bool,
+    at: datetime | None = None,
 ) -> Checked:
-    """A person boarded (or arrived at the end of) leg ``seq``; the same check twice changes
-    nothing. The first leg's boarding makes the case ``boarded``, the last leg's arrival
-    ``arrived``."""
+    """A person boarded (or arrived at the end of) leg ``seq``, now or ``at`` (a check written
+    down at the gate and entered later); the same check twice changes nothing. The first leg's
+    boarding makes the case ``boarded``, the last leg's arrival ``arrived``."""
     legs = await legs_of(session, movement.id)
     leg = next((leg for leg in legs if leg.seq == seq), None)
     if leg is None:
@@ -466,7 +468,7 @@ async def check(
         return Checked(seat, False, case.state)
     if arrived and seat.state != SeatState.BOARDED.value:
         raise Conflict("Check the person's boarding of this leg before their arrival")
-    now = utcnow()
+    now = at or utcnow()
     seat.state = want.value
     seat.checked_by = who(actor)
     if arrived:

@@ -38,6 +38,10 @@ async def test_the_gate_checks_people_in_from_the_manifest(home: dict[str, Any])
         assert "Juan0 Dela Cruz" in page.text and "wheelchair" in page.text
         assert "expired" not in page.text
         assert set(re.findall(r'name="csrf_token" value="([^"]*)"', page.text)) == {signed.csrf}
+        printed = re.search(r'href="(/api/v1/movements/[^"]*format=pdf)"', page.text)
+        assert printed is not None
+        pdf = await console.get(printed.group(1))
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         form = {"case_id": case, "leg": "1", "step": "boarding"}
         refused = await console.post(f"/console/movements/{moving['id']}/check", data=form)
         assert refused.status_code == 403
