@@ -138,8 +138,9 @@ async def page(browser: BrowserContext) -> Page:
     return browser.pages[0] if browser.pages else await browser.new_page()
 
 
-#: Opens a browser context on a live server: ``await open_context(server)``.
-OpenContext = Callable[[Live[Any]], Awaitable[BrowserContext]]
+#: Opens a browser context on a live server: ``await open_context(server)``, with Playwright's
+#: context options if any (``viewport``, ``is_mobile``...).
+OpenContext = Callable[..., Awaitable[BrowserContext]]
 
 
 @pytest.fixture
@@ -154,9 +155,9 @@ async def contexts(
     )
     opened: list[tuple[BrowserContext, Guard]] = []
 
-    async def open_context(server: Live[Any]) -> BrowserContext:
+    async def open_context(server: Live[Any], **options: Any) -> BrowserContext:
         context = await chromium_browser.new_context(
-            base_url=server.url, locale="en-GB", timezone_id="UTC"
+            base_url=server.url, locale="en-GB", timezone_id="UTC", **options
         )
         context.set_default_timeout(TIMEOUT_MS)
         guard = Guard(server.url)

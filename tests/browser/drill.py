@@ -33,6 +33,8 @@ class Drill:
     phl_officer: Person
     phl_ministry: Person
     idn_officer: Person
+    #: A bus then a ship home for the three Filipinos, each with their consent and a seat.
+    movement_id: str = ""
 
     @property
     def filipino_names(self) -> list[str]:
@@ -119,6 +121,7 @@ async def seed_drill(app: FastAPI) -> Drill:
         await _patch(
             client, f"/api/v1/tasks/{tasks[chain[0]]['id']}", phl_token, {"status": "done"}
         )
+        movement_id = await _movement(client, phl_token, crisis_id)
     return Drill(
         crisis_id=crisis_id,
         manifest=tasks[chain[1]]["id"],
@@ -132,4 +135,35 @@ async def seed_drill(app: FastAPI) -> Drill:
         idn_officer=await make_person_in(
             app, idn_embassy, Role.CONSULAR_OFFICER, "Indonesian consular officer"
         ),
+        movement_id=movement_id,
     )
+
+
+async def _movement(client: httpx.AsyncClient, token: str, crisis_id: str) -> str:
+    """The Filipinos' return: a case each with consent, a bus to Port Klang then a ship, a seat
+    each."""
+    listed = await client.get(f"/api/v1/crises/{crisis_id}/workers", headers=bearer(token))
+    assert listed.status_code == 200, listed.text
+    moving = await client.post(
+        f"/api/v1/crises/{crisis_id}/movements",
+        json={"title": "Bus to Port Klang, then the ship home", "legs": [
+            {"mode": "bus", "origin": "Kuala Lumpur", "destination": "Port Klang", "capacity": 40},
+            {"mode": "ship", "origin": "Port Klang", "destination": "Manila", "capacity": 400},
+        ]},
+        headers=bearer(token),
+    )  # fmt: skip
+    assert moving.status_code == 201, moving.text
+    for worker in listed.json()["items"]:
+        case = await client.post(
+            f"/api/v1/crises/{crisis_id}/repatriation-cases",
+            json={"worker_id": worker["id"]},
+            headers=bearer(token),
+        )
+        assert case.status_code == 201 and case.json()["state"] == "eligible", case.text
+        for path, body in (
+            (f"/api/v1/repatriation-cases/{case.json()['id']}/consent", {"given": True}),
+            (f"/api/v1/movements/{moving.json()['id']}/seats", {"case_id": case.json()["id"]}),
+        ):
+            done = await client.post(path, json=body, headers=bearer(token))
+            assert done.status_code == 200, done.text
+    return str(moving.json()["id"])
