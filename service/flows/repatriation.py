@@ -7,7 +7,7 @@ the origin side's reception tasks; erasure.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -52,14 +52,15 @@ _EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
 BULK_MAX = 20_000
 
 #: What the origin side does for a person who arrived (AFML 2011 rec. 11, 12, 16; MICIC G14):
-#: key, title, who (kind of organisation of the worker's country).
+#: key, title, who (kind of organisation of the worker's country), due after so many days.
 RECEPTION = (
-    ("reception", "Reception at arrival and health screening", OrgKind.LABOUR_MINISTRY),
-    ("psychosocial", "Psychosocial support", OrgKind.NATIONAL_SOCIETY),
-    ("reintegration", "Livelihood and reintegration services; follow-up at 30 and 90 days",
-     OrgKind.LABOUR_MINISTRY),
+    ("reception", "Reception at arrival and health screening", OrgKind.LABOUR_MINISTRY, None),
+    ("psychosocial", "Psychosocial support", OrgKind.NATIONAL_SOCIETY, None),
+    ("reintegration", "Livelihood and reintegration services", OrgKind.LABOUR_MINISTRY, None),
     ("claims", "Recovery of unpaid wages and claims against the employer",
-     OrgKind.LABOUR_MINISTRY),
+     OrgKind.LABOUR_MINISTRY, None),
+    ("followup_30", "Reintegration follow-up, 30 days after arrival", OrgKind.LABOUR_MINISTRY, 30),
+    ("followup_90", "Reintegration follow-up, 90 days after arrival", OrgKind.LABOUR_MINISTRY, 90),
 )  # fmt: skip
 
 
@@ -332,7 +333,7 @@ async def after_arrival(
         return 0
     keys = await existing_keys(session, crisis.id)
     made = 0
-    for name, title, kind in RECEPTION:
+    for name, title, kind, days in RECEPTION:
         key = f"reception.{name}@{case.worker_id}"
         if key in keys:
             continue
@@ -351,6 +352,7 @@ async def after_arrival(
                 "key": key,
                 "title": title,
                 "description": f"Worker {case.worker_id} (case {case.id}) arrived home.",
+                "due_at": utcnow() + timedelta(days=days) if days else None,
                 "assignee_org": org.id if org else None,
                 "actor_role": "labour_ministry_origin"
                 if kind is OrgKind.LABOUR_MINISTRY

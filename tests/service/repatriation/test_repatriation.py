@@ -253,6 +253,11 @@ async def test_three_legs_one_missing_at_the_second_and_reception_at_home(
     assert by_key[f"reception.reception@{workers[0]}"].assignee_org == home["orgs"]["ministry"]
     assert by_key[f"reception.psychosocial@{workers[0]}"].assignee_org == home["orgs"]["prc"]
     assert f"reception.reception@{workers[2]}" not in by_key
+    # The follow-ups fall due 30 and 90 days after the arrival.
+    arrived = by_key[f"reception.reception@{workers[0]}"].created_at
+    for days in (30, 90):
+        due = by_key[f"reception.followup_{days}@{workers[0]}"].due_at
+        assert due is not None and 0 <= (due - arrived).total_seconds() - days * 86_400 < 60
     assert (
         by_key[f"repatriation.travel_document@{workers[1]}"].assignee_org == home["orgs"]["embassy"]
     )
