@@ -237,6 +237,13 @@ async def assign(
     if case.consent != Consent.GIVEN.value:
         raise Conflict("Record the person's informed consent before giving them a seat")
     places = 1 + case.family
+    legs = await legs_of(session, movement.id)
+    # A leg already full (as last committed) refuses at once, before any row is locked: under
+    # contention the refusals need not queue behind the seats being taken. The conditional
+    # updates below still decide every seat given.
+    for leg in legs:
+        if leg.booked + places > leg.capacity:
+            raise _no_room(leg, places)
     connection = await session.connection()
     # The case is taken first, by one conditional statement: the same case assigned twice at
     # once (to this movement or another) is one assignment and one 409.
@@ -247,25 +254,6 @@ async def assign(
     )
     if taken_case.rowcount != 1:
         raise Conflict("This case was given a seat meanwhile")
-    legs = await legs_of(session, movement.id)
-    for leg in legs:
-        taken = await connection.execute(
-            update(_LEGS)
-            .where(_LEGS.c.id == leg.id, _LEGS.c.booked + places <= _LEGS.c.capacity)
-            .values(booked=_LEGS.c.booked + places)
-        )
-        if taken.rowcount != 1:
-            raise Conflict(
-                f"Leg {leg.seq} ({leg.origin} → {leg.destination}) has no room for {places} "
-                f"more: nothing was booked"
-            )
-    try:
-        async with session.begin_nested():
-            for leg in legs:
-                session.add(Seat(leg_id=leg.id, case_id=case.id, places=places))
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("This case was given a seat on this movement meanwhile") from exc
     previous = case.state
     case.movement_id = movement.id
     case.state = CaseState.ASSIGNED.value
@@ -273,7 +261,31 @@ async def assign(
     case.updated_at = utcnow()
     session.add(case)
     _event(session, case, actor, previous, movement_id=movement.id)
+    try:
+        async with session.begin_nested():
+            for leg in legs:
+                session.add(Seat(leg_id=leg.id, case_id=case.id, places=places))
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This case was given a seat on this movement meanwhile") from exc
+    # The places last: a leg's row stays locked from its update to the commit, so that every
+    # other assignment to the movement waits for this one; what this one writes is written.
+    for leg in legs:
+        taken = await connection.execute(
+            update(_LEGS)
+            .where(_LEGS.c.id == leg.id, _LEGS.c.booked + places <= _LEGS.c.capacity)
+            .values(booked=_LEGS.c.booked + places)
+        )
+        if taken.rowcount != 1:
+            raise _no_room(leg, places)
     return True
+
+
+def _no_room(leg: Leg, places: int) -> Conflict:
+    return Conflict(
+        f"Leg {leg.seq} ({leg.origin} → {leg.destination}) has no room for {places} "
+        f"more: nothing was booked"
+    )
 
 
 async def free_seats(session: AsyncSession, case: RepatriationCase) -> int:
