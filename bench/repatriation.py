@@ -175,10 +175,12 @@ async def seed_cases_sql(crisis_id: str, worker_ids: list[str]) -> list[str]:
     """Eligible repatriation cases with consent given, as the API leaves them after
     ``POST .../repatriation-cases`` and ``.../consent`` (their history rows included; not the
     crisis timeline's entries): the case ids, in the order of ``worker_ids``."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
+    from sqlmodel import col, select
 
     from service.crises.models import Crisis
     from service.db import make_engine, make_sessionmaker, new_id, utcnow
+    from service.registry.models import Worker
     from service.repatriation.models import CaseEvent, CaseKind, RepatriationCase
     from service.repatriation.service import PRIORITY, decide
 
@@ -190,8 +192,9 @@ async def seed_cases_sql(crisis_id: str, worker_ids: list[str]) -> list[str]:
         state, rule = decide(crisis, CaseKind.REPATRIATION)
         rows = (
             await (await session.connection()).execute(
-                text("SELECT id, nationality, vulnerabilities FROM workers WHERE id = ANY(:ids)"),
-                {"ids": worker_ids},
+                select(Worker.id, Worker.nationality, Worker.vulnerabilities).where(
+                    col(Worker.id).in_(worker_ids)
+                )
             )
         ).all()
         of = {r[0]: r for r in rows}
@@ -288,13 +291,57 @@ async def seed_cases_api(crisis_id: str, worker_ids: list[str], clients: int) ->
 # --- load ----------------------------------------------------------------------------------
 
 
-def api_client(**kwargs: Any) -> httpx.AsyncClient:
+def api_client(connections: int = 1) -> httpx.AsyncClient:
+    """A client of its own pool. Its idle connections close after 2 s, before the server's
+    keep-alive of 5 s would: the same expiry on both sides races (a request sent on a
+    connection the server is closing fails with ``ReadError``)."""
     return httpx.AsyncClient(
         base_url=BASE,
         timeout=60,
         headers={"Authorization": f"Bearer {TOKEN}"},
-        **kwargs,
+        limits=httpx.Limits(max_connections=connections, keepalive_expiry=2.0),
     )
+
+
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            out += _tree(int(child))
+    return out
+
+
+class Cpu:
+    """CPU seconds spent, between two readings: by the whole machine (both cores, any
+    process), by the API's processes, by this one (the clients)."""
+
+    HZ = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, server: int) -> None:
+        self.server = server
+        self.start = self._read()
+
+    def _read(self) -> tuple[float, float, float]:
+        busy = sum(int(x) for i, x in enumerate(Path("/proc/stat").read_text().split()[1:9])
+                   if i not in (3, 4))  # fmt: skip
+        api = sum(_ticks(p) for p in _tree(self.server))
+        return busy / self.HZ, api / self.HZ, time.process_time()
+
+    def per_request(self, n: int) -> str:
+        now = self._read()
+        machine, api, client = (1000 * (b - a) / n for a, b in zip(self.start, now, strict=True))
+        return (
+            f"CPU a request: API processes {api:.1f} ms, clients {client:.1f} ms, the rest "
+            f"(PostgreSQL, other work on the machine) {machine - api - client:.1f} ms"
+        )
 
 
 async def run_closed(
@@ -319,14 +366,16 @@ class Run:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    by_status: dict[int, list[float]] = field(default_factory=dict)
 
     def add(self, status: int, seconds: float) -> None:
         self.latencies.append(seconds)
         self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.by_status.setdefault(status, []).append(seconds)
 
-    def pct(self, p: float) -> float:
-        """The ``p``-th percentile in ms (nearest rank)."""
-        ordered = sorted(self.latencies)
+    def pct(self, p: float, status: int | None = None) -> float:
+        """The ``p``-th percentile in ms (nearest rank), of the answers ``status`` or all."""
+        ordered = sorted(self.latencies if status is None else self.by_status.get(status, [0.0]))
         return ordered[max(0, min(len(ordered) - 1, int(len(ordered) * p / 100 + 0.5) - 1))] * 1000
 
     @property
@@ -347,8 +396,11 @@ async def closed_load(
 
     async def one(client: httpx.AsyncClient, i: int) -> None:
         t = time.perf_counter()
-        response = await send(client, i)
-        run.add(response.status_code, time.perf_counter() - t)
+        try:
+            status = (await send(client, i)).status_code
+        except httpx.TransportError:
+            status = 0  # counted among the other answers
+        run.add(status, time.perf_counter() - t)
 
     t = time.perf_counter()
     await run_closed(list(range(n)), clients, one)
@@ -358,6 +410,50 @@ async def closed_load(
 
 async def healthz(n: int, clients: int) -> Run:
     return await closed_load(n, clients, lambda client, _: client.get("/healthz"))
+
+
+class Waits:
+    """PostgreSQL's active backends of the bench's database, sampled every 50 ms while a part
+    runs: how many were waiting on a lock, on I/O or on nothing (running or ready to), and how
+    many backends were seen (more than the pools' size: connections opened and closed)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.pids: set[int] = set()
+        self.samples = 0
+
+    async def __aenter__(self) -> Waits:
+        self.conn = await asyncpg.connect(f"{PG}/{DB}")
+        self.task = asyncio.create_task(self._sample())
+        return self
+
+    async def _sample(self) -> None:
+        while True:
+            found = await self.conn.fetch(
+                "SELECT pid, state, coalesce(wait_event_type, 'none') AS wait FROM "
+                "pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                DB,
+            )
+            self.samples += 1
+            for row in found:
+                self.pids.add(row["pid"])
+                if row["state"] == "active":
+                    self.counts[row["wait"]] = self.counts.get(row["wait"], 0) + 1
+            await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *_: object) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.conn.close()
+
+    def line(self) -> str:
+        waits = ", ".join(
+            f"{name} {n / self.samples:.1f}" for name, n in sorted(self.counts.items())
+        )
+        return (
+            f"PostgreSQL's active backends on average, by wait: {waits or 'none'}; "
+            f"{len(self.pids)} backends seen"
+        )
 
 
 async def scalar(sql: str, *args: Any) -> Any:
@@ -429,17 +525,22 @@ async def contention(args: argparse.Namespace, seeded: Seeded, table: Table) -> 
     first = args.seats + args.seats // 4
     movement_id = await movement(seeded.crisis_id, "Bench contention", [first, args.seats])
     await healthz(min(2000, len(seeded.contended)), args.clients)  # warm up
+    cpu = Cpu(args.server_pid)
     base = await healthz(len(seeded.contended), args.clients)
     print(base.line(f"/healthz, {args.clients} clients (baseline)"))
+    print(f"    {cpu.per_request(len(seeded.contended))}")
     cases = seeded.contended
-    run = await closed_load(
-        len(cases),
-        args.clients,
-        lambda client, i: client.post(
-            f"/api/v1/movements/{movement_id}/seats", json={"case_id": cases[i]}
-        ),
-    )
+    cpu = Cpu(args.server_pid)
+    async with Waits() as waits:
+        run = await closed_load(
+            len(cases),
+            args.clients,
+            lambda client, i: client.post(
+                f"/api/v1/movements/{movement_id}/seats", json={"case_id": cases[i]}
+            ),
+        )
     print(run.line(f"POST /seats, {args.clients} clients"))
+    print(f"    {cpu.per_request(len(cases))}\n    {waits.line()}")
     assigned = run.statuses.get(200, 0)
     refused = run.statuses.get(409, 0)
     other = len(cases) - assigned - refused
@@ -449,6 +550,11 @@ async def contention(args: argparse.Namespace, seeded: Seeded, table: Table) -> 
         f"p95 {run.pct(95) / base.pct(95):.1f} × /healthz's p95, "
         f"{run.rate / base.rate:.2f} × its rate"
     )
+    for status in sorted(run.by_status):
+        print(
+            f"    answered {status}: p50 {run.pct(50, status):.1f} ms, "
+            f"p95 {run.pct(95, status):.1f} ms, p99 {run.pct(99, status):.1f} ms"
+        )
     legs = await rows(
         "SELECT l.seq, l.capacity, l.booked, count(s.id) AS seats, coalesce(sum(s.places), 0) "
         "AS places FROM movement_legs l LEFT JOIN movement_seats s ON s.leg_id = l.id "
@@ -489,6 +595,7 @@ async def boarding(args: argparse.Namespace, seeded: Seeded, table: Table) -> No
     cases = seeded.manifest
     print(f"## 2. Boarding: a manifest of {len(cases):,}, check-ins due at {args.rate:g}/s")
     movement_id = await movement(seeded.crisis_id, "Bench boarding", [len(cases)])
+    cpu = Cpu(args.server_pid)
     setup = await closed_load(
         len(cases),
         args.clients,
@@ -497,11 +604,12 @@ async def boarding(args: argparse.Namespace, seeded: Seeded, table: Table) -> No
         ),
     )
     print(setup.line(f"the manifest's seats (uncontended), {args.clients} clients"))
+    print(f"    {cpu.per_request(len(cases))}")
     if setup.statuses != {200: len(cases)}:
         raise SystemExit(f"the manifest's seats: {setup.statuses}")
     # Open loop: request i is due at t0 + i / rate, sent then whatever the answers before it,
     # over a pool of clients (each opens the connections its requests in flight need).
-    pool = [api_client(limits=httpx.Limits(max_keepalive_connections=64)) for _ in range(8)]
+    pool = [api_client(connections=100) for _ in range(8)]
     due = [0.0] * len(cases)
     sent = [0.0] * len(cases)
     done = [0.0] * len(cases)
@@ -515,14 +623,19 @@ async def boarding(args: argparse.Namespace, seeded: Seeded, table: Table) -> No
         if wait > 0:
             await asyncio.sleep(wait)
         sent[i] = time.perf_counter()
-        response = await pool[i % len(pool)].post(
-            f"/api/v1/movements/{movement_id}/legs/1/boarding", json={"case_id": cases[i]}
-        )
+        try:
+            response = await pool[i % len(pool)].post(
+                f"/api/v1/movements/{movement_id}/legs/1/boarding", json={"case_id": cases[i]}
+            )
+            answers[i] = (response.status_code, response.json())
+        except httpx.TransportError:
+            answers[i] = (0, {})
         done[i] = time.perf_counter()
-        answers[i] = (response.status_code, response.json())
 
+    cpu = Cpu(args.server_pid)
     t0 = time.perf_counter() + 0.2
-    await asyncio.gather(*(one(i, t0) for i in range(len(cases))))
+    async with Waits() as waits:
+        await asyncio.gather(*(one(i, t0) for i in range(len(cases))))
     for client in pool:
         await client.aclose()
     from_due = Run(seconds=max(done) - t0)
@@ -537,6 +650,7 @@ async def boarding(args: argparse.Namespace, seeded: Seeded, table: Table) -> No
         f"(due {args.rate:g}/s); sent late by p50 {statistics.median(late) * 1000:.1f} ms, "
         f"max {late[-1] * 1000:.1f} ms"
     )
+    print(f"    {cpu.per_request(len(cases))}\n    {waits.line()}")
     print(
         f"    latency from the due time: p50 {from_due.pct(50):.1f} ms, p95 {from_due.pct(95):.1f} "
         f"ms, p99 {from_due.pct(99):.1f} ms\n"
@@ -599,8 +713,10 @@ async def reconciliation(
     base = await healthz(args.reconciliations, 1)
     print(base.line("/healthz, one at a time (baseline)"))
     await closed_load(2, 1, get)  # warm up
+    cpu = Cpu(args.server_pid)
     run = await closed_load(args.reconciliations, 1, get)
     print(run.line(f"GET /reconciliation, one at a time ({size / 1000:,.0f} kB)"))
+    print(f"    {cpu.per_request(args.reconciliations)}")
     leg = body["legs"][0]
     print(
         f"    {run.statuses}; leg 1: booked {leg['booked']:,}, boarded {leg['boarded']:,}, "
@@ -643,6 +759,7 @@ async def bench(args: argparse.Namespace) -> None:
         f"{time.perf_counter() - t:.1f} s"
     )
     server = start_api(args.api_processes)
+    args.server_pid = server.pid
     try:
         with httpx.Client(base_url=BASE, timeout=30) as client:
             wait_until_ready(client, seconds=120, every=0.5)
@@ -659,7 +776,11 @@ async def bench(args: argparse.Namespace) -> None:
         await boarding(args, seeded, table)
     finally:
         server.terminate()
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         if not args.keep:
             await drop_database()
     table.print()
