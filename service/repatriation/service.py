@@ -357,20 +357,23 @@ async def reconcile(session: AsyncSession, movement: Movement) -> list[dict[str,
     """Per leg: places and people booked, boarded, arrived, and who is missing at each step
     (booked and not boarded; boarded and not arrived), by case and worker id."""
     legs = await legs_of(session, movement.id)
+    # Three columns a seat, not the seats as objects: a manifest of thousands is read at each
+    # call, and loading each row into the session cost most of the request.
     rows = (
         await session.exec(
-            select(Seat, RepatriationCase.worker_id)
+            select(col(Seat.leg_id), col(Seat.state), col(RepatriationCase.worker_id))
             .join(RepatriationCase, col(RepatriationCase.id) == col(Seat.case_id))
             .where(col(Seat.leg_id).in_([leg.id for leg in legs]))
         )
     ).all()
+    by_leg: dict[str, dict[str, list[str]]] = {
+        leg.id: {state.value: [] for state in SeatState} for leg in legs
+    }
+    for leg_id, state, worker_id in rows:
+        by_leg[leg_id][state].append(worker_id)
     out = []
     for leg in legs:
-        seats = [(s, w) for s, w in rows if s.leg_id == leg.id]
-        states = {
-            state: [(s, w) for s, w in seats if s.state == state.value] for state in SeatState
-        }
-        boarded = states[SeatState.BOARDED] + states[SeatState.ARRIVED]
+        states = by_leg[leg.id]
         out.append(
             {
                 "seq": leg.seq,
@@ -378,11 +381,12 @@ async def reconcile(session: AsyncSession, movement: Movement) -> list[dict[str,
                 "destination": leg.destination,
                 "capacity": leg.capacity,
                 "booked_places": leg.booked,
-                "booked": len(seats),
-                "boarded": len(boarded),
-                "arrived": len(states[SeatState.ARRIVED]),
-                "not_boarded": sorted(w for _, w in states[SeatState.BOOKED]),
-                "not_arrived": sorted(w for _, w in states[SeatState.BOARDED]),
+                "booked": sum(len(workers) for workers in states.values()),
+                "boarded": len(states[SeatState.BOARDED.value])
+                + len(states[SeatState.ARRIVED.value]),
+                "arrived": len(states[SeatState.ARRIVED.value]),
+                "not_boarded": sorted(states[SeatState.BOOKED.value]),
+                "not_arrived": sorted(states[SeatState.BOARDED.value]),
             }
         )
     return out
