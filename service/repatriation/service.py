@@ -378,6 +378,13 @@ async def assign(
     if case.consent != Consent.GIVEN.value:
         raise Conflict("Record the person's informed consent before giving them a seat")
     places = 1 + case.family
+    legs = await legs_of(session, movement.id)
+    # A leg already full (as last committed) refuses at once, before any row is locked: under
+    # contention the refusals need not queue behind the seats being taken. The conditional
+    # updates below still decide every seat given.
+    for leg in legs:
+        if leg.booked + places > leg.capacity:
+            raise _no_room(leg, places)
     connection = await session.connection()
     # The case is taken first, by one conditional statement: the same case assigned twice at
     # once (to this movement or another) is one assignment and one 409.
@@ -388,25 +395,6 @@ async def assign(
     )
     if taken_case.rowcount != 1:
         raise Conflict("This case was given a seat meanwhile")
-    legs = await legs_of(session, movement.id)
-    for leg in legs:
-        taken = await connection.execute(
-            update(_LEGS)
-            .where(_LEGS.c.id == leg.id, _LEGS.c.booked + places <= _LEGS.c.capacity)
-            .values(booked=_LEGS.c.booked + places)
-        )
-        if taken.rowcount != 1:
-            raise Conflict(
-                f"Leg {leg.seq} ({leg.origin} → {leg.destination}) has no room for {places} "
-                f"more: nothing was booked"
-            )
-    try:
-        async with session.begin_nested():
-            for leg in legs:
-                session.add(Seat(leg_id=leg.id, case_id=case.id, places=places))
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("This case was given a seat on this movement meanwhile") from exc
     previous = case.state
     case.movement_id = movement.id
     case.state = CaseState.ASSIGNED.value
@@ -414,7 +402,31 @@ async def assign(
     case.updated_at = utcnow()
     session.add(case)
     _event(session, case, actor, previous, movement_id=movement.id)
+    try:
+        async with session.begin_nested():
+            for leg in legs:
+                session.add(Seat(leg_id=leg.id, case_id=case.id, places=places))
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This case was given a seat on this movement meanwhile") from exc
+    # The places last: a leg's row stays locked from its update to the commit, so that every
+    # other assignment to the movement waits for this one; what this one writes is written.
+    for leg in legs:
+        taken = await connection.execute(
+            update(_LEGS)
+            .where(_LEGS.c.id == leg.id, _LEGS.c.booked + places <= _LEGS.c.capacity)
+            .values(booked=_LEGS.c.booked + places)
+        )
+        if taken.rowcount != 1:
+            raise _no_room(leg, places)
     return True
+
+
+def _no_room(leg: Leg, places: int) -> Conflict:
+    return Conflict(
+        f"Leg {leg.seq} ({leg.origin} → {leg.destination}) has no room for {places} "
+        f"more: nothing was booked"
+    )
 
 
 async def free_seats(session: AsyncSession, case: RepatriationCase) -> int:
@@ -487,20 +499,23 @@ async def reconcile(session: AsyncSession, movement: Movement) -> list[dict[str,
     """Per leg: places and people booked, boarded, arrived, and who is missing at each step
     (booked and not boarded; boarded and not arrived), by case and worker id."""
     legs = await legs_of(session, movement.id)
+    # Three columns a seat, not the seats as objects: a manifest of thousands is read at each
+    # call, and loading each row into the session cost most of the request.
     rows = (
         await session.exec(
-            select(Seat, RepatriationCase.worker_id)
+            select(col(Seat.leg_id), col(Seat.state), col(RepatriationCase.worker_id))
             .join(RepatriationCase, col(RepatriationCase.id) == col(Seat.case_id))
             .where(col(Seat.leg_id).in_([leg.id for leg in legs]))
         )
     ).all()
+    by_leg: dict[str, dict[str, list[str]]] = {
+        leg.id: {state.value: [] for state in SeatState} for leg in legs
+    }
+    for leg_id, state, worker_id in rows:
+        by_leg[leg_id][state].append(worker_id)
     out = []
     for leg in legs:
-        seats = [(s, w) for s, w in rows if s.leg_id == leg.id]
-        states = {
-            state: [(s, w) for s, w in seats if s.state == state.value] for state in SeatState
-        }
-        boarded = states[SeatState.BOARDED] + states[SeatState.ARRIVED]
+        states = by_leg[leg.id]
         out.append(
             {
                 "seq": leg.seq,
@@ -508,11 +523,12 @@ async def reconcile(session: AsyncSession, movement: Movement) -> list[dict[str,
                 "destination": leg.destination,
                 "capacity": leg.capacity,
                 "booked_places": leg.booked,
-                "booked": len(seats),
-                "boarded": len(boarded),
-                "arrived": len(states[SeatState.ARRIVED]),
-                "not_boarded": sorted(w for _, w in states[SeatState.BOOKED]),
-                "not_arrived": sorted(w for _, w in states[SeatState.BOARDED]),
+                "booked": sum(len(workers) for workers in states.values()),
+                "boarded": len(states[SeatState.BOARDED.value])
+                + len(states[SeatState.ARRIVED.value]),
+                "arrived": len(states[SeatState.ARRIVED.value]),
+                "not_boarded": sorted(states[SeatState.BOOKED.value]),
+                "not_arrived": sorted(states[SeatState.BOARDED.value]),
             }
         )
     return out
