@@ -1,0 +1,1 @@
+"""Restoring Family Links: safe-and-well listings, tracing requests, families left behind."""
