@@ -30,6 +30,8 @@ from service.docs import router as docs_router
 from service.errors import install_error_handlers
 from service.exposure.index import RegisterIndex
 from service.exposure.router import router as exposure_router
+from service.family_links.pages import router as safe_and_well_page
+from service.family_links.router import router as family_links_router
 from service.feeds.config import load_feeds
 from service.geowork import GeometryWorkers
 from service.health import router as health_router
@@ -71,6 +73,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     welfare_router,
     messaging_router,
     repatriation_router,
+    family_links_router,
 )
 
 
@@ -202,6 +205,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.people_lists = TokenBuckets(
         rate=settings.people_list_rate, burst=settings.people_list_burst
     )
+    app.state.safe_well_searches = TokenBuckets(
+        rate=settings.safe_well_search_rate, burst=settings.safe_well_search_burst
+    )
     install_error_handlers(app)
     app.include_router(health_router)
     install_docs(app)
@@ -211,6 +217,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.include_router(router, prefix=API_PREFIX)
     # The console's sign-in pages: HTML, outside the API and its document.
     app.include_router(sign_in_router)
+    app.include_router(safe_and_well_page)
     check_every_route_is_guarded(api_routes())
     install_console(app, settings)
     declare_answers((health_router, docs_router, *DOMAIN_ROUTERS))

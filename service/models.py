@@ -6,6 +6,16 @@ from service.auth.models import ApiToken
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, ExposureSnapshot
 from service.db import metadata
 from service.directory.models import Organization
+from service.family_links.models import (
+    FamilyContact,
+    ListingKey,
+    NameIndexCursor,
+    SafeWellListing,
+    TracingCandidate,
+    TracingEvent,
+    TracingRequest,
+    WorkerNameKey,
+)
 from service.idempotency import IdempotentResponse
 from service.messaging.models import InboundMessage, OutboundMessage, PhoneStop
 from service.registry.models import PopulationGroup, RegisterChange, Worker
@@ -16,6 +26,7 @@ from service.repatriation.models import (
     Leg,
     Movement,
     RepatriationCase,
+    RepatriationRules,
     Seat,
 )
 from service.tasks.models import Task, TaskChange, TaskComment, TaskHandOff
@@ -36,13 +47,16 @@ __all__ = [
     "CrisisEvent",
     "CrisisZone",
     "ExposureSnapshot",
+    "FamilyContact",
     "FeedState",
     "Fund",
     "FundEntry",
     "IdempotentResponse",
     "InboundMessage",
     "Leg",
+    "ListingKey",
     "Movement",
+    "NameIndexCursor",
     "Organization",
     "OutboundMessage",
     "OutboxEvent",
@@ -50,12 +64,17 @@ __all__ = [
     "PopulationGroup",
     "RegisterChange",
     "RepatriationCase",
+    "RepatriationRules",
+    "SafeWellListing",
     "Seat",
     "SignInFailure",
     "Task",
     "TaskChange",
     "TaskComment",
     "TaskHandOff",
+    "TracingCandidate",
+    "TracingEvent",
+    "TracingRequest",
     "User",
     "UserSession",
     "WebhookDelivery",
@@ -64,5 +83,6 @@ __all__ = [
     "WelfareEvent",
     "WelfareStatus",
     "Worker",
+    "WorkerNameKey",
     "metadata",
 ]

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     #: "priority": ["pregnant", "disability", "minor", "elderly", "trafficking_survivor"]}``
     #: (these are the defaults; empty lists: everyone, every province).
     repatriation_rules: dict[str, Any] = Field(default_factory=dict)
+    #: The domain that names this deployment's records in exchange formats (PFIF's
+    #: ``domain/id`` record ids): the deployment's own domain name.
+    records_domain: str = Field(default="lifeline.invalid", pattern=r"^[a-z0-9.-]{3,100}$")
+    #: Safe-and-well searches one address may make: this many a second on average, bursts of
+    #: ``safe_well_search_burst`` (a family searches a few names; a scraper is stopped).
+    safe_well_search_rate: float = Field(default=0.05, gt=0, le=100)
+    safe_well_search_burst: int = Field(default=10, ge=1, le=10_000)
     #: Days the texts workers sent (sealed) are kept; then the texts go, the states stay.
     messages_retention_days: int = Field(default=90, ge=1, le=3650)
 

@@ -55,6 +55,18 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
             if done == 0:
                 return f"{total} phones hashed"
 
+    async def names_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        from service.family_links.service import index_names
+        from service.registry.protect import Protector
+
+        protector, total = Protector.from_settings(settings), 0
+        while True:
+            async with session_scope(maker) as session:
+                done = await index_names(session, protector)
+            total += done
+            if done == 0:
+                return f"{total} workers' name keys made"
+
     async def texts_job(maker: async_sessionmaker[AsyncSession]) -> str:
         from service.db import utcnow
         from service.retention import forget_message_texts
@@ -77,6 +89,7 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
         Job("idempotency-keys", settings.housekeeping_interval_s, keys_job),
         Job("phone-hashes", settings.housekeeping_interval_s, phones_job),
         Job("message-texts", settings.housekeeping_interval_s, texts_job),
+        Job("name-keys", 30.0, names_job),
     ]
 
 

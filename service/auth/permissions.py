@@ -60,6 +60,14 @@ class Permission(enum.StrEnum):
     REPATRIATION_WRITE = "repatriation:write"
     #: Push messages workers sent, received by a messaging platform of the deployment's partners.
     MESSAGES_PUSH = "messages:push"
+    #: Tracing requests (Restoring Family Links): national societies' tracing officers, each
+    #: seeing the requests of their side of the border (``service.family_links``).
+    TRACING = "tracing"
+    #: List a worker recorded as safe as "safe and well", with their agreement.
+    SAFE_WELL_LIST = "safe_well:list"
+    #: Search the safe-and-well listings as a relative does (a hotline's or a society's app;
+    #: the public page of the deployment needs no account).
+    SAFE_WELL_SEARCH = "safe_well:search"
 
 
 _EVERYONE_BUT_INTEGRATIONS = {
@@ -130,6 +138,11 @@ GRANTS: dict[Permission, frozenset[Role]] = {
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
     Permission.REPATRIATION_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER}),
+    Permission.TRACING: frozenset({Role.ADMIN, Role.SOCIETY_RESPONDER}),
+    Permission.SAFE_WELL_LIST: frozenset(
+        {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
+    ),
+    Permission.SAFE_WELL_SEARCH: frozenset(Role),
 }
 assert set(GRANTS) == set(Permission), "every permission needs a line in GRANTS"
 

@@ -1,12 +1,13 @@
 """Erasing a worker: the register's record and what other domains keep of what they said (the
-welfare notes, what they said of their return and their family's number) or owe them (the
-messages not sent yet), in one unit of work."""
+welfare notes, what they said of their return and their family's number, their safe-and-well
+listing and their family contacts) or owe them (the messages not sent yet), in one unit of work."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.principal import Principal
+from service.family_links.service import forget as forget_links
 from service.messaging.service import cancel_pending
 from service.registry.models import Worker
 from service.registry.service import erase_worker as erase_record
@@ -20,5 +21,6 @@ async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: st
     worker = await erase_record(session, actor=actor, worker_id=worker_id)
     await forget_notes(session, [worker.id])
     await forget_cases(session, [worker.id])
+    await forget_links(session, [worker.id])
     await cancel_pending(session, [worker.id], reason="erased")
     return worker

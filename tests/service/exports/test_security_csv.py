@@ -30,7 +30,7 @@ HIDDEN = ["\t=1+1", "\r=1+1"]
 #: Columns written from numbers: they stay numbers, a negative one too.
 NUMERIC = {"lat", "lon", "accompanying_family", "version", "amount", "cases", "people", "seq",
            "capacity", "booked_places", "booked", "boarded", "arrived", "not_boarded",
-           "not_arrived", "workers", "claimed", "received", "owed"}  # fmt: skip
+           "not_arrived", "workers", "claimed", "received", "owed", "sought_birth_year"}  # fmt: skip
 # Lisbon: a negative longitude.
 LISBON = {"lat": 38.7223, "lon": -9.1393}
 
@@ -447,6 +447,32 @@ async def debtors(
     return rows, exported.headers["content-type"], {"'" + FORMULAS[0]}
 
 
+async def tracing_requests(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """Tracing requests for people named with formulas: the tracing officers' CSV writes the
+    names neutralised."""
+    society = await make_org(OrgKind.NATIONAL_SOCIETY, "PHL", slug=unique("formula-society"))
+    headers = bearer(await make_token(Role.SOCIETY_RESPONDER, society))
+    for name in FORMULAS:
+        filed = await client.post(
+            "/api/v1/tracing-requests",
+            json={"host_country": "MYS", "sought_given_name": name, "sought_family_name": name,
+                  "sought_nationality": "PHL", "separation": "disaster", "enquirer_name": name,
+                  "enquirer_relationship": "sister", "enquirer_contact": "+639170000001",
+                  "enquirer_consent": True},
+            headers=headers,
+        )  # fmt: skip
+        assert filed.status_code == 201, filed.text
+    exported = await client.get(
+        "/api/v1/tracing-requests", params={"format": "csv", "limit": 100}, headers=headers
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert "enquirer_contact" not in rows[0]
+    return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -463,6 +489,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/crises/{id}/repatriation-report"): crisis_report,
     ("GET", "/api/v1/movements/{id}/report"): movement_report,
     ("GET", "/api/v1/funds/{id}/debtors"): debtors,
+    ("GET", "/api/v1/tracing-requests"): tracing_requests,
 }
 
 

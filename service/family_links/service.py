@@ -1,0 +1,645 @@
+"""Restoring Family Links use cases: safe-and-well listings and the search a relative makes, the
+register's name keys, tracing requests and their matching, family contacts at home.
+
+"Do no harm" (the RFL Code of Conduct on Data Protection) decides the shape of each answer:
+
+- a search answers a listing or "no listing found", the same shape either way, and only for the
+  full name with a fact only a relative knows; never a list, never a hint that someone of that
+  name is registered. It computes one keyed hash and looks it up: nothing is decrypted;
+- a tracing request's candidates are seen only by the host society's tracing officers; the
+  society that filed it (the family's side) sees its progress in the words it may pass on, and
+  a person who does not want contact is, for it, a search that is closed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from integrations import pfif
+from service.auth.permissions import Role
+from service.auth.principal import Principal
+from service.changes import who
+from service.db import insert_rows, utcnow
+from service.directory.models import OrgKind
+from service.errors import Conflict, InvalidInput, PreconditionFailed
+from service.family_links import names
+from service.family_links.models import (
+    ENDED,
+    MOVES,
+    CandidateState,
+    FamilyContact,
+    ListingKey,
+    ListingState,
+    NameIndexCursor,
+    SafeWellListing,
+    TracingCandidate,
+    TracingEvent,
+    TracingRequest,
+    TracingState,
+    WorkerNameKey,
+)
+from service.lookups import not_found
+from service.registry.models import RegisterChange, Worker
+from service.registry.protect import Protector
+
+_KEYS = ListingKey.__table__  # type: ignore[attr-defined]
+_NAME_KEYS = WorkerNameKey.__table__  # type: ignore[attr-defined]
+_CHANGES = RegisterChange.__table__  # type: ignore[attr-defined]
+_WORKERS = Worker.__table__  # type: ignore[attr-defined]
+
+#: The register's changes one pass of the name index reads.
+INDEX_BATCH = 2_000
+#: Workers scored for one tracing request, the most key hits first; candidates kept.
+POOL = 500
+CANDIDATES = 10
+#: The least score a candidate needs to be shown.
+THRESHOLD = 0.6
+
+
+def mac(protector: Protector) -> names.Mac:
+    return protector._mac
+
+
+# The register's name keys ---------------------------------------------------------------------
+
+
+def _year_key(m: names.Mac, birth_date: str | None) -> str | None:
+    if not birth_date or len(birth_date) < 4 or not birth_date[:4].isdigit():
+        return None
+    return m("fl", "y", birth_date[:4])
+
+
+def worker_keys(protector: Protector, worker: Any) -> set[str]:
+    """A worker's keyed name tokens and birth year (opened once, when their record changes)."""
+    m = mac(protector)
+    given = protector.sealer.open(worker.given_name_sealed, record_id=worker.id, field="given_name")
+    family = protector.sealer.open(
+        worker.family_name_sealed, record_id=worker.id, field="family_name"
+    )
+    birth = protector.sealer.open(worker.birth_date_sealed, record_id=worker.id, field="birth_date")
+    keys = set(names.match_keys(m, *(n for n in (given, family) if n)))
+    year = _year_key(m, birth)
+    if year:
+        keys.add(year)
+    return keys
+
+
+async def index_names(
+    session: AsyncSession, protector: Protector, *, limit: int = INDEX_BATCH
+) -> int:
+    """Bring the register's name keys up to date with its change feed, one batch: how many
+    workers were indexed (0 when it is current). Each changed record is opened once, as the
+    identity hash is made at registration; an erased record loses its keys."""
+    cursor = await session.get(NameIndexCursor, 1, with_for_update=True)
+    if cursor is None:
+        cursor = NameIndexCursor(id=1, seq=0)
+        session.add(cursor)
+        await session.flush()
+    connection = await session.connection()
+    changes = (
+        await connection.execute(
+            sa_select(_CHANGES.c.seq, _CHANGES.c.worker_pk)
+            .where(_CHANGES.c.seq > cursor.seq)
+            .order_by(_CHANGES.c.seq)
+            .limit(limit)
+        )
+    ).all()
+    if not changes:
+        return 0
+    pks = sorted({pk for _, pk in changes})
+    await connection.execute(delete(_NAME_KEYS).where(_NAME_KEYS.c.worker_pk.in_(pks)))
+    workers = (
+        await connection.execute(
+            sa_select(
+                _WORKERS.c.pk,
+                _WORKERS.c.id,
+                _WORKERS.c.given_name_sealed,
+                _WORKERS.c.family_name_sealed,
+                _WORKERS.c.birth_date_sealed,
+            ).where(_WORKERS.c.pk.in_(pks), _WORKERS.c.erased_at.is_(None))
+        )
+    ).all()
+    rows = [{"key": k, "worker_pk": w.pk} for w in workers for k in worker_keys(protector, w)]
+    await insert_rows(connection, _NAME_KEYS, rows)
+    cursor.seq = max(seq for seq, _ in changes)
+    session.add(cursor)
+    return len(pks)
+
+
+# Safe and well ---------------------------------------------------------------------------------
+
+
+def listing_keys(protector: Protector, worker: Worker, *, home_town: str | None) -> set[str]:
+    """The keys a relative finds the listing by: the full name with the birth date, the phone
+    or the home town (what the register and the person gave)."""
+    given = protector.open(worker, "given_name")
+    family = protector.open(worker, "family_name")
+    full = [n for n in (given, family) if n]
+    if not full:
+        return set()
+    facts = {
+        "birth_date": protector.open(worker, "birth_date"),
+        "phone": protector.open(worker, "phone"),
+        "home_town": home_town,
+    }
+    m = mac(protector)
+    found = set()
+    for kind, value in facts.items():
+        if value:
+            try:
+                key = names.lookup_key(m, full, kind, value)
+            except names.NoName:
+                return set()
+            if key:
+                found.add(key)
+    return found
+
+
+async def current_listing(session: AsyncSession, worker_id: str) -> SafeWellListing | None:
+    return (
+        await session.exec(
+            select(SafeWellListing).where(
+                SafeWellListing.worker_id == worker_id,
+                SafeWellListing.state == ListingState.LISTED.value,
+            )
+        )
+    ).first()
+
+
+async def list_safe(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    worker: Worker,
+    crisis_id: str | None,
+    exercise: bool,
+    message: str | None,
+    agreed_via: str,
+    home_town: str | None,
+    protector: Protector,
+) -> tuple[SafeWellListing, bool]:
+    """List the worker as safe and well with their agreement (the caller records how it was
+    given); the same again changes nothing, a new message replaces the old one."""
+    keys = listing_keys(protector, worker, home_town=home_town)
+    if not keys:
+        raise InvalidInput(
+            "This record has no name to be found by: nobody could search for it",
+            errors=[{"loc": ["body", "worker_id"], "msg": "no name in the register"}],
+        )
+    listing = await current_listing(session, worker.id)
+    made = listing is None
+    if listing is None:
+        listing = SafeWellListing(
+            worker_id=worker.id,
+            crisis_id=crisis_id,
+            agreed_via=agreed_via,
+            agreed_by=who(actor),
+            exercise=exercise,
+        )
+        session.add(listing)
+        await session.flush()
+    else:
+        old = protector.sealer.open(listing.message_sealed, record_id=listing.id, field="message")
+        known = set(
+            (
+                await session.exec(
+                    select(ListingKey.key).where(ListingKey.listing_id == listing.id)
+                )
+            ).all()
+        )
+        if old == message and known == keys:
+            return listing, False
+        listing.version += 1
+    listing.message_sealed = protector.sealer.seal(message, record_id=listing.id, field="message")
+    session.add(listing)
+    connection = await session.connection()
+    await connection.execute(delete(_KEYS).where(_KEYS.c.listing_id == listing.id))
+    await insert_rows(
+        connection, _KEYS, [{"key": k, "listing_id": listing.id} for k in sorted(keys)]
+    )
+    return listing, made
+
+
+async def end_listing(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    listing: SafeWellListing,
+    to: ListingState,
+) -> bool:
+    """Withdrawn (the agreement taken back) or removed (at the person's request): never found
+    again; its keys and its message go at once. False when it already ended."""
+    if listing.state != ListingState.LISTED.value:
+        return False
+    listing.state = to.value
+    listing.ended_at = utcnow()
+    listing.ended_by = who(actor)
+    listing.message_sealed = None
+    listing.version += 1
+    session.add(listing)
+    await (await session.connection()).execute(
+        delete(_KEYS).where(_KEYS.c.listing_id == listing.id)
+    )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    listed_at: Any
+    message: str | None
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    full_name: str,
+    kind: str,
+    value: str,
+    protector: Protector,
+) -> Found | None:
+    """The listing a relative's full name and fact find, or None: one keyed hash looked up."""
+    try:
+        key = names.lookup_key(mac(protector), [full_name], kind, value)
+    except names.NoName:
+        return None
+    if key is None:
+        return None
+    listing = (
+        await session.exec(
+            select(SafeWellListing)
+            .join(ListingKey, col(ListingKey.listing_id) == col(SafeWellListing.id))
+            .where(ListingKey.key == key, SafeWellListing.state == ListingState.LISTED.value)
+            .order_by(col(SafeWellListing.listed_at).desc())
+        )
+    ).first()
+    if listing is None:
+        return None
+    message = protector.sealer.open(listing.message_sealed, record_id=listing.id, field="message")
+    return Found(listing.listed_at, message)
+
+
+async def forget(session: AsyncSession, worker_ids: list[str]) -> None:
+    """An erased worker's listings end (their keys and message with them) and their family
+    contacts go."""
+    if not worker_ids:
+        return
+    connection = await session.connection()
+    listings = [
+        row[0]
+        for row in (
+            await connection.execute(
+                sa_select(SafeWellListing.__table__.c.id).where(  # type: ignore[attr-defined]
+                    SafeWellListing.__table__.c.worker_id.in_(worker_ids)  # type: ignore[attr-defined]
+                )
+            )
+        ).all()
+    ]
+    if listings:
+        await connection.execute(delete(_KEYS).where(_KEYS.c.listing_id.in_(listings)))
+        await connection.execute(
+            update(SafeWellListing.__table__)  # type: ignore[attr-defined]
+            .where(SafeWellListing.__table__.c.id.in_(listings))  # type: ignore[attr-defined]
+            .values(state=ListingState.REMOVED.value, message_sealed=None, ended_at=utcnow())
+        )
+    await connection.execute(
+        delete(FamilyContact.__table__).where(  # type: ignore[attr-defined]
+            FamilyContact.__table__.c.worker_id.in_(worker_ids)  # type: ignore[attr-defined]
+        )
+    )
+
+
+# Tracing ---------------------------------------------------------------------------------------
+
+
+def is_tracing_officer(actor: Principal) -> bool:
+    """A national society's responder (tracing is the societies' work), or an administrator."""
+    if actor.role is Role.ADMIN:
+        return True
+    return (
+        actor.role is Role.SOCIETY_RESPONDER
+        and actor.organization_kind == OrgKind.NATIONAL_SOCIETY.value
+    )
+
+
+def side(actor: Principal, request: TracingRequest) -> str | None:
+    """``search`` (the host society, and administrators), ``family`` (the society that filed
+    it, or another of the origin country), or None: not theirs to see."""
+    if actor.role is Role.ADMIN:
+        return "search"
+    if not is_tracing_officer(actor):
+        return None
+    if actor.country == request.host_country:
+        return "search"
+    if actor.organization_id == request.filed_by_org or actor.country == request.origin_country:
+        return "family"
+    return None
+
+
+async def get_request(
+    session: AsyncSession, actor: Principal, request_id: str
+) -> tuple[TracingRequest, str]:
+    """The request and the caller's side of it; the 404 of no such request otherwise."""
+    found = await session.get(TracingRequest, request_id)
+    seen = side(actor, found) if found is not None else None
+    if found is None or seen is None:
+        raise not_found("tracing request", request_id)
+    return found, seen
+
+
+#: What the family's side sees of each state: the words it may pass on to the enquirer.
+FOR_THE_FAMILY = {
+    TracingState.OPEN: "searching",
+    TracingState.CANDIDATE: "searching",
+    TracingState.LOCATED: "searching",
+    TracingState.CONSENT_ASKED: "searching",
+    TracingState.CONTACT_RESTORED: "contact_restored",
+    # The person found does not want contact: for the family, the search is closed.
+    TracingState.NOT_WANTING_CONTACT: "closed",
+    # Handled by a person, never said by a machine.
+    TracingState.DECEASED: "handled_in_person",
+    TracingState.CLOSED_NOT_FOUND: "closed",
+}
+
+
+def open_request(request: TracingRequest, protector: Protector) -> dict[str, str | None]:
+    return {
+        field: protector.sealer.open(
+            getattr(request, f"{field}_sealed"), record_id=request.id, field=field
+        )
+        for field in (
+            "sought_given_name",
+            "sought_family_name",
+            "sought_other_names",
+            "sought_last_address",
+            "sought_last_employer",
+            "enquirer_name",
+            "enquirer_contact",
+        )
+    }
+
+
+def record(
+    session: AsyncSession,
+    request: TracingRequest,
+    actor: Principal,
+    previous: str | None,
+    **detail: Any,
+) -> None:
+    session.add(
+        TracingEvent(
+            request_id=request.id,
+            actor=who(actor),
+            previous=previous,
+            state=request.state,
+            detail=detail,
+        )
+    )
+
+
+def set_state(
+    session: AsyncSession,
+    request: TracingRequest,
+    to: TracingState,
+    actor: Principal,
+    **detail: Any,
+) -> None:
+    previous = request.state
+    request.state = to.value
+    request.version += 1
+    request.updated_at = utcnow()
+    session.add(request)
+    record(session, request, actor, previous, **detail)
+
+
+async def match(
+    session: AsyncSession, *, request: TracingRequest, protector: Protector
+) -> list[TracingCandidate]:
+    """Candidates for the sought person among the register's workers of their nationality in
+    the host country: the workers sharing the most keyed name tokens, scored on the name, the
+    birth year and nothing in clear. Proposed again only those not decided before."""
+    m = mac(protector)
+    sought = open_request(request, protector)
+    given = [n for n in (sought["sought_given_name"], sought["sought_family_name"]) if n]
+    others = [n for n in (sought["sought_other_names"] or "").split(";") if n.strip()]
+    try:
+        query = names.query(m, *given)
+    except names.NoName:
+        return []
+    wanted = sorted(query.any_key)
+    connection = await session.connection()
+    hits: dict[int, int] = defaultdict(int)
+    for start in range(0, len(wanted), 500):
+        rows = await connection.execute(
+            sa_select(_NAME_KEYS.c.worker_pk).where(
+                _NAME_KEYS.c.key.in_(wanted[start : start + 500])
+            )
+        )
+        for (pk,) in rows.all():
+            hits[pk] += 1
+    pool = sorted(hits, key=lambda pk: (-hits[pk], pk))[: POOL * 4]
+    if not pool:
+        return []
+    workers = {
+        w.pk: w
+        for w in (
+            await connection.execute(
+                sa_select(_WORKERS.c.pk, _WORKERS.c.id, _WORKERS.c.admin1).where(
+                    _WORKERS.c.pk.in_(pool),
+                    _WORKERS.c.erased_at.is_(None),
+                    _WORKERS.c.nationality == request.sought_nationality,
+                    _WORKERS.c.country == request.host_country,
+                )
+            )
+        ).all()
+    }
+    pool = [pk for pk in pool if pk in workers][:POOL]
+    keys_of: dict[int, set[str]] = defaultdict(set)
+    for start in range(0, len(pool), 500):
+        for pk, key in (
+            await connection.execute(
+                sa_select(_NAME_KEYS.c.worker_pk, _NAME_KEYS.c.key).where(
+                    _NAME_KEYS.c.worker_pk.in_(pool[start : start + 500])
+                )
+            )
+        ).all():
+            keys_of[pk].add(key)
+    other_queries = []
+    for other in others:
+        try:
+            other_queries.append(names.query(m, other))
+        except names.NoName:
+            continue
+    year = m("fl", "y", str(request.sought_birth_year)) if request.sought_birth_year else None
+    near_years = (
+        {m("fl", "y", str(request.sought_birth_year + d)) for d in (-2, -1, 1, 2)}
+        if request.sought_birth_year
+        else set()
+    )
+    scored: list[tuple[float, int, str]] = []
+    for pk in pool:
+        have = frozenset(keys_of[pk])
+        name_score = max([names.score(query, have)] + [names.score(q, have) for q in other_queries])
+        why = [f"name {name_score:.2f}"]
+        total = name_score
+        if year is not None:
+            if year in have:
+                total = 0.8 * name_score + 0.2
+                why.append("birth year")
+            elif near_years & have:
+                total = 0.8 * name_score + 0.1
+                why.append("birth year within 2")
+            else:
+                total = 0.8 * name_score
+        if total >= THRESHOLD:
+            scored.append((total, pk, ", ".join(why)))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    decided = set(
+        (
+            await session.exec(
+                select(TracingCandidate.worker_id).where(TracingCandidate.request_id == request.id)
+            )
+        ).all()
+    )
+    made = []
+    for total, pk, why_text in scored[:CANDIDATES]:
+        worker_id = workers[pk].id
+        if worker_id in decided:
+            continue
+        candidate = TracingCandidate(
+            request_id=request.id, worker_id=worker_id, score=round(total, 3), why=why_text
+        )
+        session.add(candidate)
+        made.append(candidate)
+    return made
+
+
+async def decide_candidate(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    request: TracingRequest,
+    candidate: TracingCandidate,
+    confirmed: bool,
+) -> bool:
+    """The host society's tracing officer confirms (the request is ``located``) or rejects a
+    candidate; False when it was decided so already."""
+    want = CandidateState.CONFIRMED if confirmed else CandidateState.REJECTED
+    if candidate.state == want.value:
+        return False
+    if candidate.state != CandidateState.PROPOSED.value:
+        raise Conflict(f"This candidate was {candidate.state} already")
+    if confirmed and request.state not in (TracingState.OPEN.value, TracingState.CANDIDATE.value):
+        raise Conflict(f"A request {request.state} has its person already")
+    candidate.state = want.value
+    candidate.decided_by = who(actor)
+    candidate.decided_at = utcnow()
+    session.add(candidate)
+    if confirmed:
+        request.located_worker_id = candidate.worker_id
+        set_state(session, request, TracingState.LOCATED, actor, candidate_id=candidate.id)
+    else:
+        open_left = (
+            await session.exec(
+                select(TracingCandidate.id).where(
+                    TracingCandidate.request_id == request.id,
+                    TracingCandidate.state == CandidateState.PROPOSED.value,
+                    TracingCandidate.id != candidate.id,
+                )
+            )
+        ).first()
+        if open_left is None and request.state == TracingState.CANDIDATE.value:
+            set_state(session, request, TracingState.OPEN, actor, candidate_id=candidate.id)
+        else:
+            record(session, request, actor, request.state, rejected=candidate.id)
+    return True
+
+
+def check_version(request: TracingRequest, version: int | None) -> None:
+    if version is not None and version != request.version:
+        raise PreconditionFailed(
+            f"The request changed since version {version}: it is at version {request.version}"
+        )
+
+
+def move(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    request: TracingRequest,
+    to: TracingState,
+    reason: str | None,
+) -> bool:
+    """A change by hand, one of ``MOVES``; False when it is there already."""
+    current = TracingState(request.state)
+    if to is current:
+        return False
+    if to not in MOVES[current]:
+        allowed = ", ".join(sorted(s.value for s in MOVES[current])) or "none: it ended"
+        raise Conflict(f"A request {current.value} cannot become {to.value} (next: {allowed})")
+    if to is TracingState.OPEN:
+        request.located_worker_id = None
+    set_state(session, request, to, actor, reason=reason)
+    return True
+
+
+def ended(request: TracingRequest) -> bool:
+    return TracingState(request.state) in ENDED
+
+
+# PFIF -------------------------------------------------------------------------------------------
+
+_SEX = {"F": "female", "M": "male", "X": "other"}
+
+
+def pfif_records(
+    request: TracingRequest, protector: Protector, domain: str
+) -> tuple[list[pfif.PfifPerson], list[pfif.PfifNote]]:
+    """A tracing request as PFIF 1.4: the sought person as the family knows them, and a note
+    of the search in the words the family's side may pass on (never a candidate, never where
+    the person was found)."""
+    opened = open_request(request, protector)
+    given, family = opened["sought_given_name"], opened["sought_family_name"]
+    record_id = f"{domain}/tracing.{request.id}"
+    when = pfif.format_time(request.updated_at)
+    person = pfif.PfifPerson(
+        person_record_id=record_id,
+        entry_date=pfif.format_time(request.created_at),
+        source_name="Lifeline",
+        source_date=pfif.format_time(request.created_at),
+        full_name=" ".join(n for n in (given, family) if n),
+        given_name=given,
+        family_name=family,
+        alternate_names=(opened["sought_other_names"] or "").replace(";", "\n") or None,
+        sex=_SEX.get(request.sought_sex or ""),  # type: ignore[arg-type]
+        date_of_birth=str(request.sought_birth_year) if request.sought_birth_year else None,
+    )
+    note = pfif.PfifNote(
+        note_record_id=f"{domain}/tracing.{request.id}.{request.version}",
+        person_record_id=record_id,
+        entry_date=when,
+        author_name="Restoring Family Links",
+        source_date=when,
+        status="information_sought",
+        text=f"Search {FOR_THE_FAMILY[TracingState(request.state)].replace('_', ' ')}.",
+    )
+    return [person], [note]
+
+
+# Family contacts -------------------------------------------------------------------------------
+
+
+async def contacts_of(session: AsyncSession, worker_ids: Sequence[str]) -> list[FamilyContact]:
+    rows = await session.exec(
+        select(FamilyContact)
+        .where(col(FamilyContact.worker_id).in_(list(worker_ids)))
+        .order_by(col(FamilyContact.created_at), col(FamilyContact.id))
+    )
+    return list(rows.all())

@@ -1,0 +1,225 @@
+"""Restoring Family Links across domains: a safe-and-well listing for a worker the caller may read
+and whom a crisis counts as safe; a tracing request filed, matched against the register's name
+keys (brought up to date first), and the task of each step for the right society on each side of
+the border, in the request's crisis.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth.principal import Principal
+from service.changes import who
+from service.crises.models import Crisis
+from service.directory.models import Organization, OrgKind
+from service.errors import Conflict, Forbidden, InvalidInput
+from service.family_links import service
+from service.family_links.models import (
+    TRACING_SEALED,
+    SafeWellListing,
+    TracingRequest,
+    TracingState,
+)
+from service.family_links.schemas import ListingCreate, TracingCreate
+from service.registry.protect import Protector
+from service.registry.service import get_worker
+from service.tasks.service import create_task, has_task
+from service.welfare.models import WelfareOutcome, WelfareStatus
+
+#: Register changes the name index catches up on before a match, at most (the background job
+#: does the rest: a register of millions is indexed there, not in a request).
+CATCH_UP = 20_000
+
+
+async def list_safe(
+    session: AsyncSession, *, actor: Principal, data: ListingCreate, protector: Protector
+) -> tuple[SafeWellListing, bool]:
+    """A listing for a worker the caller may read (404 otherwise) who is ``safe`` in the crisis
+    named (or in one), with their agreement."""
+    worker, _ = await get_worker(session, actor=actor, worker_id=data.worker_id)
+    query = select(WelfareStatus.crisis_id).where(
+        WelfareStatus.worker_id == worker.id, WelfareStatus.status == WelfareOutcome.SAFE.value
+    )
+    if data.crisis_id is not None:
+        query = query.where(WelfareStatus.crisis_id == data.crisis_id)
+    safe_in = (await session.exec(query)).first()
+    if safe_in is None:
+        raise Conflict(
+            "Only a person recorded as safe may be listed as safe and well: record their "
+            "welfare first (a reply, a call, a volunteer's visit)"
+        )
+    crisis = await session.get(Crisis, safe_in)
+    return await service.list_safe(
+        session,
+        actor=actor,
+        worker=worker,
+        crisis_id=safe_in,
+        exercise=bool(crisis and crisis.exercise),
+        message=data.message,
+        agreed_via=data.agreed_via.value,
+        home_town=data.home_town,
+        protector=protector,
+    )
+
+
+async def _society(session: AsyncSession, country: str) -> Organization | None:
+    return (
+        await session.exec(
+            select(Organization)
+            .where(
+                Organization.kind == OrgKind.NATIONAL_SOCIETY.value,
+                Organization.country == country,
+            )
+            .order_by(col(Organization.created_at), col(Organization.id))
+        )
+    ).first()
+
+
+async def file_request(
+    session: AsyncSession, *, actor: Principal, data: TracingCreate, protector: Protector
+) -> TracingRequest:
+    """A tracing request filed by a national society's tracing officer on an enquirer's
+    behalf (with their consent), matched at once; the host society's task to search."""
+    if not service.is_tracing_officer(actor) or (
+        actor.country is None and actor.role.value != "admin"
+    ):
+        raise Forbidden("Tracing requests are filed by a national society's tracing officers")
+    if not data.enquirer_consent:
+        raise InvalidInput(
+            "A search is made with the enquirer's consent: record it (`enquirer_consent`)",
+            errors=[{"loc": ["body", "enquirer_consent"], "msg": "must be true"}],
+        )
+    crisis = await session.get(Crisis, data.crisis_id) if data.crisis_id else None
+    if data.crisis_id and crisis is None:
+        raise InvalidInput(
+            f"No crisis {data.crisis_id}",
+            errors=[{"loc": ["body", "crisis_id"], "msg": "no such crisis"}],
+        )
+    request = TracingRequest(
+        filed_by_org=actor.organization_id or "",
+        filed_by=who(actor),
+        origin_country=actor.country or data.sought_nationality,
+        host_country=data.host_country,
+        crisis_id=data.crisis_id,
+        sought_sex=data.sought_sex,
+        sought_birth_year=data.sought_birth_year,
+        sought_nationality=data.sought_nationality,
+        last_contact=data.last_contact,
+        separation=data.separation.value,
+        enquirer_relationship=data.enquirer_relationship,
+        enquirer_consent=True,
+        language=data.language,
+        exercise=bool(crisis and crisis.exercise),
+    )
+    values = data.model_dump()
+    values["sought_other_names"] = ";".join(data.sought_other_names) or None
+    for field in TRACING_SEALED:
+        setattr(
+            request,
+            f"{field}_sealed",
+            protector.sealer.seal(values[field], record_id=request.id, field=field),
+        )
+    session.add(request)
+    await session.flush()
+    service.record(session, request, actor, None)
+    await rematch(session, actor=actor, request=request, protector=protector)
+    if crisis is not None:
+        await _task(
+            session,
+            actor=actor,
+            crisis=crisis,
+            request=request,
+            step="search",
+            title="Tracing: search for the person sought",
+            country=request.host_country,
+        )
+    return request
+
+
+async def rematch(
+    session: AsyncSession, *, actor: Principal, request: TracingRequest, protector: Protector
+) -> int:
+    """Match again (the register changes): the name index caught up, new candidates proposed;
+    an open request with candidates becomes ``candidate``. How many were proposed."""
+    if service.ended(request):
+        raise Conflict(f"A request {request.state} is not searched any more")
+    done = 0
+    while done < CATCH_UP:
+        batch = await service.index_names(session, protector)
+        if batch == 0:
+            break
+        done += batch
+    made = await service.match(session, request=request, protector=protector)
+    if made and request.state == TracingState.OPEN.value:
+        service.set_state(session, request, TracingState.CANDIDATE, actor, candidates=len(made))
+    return len(made)
+
+
+async def after_move(session: AsyncSession, *, actor: Principal, request: TracingRequest) -> None:
+    """The task the new state asks for, in the request's crisis: the host society asks the
+    located person whether they want contact; the society that filed it tells the enquirer."""
+    crisis = await session.get(Crisis, request.crisis_id) if request.crisis_id else None
+    if crisis is None:
+        return
+    state = TracingState(request.state)
+    if state is TracingState.LOCATED:
+        await _task(
+            session,
+            actor=actor,
+            crisis=crisis,
+            request=request,
+            step="consent",
+            title="Tracing: ask the person found whether they want contact",
+            country=request.host_country,
+        )
+    elif state in (
+        TracingState.CONTACT_RESTORED,
+        TracingState.NOT_WANTING_CONTACT,
+        TracingState.CLOSED_NOT_FOUND,
+        TracingState.DECEASED,
+    ):
+        said = service.FOR_THE_FAMILY[state]
+        await _task(
+            session,
+            actor=actor,
+            crisis=crisis,
+            request=request,
+            step="answer",
+            title=f"Tracing: tell the enquirer ({said.replace('_', ' ')})",
+            org_id=request.filed_by_org,
+        )
+
+
+async def _task(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    crisis: Crisis,
+    request: TracingRequest,
+    step: str,
+    title: str,
+    country: str | None = None,
+    org_id: str | None = None,
+) -> None:
+    """One task a step, for the society of that side. Its words name the request only: what the
+    request holds is read on the request, by its tracing officers."""
+    key = f"tracing.{step}@{request.id}"
+    if await has_task(session, crisis.id, key):
+        return
+    if org_id is None and country is not None:
+        org = await _society(session, country)
+        org_id = org.id if org else None
+    await create_task(
+        session,
+        crisis=crisis,
+        actor=actor,
+        values={
+            "key": key,
+            "title": title,
+            "description": f"Tracing request {request.id}: see it in the tracing queue.",
+            "assignee_org": org_id,
+            "actor_role": "national_society_host" if country else "national_society_origin",
+            "coverage_gap": org_id is None,
+        },
+    )

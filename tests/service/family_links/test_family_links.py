@@ -1,0 +1,337 @@
+"""Restoring Family Links on a register of its own, on both databases: a worker recorded safe who
+agreed is found by a relative who knows the birth date and by nobody who does not; an
+enumeration gets only "no listing" and is stopped; a tracing request filed by the Philippine Red
+Cross finds its candidate in Malaysia, the Malaysian Red Crescent confirms, the person refuses
+contact and the family's side learns only that the search is closed; the request's PFIF re-reads
+as the same records; family contacts sealed and forgotten with the worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from integrations import pfif
+from service.app import create_app
+from service.auth.permissions import Role
+from service.directory.models import OrgKind
+from tests.conftest import Databases, bearer, make_org_in, make_token_in, settings_for, unique
+
+KL = (3.139, 101.6869)
+
+
+@pytest.fixture
+async def links(databases: Databases, backend: str) -> AsyncIterator[dict[str, Any]]:
+    settings = settings_for(await databases.create(backend)).model_copy(
+        update={"safe_well_search_burst": 20}
+    )
+    app = create_app(settings, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        orgs = {
+            "embassy": await make_org_in(app, OrgKind.EMBASSY, "MYS", "PHL"),
+            "mrc": await make_org_in(app, OrgKind.NATIONAL_SOCIETY, "MYS"),
+            "prc": await make_org_in(app, OrgKind.NATIONAL_SOCIETY, "PHL"),
+            "irc": await make_org_in(app, OrgKind.NATIONAL_SOCIETY, "IDN"),
+        }
+        tokens = {
+            "phl": await make_token_in(app, Role.CONSULAR_OFFICER, orgs["embassy"]),
+            "mrc": await make_token_in(app, Role.SOCIETY_RESPONDER, orgs["mrc"]),
+            "prc": await make_token_in(app, Role.SOCIETY_RESPONDER, orgs["prc"]),
+            "irc": await make_token_in(app, Role.SOCIETY_RESPONDER, orgs["irc"]),
+            "coordinator": await make_token_in(app, Role.COORDINATOR, await make_org_in(app)),
+        }
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            people = [
+                ("Maricel", "Dela Cruz", "1994-03-12", "+60123456801"),
+                ("Marisol", "Dela Cruz", "1991-07-01", "+60123456802"),
+                ("Rodelio", "Bautista", "1988-11-30", "+60123456803"),
+            ]
+            workers = []
+            for given, family, born, phone in people:
+                made = await client.post(
+                    "/api/v1/workers",
+                    json={
+                        "nationality": "PHL",
+                        "document_number": unique("P"),
+                        "given_name": given,
+                        "family_name": family,
+                        "birth_date": born,
+                        "phone": phone,
+                        "documentation_status": "expired permit",
+                        "location": {"lat": KL[0], "lon": KL[1]},
+                        "consent": {"share_with_embassy": True, "share_with_humanitarian": True},
+                    },
+                    headers=bearer(tokens["phl"]),
+                )
+                assert made.status_code == 201, made.text
+                workers.append(made.json()["id"])
+            d = 0.1
+            ring = [[KL[1] - d, KL[0] - d], [KL[1] + d, KL[0] - d], [KL[1] + d, KL[0] + d],
+                    [KL[1] - d, KL[0] + d], [KL[1] - d, KL[0] - d]]  # fmt: skip
+            crisis = await client.post(
+                "/api/v1/crises",
+                json={"title": unique("Floods"), "hazard": "flood", "severity": "severe",
+                      "zones": {"type": "Polygon", "coordinates": [ring]}},
+                headers=bearer(tokens["coordinator"]),
+            )  # fmt: skip
+            assert crisis.status_code == 201, crisis.text
+            yield {
+                "app": app,
+                "client": client,
+                "tokens": tokens,
+                "orgs": orgs,
+                "workers": workers,
+                "crisis": crisis.json()["id"],
+            }
+
+
+def who(links: dict[str, Any], name: str = "phl") -> dict[str, str]:
+    return bearer(links["tokens"][name])
+
+
+async def mark_safe(links: dict[str, Any], worker: str) -> None:
+    done = await links["client"].post(
+        f"/api/v1/crises/{links['crisis']}/welfare/{worker}",
+        json={"outcome": "safe", "how": "call"},
+        headers=who(links),
+    )
+    assert done.status_code in (200, 201), done.text
+
+
+async def search(links: dict[str, Any], **body: Any) -> httpx.Response:
+    return await links["client"].post(
+        "/api/v1/safe-and-well/search", json=body, headers=who(links, "coordinator")
+    )
+
+
+async def test_a_safe_worker_who_agreed_is_found_only_with_a_relative_s_fact(
+    links: dict[str, Any],
+) -> None:
+    client, maricel = links["client"], links["workers"][0]
+    body = {
+        "worker_id": maricel,
+        "agreed_via": "call",
+        "message": "Ligtas ako, Nanay. Tatawag ako.",
+    }
+    early = await client.post("/api/v1/safe-and-well", json=body, headers=who(links))
+    assert early.status_code == 409 and "safe" in early.json()["detail"], early.text
+    await mark_safe(links, maricel)
+    listed = await client.post("/api/v1/safe-and-well", json=body, headers=who(links))
+    assert listed.status_code == 201, listed.text
+    again = await client.post("/api/v1/safe-and-well", json=body, headers=who(links))
+    assert again.status_code == 200 and again.json()["version"] == listed.json()["version"]
+
+    # Found by the birth date, the phone, in any order, case or accents of the name.
+    for fact in ({"birth_date": "1994-03-12"}, {"phone": "+60 12-345 6801"}):
+        for name in ("Maricel Dela Cruz", "dela cruz, MARICEL", "Maricel de la Cruz"):
+            found = await search(links, full_name=name, **fact)
+            assert found.status_code == 200, found.text
+            assert found.json()["found"] is True, (name, fact)
+            assert found.json()["message"] == "Ligtas ako, Nanay. Tatawag ako."
+    # Not by a wrong fact, nor by her sister's name with her birth date, nor an unlisted person.
+    for name, fact in (
+        ("Maricel Dela Cruz", {"birth_date": "1994-03-13"}),
+        ("Marisol Dela Cruz", {"birth_date": "1994-03-12"}),
+        ("Marisol Dela Cruz", {"birth_date": "1991-07-01"}),
+    ):
+        missed = await search(links, full_name=name, **fact)
+        assert missed.json() == {
+            "found": False, "listed_on": None, "message": None, "said": "No listing found.",
+        }, (name, fact)  # fmt: skip
+    # A name alone, or two facts, is refused: one fact only a relative knows.
+    assert (await search(links, full_name="Maricel Dela Cruz")).status_code == 422
+    both = await search(
+        links, full_name="Maricel Dela Cruz", birth_date="1994-03-12", phone="+60123456801"
+    )
+    assert both.status_code == 422
+
+    # Withdrawn, she is found no more, and her message is gone.
+    ended = await client.post(
+        f"/api/v1/safe-and-well/{listed.json()['id']}/end",
+        json={"state": "withdrawn"},
+        headers=who(links),
+    )
+    assert ended.status_code == 200 and ended.json()["message"] is None, ended.text
+    gone = await search(links, full_name="Maricel Dela Cruz", birth_date="1994-03-12")
+    assert gone.json()["found"] is False
+    # Every search audited, without the name searched.
+    async with links["app"].state.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT detail FROM audit_events WHERE action = 'safe_well.search'")
+            )
+        ).all()
+    assert rows and all("Maricel" not in str(r[0]) and "Cruz" not in str(r[0]) for r in rows)
+
+
+async def test_an_enumeration_gets_no_listing_and_is_stopped(links: dict[str, Any]) -> None:
+    await mark_safe(links, links["workers"][2])
+    await links["client"].post(
+        "/api/v1/safe-and-well",
+        json={"worker_id": links["workers"][2], "agreed_via": "volunteer"},
+        headers=who(links),
+    )
+    answers = []
+    for day in range(1, 29):
+        answers.append(
+            await search(links, full_name="Rodelio Bautista", birth_date=f"1988-11-{day:02d}")
+        )
+    said = [a.json() for a in answers if a.status_code == 200]
+    assert said and all(s["found"] is False for s in said)
+    stopped = [a for a in answers if a.status_code == 429]
+    assert stopped and "retry-after" in stopped[0].headers
+    # The one right fact, after the stop, is stopped too: the limit is the address's.
+    late = await search(links, full_name="Rodelio Bautista", birth_date="1988-11-30")
+    assert late.status_code == 429
+
+
+async def test_the_public_page_searches_without_an_account(links: dict[str, Any]) -> None:
+    client = links["client"]
+    await mark_safe(links, links["workers"][0])
+    await client.post(
+        "/api/v1/safe-and-well",
+        json={"worker_id": links["workers"][0], "agreed_via": "reply", "message": "Safe <b>ok</b>"},
+        headers=who(links),
+    )
+    page = await client.get("/safe-and-well")
+    assert page.status_code == 200 and "Is my relative safe and well?" in page.text
+    found = await client.post(
+        "/safe-and-well", data={"full_name": "Maricel Dela Cruz", "birth_date": "1994-03-12"}
+    )
+    assert found.status_code == 200 and "Listed as safe and well on" in found.text
+    assert "Safe &lt;b&gt;ok&lt;/b&gt;" in found.text, "the message is escaped"
+    missed = await client.post(
+        "/safe-and-well", data={"full_name": "Marisol Dela Cruz", "birth_date": "1994-03-12"}
+    )
+    assert "No listing found." in missed.text and "Marisol" not in missed.text
+    bad = await client.post("/safe-and-well", data={"full_name": "Maricel Dela Cruz"})
+    assert bad.status_code == 422 and "one more fact" in bad.text
+
+
+async def test_a_tracing_request_found_confirmed_and_refused_reads_closed_for_the_family(
+    links: dict[str, Any],
+) -> None:
+    client = links["client"]
+    filed = await client.post(
+        "/api/v1/tracing-requests",
+        json={
+            "host_country": "MYS",
+            "crisis_id": links["crisis"],
+            "sought_given_name": "Rodelyo",
+            "sought_family_name": "Bautista",
+            "sought_birth_year": 1988,
+            "sought_nationality": "PHL",
+            "sought_last_employer": "a construction site in Cheras",
+            "separation": "disaster",
+            "enquirer_name": "Lorna Bautista",
+            "enquirer_relationship": "mother",
+            "enquirer_contact": "+639171112233",
+            "enquirer_consent": True,
+            "language": "tl",
+        },
+        headers=who(links, "prc"),
+    )
+    assert filed.status_code == 201, filed.text
+    request = filed.json()
+    assert request["side"] == "family" and request["state"] == "searching"
+    assert request["candidates"] == [] and request["located_worker_id"] is None
+
+    # The Malaysian Red Crescent sees the candidate; the Indonesian society sees nothing.
+    path = f"/api/v1/tracing-requests/{request['id']}"
+    seen = (await client.get(path, headers=who(links, "mrc"))).json()
+    assert seen["side"] == "search" and seen["state"] == "candidate"
+    first = seen["candidates"][0]
+    assert first["worker_id"] == links["workers"][2] and first["score"] >= 0.8, seen
+    assert first["given_name"] == "Rodelio" and "birth year" in first["why"]
+    assert all(c["worker_id"] != links["workers"][0] for c in seen["candidates"])
+    assert (await client.get(path, headers=who(links, "irc"))).status_code == 404
+    assert (await client.get(path, headers=who(links))).status_code == 403
+
+    confirmed = await client.post(
+        f"{path}/candidates/{first['id']}/decision",
+        json={"confirmed": True},
+        headers=who(links, "mrc"),
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["state"] == "located", confirmed.text
+    for state in ("consent_asked", "not_wanting_contact"):
+        current = await client.get(path, headers=who(links, "mrc"))
+        moved = await client.post(
+            f"{path}/state",
+            json={"state": state},
+            headers={**who(links, "mrc"), "If-Match": current.headers["etag"]},
+        )
+        assert moved.status_code == 200, moved.text
+    stale = await client.post(
+        f"{path}/state", json={"state": "open"}, headers={**who(links, "mrc"), "If-Match": '"1"'}
+    )
+    assert stale.status_code == 412
+
+    family = await client.get(path, headers=who(links, "prc"))
+    assert family.json()["state"] == "closed", family.text
+    assert family.json()["located_worker_id"] is None and family.json()["candidates"] == []
+    assert links["workers"][2] not in family.text and "Rodelio" not in family.text
+    listed = await client.get("/api/v1/tracing-requests", headers=who(links, "prc"))
+    assert [r["state"] for r in listed.json()["items"]] == ["closed"]
+
+    # A task each step, for the society of that side; none of them names anyone.
+    tasks = await client.get(
+        f"/api/v1/crises/{links['crisis']}/tasks", params={"limit": 200},
+        headers=who(links, "coordinator"),
+    )  # fmt: skip
+    by_key = {t["key"]: t for t in tasks.json()["items"]}
+    assert by_key[f"tracing.search@{request['id']}"]["assignee_org"] == links["orgs"]["mrc"]
+    assert by_key[f"tracing.consent@{request['id']}"]["assignee_org"] == links["orgs"]["mrc"]
+    assert by_key[f"tracing.answer@{request['id']}"]["assignee_org"] == links["orgs"]["prc"]
+    assert "Bautista" not in tasks.text and "Lorna" not in tasks.text
+
+    # Its PFIF: the person as the family knows them, and the search closed; read back the same.
+    exported = await client.get(f"{path}/pfif", headers=who(links, "prc"))
+    assert exported.status_code == 200, exported.text
+    persons, notes = pfif.load(exported.content)
+    assert [p.full_name for p in persons] == ["Rodelyo Bautista"]
+    assert notes[0].text == "Search closed." and "Cheras" not in exported.text
+    assert pfif.load(pfif.dump(persons, notes)) == (persons, notes)
+
+
+async def test_a_request_needs_the_enquirer_s_consent_and_a_society(links: dict[str, Any]) -> None:
+    body = {
+        "host_country": "MYS", "sought_given_name": "Ana", "sought_nationality": "PHL",
+        "separation": "migration", "enquirer_name": "Jose", "enquirer_relationship": "brother",
+        "enquirer_contact": "+639170000000", "enquirer_consent": False,
+    }  # fmt: skip
+    refused = await links["client"].post(
+        "/api/v1/tracing-requests", json=body, headers=who(links, "prc")
+    )
+    assert refused.status_code == 422 and "consent" in refused.json()["detail"]
+    nobody = await links["client"].post(
+        "/api/v1/tracing-requests", json={**body, "enquirer_consent": True}, headers=who(links)
+    )
+    assert nobody.status_code == 403
+
+
+async def test_family_contacts_are_sealed_and_forgotten_with_the_worker(
+    links: dict[str, Any],
+) -> None:
+    client, worker = links["client"], links["workers"][1]
+    added = await client.post(
+        f"/api/v1/workers/{worker}/family-contacts",
+        json={"name": "Lorna Dela Cruz", "relationship": "mother", "phone": "+639171234567",
+              "country": "PHL", "may_contact": True},
+        headers=who(links),
+    )  # fmt: skip
+    assert added.status_code == 201, added.text
+    listed = await client.get(f"/api/v1/workers/{worker}/family-contacts", headers=who(links))
+    assert [c["name"] for c in listed.json()] == ["Lorna Dela Cruz"]
+    other = await client.get(f"/api/v1/workers/{worker}/family-contacts", headers=who(links, "irc"))
+    assert other.status_code == 404
+    async with links["app"].state.engine.connect() as conn:
+        sealed = (await conn.execute(text("SELECT name_sealed FROM family_contacts"))).scalar()
+    assert sealed and "Lorna" not in sealed
+    assert (await client.delete(f"/api/v1/workers/{worker}", headers=who(links))).status_code == 204
+    async with links["app"].state.engine.connect() as conn:
+        left = (await conn.execute(text("SELECT count(*) FROM family_contacts"))).scalar()
+    assert left == 0
