@@ -17,6 +17,7 @@ from service.console.pages import (
     audit,
     crises,
     directory,
+    family_links,
     messages,
     now,
     people_admin,
@@ -41,6 +42,7 @@ SECTIONS: tuple[Section, ...] = (
     welfare.section,
     messages.section,
     repatriation.section,
+    family_links.section,
 )
 
 
