@@ -28,6 +28,7 @@ ASSETS = "/docs/assets"
 SUMMARY = "Crisis response coordination for migrant workers"
 #: Where a newcomer goes from ``/``: (path, what it is).
 LINKS: tuple[tuple[str, str], ...] = (
+    ("/safe-and-well", "Is my relative safe and well? The families' search, no account needed"),
     ("/docs", "API documentation (Swagger UI): try each operation with your token"),
     ("/redoc", "API documentation (ReDoc), for reading"),
     ("/openapi.json", "The OpenAPI document"),

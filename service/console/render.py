@@ -124,7 +124,8 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
 
 
 class SecurityHeaders:
-    """Adds ``security_headers`` to every answer under ``/console``."""
+    """Adds ``security_headers`` to every answer under ``/console``, and to the public
+    safe-and-well page (``/safe-and-well``), drawn with the console's stylesheet."""
 
     def __init__(self, app: ASGIApp, tiles_url: str | None = None) -> None:
         self.app = app
@@ -133,7 +134,9 @@ class SecurityHeaders:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/console"):
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(
+            ("/console", "/safe-and-well")
+        ):
             await self.app(scope, receive, send)
             return
 

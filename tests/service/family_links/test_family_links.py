@@ -335,3 +335,14 @@ async def test_family_contacts_are_sealed_and_forgotten_with_the_worker(
     async with links["app"].state.engine.connect() as conn:
         left = (await conn.execute(text("SELECT count(*) FROM family_contacts"))).scalar()
     assert left == 0
+
+
+async def test_the_public_page_is_linked_from_the_index_and_sent_with_the_console_s_headers(
+    links: dict[str, Any],
+) -> None:
+    client = links["client"]
+    index = await client.get("/")
+    assert 'href="/safe-and-well"' in index.text
+    page = await client.get("/safe-and-well")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
