@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     #: "priority": ["pregnant", "disability", "minor", "elderly", "trafficking_survivor"]}``
     #: (these are the defaults; empty lists: everyone, every province).
     repatriation_rules: dict[str, Any] = Field(default_factory=dict)
+    #: Days a tracing request is kept whole once it ended, and a safe-and-well listing once it
+    #: ended or was listed: then a request keeps only its states and counts (names, contacts and
+    #: the enquirer go), and a listing its date (its keys and message go).
+    tracing_retention_days: int = Field(default=365, ge=1, le=3650)
+    listing_retention_days: int = Field(default=180, ge=1, le=3650)
     #: The domain that names this deployment's records in exchange formats (PFIF's
     #: ``domain/id`` record ids): the deployment's own domain name.
     records_domain: str = Field(default="lifeline.invalid", pattern=r"^[a-z0-9.-]{3,100}$")

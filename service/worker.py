@@ -67,6 +67,19 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
             if done == 0:
                 return f"{total} workers' name keys made"
 
+    async def links_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        from service.db import utcnow
+        from service.family_links.service import anonymise_expired
+
+        now = utcnow()
+        async with session_scope(maker) as session:
+            done = await anonymise_expired(
+                session,
+                requests_before=now - timedelta(days=settings.tracing_retention_days),
+                listings_before=now - timedelta(days=settings.listing_retention_days),
+            )
+        return f"{done['requests']} tracing requests anonymised, {done['listings']} listings ended"
+
     async def texts_job(maker: async_sessionmaker[AsyncSession]) -> str:
         from service.db import utcnow
         from service.retention import forget_message_texts
@@ -90,6 +103,7 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
         Job("phone-hashes", settings.housekeeping_interval_s, phones_job),
         Job("message-texts", settings.housekeeping_interval_s, texts_job),
         Job("name-keys", 30.0, names_job),
+        Job("family-links-retention", settings.housekeeping_interval_s, links_job),
     ]
 
 

@@ -61,7 +61,8 @@ class Permission(enum.StrEnum):
     #: Push messages workers sent, received by a messaging platform of the deployment's partners.
     MESSAGES_PUSH = "messages:push"
     #: Tracing requests (Restoring Family Links): national societies' tracing officers, each
-    #: seeing the requests of their side of the border (``service.family_links``).
+    #: seeing the requests of their side of the border, and a located person's own consular
+    #: officers once that person agreed (``service.family_links``).
     TRACING = "tracing"
     #: List a worker recorded as safe as "safe and well", with their agreement.
     SAFE_WELL_LIST = "safe_well:list"
@@ -138,7 +139,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),
     Permission.REPATRIATION_WRITE: frozenset({Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER}),
-    Permission.TRACING: frozenset({Role.ADMIN, Role.SOCIETY_RESPONDER}),
+    Permission.TRACING: frozenset({Role.ADMIN, Role.SOCIETY_RESPONDER, Role.CONSULAR_OFFICER}),
     Permission.SAFE_WELL_LIST: frozenset(
         {Role.ADMIN, Role.COORDINATOR, Role.CONSULAR_OFFICER, Role.SOCIETY_RESPONDER}
     ),

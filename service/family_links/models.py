@@ -172,6 +172,10 @@ class TracingRequest(SQLModel, table=True):
     language: str = Field(max_length=8)
     #: The worker confirmed as the sought person (public id).
     located_worker_id: str | None = Field(default=None, max_length=36)
+    #: The located person agreed that their own consular officers see this request.
+    consular_agreed: bool = False
+    #: Retention ended: the names, addresses, employer and enquirer are gone.
+    anonymised: bool = False
     exercise: bool = False
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -34,6 +34,7 @@ from service.family_links.models import (
 from service.family_links.schemas import (
     CandidateDecision,
     CandidatePublic,
+    ConsularAgreement,
     ContactCreate,
     ContactPublic,
     ListingCreate,
@@ -158,9 +159,7 @@ async def present_request(
     protect: Protector,
 ) -> TracingPublic:
     opened = service.open_request(request, protect)
-    state = (
-        request.state if seen == "search" else service.FOR_THE_FAMILY[TracingState(request.state)]
-    )
+    state = service.shown_state(request, seen)
     candidates: list[CandidatePublic] = []
     if seen == "search":
         rows = (
@@ -200,8 +199,9 @@ async def present_request(
         separation=request.separation,
         enquirer_relationship=request.enquirer_relationship,
         language=request.language,
-        located_worker_id=request.located_worker_id if seen == "search" else None,
+        located_worker_id=request.located_worker_id if seen != "family" else None,
         candidates=candidates,
+        consular_agreed=request.consular_agreed,
         exercise=request.exercise,
         version=request.version,
         created_at=request.created_at,
@@ -341,6 +341,27 @@ async def decide(
         session, actor=actor, request=found, candidate=candidate, confirmed=data.confirmed
     ):
         await flows.after_move(session, actor=actor, request=found)
+    return await present_request(session, actor, found, seen, protect)
+
+
+@router.post(
+    "/tracing-requests/{id}/consular-agreement",
+    response_model=TracingPublic,
+    responses=problems(404, 409),
+)
+async def consular_agreement(
+    id: str,
+    data: ConsularAgreement,
+    session: SessionDep,
+    actor: Tracer,
+    protect: ProtectorDep,
+) -> TracingPublic:
+    """The located person agreed (or no longer agrees) that their own consular officers see the
+    request, to help them (the host society's tracing officers record it). Refused for a person
+    under international protection: never passed to their country of origin."""
+    found, seen = await service.get_request(session, actor, id)
+    _search_side(seen)
+    await service.consular_agreement(session, actor=actor, request=found, agreed=data.agreed)
     return await present_request(session, actor, found, seen, protect)
 
 

@@ -107,7 +107,10 @@ class CandidatePublic(BaseModel):
 
 class TracingPublic(BaseModel):
     id: str
-    side: str = Field(description="Yours: `search` (the host society) or `family`")
+    side: str = Field(
+        description="Yours: `search` (the host society), `family` (the filing side) or "
+        "`consular` (the located person's consular officers, with their agreement)"
+    )
     state: str = Field(
         description="The state; for the family's side, the words it may pass on: `searching`, "
         "`contact_restored`, `closed`, `handled_in_person`"
@@ -130,7 +133,8 @@ class TracingPublic(BaseModel):
     enquirer_relationship: str
     enquirer_contact: str | None
     language: str
-    located_worker_id: str | None = Field(description="The search side only")
+    located_worker_id: str | None = Field(description="Never for the family's side")
+    consular_agreed: bool
     candidates: list[CandidatePublic] = Field(description="The search side only")
     exercise: bool
     version: int
@@ -142,6 +146,12 @@ class CandidateDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     confirmed: bool
+
+
+class ConsularAgreement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agreed: bool = Field(description="The located person's own word")
 
 
 class TracingMove(BaseModel):

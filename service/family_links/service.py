@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +35,7 @@ from service.family_links import names
 from service.family_links.models import (
     ENDED,
     MOVES,
+    TRACING_SEALED,
     CandidateState,
     FamilyContact,
     ListingKey,
@@ -331,9 +333,15 @@ def is_tracing_officer(actor: Principal) -> bool:
 
 def side(actor: Principal, request: TracingRequest) -> str | None:
     """``search`` (the host society, and administrators), ``family`` (the society that filed
-    it, or another of the origin country), or None: not theirs to see."""
+    it, or another of the origin country), ``consular`` (the located person's own consular
+    officers, once that person agreed), or None: not theirs to see."""
     if actor.role is Role.ADMIN:
         return "search"
+    if actor.role is Role.CONSULAR_OFFICER:
+        agreed = request.consular_agreed and request.located_worker_id is not None
+        ours = request.sought_nationality in actor.nationalities
+        covered = request.host_country in actor.covers
+        return "consular" if agreed and ours and covered else None
     if not is_tracing_officer(actor):
         return None
     if actor.country == request.host_country:
@@ -352,6 +360,13 @@ async def get_request(
     if found is None or seen is None:
         raise not_found("tracing request", request_id)
     return found, seen
+
+
+def shown_state(request: TracingRequest, seen: str) -> str:
+    """The state as this side sees it: the family's side in the words it may pass on."""
+    if seen == "family":
+        return FOR_THE_FAMILY[TracingState(request.state)]
+    return request.state
 
 
 #: What the family's side sees of each state: the words it may pass on to the enquirer.
@@ -562,6 +577,37 @@ async def decide_candidate(
     return True
 
 
+async def consular_agreement(
+    session: AsyncSession, *, actor: Principal, request: TracingRequest, agreed: bool
+) -> bool:
+    """The located person's agreement that their own consular officers see the request (and
+    help: a travel document, a return). Never for a person under international protection:
+    they are never passed to their country of origin. False when it is so already."""
+    if request.located_worker_id is None:
+        raise Conflict("Only a person located can agree that their consular officers see this")
+    if agreed:
+        protected = (
+            await session.exec(
+                select(Worker.international_protection).where(
+                    Worker.id == request.located_worker_id
+                )
+            )
+        ).first()
+        if protected:
+            raise Conflict(
+                "This person is under international protection: never passed to their country "
+                "of origin, their own agreement notwithstanding; their protection officer helps"
+            )
+    if request.consular_agreed == agreed:
+        return False
+    request.consular_agreed = agreed
+    request.version += 1
+    request.updated_at = utcnow()
+    session.add(request)
+    record(session, request, actor, request.state, consular_agreed=agreed)
+    return True
+
+
 def check_version(request: TracingRequest, version: int | None) -> None:
     if version is not None and version != request.version:
         raise PreconditionFailed(
@@ -592,6 +638,62 @@ def move(
 
 def ended(request: TracingRequest) -> bool:
     return TracingState(request.state) in ENDED
+
+
+# Retention ---------------------------------------------------------------------------------------
+
+
+async def anonymise_expired(
+    session: AsyncSession, *, requests_before: datetime, listings_before: datetime
+) -> dict[str, int]:
+    """Retention per record type: a request ended before ``requests_before`` keeps its states,
+    dates, countries and counts, not the names, addresses, employer or enquirer; a listing
+    listed or ended before ``listings_before`` ends (``removed``) and loses its keys and its
+    message. How many of each."""
+    connection = await session.connection()
+    requests = TracingRequest.__table__  # type: ignore[attr-defined]
+    sealed = {f"{field}_sealed": None for field in TRACING_SEALED}
+    done_requests = await connection.execute(
+        update(requests)
+        .where(
+            requests.c.state.in_([s.value for s in ENDED]),
+            requests.c.updated_at < requests_before,
+            requests.c.sought_given_name_sealed.is_not(None),
+        )
+        .values(**sealed, anonymised=True)
+    )
+    listings = SafeWellListing.__table__  # type: ignore[attr-defined]
+    expired = [
+        row[0]
+        for row in (
+            await connection.execute(
+                sa_select(listings.c.id).where(
+                    or_(
+                        and_(
+                            listings.c.state == ListingState.LISTED.value,
+                            listings.c.listed_at < listings_before,
+                        ),
+                        and_(
+                            listings.c.state != ListingState.LISTED.value,
+                            listings.c.ended_at < listings_before,
+                            listings.c.message_sealed.is_not(None),
+                        ),
+                    )
+                )
+            )
+        ).all()
+    ]
+    if expired:
+        await connection.execute(delete(_KEYS).where(_KEYS.c.listing_id.in_(expired)))
+        await connection.execute(
+            update(listings)
+            .where(listings.c.id.in_(expired), listings.c.state == ListingState.LISTED.value)
+            .values(state=ListingState.REMOVED.value, ended_at=utcnow(), ended_by="retention")
+        )
+        await connection.execute(
+            update(listings).where(listings.c.id.in_(expired)).values(message_sealed=None)
+        )
+    return {"requests": done_requests.rowcount or 0, "listings": len(expired)}
 
 
 # PFIF -------------------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ async def queue(
         if seen is None:
             continue
         opened = service.open_request(r, protect)
-        shown = r.state if seen == "search" else service.FOR_THE_FAMILY[TracingState(r.state)]
+        shown = service.shown_state(r, seen)
         rows.append({"request": r, "side": seen, "state": shown, **opened})
     return render(
         request,
@@ -154,7 +154,7 @@ async def request_page(
                     else None,
                 }
             )
-    shown = found.state if seen == "search" else service.FOR_THE_FAMILY[TracingState(found.state)]
+    shown = service.shown_state(found, seen)
     return render(
         request,
         actor,

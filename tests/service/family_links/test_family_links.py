@@ -249,7 +249,7 @@ async def test_a_tracing_request_found_confirmed_and_refused_reads_closed_for_th
     assert first["given_name"] == "Rodelio" and "birth year" in first["why"]
     assert all(c["worker_id"] != links["workers"][0] for c in seen["candidates"])
     assert (await client.get(path, headers=who(links, "irc"))).status_code == 404
-    assert (await client.get(path, headers=who(links))).status_code == 403
+    assert (await client.get(path, headers=who(links))).status_code == 404
 
     confirmed = await client.post(
         f"{path}/candidates/{first['id']}/decision",
@@ -346,3 +346,108 @@ async def test_the_public_page_is_linked_from_the_index_and_sent_with_the_consol
     page = await client.get("/safe-and-well")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
+
+
+async def file_for_rodelio(links: dict[str, Any]) -> dict[str, Any]:
+    filed = await links["client"].post(
+        "/api/v1/tracing-requests",
+        json={"host_country": "MYS", "crisis_id": links["crisis"], "sought_given_name": "Rodelio",
+              "sought_family_name": "Bautista", "sought_birth_year": 1988,
+              "sought_nationality": "PHL", "separation": "disaster", "enquirer_name": "Lorna",
+              "enquirer_relationship": "mother", "enquirer_contact": "+639171112233",
+              "enquirer_consent": True},
+        headers=who(links, "prc"),
+    )  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    path = f"/api/v1/tracing-requests/{filed.json()['id']}"
+    seen = (await links["client"].get(path, headers=who(links, "mrc"))).json()
+    confirmed = await links["client"].post(
+        f"{path}/candidates/{seen['candidates'][0]['id']}/decision",
+        json={"confirmed": True},
+        headers=who(links, "mrc"),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return {"path": path, **confirmed.json()}
+
+
+async def test_the_person_s_own_consular_officers_see_it_only_once_they_agreed(
+    links: dict[str, Any],
+) -> None:
+    client = links["client"]
+    located = await file_for_rodelio(links)
+    path = located["path"]
+    assert (await client.get(path, headers=who(links))).status_code == 404
+    agreed = await client.post(
+        f"{path}/consular-agreement", json={"agreed": True}, headers=who(links, "mrc")
+    )
+    assert agreed.status_code == 200 and agreed.json()["consular_agreed"] is True, agreed.text
+    seen = await client.get(path, headers=who(links))
+    assert seen.status_code == 200 and seen.json()["side"] == "consular"
+    assert seen.json()["located_worker_id"] == links["workers"][2]
+    assert seen.json()["candidates"] == []
+    # They see it; they do not move it.
+    moved = await client.post(
+        f"{path}/state", json={"state": "consent_asked"},
+        headers={**who(links), "If-Match": seen.headers["etag"]},
+    )  # fmt: skip
+    assert moved.status_code == 404
+    assert (await client.post(
+        f"{path}/consular-agreement", json={"agreed": True}, headers=who(links, "prc")
+    )).status_code == 404  # fmt: skip
+
+
+async def test_a_refugee_is_never_passed_to_their_country_s_consular_officers(
+    links: dict[str, Any],
+) -> None:
+    client = links["client"]
+    async with links["app"].state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE workers SET international_protection = :t WHERE id = :id"),
+            {"t": True, "id": links["workers"][2]},
+        )
+    located = await file_for_rodelio(links)
+    refused = await client.post(
+        f"{located['path']}/consular-agreement", json={"agreed": True}, headers=who(links, "mrc")
+    )
+    assert refused.status_code == 409 and "international protection" in refused.json()["detail"]
+    assert (await client.get(located["path"], headers=who(links))).status_code == 404
+
+
+async def test_retention_keeps_the_states_and_forgets_the_names(links: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    from service.db import session_scope, utcnow
+    from service.family_links.service import anonymise_expired
+
+    client = links["client"]
+    located = await file_for_rodelio(links)
+    current = await client.get(located["path"], headers=who(links, "mrc"))
+    closed = await client.post(
+        f"{located['path']}/state", json={"state": "consent_asked"},
+        headers={**who(links, "mrc"), "If-Match": current.headers["etag"]},
+    )  # fmt: skip
+    current = await client.get(located["path"], headers=who(links, "mrc"))
+    closed = await client.post(
+        f"{located['path']}/state", json={"state": "contact_restored"},
+        headers={**who(links, "mrc"), "If-Match": current.headers["etag"]},
+    )  # fmt: skip
+    assert closed.status_code == 200, closed.text
+    await mark_safe(links, links["workers"][0])
+    await client.post(
+        "/api/v1/safe-and-well",
+        json={"worker_id": links["workers"][0], "agreed_via": "call", "message": "ok"},
+        headers=who(links),
+    )
+    later = utcnow() + timedelta(days=1)
+    async with session_scope(links["app"].state.sessionmaker) as session:
+        done = await anonymise_expired(session, requests_before=later, listings_before=later)
+    assert done == {"requests": 1, "listings": 1}
+    kept = (await client.get(located["path"], headers=who(links, "mrc"))).json()
+    assert kept["state"] == "contact_restored" and kept["sought_given_name"] is None
+    assert kept["enquirer_name"] is None and kept["sought_nationality"] == "PHL"
+    assert (await search(links, full_name="Maricel Dela Cruz", birth_date="1994-03-12")).json()[
+        "found"
+    ] is False
+    async with session_scope(links["app"].state.sessionmaker) as session:
+        again = await anonymise_expired(session, requests_before=later, listings_before=later)
+    assert again == {"requests": 0, "listings": 0}
