@@ -39,12 +39,25 @@ class Agreement(enum.StrEnum):
 class SafeWellListing(SQLModel, table=True):
     """A worker's "I am safe and well", with a short message for their family, listed with
     their agreement. Found only by a search that gives the full name and a fact only a relative
-    knows: ``safe_well_keys``."""
+    knows: ``safe_well_keys``.
+
+    A listing imported from another repository's PFIF (a person not in the register) has no
+    worker: it keeps the original record id and the names it came with, sealed."""
 
     __tablename__ = "safe_well_listings"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    worker_id: str = Field(max_length=36, index=True)
+    worker_id: str | None = Field(default=None, max_length=36, index=True)
+    #: The PFIF person record id of an imported listing (the original repository's).
+    record_id: str | None = Field(
+        default=None, sa_column=Column(String(200), unique=True, nullable=True)
+    )
+    #: Sealed (record: this listing, field ``name``): an imported listing's names and what its
+    #: note said of who wrote it, as JSON, to write the record again as it came.
+    name_sealed: str | None = Field(default=None, sa_type=Text)
+    #: Sealed (field ``home_town``): the home town the person gave, exported as PFIF
+    #: ``home_city`` (the birth date and the phone never are).
+    home_town_sealed: str | None = Field(default=None, sa_type=Text)
     crisis_id: str | None = Field(default=None, max_length=36, index=True)
     state: str = Field(default=ListingState.LISTED.value, max_length=10, index=True)
     #: Sealed (record: this listing, field ``message``).

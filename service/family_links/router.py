@@ -12,7 +12,7 @@ from integrations import pfif
 from service.auth.principal import Principal
 from service.changes import who
 from service.deps import IfMatch, SessionDep, SettingsDep, send_etag
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, NotFound, PayloadTooLarge
 from service.exports import csv as tracing_csv
 from service.family_links import service
 from service.family_links.dependencies import (
@@ -37,11 +37,13 @@ from service.family_links.schemas import (
     ConsularAgreement,
     ContactCreate,
     ContactPublic,
+    ImportAnswer,
     ListingCreate,
     ListingEnd,
     ListingPublic,
     SearchAnswer,
     SearchCreate,
+    Skipped,
     TracingCreate,
     TracingMove,
     TracingPublic,
@@ -94,11 +96,100 @@ async def _listing(session: SessionDep, actor: Principal, listing_id: str) -> Sa
     listing = await session.get(SafeWellListing, listing_id)
     if listing is None:
         raise not_found("safe-and-well listing", listing_id)
+    if listing.worker_id is None:  # imported: its organisation's, and the administrators'
+        if actor.role.value != "admin" and listing.agreed_by != who(actor):
+            raise not_found("safe-and-well listing", listing_id)
+        return listing
     try:
         await get_worker(session, actor=actor, worker_id=listing.worker_id)
     except NotFound as exc:  # the worker's 404 is the listing's
         raise not_found("safe-and-well listing", listing_id) from exc
     return listing
+
+
+PFIF_TYPES = ("application/xml", "text/xml")
+CrisisFilter = Annotated[
+    str | None,
+    Query(
+        max_length=36,
+        pattern=r"^[0-9a-f-]{1,36}$",
+        description="Only the listings of this crisis",
+    ),
+]
+
+
+@router.get(
+    "/safe-and-well.pfif",
+    responses={200: {"content": {"application/xml": {}}, "description": "A PFIF 1.4 document"}},
+    response_class=Response,
+)
+async def export_listings_pfif(
+    session: SessionDep,
+    actor: Lister,
+    protect: ProtectorDep,
+    settings: SettingsDep,
+    crisis_id: CrisisFilter = None,
+) -> Response:
+    """The listings still listed (the person agreed) as PFIF 1.4: a person record each
+    (`{domain}/safe-well.{id}`, or an imported listing's original id), with the names the
+    person agreed to be listed under and the home town they gave, and a note `believed_alive`
+    with their message. Of the workers you may read, and the listings your organisation
+    imported. Never the birth date, the phone, a documentation status."""
+    document = await flows.export_listings(
+        session,
+        actor=actor,
+        crisis_id=crisis_id,
+        protector=protect,
+        domain=settings.records_domain,
+    )
+    return Response(
+        document,
+        media_type="application/xml",
+        headers={"Content-Disposition": 'attachment; filename="safe-and-well.pfif.xml"'},
+    )
+
+
+@router.post(
+    "/safe-and-well.pfif",
+    response_model=ImportAnswer,
+    responses=problems(413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string"}} for t in PFIF_TYPES},
+        }
+    },
+)
+async def import_listings_pfif(
+    request: Request,
+    session: SessionDep,
+    actor: Lister,
+    protect: ProtectorDep,
+    settings: SettingsDep,
+    crisis_id: CrisisFilter = None,
+) -> ImportAnswer:
+    """Import a PFIF 1.4 document of people who are not in the register: each person with a
+    note `believed_alive` or `is_note_author` and a fact to be found by (a whole
+    `date_of_birth`, a `home_city`) becomes a listing, found by a relative's search as any
+    other. A record known already (by its id) is left as it is: the same document twice
+    changes nothing. A document with a bad record is refused whole (422)."""
+    document = await request.body()
+    if len(document) > pfif.MAX_BYTES:
+        raise PayloadTooLarge(f"A PFIF document is limited to {pfif.MAX_BYTES} bytes")
+    done = await flows.import_listings(
+        session,
+        actor=actor,
+        document=document,
+        crisis_id=crisis_id,
+        protector=protect,
+        domain=settings.records_domain,
+    )
+    return ImportAnswer(
+        imported=done.imported,
+        unchanged=done.unchanged,
+        skipped=len(done.skipped),
+        reasons=[Skipped(**s) for s in done.skipped],
+    )
 
 
 @router.get("/safe-and-well/{id}", response_model=ListingPublic, responses=problems(404))

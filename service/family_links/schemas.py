@@ -33,7 +33,8 @@ class ListingCreate(BaseModel):
 
 class ListingPublic(BaseModel):
     id: str
-    worker_id: str
+    worker_id: str | None = Field(description="None for a listing imported from PFIF")
+    record_id: str | None = Field(description="An imported listing's original PFIF record id")
     crisis_id: str | None
     state: ListingState
     message: str | None
@@ -48,6 +49,18 @@ class ListingEnd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: Annotated[ListingState, Field(description="`withdrawn` or `removed`")]
+
+
+class Skipped(BaseModel):
+    record_id: str
+    reason: str
+
+
+class ImportAnswer(BaseModel):
+    imported: int = Field(description="Listings made")
+    unchanged: int = Field(description="Records there already (by their record id)")
+    skipped: int = Field(description="Records that make no listing")
+    reasons: list[Skipped] = Field(description="Why each skipped record was left out")
 
 
 class SearchCreate(BaseModel):

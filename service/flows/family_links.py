@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from integrations import pfif
+from service.audit.service import record as audit
 from service.auth.principal import Principal
 from service.changes import who
 from service.crises.models import Crisis
@@ -61,6 +63,76 @@ async def list_safe(
         home_town=data.home_town,
         protector=protector,
     )
+
+
+async def export_listings(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    crisis_id: str | None,
+    protector: Protector,
+    domain: str,
+) -> bytes:
+    """The listings the caller may hand on as a PFIF 1.4 document, audited with its count."""
+    persons, notes = await service.export_listings(
+        session, actor=actor, crisis_id=crisis_id, protector=protector, domain=domain
+    )
+    audit(
+        session,
+        actor=actor,
+        action="safe_well.export",
+        subject_type="crisis" if crisis_id else None,
+        subject_id=crisis_id,
+        detail={"persons": len(persons)},
+        purpose="restoring family links",
+    )
+    return pfif.dump(persons, notes)
+
+
+async def import_listings(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    document: bytes,
+    crisis_id: str | None,
+    protector: Protector,
+    domain: str,
+) -> service.Imported:
+    """A PFIF import of safe-and-well records, in the crisis named (its exercise flag with it),
+    audited with its counts (never a name). A bad document is a 422 that writes nothing."""
+    crisis = await session.get(Crisis, crisis_id) if crisis_id else None
+    if crisis_id and crisis is None:
+        raise InvalidInput(
+            f"No crisis {crisis_id}",
+            errors=[{"loc": ["query", "crisis_id"], "msg": "no such crisis"}],
+        )
+    try:
+        done = await service.import_listings(
+            session,
+            actor=actor,
+            document=document,
+            crisis_id=crisis_id,
+            exercise=bool(crisis and crisis.exercise),
+            protector=protector,
+            domain=domain,
+        )
+    except pfif.PfifError as exc:
+        raise InvalidInput(
+            f"Not a usable PFIF 1.4 document: {exc}",
+            errors=[{"loc": ["body"], "msg": str(exc)}],
+        ) from exc
+    audit(
+        session,
+        actor=actor,
+        action="safe_well.import",
+        detail={
+            "imported": done.imported,
+            "unchanged": done.unchanged,
+            "skipped": len(done.skipped),
+        },
+        purpose="restoring family links",
+    )
+    return done
 
 
 async def _society(session: AsyncSession, country: str) -> Organization | None:

@@ -48,7 +48,10 @@ def upgrade() -> None:
     op.create_table(
         "safe_well_listings",
         sa.Column("id", sa.String(36), nullable=False),
-        sa.Column("worker_id", sa.String(36), nullable=False),
+        sa.Column("worker_id", sa.String(36), nullable=True),
+        sa.Column("record_id", sa.String(200), nullable=True),
+        sa.Column("name_sealed", sa.Text(), nullable=True),
+        sa.Column("home_town_sealed", sa.Text(), nullable=True),
         sa.Column("crisis_id", sa.String(36), nullable=True),
         sa.Column("state", sa.String(10), nullable=False),
         sa.Column("message_sealed", sa.Text(), nullable=True),
@@ -60,6 +63,7 @@ def upgrade() -> None:
         sa.Column("exercise", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_safe_well_listings")),
+        sa.UniqueConstraint("record_id", name=op.f("uq_safe_well_listings_record_id")),
     )
     op.create_index(op.f("ix_safe_well_listings_crisis_id"), "safe_well_listings", ["crisis_id"])
     op.create_index(op.f("ix_safe_well_listings_state"), "safe_well_listings", ["state"])
