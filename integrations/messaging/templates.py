@@ -37,6 +37,9 @@ class Kind(enum.StrEnum):
     #: and arrived. ``{hotline}``; no name, no place (the number may not be the family's).
     FAMILY_ON_MOVEMENT = "family_on_movement"
     FAMILY_ARRIVED = "family_arrived"
+    #: A Red Cross Message: family news carried once contact was restored. ``{text}``: the
+    #: family's (or the person's) own words.
+    RC_MESSAGE = "rc_message"
 
 
 #: The placeholders each kind's text has, in every language.
@@ -49,6 +52,7 @@ PLACEHOLDERS: Mapping[Kind, frozenset[str]] = {
     Kind.UNKNOWN_SENDER: frozenset(("hotline",)),
     Kind.FAMILY_ON_MOVEMENT: frozenset(("hotline",)),
     Kind.FAMILY_ARRIVED: frozenset(("hotline",)),
+    Kind.RC_MESSAGE: frozenset(("text",)),
 }
 
 
@@ -96,6 +100,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "Your relative working abroad asked us to tell you: they have arrived home. "
             "Questions: {hotline}"
         ),
+        Kind.RC_MESSAGE: "Red Cross message from your family: {text}",
     },
     "tl": {
         Kind.CHECK: (
@@ -122,6 +127,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "Hiniling ng kamag-anak mong nagtatrabaho sa ibang bansa na sabihin namin: nakarating "
             "na sila sa bansa. Mga tanong: {hotline}"
         ),
+        Kind.RC_MESSAGE: "Mensahe ng Red Cross mula sa iyong pamilya: {text}",
     },
     "id": {
         Kind.CHECK: (
@@ -147,6 +153,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "Kerabat Anda yang bekerja di luar negeri meminta kami memberi tahu: mereka sudah "
             "tiba di tanah air. Pertanyaan: {hotline}"
         ),
+        Kind.RC_MESSAGE: "Pesan Palang Merah dari keluarga Anda: {text}",
     },
     "th": {
         Kind.CHECK: (
@@ -168,6 +175,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.FAMILY_ARRIVED: (
             "ญาติของคุณที่ทำงานต่างประเทศขอให้เราแจ้งว่า เขาเดินทางถึงบ้านแล้ว สอบถาม: {hotline}"
         ),
+        Kind.RC_MESSAGE: "ข้อความกาชาดจากครอบครัวของคุณ: {text}",
     },
     "my": {
         Kind.CHECK: (
@@ -190,6 +198,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "နိုင်ငံခြားတွင် အလုပ်လုပ်နေသော သင့်ဆွေမျိုးက အသိပေးရန် တောင်းဆိုထားသည်- သူတို့ "
             "အိမ်ပြန်ရောက်ပါပြီ။ မေးမြန်းရန်- {hotline}"
         ),
+        Kind.RC_MESSAGE: "သင့်မိသားစုထံမှ ကြက်ခြေနီ စာ- {text}",
     },
     "km": {
         Kind.CHECK: (
@@ -212,6 +221,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.FAMILY_ARRIVED: (
             "សាច់ញាតិរបស់អ្នកដែលធ្វើការនៅបរទេសបានស្នើឱ្យយើងប្រាប់អ្នកថា ពួកគេបានមកដល់ផ្ទះវិញហើយ។ សំណួរ៖ {hotline}"
         ),
+        Kind.RC_MESSAGE: "សារកាកបាទក្រហមពីគ្រួសាររបស់អ្នក៖ {text}",
     },
     "vi": {
         Kind.CHECK: (
@@ -236,6 +246,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "Người thân của bạn đang làm việc ở nước ngoài nhờ chúng tôi báo: họ đã về đến nước. "
             "Thắc mắc: {hotline}"
         ),
+        Kind.RC_MESSAGE: "Tin nhắn Chữ thập đỏ từ gia đình bạn: {text}",
     },
     "ne": {
         Kind.CHECK: (
@@ -260,6 +271,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "विदेशमा काम गर्ने तपाईंको आफन्तले तपाईंलाई जानकारी दिन भन्नुभएको छ: उहाँ घर "
             "आइपुग्नुभयो। प्रश्न: {hotline}"
         ),
+        Kind.RC_MESSAGE: "तपाईंको परिवारबाट रेडक्रस सन्देश: {text}",
     },
     "bn": {
         Kind.CHECK: (
@@ -281,6 +293,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
         Kind.FAMILY_ARRIVED: (
             "বিদেশে কর্মরত আপনার আত্মীয় আপনাকে জানাতে বলেছেন: তিনি দেশে পৌঁছেছেন। প্রশ্ন: {hotline}"
         ),
+        Kind.RC_MESSAGE: "আপনার পরিবারের কাছ থেকে রেড ক্রস বার্তা: {text}",
     },
     "ms": {
         Kind.CHECK: (
@@ -306,6 +319,7 @@ _TEXTS: Mapping[str, Mapping[Kind, str]] = {
             "Saudara anda yang bekerja di luar negara meminta kami memberitahu: mereka telah tiba "
             "di tanah air. Pertanyaan: {hotline}"
         ),
+        Kind.RC_MESSAGE: "Mesej Bulan Sabit Merah daripada keluarga anda: {text}",
     },
 }
 

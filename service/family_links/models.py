@@ -247,6 +247,38 @@ class TracingEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
+class Direction(enum.StrEnum):
+    #: From the enquirer (the family) to the person found.
+    TO_FOUND = "to_found"
+    #: From the person found to the enquirer.
+    TO_FAMILY = "to_family"
+
+
+class RedCrossMessage(SQLModel, table=True):
+    """Family news carried once contact was restored, in either direction: written down by the
+    society of the writer's side, sent through the messaging gateways (or by hand)."""
+
+    __tablename__ = "rc_messages"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    request_id: str = Field(
+        sa_column=Column(
+            String(36),
+            ForeignKey("tracing_requests.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    direction: str = Field(max_length=10)
+    #: Sealed (record: this message, field ``text``).
+    text_sealed: str | None = Field(default=None, sa_type=Text)
+    #: ``sms`` through the outbox, or ``by_hand`` (a task for the society: no phone to send to).
+    channel: str = Field(max_length=10)
+    outbox_id: str | None = Field(default=None, max_length=36)
+    written_by: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class WorkerNameKey(SQLModel, table=True):
     """The register's keyed name tokens (and birth year), for tracing: one row a key and worker,
     kept by following the register's change feed."""

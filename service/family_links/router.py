@@ -26,6 +26,7 @@ from service.family_links.dependencies import (
 from service.family_links.models import (
     FamilyContact,
     ListingState,
+    RedCrossMessage,
     SafeWellListing,
     TracingCandidate,
     TracingRequest,
@@ -41,6 +42,8 @@ from service.family_links.schemas import (
     ListingCreate,
     ListingEnd,
     ListingPublic,
+    RcMessageCreate,
+    RcMessagePublic,
     SearchAnswer,
     SearchCreate,
     Skipped,
@@ -481,6 +484,68 @@ async def move_request(
         await flows.after_move(session, actor=actor, request=found)
     send_etag(response, found.version)
     return await present_request(session, actor, found, seen, protect)
+
+
+def present_message(message: RedCrossMessage, protect: Protector) -> RcMessagePublic:
+    return RcMessagePublic(
+        id=message.id,
+        direction=message.direction,
+        text=protect.sealer.open(message.text_sealed, record_id=message.id, field="text"),
+        channel=message.channel,
+        written_by=message.written_by,
+        created_at=message.created_at,
+    )
+
+
+@router.post(
+    "/tracing-requests/{id}/messages",
+    response_model=RcMessagePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(403, 404, 409),
+)
+async def send_message(
+    id: str,
+    data: RcMessageCreate,
+    session: SessionDep,
+    actor: Tracer,
+    protect: ProtectorDep,
+    settings: SettingsDep,
+) -> RcMessagePublic:
+    """A Red Cross Message, once contact is restored (a 409 before): the family's side writes
+    to the person found, the host society to the family. Sent by SMS (the drill gateway for an
+    exercise), or delivered by hand where there is no phone to send to (a task)."""
+    found, seen = await service.get_request(session, actor, id)
+    message = await flows.send_message(
+        session,
+        actor=actor,
+        request=found,
+        seen=seen,
+        text=data.text,
+        protector=protect,
+        settings=settings,
+    )
+    return present_message(message, protect)
+
+
+@router.get(
+    "/tracing-requests/{id}/messages",
+    response_model=list[RcMessagePublic],
+    responses=problems(404),
+)
+async def list_messages(
+    id: str, session: SessionDep, actor: Tracer, protect: ProtectorDep
+) -> list[RcMessagePublic]:
+    """The Red Cross Messages of a request, in both directions, for the societies on either
+    side (consular officers do not read them)."""
+    found, seen = await service.get_request(session, actor, id)
+    if seen == "consular":
+        return []
+    rows = await session.exec(
+        select(RedCrossMessage)
+        .where(RedCrossMessage.request_id == found.id)
+        .order_by(col(RedCrossMessage.created_at), col(RedCrossMessage.id))
+    )
+    return [present_message(m, protect) for m in rows.all()]
 
 
 @router.get(

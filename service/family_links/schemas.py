@@ -193,3 +193,20 @@ class ContactPublic(BaseModel):
     country: str
     may_contact: bool
     created_at: datetime
+
+
+class RcMessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[Paragraph, Field(min_length=1, max_length=300)] = Field(
+        description="Family news in the writer's own words: a short SMS"
+    )
+
+
+class RcMessagePublic(BaseModel):
+    id: str
+    direction: str = Field(description="`to_found` (from the family) or `to_family`")
+    text: str | None
+    channel: str = Field(description="`sms`, or `by_hand` (a task for the society)")
+    written_by: str
+    created_at: datetime

@@ -10,6 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from integrations import pfif
+from integrations.messaging import templates
+from integrations.messaging.phones import normalise
 from service.audit.service import record as audit
 from service.auth.principal import Principal
 from service.changes import who
@@ -19,13 +21,19 @@ from service.errors import Conflict, Forbidden, InvalidInput
 from service.family_links import service
 from service.family_links.models import (
     TRACING_SEALED,
+    Direction,
+    RedCrossMessage,
     SafeWellListing,
     TracingRequest,
     TracingState,
 )
 from service.family_links.schemas import ListingCreate, TracingCreate
+from service.messaging import service as messaging
+from service.messaging.models import OutboundMessage, Step
+from service.registry.models import Worker
 from service.registry.protect import Protector
 from service.registry.service import get_worker
+from service.settings import Settings
 from service.tasks.service import create_task, has_task
 from service.welfare.models import WelfareOutcome, WelfareStatus
 
@@ -295,3 +303,79 @@ async def _task(
             "coverage_gap": org_id is None,
         },
     )
+
+
+async def send_message(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    request: TracingRequest,
+    seen: str,
+    text: str,
+    protector: Protector,
+    settings: Settings,
+) -> RedCrossMessage:
+    """A Red Cross Message, once contact was restored: the family's side writes to the person
+    found, the host society to the family. Sent by SMS through the outbox (the person found at
+    their registered phone, in their language; the enquirer at their contact if it is a phone,
+    in the request's language; the drill gateway for an exercise), else delivered by hand: a
+    task for the society of that side."""
+    if request.state != TracingState.CONTACT_RESTORED.value:
+        raise Conflict("Red Cross Messages are carried once contact is restored, not before")
+    if seen not in ("family", "search"):
+        raise Forbidden("Red Cross Messages are written by the societies on either side")
+    direction = Direction.TO_FOUND if seen == "family" else Direction.TO_FAMILY
+    message = RedCrossMessage(
+        request_id=request.id,
+        direction=direction.value,
+        channel="sms",
+        written_by=who(actor),
+    )
+    message.text_sealed = protector.sealer.seal(text, record_id=message.id, field="text")
+    worker_id: str | None = None
+    to: str | None = None
+    language = request.language
+    if direction is Direction.TO_FOUND:
+        worker = (
+            await session.exec(select(Worker).where(Worker.id == request.located_worker_id))
+        ).first()
+        if worker is not None and worker.erased_at is None and worker.phone_sealed:
+            worker_id = worker.id
+            languages = list(worker.languages or ())
+            language = templates.choose_language(languages, worker.nationality)
+    else:
+        contact = service.open_request(request, protector)["enquirer_contact"] or ""
+        to = normalise(contact, request.origin_country)
+    out: OutboundMessage | None = None
+    if worker_id is not None or to is not None:
+        out = OutboundMessage(
+            crisis_id=request.crisis_id,
+            worker_id=worker_id,
+            step=Step.RC_MESSAGE.value,
+            kind=templates.Kind.RC_MESSAGE.value,
+            language=language,
+            gateway=messaging.gateway_kind(settings, drill=request.exercise),
+            drill=request.exercise,
+        )
+        out.to_sealed = protector.sealer.seal(to, record_id=out.id, field="to")
+    if out is None:
+        message.channel = "by_hand"
+    else:
+        out.text_sealed = protector.sealer.seal(text, record_id=out.id, field="text")
+        message.outbox_id = out.id
+        session.add(out)
+    session.add(message)
+    service.record(session, request, actor, request.state, rc_message=message.id)
+    crisis = await session.get(Crisis, request.crisis_id) if request.crisis_id else None
+    if message.channel == "by_hand" and crisis is not None:
+        await _task(
+            session,
+            actor=actor,
+            crisis=crisis,
+            request=request,
+            step=f"rc_message.{message.id}",
+            title="Tracing: deliver a Red Cross Message by hand",
+            country=request.host_country if direction is Direction.TO_FOUND else None,
+            org_id=None if direction is Direction.TO_FOUND else request.filed_by_org,
+        )
+    return message

@@ -121,7 +121,7 @@ async def _unreachable(
 ) -> None:
     """A number refused for good after it was taken: its person is ``unreachable`` if they had
     not answered."""
-    if not crisis_id or not worker_id or step == Step.REPLY.value:
+    if not crisis_id or not worker_id or step not in (Step.CHECK.value, Step.REMINDER.value):
         return
     from service.welfare import service as welfare
 

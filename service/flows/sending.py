@@ -146,6 +146,11 @@ def _body(sender: Sender, message: OutboundMessage, check: WelfareCheck | None) 
             sender.texts[key] = text
         return text
     values = {"hotline": sender.settings.messages_hotline or "-"}
+    if message.text_sealed is not None:
+        values["text"] = (
+            sender.protector.sealer.open(message.text_sealed, record_id=message.id, field="text")
+            or ""
+        )
     return templates.render(templates.Kind(message.kind), message.language, values).body
 
 

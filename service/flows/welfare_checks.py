@@ -342,6 +342,7 @@ def _message(
         "worker_id": worker_id,
         "reply_to": None,
         "to_sealed": None,
+        "text_sealed": None,
         "step": step.value,
         "kind": KINDS[step].value,
         "language": language,

@@ -40,6 +40,8 @@ class Step(enum.StrEnum):
     REPLY = "reply"
     #: To the family at home of a person leaving, where the person agreed (``to_sealed``).
     FAMILY = "family"
+    #: A Red Cross Message between a family and a person found (``text_sealed``).
+    RC_MESSAGE = "rc_message"
 
 
 class OutboundMessage(SQLModel, table=True):
@@ -61,6 +63,9 @@ class OutboundMessage(SQLModel, table=True):
     #: the register; the answer goes to the number the gateway gave, kept sealed here).
     reply_to: str | None = Field(default=None, max_length=36)
     to_sealed: str | None = Field(default=None, sa_type=Text)
+    #: Words of a person carried in the message (a Red Cross Message), sealed with this row's
+    #: id (field ``text``); the templates' own texts are never stored per message.
+    text_sealed: str | None = Field(default=None, sa_type=Text)
     step: str = Field(max_length=10)
     #: The template and its language (``integrations.messaging.templates``).
     kind: str = Field(max_length=20)

@@ -164,8 +164,37 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_tracing_events_request_id"), "tracing_events", ["request_id"])
 
+    _red_cross_messages()
+
+
+def _red_cross_messages() -> None:
+    op.create_table(
+        "rc_messages",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("request_id", sa.String(length=36), nullable=False),
+        sa.Column("direction", sa.String(10), nullable=False),
+        sa.Column("text_sealed", sa.Text(), nullable=True),
+        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("outbox_id", sa.String(36), nullable=True),
+        sa.Column("written_by", sa.String(120), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["tracing_requests.id"],
+            name=op.f("fk_rc_messages_request_id_tracing_requests"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rc_messages")),
+    )
+    op.create_index(op.f("ix_rc_messages_request_id"), "rc_messages", ["request_id"])
+    # A Red Cross Message carries a person's words: sealed on its outbox row.
+    op.add_column("messages_out", sa.Column("text_sealed", sa.Text(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("messages_out") as batch_op:
+        batch_op.drop_column("text_sealed")
+    op.drop_table("rc_messages")
     op.drop_table("tracing_events")
     op.drop_table("tracing_candidates")
     op.drop_table("safe_well_keys")

@@ -20,7 +20,12 @@ from integrations.messaging.templates import (
     render,
 )
 
-VALUES = {"sender": "Lifeline", "crisis": "Flood in Selangor", "hotline": "+60 3 1234 5678"}
+VALUES = {
+    "sender": "Lifeline",
+    "crisis": "Flood in Selangor",
+    "hotline": "+60 3 1234 5678",
+    "text": "We are all well at home.",
+}
 
 #: Words no text may carry, in English and as translated into the template languages.
 FORBIDDEN = (

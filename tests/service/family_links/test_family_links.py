@@ -451,3 +451,54 @@ async def test_retention_keeps_the_states_and_forgets_the_names(links: dict[str,
     async with session_scope(links["app"].state.sessionmaker) as session:
         again = await anonymise_expired(session, requests_before=later, listings_before=later)
     assert again == {"requests": 0, "listings": 0}
+
+
+async def test_red_cross_messages_are_carried_once_contact_is_restored(
+    links: dict[str, Any],
+) -> None:
+    from sqlmodel import select
+
+    from service.db import session_scope
+    from service.messaging.models import OutboundMessage
+
+    client = links["client"]
+    located = await file_for_rodelio(links)
+    path = located["path"]
+    early = await client.post(
+        f"{path}/messages", json={"text": "Anak, kumusta ka?"}, headers=who(links, "prc")
+    )
+    assert early.status_code == 409, early.text
+    for state in ("consent_asked", "contact_restored"):
+        current = await client.get(path, headers=who(links, "mrc"))
+        moved = await client.post(
+            f"{path}/state", json={"state": state},
+            headers={**who(links, "mrc"), "If-Match": current.headers["etag"]},
+        )  # fmt: skip
+        assert moved.status_code == 200, moved.text
+    to_found = await client.post(
+        f"{path}/messages", json={"text": "Anak, kumusta ka?"}, headers=who(links, "prc")
+    )
+    assert to_found.status_code == 201, to_found.text
+    assert to_found.json()["direction"] == "to_found" and to_found.json()["channel"] == "sms"
+    to_family = await client.post(
+        f"{path}/messages", json={"text": "Okay lang ako, Nay."}, headers=who(links, "mrc")
+    )
+    assert to_family.json()["direction"] == "to_family" and to_family.json()["channel"] == "sms"
+    listed = await client.get(f"{path}/messages", headers=who(links, "prc"))
+    assert [m["text"] for m in listed.json()] == ["Anak, kumusta ka?", "Okay lang ako, Nay."]
+    protector = links["app"].state.protector
+    async with session_scope(links["app"].state.sessionmaker) as session:
+        out = (
+            await session.exec(select(OutboundMessage).where(OutboundMessage.step == "rc_message"))
+        ).all()
+    by_worker = {m.worker_id: m for m in out}
+    assert set(by_worker) == {links["workers"][2], None}
+    to_him = by_worker[links["workers"][2]]
+    assert protector.sealer.open(to_him.text_sealed, record_id=to_him.id, field="text") == (
+        "Anak, kumusta ka?"
+    )
+    to_her = by_worker[None]
+    assert protector.sealer.open(to_her.to_sealed, record_id=to_her.id, field="to") == (
+        "+639171112233"
+    )
+    assert to_her.language == "en" and to_him.kind == "rc_message"
