@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Match, Route
 from geo.admin import AdminAreas
 from integrations.safe_url import system_resolver
 from service import __version__, migrate
+from service.advisories.router import router as advisories_router
 from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
 from service.auth.dependencies import check_every_route_is_guarded
@@ -74,6 +75,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     messaging_router,
     repatriation_router,
     family_links_router,
+    advisories_router,
 )
 
 

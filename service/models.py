@@ -1,5 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from service.advisories.models import Advisory
 from service.alerts.models import AlertAlias, AlertPush, AlertRecord, AlertVersion, FeedState
 from service.audit.models import AuditEvent
 from service.auth.models import ApiToken
@@ -36,6 +37,7 @@ from service.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscri
 from service.welfare.models import WelfareCheck, WelfareEvent, WelfareStatus
 
 __all__ = [
+    "Advisory",
     "AlertAlias",
     "AlertPush",
     "AlertRecord",
