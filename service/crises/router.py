@@ -26,8 +26,9 @@ from service.crises.schemas import (
     TimelineEntry,
 )
 from service.deps import IfMatch, SessionDep, send_etag
+from service.exports import hxl, tables
 from service.exposure.dependencies import IndexDep, Lister
-from service.exposure.people import PeopleAsked, people_csv, people_page, wants_csv
+from service.exposure.people import PeopleAsked, people_csv, people_page
 from service.flows.alert_pass import exposure_counts, planned, run_playbooks
 from service.geowork import Budget, zone_problem
 from service.openapi import problems
@@ -229,15 +230,35 @@ async def simulate(session: SessionDep, actor: Reader, crisis: CrisisDep) -> dic
     }
 
 
-@router.get("/{id}/exposure", response_model=CrisisExposure)
+@router.get(
+    "/{id}/exposure",
+    response_model=CrisisExposure,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def crisis_exposure(
-    request: Request, session: SessionDep, actor: Reader, crisis: CrisisDep
-) -> dict[str, Any]:
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    crisis: CrisisDep,
+    format: Annotated[
+        str,
+        Query(
+            pattern="^(json|hxl)$",
+            description="hxl: the counts as CSV with a row of HXL hashtags (no welfare)",
+        ),
+    ] = "json",
+) -> Any:
     """The latest exposure snapshot of the crisis's zone: exact for coordinators; for others,
     rounded with small cells withheld (and, for consular staff, their own nationals exactly);
-    with the welfare statuses of the crisis counted under the same rules (`welfare`)."""
+    with the welfare statuses of the crisis counted under the same rules (`welfare`).
+    format=hxl: the workers by country, province, nationality and sector, and by sex in the
+    total's row, as the JSON answer counts them for you (`own_nationals` left out)."""
     threshold = request.app.state.settings.suppress_below
     seen = await exposure_seen_by(session, actor=actor, crisis_id=crisis.id, threshold=threshold)
+    if format == "hxl":
+        return hxl.response(
+            hxl.EXPOSURE_COLUMNS, hxl.exposure_lines(seen), f"crisis-{crisis.id}-exposure.csv"
+        )
     seen["welfare"] = await welfare_counts(session, actor=actor, crisis=crisis, threshold=threshold)
     return seen
 
@@ -245,7 +266,7 @@ async def crisis_exposure(
 @router.get(
     "/{id}/workers",
     response_model=PeoplePage,
-    responses={200: {"content": {"text/csv": {}}}, **problems(429)},
+    responses={**tables.ANSWER, **problems(429)},
 )
 async def crisis_workers(
     id: str,
@@ -264,7 +285,10 @@ async def crisis_workers(
     ] = "exclude",
     format: Annotated[
         str | None,
-        Query(pattern="^(json|csv)$", description="csv: every row at once (or `Accept: text/csv`)"),
+        Query(
+            pattern=tables.PATTERN,
+            description="csv, xlsx: every row at once (or `Accept: text/csv`, or the XLSX type)",
+        ),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
@@ -273,7 +297,8 @@ async def crisis_workers(
     answers them for that zone: with how many more match and are not shown, and why. Every
     list is audited with the ids it returned, the crisis and its zone version."""
     rate_limit(request, actor)
-    every_row = wants_csv(format, accept)
+    download = tables.asked(format, accept)
+    every_row = download is not None
     asked = PeopleAsked(
         actor=actor,
         index=index,
@@ -287,8 +312,8 @@ async def crisis_workers(
         every_row=every_row,
     )
     found = await people_of_crisis(session, asked, crisis_id=id)
-    if every_row:
-        return people_csv(found, f"crisis-{id}-workers.csv")
+    if download is not None:
+        return people_csv(found, f"crisis-{id}-workers.csv", download)
     return people_page(found)
 
 

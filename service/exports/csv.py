@@ -10,6 +10,9 @@ of -12.5, a count) is written as the number: nobody typed it, it was validated a
 a numeric column must stay numeric for a spreadsheet and for a re-import. Booleans are written
 ``true``/``false`` and times in ISO 8601, as the imports read them; ``None`` is an empty cell.
 
+A download (``response``) starts with a UTF-8 byte order mark, so that a spreadsheet program
+opens it as UTF-8 rather than the local code page; the imports skip it. ``chunks`` has none.
+
 ``restore`` is the inverse, for the imports: a cell that starts with ``'`` followed by one of
 those characters (after any further quotes) loses one quote, so that an export read back stores
 exactly what was exported.
@@ -30,6 +33,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Rows written into one chunk of text: a few tens of kilobytes, whatever the export's size.
 ROWS_PER_CHUNK = 500
 MEDIA_TYPE = "text/csv; charset=utf-8"
+#: The byte order mark a download starts with.
+BOM = "\ufeff"
 
 
 def _formula_after_quotes(text: str) -> bool:
@@ -78,12 +83,17 @@ def chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[
         yield out.getvalue()
 
 
+def _with_bom(parts: Iterator[str]) -> Iterator[str]:
+    yield BOM
+    yield from parts
+
+
 def response(
     header: Sequence[str], rows: Iterable[Sequence[object]], filename: str
 ) -> StreamingResponse:
-    """A CSV download, streamed as it is written."""
+    """A CSV download, streamed as it is written, after a byte order mark."""
     return StreamingResponse(
-        chunks(header, rows),
+        _with_bom(chunks(header, rows)),
         media_type=MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from service.exports import csv
+from service.exports import tables
 from service.registry.rows import CELL_FIELDS, RECORD_COLUMNS
 
 #: Never in an export, whoever asks (DATA-PROTECTION: documentation status stays in the
@@ -47,7 +47,9 @@ def table(workers: Sequence[dict[str, Any]]) -> tuple[list[str], Iterator[list[A
     return header, ([row.get(c) for c in header] for row in flat)
 
 
-def response(workers: Sequence[dict[str, Any]], filename: str) -> StreamingResponse:
-    """The workers as a CSV download."""
+def response(
+    workers: Sequence[dict[str, Any]], filename: str, format: str = "csv"
+) -> StreamingResponse:
+    """The workers as a CSV download (or XLSX: ``format``)."""
     header, rows = table(workers)
-    return csv.response(header, rows, filename)
+    return tables.response(format, header, rows, filename)

@@ -149,15 +149,9 @@ def people_page(found: People) -> PeoplePage:
     )
 
 
-def people_csv(found: People, filename: str) -> StreamingResponse:
-    """A list's CSV download (the workers CSV), its counts in the response headers."""
-    download = workers_csv.response(found.items, filename)
+def people_csv(found: People, filename: str, format: str = "csv") -> StreamingResponse:
+    """A list's CSV download (the workers CSV; XLSX for ``format="xlsx"``), its counts in the
+    response headers."""
+    download = workers_csv.response(found.items, filename, format)
     download.headers.update(found.counts.headers())
     return download
-
-
-def wants_csv(format: str | None, accept: str | None) -> bool:
-    """``?format=csv``, or no ``format`` and an ``Accept`` that names ``text/csv``."""
-    if format is not None:
-        return format == "csv"
-    return accept is not None and "text/csv" in accept.lower()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from service.audit.service import record
 from service.deps import SessionDep
+from service.exports import tables
 from service.exposure import service
 from service.exposure.dependencies import IndexDep, Lister, Reader
 from service.exposure.people import PeopleAsked, people_csv, people_in, people_page
@@ -47,7 +48,7 @@ async def exposure(
 @router.post(
     "/workers",
     response_model=PeoplePage,
-    responses={200: {"content": {"text/csv": {}}}, **problems(429)},
+    responses={**tables.ANSWER, **problems(429)},
 )
 async def workers_in_zone(
     query: WorkersInZoneQuery,
@@ -59,7 +60,7 @@ async def workers_in_zone(
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     format: Annotated[
-        str, Query(pattern="^(json|csv)$", description="csv: every row at once")
+        str, Query(pattern=tables.PATTERN, description="csv, xlsx: every row at once")
     ] = "json",
 ) -> Any:
     """The workers in the zone whose personal data you may read (your own nationals, for consular
@@ -78,9 +79,9 @@ async def workers_in_zone(
         own_country=query.nationals_in_own_country,
         limit=limit,
         cursor=cursor,
-        every_row=format == "csv",
+        every_row=format in tables.FORMATS,
     )
     found = await people_in(session, asked, zone=zone.geometry, audit_detail={})
-    if format == "csv":
-        return people_csv(found, "workers-in-zone.csv")
+    if format in tables.FORMATS:
+        return people_csv(found, "workers-in-zone.csv", format)
     return people_page(found)

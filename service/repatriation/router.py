@@ -17,8 +17,7 @@ from service.crises.service import get_crisis
 from service.db import utcnow
 from service.deps import IfMatch, SessionDep, SettingsDep, send_etag
 from service.errors import Forbidden, InvalidInput
-from service.exports import csv as manifest_csv
-from service.exports import pdf
+from service.exports import pdf, tables
 from service.flows.repatriation import check_in, check_in_file, open_bulk, open_case, seat
 from service.lookups import not_found
 from service.openapi import problems
@@ -72,9 +71,12 @@ from service.settings import Settings
 router = APIRouter(tags=["repatriation"])
 
 
-def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], filename: str) -> Response:
-    """Rows of dictionaries as a CSV download, through the shared formula-safe writer."""
-    return manifest_csv.response(columns, ([r[c] for c in columns] for r in rows), filename)
+def _csv(
+    columns: Sequence[str], rows: Iterable[Mapping[str, Any]], filename: str, format: str
+) -> Response:
+    """Rows of dictionaries as a CSV (or XLSX) download, through the shared formula-safe
+    writers."""
+    return tables.response(format, columns, ([r[c] for c in columns] for r in rows), filename)
 
 
 def present(case: RepatriationCase, protect: Protector) -> CasePublic:
@@ -513,7 +515,7 @@ async def reconciliation(id: str, session: SessionDep, actor: Reader) -> Reconci
     "/movements/{id}/manifest",
     response_model=list[ManifestRow],
     responses={
-        200: {"content": {"text/csv": {}, pdf.MEDIA_TYPE: {}}},
+        200: {"content": {**tables.CONTENT, pdf.MEDIA_TYPE: {}}},
         **problems(404, 429),
     },
 )
@@ -523,7 +525,7 @@ async def manifest(
     session: SessionDep,
     actor: Reader,
     protect: ProtectorDep,
-    format: Annotated[str, Query(pattern="^(json|csv|pdf)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx|pdf)$")] = "json",
 ) -> Any:
     """Who is on which leg: names and passport for those who may read the person (their
     consular officers), ids for the others; never a documentation status. format=csv for the
@@ -532,8 +534,8 @@ async def manifest(
     movement = await service.get_movement(session, id)
     rate_limit(request, actor)
     rows = await service.manifest(session, actor=actor, movement=movement, protector=protect)
-    if format == "csv":
-        return _csv(service.MANIFEST_COLUMNS, rows, f"movement-{movement.id}-manifest.csv")
+    if format in tables.FORMATS:
+        return _csv(service.MANIFEST_COLUMNS, rows, f"movement-{movement.id}-manifest.csv", format)
     if format == "pdf":
         legs = await service.legs_of(session, movement.id)
         generated_at = utcnow().replace(microsecond=0)
@@ -640,7 +642,7 @@ async def add_entry(id: str, data: EntryCreate, session: SessionDep, actor: Writ
 @router.get(
     "/funds/{id}/entries",
     response_model=Page[EntryPublic],
-    responses={200: {"content": {"text/csv": {}}}, **problems(404)},
+    responses={**tables.ANSWER, **problems(404)},
 )
 async def list_entries(
     id: str,
@@ -648,14 +650,15 @@ async def list_entries(
     actor: Reader,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Annotated[str, Query(pattern=tables.PATTERN)] = "json",
 ) -> Any:
     """The ledger, oldest first; format=csv exports all of it."""
     fund = await _fund(session, id)
-    if format == "csv":
+    if format in tables.FORMATS:
         ledger = await fund_ledger.entries(session, fund.id)
         columns = tuple(EntryPublic.model_fields)
-        return manifest_csv.response(
+        return tables.response(
+            format,
             columns,
             ([getattr(e, c) for c in columns] for e in ledger),
             f"fund-{fund.id}-ledger.csv",
@@ -691,8 +694,8 @@ async def recover_costs(
     return RecoveryDone(rule=rule, **done)
 
 
-Format = Annotated[str, Query(pattern="^(json|csv)$")]
-_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+Format = Annotated[str, Query(pattern=tables.PATTERN)]
+_CSV = tables.ANSWER
 
 
 @router.get(
@@ -709,11 +712,12 @@ async def crisis_report(
     crisis = await get_crisis(session, id)
     rate_limit(request, actor)
     report = await reports.crisis_report(session, actor=actor, crisis=crisis)
-    if format == "csv":
+    if format in tables.FORMATS:
         return _csv(
             ("nationality", "state", "cases", "people"),
             report["by_nationality"],
             f"crisis-{crisis.id}-repatriation.csv",
+            format,
         )
     return CrisisReport.model_validate(report)
 
@@ -732,9 +736,12 @@ async def movement_report(
     movement = await service.get_movement(session, id)
     rate_limit(request, actor)
     report = await reports.movement_report(session, movement)
-    if format == "csv":
+    if format in tables.FORMATS:
         return _csv(
-            tuple(LegReport.model_fields), report["legs"], f"movement-{movement.id}-report.csv"
+            tuple(LegReport.model_fields),
+            report["legs"],
+            f"movement-{movement.id}-report.csv",
+            format,
         )
     return MovementReport.model_validate(report)
 
@@ -752,6 +759,6 @@ async def fund_debtors(
     fund = await _fund(session, id)
     rate_limit(request, actor)
     rows = await reports.debtors(session, fund)
-    if format == "csv":
-        return _csv(reports.DEBTOR_COLUMNS, rows, f"fund-{fund.id}-debtors.csv")
+    if format in tables.FORMATS:
+        return _csv(reports.DEBTOR_COLUMNS, rows, f"fund-{fund.id}-debtors.csv", format)
     return [DebtorRow(**r) for r in rows]

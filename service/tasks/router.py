@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from service.auth.principal import Principal
 from service.crises.service import get_crisis
 from service.deps import IfMatch, SessionDep, send_etag
-from service.exports import csv as tasks_csv
+from service.exports import tables
 from service.openapi import problems
 from service.pagination import CursorParam, FilterText, LimitParam, Page
 from service.tasks import service
@@ -31,30 +31,30 @@ async def _page(
     filename: str,
     **filters: Any,
 ) -> Any:
-    """One page of tasks as ``{items, next_cursor}``, or all of them as CSV."""
+    """One page of tasks as ``{items, next_cursor}``, or all of them as CSV or XLSX."""
     page = await service.list_tasks(
         session,
         actor=actor,
-        limit=CSV_LIMIT if format == "csv" else limit,
+        limit=CSV_LIMIT if format in tables.FORMATS else limit,
         cursor=cursor,
         **filters,
     )
     items = await service.as_public(session, page.items)
-    if format == "csv":
+    if format in tables.FORMATS:
         columns = [*TaskPublic.model_fields, *TaskPublic.model_computed_fields]
         lines = (
             [";".join(v) if isinstance(v, list) else v for v in map(item.model_dump().get, columns)]
             for item in items
         )
-        return tasks_csv.response(columns, lines, filename)
+        return tables.response(format, columns, lines, filename)
     return Page[TaskPublic](items=items, next_cursor=page.next_cursor)
 
 
-Format = Annotated[str, Query(pattern="^(json|csv)$")]
+Format = Annotated[str, Query(pattern=tables.PATTERN)]
 StatusFilter = Annotated[TaskStatus | None, Query(alias="status")]
 #: The most rows one CSV export holds.
 CSV_LIMIT = 10_000
-CSV_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+CSV_ANSWER = tables.ANSWER
 
 
 # 404: the crisis or the organisation named in the body.

@@ -9,8 +9,9 @@ from sqlmodel import col
 
 from service.crises.service import get_crisis
 from service.deps import SessionDep, send_etag
-from service.exports import csv as welfare_csv
+from service.exports import hxl, tables
 from service.exposure.dependencies import IndexDep
+from service.exposure.service import admin1_names
 from service.flows import welfare_checks
 from service.flows.welfare import record_welfare
 from service.messaging.service import progress
@@ -41,7 +42,7 @@ CSV_LIMIT = 10_000
 @router.get(
     "/crises/{id}/welfare",
     response_model=Page[WelfarePublic],
-    responses={200: {"content": {"text/csv": {}}}, **problems(404, 429)},
+    responses={**tables.ANSWER, **problems(404, 429)},
 )
 async def list_welfare(
     id: str,
@@ -52,13 +53,13 @@ async def list_welfare(
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     status: Annotated[WelfareOutcome | None, Query(description="Only this status")] = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Annotated[str, Query(pattern=tables.PATTERN)] = "json",
 ) -> Any:
     """The crisis's welfare statuses of the workers whose record you may read (as
     `GET /workers/{id}` decides), by id; format=csv exports them without notes."""
     crisis = await get_crisis(session, id)
     rate_limit(request, actor)
-    every_row = format == "csv"
+    every_row = format in tables.FORMATS
     page = await service.list_statuses(
         session,
         actor=actor,
@@ -70,25 +71,45 @@ async def list_welfare(
     items = [service.present(s, w, protect) for s, w in page.items]
     if every_row:
         rows = service.csv_rows(items)
-        return welfare_csv.response(service.CSV_COLUMNS, rows, f"crisis-{crisis.id}-welfare.csv")
+        return tables.response(format, service.CSV_COLUMNS, rows, f"crisis-{crisis.id}-welfare.csv")
     return Page[WelfarePublic](items=items, next_cursor=page.next_cursor)
 
 
 # Beside `/welfare`, not under it: `/welfare/counts` would be the path of a worker's status too
 # (a worker id "counts"), and its answers would mix the two routes' methods.
-@router.get("/crises/{id}/welfare-counts", response_model=WelfareCounts, responses=problems(404))
+@router.get(
+    "/crises/{id}/welfare-counts",
+    response_model=WelfareCounts,
+    responses={200: {"content": {"text/csv": {}}}, **problems(404)},
+)
 async def welfare_counts(
-    id: str, request: Request, session: SessionDep, actor: Reader
-) -> dict[str, Any]:
+    id: str,
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    format: Annotated[
+        str,
+        Query(pattern="^(json|hxl)$", description="hxl: as CSV with a row of HXL hashtags"),
+    ] = "json",
+) -> Any:
     """Every welfare status of the crisis counted by status, nationality and province: exact
-    for coordinators, else rounded with small cells withheld, as the exposure is."""
+    for coordinators, else rounded with small cells withheld, as the exposure is. format=hxl:
+    the same counts, a row a cell, the first the total."""
     crisis = await get_crisis(session, id)
-    return await service.counts(
+    counts = await service.counts(
         session,
         actor=actor,
         crisis=crisis,
         threshold=request.app.state.settings.suppress_below,
     )
+    if format == "hxl":
+        names = admin1_names(counts.get("by_admin1", {}))
+        return hxl.response(
+            hxl.WELFARE_COLUMNS,
+            hxl.welfare_lines(counts, names),
+            f"crisis-{crisis.id}-welfare-counts.csv",
+        )
+    return counts
 
 
 @router.get(
@@ -285,7 +306,7 @@ async def cancel_check(
 @router.get(
     "/crises/{id}/welfare-checks/{check_id}/recipients",
     response_model=list[CheckRecipient],
-    responses={200: {"content": {"text/csv": {}}}, **problems(404, 429)},
+    responses={**tables.ANSWER, **problems(404, 429)},
 )
 async def check_recipients(
     id: str,
@@ -293,7 +314,7 @@ async def check_recipients(
     request: Request,
     session: SessionDep,
     actor: Checker,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Annotated[str, Query(pattern=tables.PATTERN)] = "json",
 ) -> Any:
     """The check's recipients you may read: the state of each one's first message and reminder,
     and their welfare status (ids, provinces, languages; no number, name or text). Up to 10,000;
@@ -301,9 +322,10 @@ async def check_recipients(
     check = await welfare_checks.followed_check(session, actor, id, check_id)
     rate_limit(request, actor)
     rows = await welfare_checks.recipients(session, actor=actor, check=check, limit=CSV_LIMIT)
-    if format == "csv":
+    if format in tables.FORMATS:
         columns = welfare_checks.RECIPIENT_COLUMNS
-        return welfare_csv.response(
+        return tables.response(
+            format,
             columns,
             ([row[c] for c in columns] for row in rows),
             f"welfare-check-{check.id}-recipients.csv",

@@ -36,7 +36,7 @@ async def test_each_register_page_opens_for_the_roles_that_may_and_no_other(
     home = (await get(johor, "admin", "/console/")).text
     assert 'href="/console/register"' in home and 'href="/console/register/import"' in home
     template = await get(johor, "admin", "/console/register/import/template.csv")
-    assert template.text.splitlines()[0].startswith("nationality,lat,lon,")
+    assert template.content.decode("utf-8-sig").splitlines()[0].startswith("nationality,lat,lon,")
 
 
 async def test_search_shows_whom_the_caller_may_read_and_finds_by_name(
@@ -135,7 +135,7 @@ async def test_an_import_through_the_page_reports_good_and_bad_rows(
         johor, "admin", "/console/register/import/rejected.csv", {"rows": json.dumps(hostile)}
     )
     assert got.status_code == 200 and "text/csv" in got.headers["content-type"]
-    table = list(csv.reader(io.StringIO(got.text)))
+    table = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
     assert table[0] == ["row", "column", "what is wrong", "how to fix it"]
     assert table[1] == ["4", "given_name", '\'=HYPERLINK("x")', "'-fix"]
     missing = await client.post(

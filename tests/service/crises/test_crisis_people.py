@@ -89,7 +89,7 @@ async def test_a_crisis_list_downloads_as_csv_with_its_counts(johor: dict[str, A
     for asked in ({"params": {"format": "csv"}}, {"headers": {"Accept": "text/csv"}}):
         answer = await call(johor, "idn", "GET", f"/api/v1/crises/{crisis}/workers", **asked)
         assert answer.headers["content-type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(answer.text, newline="")))
+        rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"), newline="")))
         assert len(rows) == 4 and {r["admin1_name"] for r in rows} == {"Johor"}
         assert "documentation_status" not in rows[0]
         assert answer.headers["lifeline-matching"] == "7"

@@ -1,5 +1,6 @@
-"""Exports carry no live spreadsheet formula (CWE-1236), on every CSV route, and the workers CSV
-reads back through the import: one column per value, named as the import names them."""
+"""Exports carry no live spreadsheet formula (CWE-1236), on every CSV route and every XLSX one
+(the same rows as its CSV), and the workers CSV reads back through the import: one column per
+value, named as the import names them."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import openpyxl
 from fastapi import FastAPI
 
 from service.auth.permissions import Role
 from service.directory.models import OrgKind
+from service.exports import xlsx
 from service.exports.csv import FORMULA_START, chunks, neutralise, restore
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 from tests.service.tasks.test_tasks import ZONE
@@ -30,13 +33,18 @@ HIDDEN = ["\t=1+1", "\r=1+1"]
 #: Columns written from numbers: they stay numbers, a negative one too.
 NUMERIC = {"lat", "lon", "accompanying_family", "version", "amount", "cases", "people", "seq",
            "capacity", "booked_places", "booked", "boarded", "arrived", "not_boarded",
-           "not_arrived", "workers", "claimed", "received", "owed", "sought_birth_year"}  # fmt: skip
+           "not_arrived", "workers", "claimed", "received", "owed", "sought_birth_year",
+           "zone_version", "women", "men"}  # fmt: skip
 # Lisbon: a negative longitude.
 LISBON = {"lat": 38.7223, "lon": -9.1393}
 
 
+#: The crisis the last ``welfare`` case recorded statuses in.
+LAST_CRISIS: list[str] = []
+
+
 def read(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
 
 def assert_inert(rows: list[dict[str, str]]) -> None:
@@ -166,6 +174,7 @@ async def welfare(
     """Statuses recorded with formulas in their notes, for workers named with formulas: the
     export holds neither names nor notes, so nothing of them is expected in it."""
     crisis_id, _ = await formula_crisis(client, make_org, make_token)
+    LAST_CRISIS.append(crisis_id)
     token = await make_token(Role.ADMIN)
     listed = await client.get(
         f"/api/v1/crises/{crisis_id}/workers",
@@ -473,6 +482,41 @@ async def tracing_requests(
     return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
 
 
+async def exposure_hxl(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """The HXL exposure of the crisis over the workers named with formulas: counts, no name;
+    the hashtag row left out (its cells are hashtags, not data)."""
+    crisis_id, _ = await formula_crisis(client, make_org, make_token)
+    exported = await client.get(
+        f"/api/v1/crises/{crisis_id}/exposure",
+        params={"format": "hxl"},
+        headers=bearer(await make_token(Role.ADMIN)),
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert rows[0]["workers"] == "#affected+migrants"
+    return rows[1:], exported.headers["content-type"], {"PHL"}
+
+
+async def welfare_counts_hxl(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """The HXL welfare counts of a crisis whose statuses have formulas in their notes."""
+    await welfare(client, make_org, make_token)
+    crisis_id = LAST_CRISIS[-1]
+    exported = await client.get(
+        f"/api/v1/crises/{crisis_id}/welfare-counts",
+        params={"format": "hxl"},
+        headers=bearer(await make_token(Role.ADMIN)),
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert rows[0]["status"] == "#status"
+    assert not {f for f in FORMULAS} & {v.lstrip("'") for r in rows for v in r.values()}
+    return rows[1:], exported.headers["content-type"], {"needs_help"}
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -490,31 +534,96 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/movements/{id}/report"): movement_report,
     ("GET", "/api/v1/funds/{id}/debtors"): debtors,
     ("GET", "/api/v1/tracing-requests"): tracing_requests,
+    ("GET", "/api/v1/crises/{id}/exposure"): exposure_hxl,
+    ("GET", "/api/v1/crises/{id}/welfare-counts"): welfare_counts_hxl,
+}
+#: CSV routes with no XLSX, and why.
+NO_XLSX = {
+    # Its router is the family-links domain's, changed on its own schedule: XLSX comes there.
+    ("GET", "/api/v1/tracing-requests"),
+    # HXL-tagged CSV (a second header row of hashtags), for HXL tools: no XLSX asked for.
+    ("GET", "/api/v1/crises/{id}/exposure"),
+    ("GET", "/api/v1/crises/{id}/welfare-counts"),
 }
 
 
-def csv_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """Every route whose OpenAPI answer may be ``text/csv``."""
+def csv_routes(app: FastAPI, media_type: str = "text/csv") -> set[tuple[str, str]]:
+    """Every route whose OpenAPI answer may be ``media_type``."""
     found = set()
     for path, operations in app.openapi()["paths"].items():
         for method, operation in operations.items():
             answers = operation.get("responses", {}).values()
-            if any("text/csv" in a.get("content", {}) for a in answers):
+            if any(media_type in a.get("content", {}) for a in answers):
                 found.add((method.upper(), path))
     return found
+
+
+def read_xlsx(content: bytes) -> list[dict[str, str]]:
+    """A workbook's one sheet as CSV rows would read: after checking that no cell is a formula
+    and no text starts one, and that the header is bold; numbers as their text."""
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    [sheet] = book.worksheets
+    table = []
+    for n, row in enumerate(sheet.iter_rows()):
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+            if isinstance(cell.value, str):
+                assert not cell.value.startswith(FORMULA_START), cell.coordinate
+            else:
+                assert cell.value is None or isinstance(cell.value, int | float), cell.coordinate
+            assert cell.font.b == (n == 0), cell.coordinate
+        table.append(["" if c.value is None else str(c.value) for c in row])
+    header, *rest = table
+    return [dict(zip(header, r, strict=True)) for r in rest]
+
+
+async def as_xlsx(client: httpx.AsyncClient, asked: httpx.Request) -> httpx.Response:
+    """The request a CSV answered, asking for XLSX instead: ``format=xlsx``, or the XLSX media
+    type in ``Accept`` where it asked by ``Accept``."""
+    headers = {k: v for k, v in asked.headers.items() if k in {"authorization", "content-type"}}
+    url = asked.url
+    if "format" in url.params:
+        url = url.copy_set_param("format", "xlsx")
+    else:
+        headers["accept"] = xlsx.MEDIA_TYPE
+    return await client.request(asked.method, url, content=asked.content, headers=headers)
 
 
 async def test_every_csv_route_neutralises_formulas(
     app: FastAPI, client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
 ) -> None:
+    """Each CSV route's formula case, and the same request again as XLSX where the route offers
+    it: the same rows, no formula in any cell."""
     routes = csv_routes(app)
     assert routes == set(CASES), "a CSV route without a formula case: add one to CASES"
-    for route in sorted(routes):
-        rows, content_type, expected = await CASES[route](client, make_org, make_token)
-        assert content_type.startswith("text/csv"), route
-        assert rows, route
-        assert_inert(rows)
-        assert expected <= {v for r in rows for v in r.values()}, route
+    offered = csv_routes(app, xlsx.MEDIA_TYPE)
+    assert offered == routes - NO_XLSX, "a CSV route without XLSX: offer it or say why"
+    answered: list[httpx.Request] = []
+
+    async def keep(response: httpx.Response) -> None:
+        if response.headers.get("content-type", "").startswith("text/csv"):
+            answered.append(response.request)
+
+    client.event_hooks["response"].append(keep)
+    try:
+        for route in sorted(routes):
+            rows, content_type, expected = await CASES[route](client, make_org, make_token)
+            assert content_type.startswith("text/csv"), route
+            assert rows, route
+            assert_inert(rows)
+            assert expected <= {v for r in rows for v in r.values()}, route
+            if route not in offered:
+                continue
+            answer = await as_xlsx(client, answered[-1])
+            assert answer.status_code == 200, (route, answer.text)
+            assert answer.headers["content-type"] == xlsx.MEDIA_TYPE, route
+            assert answer.headers["content-disposition"].endswith('.xlsx"'), route
+            # A cell's line end is a line feed (service.exports.xlsx).
+            lf = [{k: v.replace("\r\n", "\n").replace("\r", "\n") for k, v in r.items()}
+                  for r in rows]  # fmt: skip
+            assert read_xlsx(answer.content) == lf, route
+    finally:
+        client.event_hooks["response"].remove(keep)
 
 
 def test_only_the_shared_writer_writes_csv() -> None:
@@ -552,6 +661,33 @@ def test_the_writer_neutralises_text_and_keeps_numbers() -> None:
     # What an import reads back is what was written.
     assert [restore(r[0]) for r in rows[1:]] == [*FORMULAS, *HIDDEN, "'=x", "Maria"]
     assert restore(neutralise("+63 912")) == "+63 912"
+
+
+def test_the_xlsx_writer_neutralises_text_and_keeps_numbers() -> None:
+    out = io.BytesIO()
+    values = [*FORMULAS, "\t=1+1", "'=x", "Maria", "bell\x07"]
+    xlsx.write(
+        ["name", "lon", "count", "flag", "empty"], [[f, -12.5, -3, True, None] for f in values], out
+    )
+    rows = read_xlsx(out.getvalue())
+    assert [r["name"] for r in rows] == [
+        *("'" + f for f in [*FORMULAS, "\t=1+1"]),
+        "''=x",
+        "Maria",
+        "bell\ufffd",
+    ]
+    assert {(r["lon"], r["count"], r["flag"], r["empty"]) for r in rows} == {
+        ("-12.5", "-3", "true", "")
+    }
+    sheet = openpyxl.load_workbook(io.BytesIO(out.getvalue())).active
+    assert sheet is not None and sheet["B2"].value == -12.5 and sheet["C2"].value == -3
+
+
+async def test_a_csv_download_starts_with_a_byte_order_mark() -> None:
+    from service.exports.csv import BOM, response
+
+    parts = [p async for p in response(["n"], [[1]], "x.csv").body_iterator]
+    assert parts[0] == BOM and "".join(parts[1:]) == "n\r\n1\r\n"
 
 
 def test_the_writer_streams_in_chunks() -> None:

@@ -266,7 +266,7 @@ async def test_three_legs_one_missing_at_the_second_and_reception_at_home(
     mine = await client.get(
         f"/api/v1/movements/{moving['id']}/manifest?format=csv", headers=who(home)
     )
-    rows = list(csv.DictReader(io.StringIO(mine.text)))
+    rows = list(csv.DictReader(io.StringIO(mine.content.decode("utf-8-sig"))))
     assert len(rows) == 9 and {r["given_name"] for r in rows} == {"Juan0", "Juan1", "Juan2"}
     assert "expired" not in mine.text and "documentation" not in mine.text
     theirs = await client.get(
@@ -393,5 +393,5 @@ async def test_the_fund_commits_spends_and_recovers_from_the_employer(
     balance = (await client.get(f"/api/v1/funds/{fund.json()['id']}", headers=who(home))).json()
     assert balance["owed"] == {employer: 215_000} and balance["available"] == 0
     ledger = await client.get(f"{entries}?format=csv", headers=who(home))
-    rows = list(csv.DictReader(io.StringIO(ledger.text)))
+    rows = list(csv.DictReader(io.StringIO(ledger.content.decode("utf-8-sig"))))
     assert [r["kind"] for r in rows].count("recovery_claim") == 1 and len(rows) == 7

@@ -252,7 +252,7 @@ async def test_tasks_name_their_organisation_in_json_and_csv(world: World) -> No
     exported = await world.client.get(
         "/api/v1/tasks", params={"crisis": world.crisis, "format": "csv"}, headers=world.coordinator
     )
-    [row] = list(csv.DictReader(io.StringIO(exported.text)))
+    [row] = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert row["assignee_org"] == world.embassy
     assert row["assignee_org_name"] == "Embassy in KL"
     assert row["assignee_org_slug"] == task["assignee_org_slug"]

@@ -266,7 +266,7 @@ async def test_the_csv_export_holds_no_note_and_no_documentation_status(
     )
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(exported.text)))
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0] == [
         "worker_id", "nationality", "country", "admin1", "status", "how", "exercise", "updated_at"
     ]  # fmt: skip

@@ -46,7 +46,7 @@ async def test_the_page_records_with_the_csrf_token_and_exports(
 
         exported = await console.get(f"{url}.csv")
         assert exported.status_code == 200
-        rows = list(csv.reader(io.StringIO(exported.text)))
+        rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
         assert {r[0] for r in rows[1:]} == {seen, other} and "SUM" not in exported.text
 
     read = await client.get(f"/api/v1/crises/{crisis}/welfare/{seen}", headers=coordinator)
