@@ -13,7 +13,7 @@ from service.auth.principal import Principal
 from service.changes import who
 from service.deps import IfMatch, SessionDep, SettingsDep, send_etag
 from service.errors import InvalidInput, NotFound, PayloadTooLarge
-from service.exports import csv as tracing_csv
+from service.exports import tables
 from service.family_links import service
 from service.family_links.dependencies import (
     Lister,
@@ -330,7 +330,7 @@ async def file_request(
 @router.get(
     "/tracing-requests",
     response_model=Page[TracingPublic],
-    responses={200: {"content": {"text/csv": {}}}, **problems(429)},
+    responses={**tables.ANSWER, **problems(429)},
 )
 async def list_requests(
     request: Request,
@@ -340,11 +340,11 @@ async def list_requests(
     limit: LimitParam = 50,
     cursor: CursorParam = None,
     state: Annotated[TracingState | None, Query(description="Only this state")] = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Annotated[str, Query(pattern=tables.PATTERN)] = "json",
 ) -> Any:
     """The tracing officer's queue: the requests of your side of the border (sought in your
-    country, or filed from it), the most recently changed first. format=csv for the tracing
-    officers, without the enquirer's contact."""
+    country, or filed from it), the most recently changed first. format=csv or xlsx for the
+    tracing officers, without the enquirer's contact."""
     rate_limit(request, actor)
     query = select(TracingRequest)
     if actor.role.value != "admin":
@@ -368,11 +368,12 @@ async def list_requests(
         for r in page.items
         if service.side(actor, r) is not None
     ]
-    if format == "csv":
+    if format in tables.FORMATS:
         columns = ("id", "side", "state", "host_country", "origin_country", "sought_given_name",
                    "sought_family_name", "sought_birth_year", "sought_nationality", "separation",
                    "enquirer_relationship", "language", "created_at", "updated_at")  # fmt: skip
-        return tracing_csv.response(
+        return tables.response(
+            format,
             columns,
             ([getattr(i, c) for c in columns] for i in items),
             "tracing-requests.csv",

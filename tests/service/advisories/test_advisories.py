@@ -24,7 +24,9 @@ from service.auth.permissions import Role
 from service.directory.models import OrgKind
 from tests.conftest import Databases, bearer, make_org_in, make_token_in, settings_for, unique
 
-SCHEMA = xmlschema.XMLSchema(Path(__file__).parents[2] / "fixtures" / "cap" / "CAP-v1.2.xsd")
+SCHEMA = xmlschema.XMLSchema(
+    Path(__file__).parents[2] / "fixtures" / "feeds" / "cap" / "CAP-v1.2.xsd"
+)
 DOMAIN = "advisories.lifeline.test"
 
 #: Two areas around Kuala Lumpur and Klang, the first with a hole (a river: no one lives there).

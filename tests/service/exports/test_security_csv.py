@@ -539,8 +539,6 @@ CASES: dict[tuple[str, str], Case] = {
 }
 #: CSV routes with no XLSX, and why.
 NO_XLSX = {
-    # Its router is the family-links domain's, changed on its own schedule: XLSX comes there.
-    ("GET", "/api/v1/tracing-requests"),
     # HXL-tagged CSV (a second header row of hashtags), for HXL tools: no XLSX asked for.
     ("GET", "/api/v1/crises/{id}/exposure"),
     ("GET", "/api/v1/crises/{id}/welfare-counts"),
