@@ -14,7 +14,7 @@ from service.changes import who
 from service.deps import IfMatch, SessionDep, SettingsDep, send_etag
 from service.errors import InvalidInput, NotFound, PayloadTooLarge
 from service.exports import tables
-from service.family_links import service
+from service.family_links import exchange, service
 from service.family_links.dependencies import (
     Lister,
     Searcher,
@@ -562,7 +562,7 @@ async def export_pfif(
     candidate, never where the person was found."""
     found, _ = await service.get_request(session, actor, id)
     return Response(
-        pfif.dump(*service.pfif_records(found, protect, settings.records_domain)),
+        pfif.dump(*exchange.pfif_records(found, protect, settings.records_domain)),
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="tracing-{found.id}.pfif.xml"'},
     )

@@ -18,7 +18,7 @@ from service.changes import who
 from service.crises.models import Crisis
 from service.directory.models import Organization, OrgKind
 from service.errors import Conflict, Forbidden, InvalidInput
-from service.family_links import service
+from service.family_links import exchange, service
 from service.family_links.models import (
     TRACING_SEALED,
     Direction,
@@ -82,7 +82,7 @@ async def export_listings(
     domain: str,
 ) -> bytes:
     """The listings the caller may hand on as a PFIF 1.4 document, audited with its count."""
-    persons, notes = await service.export_listings(
+    persons, notes = await exchange.export_listings(
         session, actor=actor, crisis_id=crisis_id, protector=protector, domain=domain
     )
     audit(
@@ -105,7 +105,7 @@ async def import_listings(
     crisis_id: str | None,
     protector: Protector,
     domain: str,
-) -> service.Imported:
+) -> exchange.Imported:
     """A PFIF import of safe-and-well records, in the crisis named (its exercise flag with it),
     audited with its counts (never a name). A bad document is a 422 that writes nothing."""
     crisis = await session.get(Crisis, crisis_id) if crisis_id else None
@@ -115,7 +115,7 @@ async def import_listings(
             errors=[{"loc": ["query", "crisis_id"], "msg": "no such crisis"}],
         )
     try:
-        done = await service.import_listings(
+        done = await exchange.import_listings(
             session,
             actor=actor,
             document=document,
