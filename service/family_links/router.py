@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlmodel import col, select
 
 from integrations import pfif
+from service.audit.service import record as audit
 from service.auth.principal import Principal
 from service.changes import who
 from service.deps import IfMatch, SessionDep, SettingsDep, send_etag
@@ -278,6 +279,20 @@ async def present_request(
                     family_name=protect.open(worker, "family_name") if named else None,
                 )
             )
+    # Every opening of a request's sealed fields is audited, with its side and the candidates
+    # shown by name (ids and counts, never the names).
+    audit(
+        session,
+        actor=actor,
+        action="tracing.read",
+        subject_type="tracing_request",
+        subject_id=request.id,
+        detail={
+            "side": seen,
+            "candidates_named": sum(1 for c in candidates if c.given_name is not None),
+        },
+        purpose="restoring family links",
+    )
     return TracingPublic(
         id=request.id,
         side=seen,
@@ -618,7 +633,16 @@ async def list_contacts(
 ) -> list[ContactPublic]:
     """The worker's family at home, for those who may read the worker."""
     worker, _ = await get_worker(session, actor=actor, worker_id=id)
-    return [present_contact(c, protect) for c in await service.contacts_of(session, [worker.id])]
+    contacts = await service.contacts_of(session, [worker.id])
+    audit(
+        session,
+        actor=actor,
+        action="family_contacts.read",
+        subject_type="worker",
+        subject_id=worker.id,
+        detail={"contacts": len(contacts)},
+    )
+    return [present_contact(c, protect) for c in contacts]
 
 
 @router.delete(

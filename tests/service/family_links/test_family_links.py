@@ -502,3 +502,17 @@ async def test_red_cross_messages_are_carried_once_contact_is_restored(
         "+639171112233"
     )
     assert to_her.language == "en" and to_him.kind == "rc_message"
+
+
+async def test_every_opening_of_a_request_is_audited_without_a_name(links: dict[str, Any]) -> None:
+    located = await file_for_rodelio(links)
+    await links["client"].get(located["path"], headers=who(links, "prc"))
+    async with links["app"].state.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT detail FROM audit_events WHERE action = 'tracing.read'")
+            )
+        ).all()
+    sides = sorted(str(r[0]) for r in rows)
+    assert any("family" in s for s in sides) and any("search" in s for s in sides)
+    assert all("Rodelio" not in s and "Bautista" not in s for s in sides)
