@@ -631,9 +631,19 @@ async def add_contact(
 async def list_contacts(
     id: str, session: SessionDep, actor: WorkerReader, protect: ProtectorDep
 ) -> list[ContactPublic]:
-    """The worker's family at home, for those who may read the worker."""
-    worker, _ = await get_worker(session, actor=actor, worker_id=id)
-    contacts = await service.contacts_of(session, [worker.id])
+    """The worker's family at home: all of them for those who may read the worker; for the
+    national society and the labour ministry of the worker's own country (who tell a family
+    what happened, and support the families left behind), only those the worker agreed may be
+    contacted, and never for a person under international protection."""
+    try:
+        worker, _ = await get_worker(session, actor=actor, worker_id=id)
+        contacts = await service.contacts_of(session, [worker.id])
+    except NotFound:
+        found = await service.origin_side_worker(session, actor=actor, worker_id=id)
+        if found is None:
+            raise
+        worker = found
+        contacts = [c for c in await service.contacts_of(session, [worker.id]) if c.may_contact]
     audit(
         session,
         actor=actor,

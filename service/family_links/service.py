@@ -717,3 +717,26 @@ async def contacts_of(session: AsyncSession, worker_ids: Sequence[str]) -> list[
         .order_by(col(FamilyContact.created_at), col(FamilyContact.id))
     )
     return list(rows.all())
+
+
+#: The organisations of a worker's own country that reach their family at home.
+ORIGIN_SIDE = frozenset({OrgKind.NATIONAL_SOCIETY.value, OrgKind.LABOUR_MINISTRY.value})
+
+
+async def origin_side_worker(
+    session: AsyncSession, *, actor: Principal, worker_id: str
+) -> Worker | None:
+    """The worker, for the national society or the labour ministry of their own country; None
+    for anyone else, an erased record, or a person under international protection (never passed
+    to their country of origin)."""
+    if actor.organization_kind not in ORIGIN_SIDE or actor.country is None:
+        return None
+    worker = (await session.exec(select(Worker).where(Worker.id == worker_id))).first()
+    if (
+        worker is None
+        or worker.erased_at is not None
+        or worker.international_protection
+        or worker.nationality != actor.country
+    ):
+        return None
+    return worker

@@ -516,3 +516,32 @@ async def test_every_opening_of_a_request_is_audited_without_a_name(links: dict[
     sides = sorted(str(r[0]) for r in rows)
     assert any("family" in s for s in sides) and any("search" in s for s in sides)
     assert all("Rodelio" not in s and "Bautista" not in s for s in sides)
+
+
+async def test_the_origin_society_reaches_the_contacts_the_worker_agreed_to(
+    links: dict[str, Any],
+) -> None:
+    client, worker = links["client"], links["workers"][0]
+    for name, agreed in (("Lorna Dela Cruz", True), ("Ramon Dela Cruz", False)):
+        added = await client.post(
+            f"/api/v1/workers/{worker}/family-contacts",
+            json={"name": name, "relationship": "parent", "phone": "+639171234567",
+                  "country": "PHL", "may_contact": agreed},
+            headers=who(links),
+        )  # fmt: skip
+        assert added.status_code == 201, added.text
+    origin = await client.get(
+        f"/api/v1/workers/{worker}/family-contacts", headers=who(links, "prc")
+    )
+    assert [c["name"] for c in origin.json()] == ["Lorna Dela Cruz"], origin.text
+    other = await client.get(f"/api/v1/workers/{worker}/family-contacts", headers=who(links, "irc"))
+    assert other.status_code == 404
+    async with links["app"].state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE workers SET international_protection = :t WHERE id = :id"),
+            {"t": True, "id": worker},
+        )
+    protected = await client.get(
+        f"/api/v1/workers/{worker}/family-contacts", headers=who(links, "prc")
+    )
+    assert protected.status_code == 404
