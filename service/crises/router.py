@@ -6,6 +6,7 @@ import enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 from sqlmodel import col, select
 
 from geo.errors import GeometryError
@@ -13,7 +14,7 @@ from geo.geojson import parse_geojson
 from integrations.alert import Hazard
 from service.auth.principal import Principal
 from service.countries import CountryCode
-from service.crises import service
+from service.crises import maps, service
 from service.crises.dependencies import CrisisDep, Reader, Writer
 from service.crises.exposure import exposure_seen_by
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, Phase
@@ -26,7 +27,7 @@ from service.crises.schemas import (
     TimelineEntry,
 )
 from service.deps import IfMatch, SessionDep, send_etag
-from service.exports import hxl, tables
+from service.exports import geo, hxl, tables
 from service.exposure.dependencies import IndexDep, Lister
 from service.exposure.people import PeopleAsked, people_csv, people_page
 from service.flows.alert_pass import exposure_counts, planned, run_playbooks
@@ -261,6 +262,55 @@ async def crisis_exposure(
         )
     seen["welfare"] = await welfare_counts(session, actor=actor, crisis=crisis, threshold=threshold)
     return seen
+
+
+@router.get(
+    "/{id}/map",
+    response_class=Response,
+    responses={200: {"description": "The map file", "content": geo.CONTENT}, **problems(404)},
+)
+async def crisis_map_file(
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    crisis: CrisisDep,
+    format: Annotated[
+        str,
+        Query(
+            pattern=geo.PATTERN,
+            description="geojson (RFC 7946), kml (KML 2.2) or gpkg (a GeoPackage: layers "
+            "`zones` and `areas`)",
+        ),
+    ] = "geojson",
+) -> Response:
+    """The crisis's map as one file: every zone version (`version`, `source`, `created_at`,
+    `latest`) and the provinces hit, each with its workers counted as `GET
+    /crises/{id}/exposure` counts them for you (rounded, small cells withheld, outside
+    need-to-know). No point of a person. WGS 84 lon/lat, 6 decimals, exterior rings
+    counter-clockwise, split along the antimeridian. A drill's features say `exercise: true`
+    and its file is named so. Every export is audited."""
+    found = await maps.crisis_map(
+        session,
+        actor=actor,
+        crisis=crisis,
+        threshold=request.app.state.settings.suppress_below,
+    )
+    budget: Budget = request.app.state.geometry.budget()
+    features = await budget.run(maps.map_features, found)
+    maps.audit_export(session, actor=actor, crisis=crisis, format=format, features=features)
+    media_type, extension = geo.FORMATS[format]
+    drill = "exercise-" if crisis.exercise else ""
+    headers = {
+        "Content-Disposition": f'attachment; filename="crisis-{crisis.id}-{drill}map.{extension}"'
+    }
+    if format == "gpkg":
+        return StreamingResponse(geo.gpkg_chunks(features), media_type=media_type, headers=headers)
+    if format == "kml":
+        title = f"{'Exercise: ' if crisis.exercise else ''}{crisis.title}"
+        body = await budget.run(geo.kml, features, title=title)
+    else:
+        body = await budget.run(geo.geojson, features)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 @router.get(
