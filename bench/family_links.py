@@ -60,7 +60,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
 from bench.common import wait_until_ready  # noqa: E402
-from bench.repatriation import Run, Table  # noqa: E402
+from bench.repatriation import Cpu, Run, Table  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_family_links"
@@ -493,8 +493,11 @@ async def searching(args: argparse.Namespace, seeded: Seeded, table: Table) -> N
 
     healthz: Send = lambda c, i: c.get("/healthz")  # noqa: E731
     await closed_load(min(2000, args.searches), clients, healthz, none)  # warm up
+    cpu = Cpu(args.server_pid)
     base = await closed_load(args.searches, clients, healthz, none)
     print(base.line(f"/healthz, {args.clients} clients (baseline)"))
+    print(f"    {cpu.per_request(args.searches)}")
+    cpu = Cpu(args.server_pid)
     run = await closed_load(
         args.searches,
         clients,
@@ -504,6 +507,7 @@ async def searching(args: argparse.Namespace, seeded: Seeded, table: Table) -> N
     for c in clients:
         await c.aclose()
     print(run.line(f"POST /safe-and-well/search, {args.clients} clients"))
+    print(f"    {cpu.per_request(args.searches)}")
     print(
         f"    {run.statuses}; p95 {run.pct(95) / base.pct(95):.1f} × /healthz's p95, "
         f"{run.rate / base.rate:.2f} × its rate; wrong answers {len(wrong_answers)} "
@@ -667,7 +671,7 @@ async def tracing(args: argparse.Namespace, seeded: Seeded, table: Table) -> Non
             sought.append((person, *changed))
         if len(sought) == args.tracing:
             break
-    run, found, counts = Run(), 0, []
+    run, found, counts, cpu = Run(), 0, [], Cpu(args.server_pid)
     clients = {
         country: client(PORT, token, "127.0.0.2")
         for country, token in seeded.society_tokens.items()
@@ -706,6 +710,7 @@ async def tracing(args: argparse.Namespace, seeded: Seeded, table: Table) -> Non
         await c.aclose()
     await conn.close()
     print(run.line("POST /tracing-requests, one at a time"))
+    print(f"    {cpu.per_request(len(sought))}")
     print(
         f"    {run.statuses}; the person sought among the candidates: {found} of {len(sought)}; "
         f"candidates a request: mean {sum(counts) / len(counts):.1f}, none for "
@@ -748,6 +753,7 @@ async def bench(args: argparse.Namespace) -> None:
         start_api(PORT, raised=True, processes=args.api_processes),
         start_api(LIMITED_PORT, raised=False, processes=args.api_processes),
     ]
+    args.server_pid = servers[0].pid
     try:
         for port in (PORT, LIMITED_PORT):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
