@@ -653,6 +653,11 @@ async def tracing(args: argparse.Namespace, seeded: Seeded, table: Table) -> Non
     seconds = time.perf_counter() - t
     await engine.dispose()
     conn = await asyncpg.connect(f"{PG}/{DB}")
+    # Statistics, as autovacuum would gather them in time: without them (an autoanalyze made
+    # while the table was filling) the match's two look-ups are sequential scans.
+    t = time.perf_counter()
+    await conn.execute("ANALYZE worker_name_keys")
+    print(f"  ANALYZE worker_name_keys: {time.perf_counter() - t:.1f} s")
     keys = await conn.fetchval("SELECT count(*) FROM worker_name_keys")
     size = await conn.fetchval("SELECT pg_total_relation_size('worker_name_keys')")
     print(
