@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -459,16 +459,20 @@ async def match(
         return []
     wanted = sorted(query.any_key)
     connection = await session.connection()
-    hits: dict[int, int] = defaultdict(int)
-    for start in range(0, len(wanted), 500):
-        rows = await connection.execute(
-            sa_select(_NAME_KEYS.c.worker_pk).where(
-                _NAME_KEYS.c.key.in_(wanted[start : start + 500])
+    # The workers sharing the most keys, counted in the database: a common name's keys hit a
+    # large part of the register, and only the pool comes back.
+    hits = func.count().label("hits")
+    pool = list(
+        (
+            await connection.execute(
+                sa_select(_NAME_KEYS.c.worker_pk)
+                .where(_NAME_KEYS.c.key.in_(wanted))
+                .group_by(_NAME_KEYS.c.worker_pk)
+                .order_by(hits.desc(), _NAME_KEYS.c.worker_pk)
+                .limit(POOL * 4)
             )
-        )
-        for (pk,) in rows.all():
-            hits[pk] += 1
-    pool = sorted(hits, key=lambda pk: (-hits[pk], pk))[: POOL * 4]
+        ).scalars()
+    )
     if not pool:
         return []
     workers = {
