@@ -106,11 +106,12 @@ def _hex(colour: RGB) -> str:
 
 
 def svg(shapes: Sequence[Shape], *, width: int = 640, height: int = 420, title: str = "") -> str:
-    """The shapes as an inline SVG element: one ``<path>`` a shape, in order (the last on top),
-    each with its label as a ``<title>``; ``title`` names the image for a screen reader."""
+    """The shapes as an SVG element inline in HTML (which needs no namespace declared): one
+    ``<path>`` a shape, in order (the last on top), each with its label as a ``<title>``;
+    ``title`` names the image for a screen reader."""
     project = projection(shapes, 4, 4, width - 8, height - 8)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'<svg viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">'
     ]
     if title:

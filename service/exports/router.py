@@ -25,7 +25,7 @@ router = APIRouter(tags=["exports"])
     response_class=Response,
     responses={
         200: {
-            "description": "The report: a PDF of 2 or 3 A4 pages, or a page of HTML",
+            "description": "The report: a PDF, A4 (2 or 3 pages mostly), or a page of HTML",
             "content": {PDF: {}, "text/html": {}},
         },
         **problems(404, 422),
