@@ -29,6 +29,7 @@ from service.directory.router import router as directory_router
 from service.docs import install_docs
 from service.docs import router as docs_router
 from service.errors import install_error_handlers
+from service.exports.router import router as exports_router
 from service.exposure.index import RegisterIndex
 from service.exposure.router import router as exposure_router
 from service.family_links.pages import router as safe_and_well_page
@@ -76,6 +77,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     repatriation_router,
     family_links_router,
     advisories_router,
+    exports_router,
 )
 
 

@@ -1,8 +1,10 @@
 """Crisis pages: the list, one crisis (map, exposure, timeline, tasks, phase and alert level),
-its map's GeoJSON, and "my nationals in the zone" (a page of people and its CSV)."""
+its map's GeoJSON, its situation report of a day, and "my nationals in the zone" (a page of
+people and its CSV)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -14,6 +16,7 @@ from sqlmodel import col, select
 
 from geo.admin import AdminAreas
 from service.alerts.service import get_alert
+from service.audit.service import record
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
 from service.console.registry import NavEntry, Section
@@ -24,10 +27,12 @@ from service.crises.dependencies import CrisisDep, Reader, Writer
 from service.crises.exposure import exposure_seen_by
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, Phase
 from service.crises.people import people_of_crisis
+from service.db import utcnow
 from service.deps import SessionDep
 from service.errors import NotFound, PreconditionFailed
 from service.exposure.dependencies import IndexDep, Lister
 from service.exposure.people import PeopleAsked, people_csv
+from service.flows import sitrep
 from service.flows.alert_pass import run_playbooks
 from service.geowork import Budget
 from service.pagination import paginate
@@ -149,6 +154,47 @@ async def change_crisis(
         )
     await run_playbooks(session, crisis, actor=actor)
     return RedirectResponse(f"/console/crises/{id}", status_code=303)
+
+
+@router.get("/{id}/sitrep", response_class=HTMLResponse, name="console.crisis_sitrep")
+async def crisis_sitrep(
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    crisis: CrisisDep,
+    day: Annotated[date | None, Query(alias="date")] = None,
+) -> HTMLResponse:
+    """The situation report of a day as a page (``GET /api/v1/crises/{id}/sitrep`` draws the
+    same), the map as inline SVG, with a link to the PDF; audited as the API's export is."""
+    now = utcnow()
+    day = day or now.date()
+    report = await sitrep.gather(
+        session,
+        actor=actor,
+        crisis=crisis,
+        day=day,
+        threshold=request.app.state.settings.suppress_below,
+        now=now,
+    )
+    record(
+        session,
+        actor=actor,
+        action="crisis.sitrep_exported",
+        subject_type="crisis",
+        subject_id=crisis.id,
+        detail={"date": day.isoformat(), "format": "console"},
+    )
+    return render(
+        request,
+        actor,
+        "sitrep.html",
+        crisis=crisis,
+        day=day.isoformat(),
+        today=now.date().isoformat(),
+        opened=crisis.created_at.date().isoformat(),
+        report=sitrep.html_fragment(report),
+        pdf_link=f"/api/v1/crises/{crisis.id}/sitrep?date={day.isoformat()}&format=pdf",
+    )
 
 
 def _feature(geometry: Any, **properties: Any) -> dict[str, Any]:

@@ -49,6 +49,7 @@ def pages(crisis: str) -> dict[str, Permission]:
         "/console/crises": Permission.CRISES_READ,
         f"/console/crises/{crisis}": Permission.CRISES_READ,
         f"/console/crises/{crisis}/map.json": Permission.CRISES_READ,
+        f"/console/crises/{crisis}/sitrep": Permission.CRISES_READ,
         f"/console/crises/{crisis}/people": Permission.EXPOSURE_LIST,
         "/console/tasks": Permission.TASKS_READ,
         "/console/tasks/rows": Permission.TASKS_READ,
