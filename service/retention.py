@@ -11,14 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.audit.service import record
 from service.auth.principal import WORKER
 from service.db import utcnow
+from service.flows.erasure import forget_everywhere
 from service.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from service.idempotency import IdempotentResponse
 from service.messaging.models import InboundMessage, OutboundMessage
-from service.messaging.service import cancel_pending
 from service.registry.models import Worker
 from service.registry.protect import NO_USABLE_PHONE, Protector
 from service.registry.service import changed, erase_fields
-from service.welfare.service import forget_notes
 
 _INBOUND = InboundMessage.__table__  # type: ignore[attr-defined]
 _OUTBOUND = OutboundMessage.__table__  # type: ignore[attr-defined]
@@ -47,8 +46,7 @@ async def erase_expired_workers(
         erase_fields(worker)
         session.add(worker)
     await session.flush()
-    await forget_notes(session, [w.id for w in expired])
-    await cancel_pending(session, [w.id for w in expired], reason="erased")
+    await forget_everywhere(session, [w.id for w in expired])
     for worker in expired:
         changed(session, worker)
         record(

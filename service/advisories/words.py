@@ -20,8 +20,15 @@ FORBIDDEN: tuple[str, ...] = (
 )
 
 
+#: Characters that draw nothing and would hide a word from the check ("vi\u200bsa").
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold()
+    """Compatibility forms (full-width letters) folded, invisible characters dropped, case
+    ignored. The joiners dropped are also written inside some scripts' words; the words of the
+    list are folded the same way, so they still match."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
 
 
 def _pattern(word: str) -> re.Pattern[str]:

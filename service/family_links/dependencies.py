@@ -5,6 +5,7 @@ the API and the public page."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -27,9 +28,25 @@ WorkerReader = Annotated[Principal, Depends(authorize(Permission.WORKERS_READ))]
 WorkerWriter = Annotated[Principal, Depends(authorize(Permission.WORKERS_WRITE))]
 
 
+def network_of(host: str) -> str:
+    """The address a limit counts: an IPv4 address as it is (an IPv4-mapped IPv6 one too), an
+    IPv6 address by its /64, the least a single subscriber is given (2^64 addresses of one
+    household must not be 2^64 budgets of searches)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def address_of(request: Request) -> str:
-    """The caller's address, kept only as a hash (in the audit trail and the rate limit)."""
-    host = request.client.host if request.client else "unknown"
+    """The caller's address (its network, ``network_of``), kept only as a hash (in the audit
+    trail and the rate limit)."""
+    host = network_of(request.client.host if request.client else "unknown")
     return hashlib.sha256(b"lifeline-search-address/" + host.encode()).hexdigest()[:32]
 
 
@@ -75,7 +92,12 @@ async def run_search(
         )
     kind, value = facts[0]
     found = await service.search(
-        session, full_name=data.full_name, kind=kind, value=value, protector=protect
+        session,
+        full_name=data.full_name,
+        kind=kind,
+        value=value,
+        protector=protect,
+        exercise=actor.channel != "public",
     )
     audit(
         session,

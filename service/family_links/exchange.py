@@ -52,7 +52,8 @@ def pfif_records(
     opened = open_request(request, protector)
     given, family = opened["sought_given_name"], opened["sought_family_name"]
     record_id = f"{domain}/tracing.{request.id}"
-    when = pfif.format_time(request.updated_at)
+    # What the family's side may know: the time and the count of the changes it is shown.
+    when = pfif.format_time(request.shown_at)
     person = pfif.PfifPerson(
         person_record_id=record_id,
         entry_date=pfif.format_time(request.created_at),
@@ -66,7 +67,7 @@ def pfif_records(
         date_of_birth=str(request.sought_birth_year) if request.sought_birth_year else None,
     )
     note = pfif.PfifNote(
-        note_record_id=f"{domain}/tracing.{request.id}.{request.version}",
+        note_record_id=f"{domain}/tracing.{request.id}.{request.shown_version}",
         person_record_id=record_id,
         entry_date=when,
         author_name="Restoring Family Links",
@@ -159,7 +160,12 @@ async def export_listings(
     registered = (
         select(SafeWellListing, Worker)
         .join(Worker, col(Worker.id) == col(SafeWellListing.worker_id))
-        .where(listed, visibility_clause(actor))
+        .where(
+            listed,
+            visibility_clause(actor),
+            # Never passed on to other repositories: they may be shared with the country of origin.
+            col(Worker.international_protection).is_(False),
+        )
     )
     imported = select(SafeWellListing).where(listed, col(SafeWellListing.worker_id).is_(None))
     if actor.role is not Role.ADMIN:

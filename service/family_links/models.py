@@ -189,6 +189,11 @@ class TracingRequest(SQLModel, table=True):
     consular_agreed: bool = False
     #: Retention ended: the names, addresses, employer and enquirer are gone.
     anonymised: bool = False
+    #: What the family's side may know of the request's history: a version and a time that
+    #: change only when the state it is shown changes (``searching`` to ``closed``...), so that
+    #: neither tells it that someone was found meanwhile.
+    shown_version: int = 1
+    shown_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     exercise: bool = False
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -310,11 +310,11 @@ async def present_request(
         language=request.language,
         located_worker_id=request.located_worker_id if seen != "family" else None,
         candidates=candidates,
-        consular_agreed=request.consular_agreed,
+        consular_agreed=request.consular_agreed if seen != "family" else None,
         exercise=request.exercise,
-        version=request.version,
+        version=service.shown_version(request, seen),
         created_at=request.created_at,
-        updated_at=request.updated_at,
+        updated_at=request.updated_at if seen != "family" else request.shown_at,
         **opened,
     )
 
@@ -337,8 +337,8 @@ async def file_request(
     It is matched at once against the register of the host country (keyed name tokens and birth
     year: `candidate` when any is found), and the host society gets the task to search."""
     request = await flows.file_request(session, actor=actor, data=data, protector=protect)
-    send_etag(response, request.version)
     seen = service.side(actor, request) or "family"
+    send_etag(response, service.shown_version(request, seen))
     return await present_request(session, actor, request, seen, protect)
 
 
@@ -378,11 +378,11 @@ async def list_requests(
         cursor=cursor,
         descending=True,
     )
-    items = [
-        await present_request(session, actor, r, service.side(actor, r) or "family", protect)
-        for r in page.items
-        if service.side(actor, r) is not None
-    ]
+    items = []
+    for found in page.items:
+        seen = await service.side_now(session, actor, found)
+        if seen is not None:
+            items.append(await present_request(session, actor, found, seen, protect))
     if format in tables.FORMATS:
         columns = ("id", "side", "state", "host_country", "origin_country", "sought_given_name",
                    "sought_family_name", "sought_birth_year", "sought_nationality", "separation",
@@ -403,7 +403,7 @@ async def get_request(
     """A request of your side of the border. The family's side sees the state in the words it
     may pass on: a person found who does not want contact is, for it, a search that is closed."""
     found, seen = await service.get_request(session, actor, id)
-    send_etag(response, found.version)
+    send_etag(response, service.shown_version(found, seen))
     return await present_request(session, actor, found, seen, protect)
 
 
@@ -575,7 +575,18 @@ async def export_pfif(
     """The request as a PFIF 1.4 person record (the sought person, as the family knows them)
     with a note of the search's state in the words the family's side may pass on; never a
     candidate, never where the person was found."""
-    found, _ = await service.get_request(session, actor, id)
+    found, seen = await service.get_request(session, actor, id)
+    if seen == "consular":
+        raise not_found("tracing request", id)
+    audit(
+        session,
+        actor=actor,
+        action="tracing.exported",
+        subject_type="tracing_request",
+        subject_id=found.id,
+        detail={"side": seen, "format": "pfif"},
+        purpose="restoring family links",
+    )
     return Response(
         pfif.dump(*exchange.pfif_records(found, protect, settings.records_domain)),
         media_type="application/xml",

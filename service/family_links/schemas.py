@@ -147,12 +147,14 @@ class TracingPublic(BaseModel):
     enquirer_contact: str | None
     language: str
     located_worker_id: str | None = Field(description="Never for the family's side")
-    consular_agreed: bool
+    consular_agreed: bool | None = Field(description="Never for the family's side")
     candidates: list[CandidatePublic] = Field(description="The search side only")
     exercise: bool
-    version: int
+    version: int = Field(
+        description="For the family's side, the changes of what it is shown only (its ETag too)"
+    )
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = Field(description="For the family's side, when what it is shown changed")
 
 
 class CandidateDecision(BaseModel):

@@ -270,8 +270,12 @@ async def search(
     kind: str,
     value: str,
     protector: Protector,
+    exercise: bool = True,
 ) -> Found | None:
-    """The listing a relative's full name and fact find, or None: one keyed hash looked up."""
+    """The listing a relative's full name and fact find, or None: one keyed hash looked up.
+    Never the listing of a person erased or under international protection (who may be sought
+    by those they fled); an exercise's listings only with ``exercise`` (never on the public
+    page: a drill never reaches a real person)."""
     try:
         key = names.lookup_key(mac(protector), [full_name], kind, value)
     except names.NoName:
@@ -282,11 +286,22 @@ async def search(
         await session.exec(
             select(SafeWellListing)
             .join(ListingKey, col(ListingKey.listing_id) == col(SafeWellListing.id))
-            .where(ListingKey.key == key, SafeWellListing.state == ListingState.LISTED.value)
+            .outerjoin(Worker, col(Worker.id) == col(SafeWellListing.worker_id))
+            .where(
+                ListingKey.key == key,
+                SafeWellListing.state == ListingState.LISTED.value,
+                or_(
+                    col(SafeWellListing.worker_id).is_(None),
+                    and_(
+                        col(Worker.erased_at).is_(None),
+                        col(Worker.international_protection).is_(False),
+                    ),
+                ),
+            )
             .order_by(col(SafeWellListing.listed_at).desc())
         )
     ).first()
-    if listing is None:
+    if listing is None or (listing.exercise and not exercise):
         return None
     message = protector.sealer.open(listing.message_sealed, record_id=listing.id, field="message")
     return Found(listing.listed_at, message)
@@ -360,12 +375,30 @@ def side(actor: Principal, request: TracingRequest) -> str | None:
     return None
 
 
+async def side_now(session: AsyncSession, actor: Principal, request: TracingRequest) -> str | None:
+    """``side``, with the consular side's agreement held only while the located person may be
+    passed to their own country: not once under international protection, nor erased."""
+    seen = side(actor, request)
+    if seen != "consular":
+        return seen
+    located = (
+        await session.exec(
+            select(Worker.international_protection, Worker.erased_at).where(
+                Worker.id == request.located_worker_id
+            )
+        )
+    ).first()
+    if located is None or located[0] or located[1] is not None:
+        return None
+    return seen
+
+
 async def get_request(
     session: AsyncSession, actor: Principal, request_id: str
 ) -> tuple[TracingRequest, str]:
     """The request and the caller's side of it; the 404 of no such request otherwise."""
     found = await session.get(TracingRequest, request_id)
-    seen = side(actor, found) if found is not None else None
+    seen = await side_now(session, actor, found) if found is not None else None
     if found is None or seen is None:
         raise not_found("tracing request", request_id)
     return found, seen
@@ -376,6 +409,12 @@ def shown_state(request: TracingRequest, seen: str) -> str:
     if seen == "family":
         return FOR_THE_FAMILY[TracingState(request.state)]
     return request.state
+
+
+def shown_version(request: TracingRequest, seen: str) -> int:
+    """The version this side sees (and its ETag): the family's side, only the changes of what it
+    is shown."""
+    return request.shown_version if seen == "family" else request.version
 
 
 #: What the family's side sees of each state: the words it may pass on to the enquirer.
@@ -439,6 +478,9 @@ def set_state(
     request.state = to.value
     request.version += 1
     request.updated_at = utcnow()
+    if FOR_THE_FAMILY[TracingState(previous)] != FOR_THE_FAMILY[to]:
+        request.shown_version += 1
+        request.shown_at = request.updated_at
     session.add(request)
     record(session, request, actor, previous, **detail)
 
@@ -741,6 +783,8 @@ async def origin_side_worker(
         or worker.erased_at is not None
         or worker.international_protection
         or worker.nationality != actor.country
+        # A ministry is the origin State: only for a worker who did not refuse their embassy.
+        or (actor.organization_kind == OrgKind.LABOUR_MINISTRY.value and not worker.consent_embassy)
     ):
         return None
     return worker

@@ -15,12 +15,18 @@ from service.repatriation.service import forget as forget_cases
 from service.welfare.service import forget_notes
 
 
+async def forget_everywhere(session: AsyncSession, worker_ids: list[str]) -> None:
+    """What every other domain forgets of workers just erased, by request or by retention: one
+    list, so that a new domain's forgetting is written once."""
+    await forget_notes(session, worker_ids)
+    await forget_cases(session, worker_ids)
+    await forget_links(session, worker_ids)
+    await cancel_pending(session, worker_ids, reason="erased")
+
+
 async def erase_worker(session: AsyncSession, *, actor: Principal, worker_id: str) -> Worker:
     """Erase the worker's personal data (``service.registry.service.erase_worker``, its rules and
-    its 404), their welfare notes, and the messages still waiting for them."""
+    its 404), and what other domains keep of them (``forget_everywhere``)."""
     worker = await erase_record(session, actor=actor, worker_id=worker_id)
-    await forget_notes(session, [worker.id])
-    await forget_cases(session, [worker.id])
-    await forget_links(session, [worker.id])
-    await cancel_pending(session, [worker.id], reason="erased")
+    await forget_everywhere(session, [worker.id])
     return worker

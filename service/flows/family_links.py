@@ -48,6 +48,13 @@ async def list_safe(
     """A listing for a worker the caller may read (404 otherwise) who is ``safe`` in the crisis
     named (or in one), with their agreement."""
     worker, _ = await get_worker(session, actor=actor, worker_id=data.worker_id)
+    if worker.international_protection:
+        # A public listing may be found by those the person fled; their protection officer
+        # decides how their family hears from them.
+        raise Conflict(
+            "A person under international protection is not listed publicly: their family is "
+            "told through their protection officer or a tracing request"
+        )
     query = select(WelfareStatus.crisis_id).where(
         WelfareStatus.worker_id == worker.id, WelfareStatus.status == WelfareOutcome.SAFE.value
     )
@@ -192,6 +199,7 @@ async def file_request(
         language=data.language,
         exercise=bool(crisis and crisis.exercise),
     )
+    request.shown_at = request.created_at
     values = data.model_dump()
     values["sought_other_names"] = ";".join(data.sought_other_names) or None
     for field in TRACING_SEALED:

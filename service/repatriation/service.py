@@ -132,8 +132,9 @@ def decide(rules: Rules, crisis: Crisis, kind: CaseKind, worker: Worker) -> tupl
     if level < least:
         return CaseState.NOT_ELIGIBLE, f"alert level {level}, under {least}: no {kind.value} yet"
     if kind is CaseKind.REPATRIATION and worker.international_protection:
-        # Never returned to the country they fled (non-refoulement); said without saying why.
-        return CaseState.NOT_ELIGIBLE, "repatriation is not offered to this person: relocation is"
+        # Never returned to the country they fled (non-refoulement); said without saying why,
+        # in words that name no status (a society responder reads the case, not the status).
+        return CaseState.NOT_ELIGIBLE, "repatriation is not open to this person under the rules"
     if rules.nationalities and worker.nationality not in rules.nationalities:
         return CaseState.NOT_ELIGIBLE, f"{kind.value} is open to other nationalities"
     if rules.admin1 and worker.admin1 not in rules.admin1:

@@ -23,28 +23,39 @@ MESSAGE = "Ligtas ako, Nanay. Nasa kaibigan ako."
 
 
 async def seed_listed(app: FastAPI) -> Drill:
-    """The drill, and Maricel recorded safe and listed, with her message for her family."""
+    """The drill's register, and Maricel recorded safe in a real crisis over Kuala Lumpur (a
+    drill's listings never reach the public page) and listed, with her message for her family."""
     drill = await seed_drill(app)
     admin = await make_token_in(app, Role.ADMIN, await make_org_in(app))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://lifeline.test") as client:
-        listed = await client.get(
-            f"/api/v1/crises/{drill.crisis_id}/workers", headers=bearer(admin)
-        )
+        lat, lon, d = 3.139, 101.6869, 0.2
+        ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d],
+                [lon - d, lat - d]]  # fmt: skip
+        crisis = await client.post(
+            "/api/v1/crises",
+            json={"title": "Floods in Kuala Lumpur", "hazard": "flood", "severity": "severe",
+                  "zones": {"type": "Polygon", "coordinates": [ring]}},
+            headers=bearer(admin),
+        )  # fmt: skip
+        assert crisis.status_code == 201, crisis.text
+        crisis_id = crisis.json()["id"]
+        listed = await client.get(f"/api/v1/crises/{crisis_id}/workers", headers=bearer(admin))
         given = FILIPINOS[0][0]
         maricel = next(w["id"] for w in listed.json()["items"] if w.get("given_name") == given)
         safe = await client.post(
-            f"/api/v1/crises/{drill.crisis_id}/welfare/{maricel}",
+            f"/api/v1/crises/{crisis_id}/welfare/{maricel}",
             json={"outcome": "safe", "how": "call"},
             headers=bearer(admin),
         )
         assert safe.status_code in (200, 201), safe.text
         made = await client.post(
             "/api/v1/safe-and-well",
-            json={"worker_id": maricel, "agreed_via": "call", "message": MESSAGE},
+            json={"worker_id": maricel, "crisis_id": crisis_id, "agreed_via": "call",
+                  "message": MESSAGE},
             headers=bearer(admin),
-        )
-        assert made.status_code == 201, made.text
+        )  # fmt: skip
+        assert made.status_code == 201 and made.json()["exercise"] is False, made.text
     return drill
 
 

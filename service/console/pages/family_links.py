@@ -66,7 +66,7 @@ async def queue(
     ).all()
     rows = []
     for r in found:
-        seen = service.side(actor, r)
+        seen = await service.side_now(session, actor, r)
         if seen is None:
             continue
         opened = service.open_request(r, protect)

@@ -95,6 +95,8 @@ def upgrade() -> None:
         sa.Column("located_worker_id", sa.String(36), nullable=True),
         sa.Column("consular_agreed", sa.Boolean(), nullable=False),
         sa.Column("anonymised", sa.Boolean(), nullable=False),
+        sa.Column("shown_version", sa.Integer(), nullable=False),
+        sa.Column("shown_at", TS, nullable=False),
         sa.Column("exercise", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", TS, nullable=False),

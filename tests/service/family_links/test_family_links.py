@@ -545,3 +545,126 @@ async def test_the_origin_society_reaches_the_contacts_the_worker_agreed_to(
         f"/api/v1/workers/{worker}/family-contacts", headers=who(links, "prc")
     )
     assert protected.status_code == 404
+
+
+def test_a_search_limit_counts_an_ipv6_household_once_and_forgets_full_buckets() -> None:
+    from service.family_links.dependencies import network_of
+    from service.registry.ratelimit import TokenBuckets
+
+    assert network_of("2001:db8:1:2:aaaa::1") == network_of("2001:db8:1:2:ffff::9")
+    assert network_of("2001:db8:1:2::1") != network_of("2001:db8:1:3::1")
+    assert network_of("::ffff:192.0.2.7") == "192.0.2.7" == network_of("192.0.2.7")
+    buckets = TokenBuckets(rate=1000.0, burst=2, max_keys=3)
+    for key in ("a", "b", "c"):
+        buckets.take(key)
+    import time
+
+    time.sleep(0.01)
+    assert buckets.take("d") == 0.0 and len(buckets._state) <= 2
+
+
+async def test_the_family_s_side_learns_nothing_of_a_person_found_meanwhile(
+    links: dict[str, Any],
+) -> None:
+    located = await file_for_rodelio(links)
+    client, path = links["client"], located["path"]
+    await client.post(
+        f"{path}/consular-agreement", json={"agreed": True}, headers=who(links, "mrc")
+    )
+    family = await client.get(path, headers=who(links, "prc"))
+    body = family.json()
+    assert body["state"] == "searching" and body["consular_agreed"] is None
+    assert body["version"] == 1 and family.headers["etag"] == '"1"'
+    assert body["updated_at"] == body["created_at"]
+    _persons, notes = pfif.load(
+        (await client.get(f"{path}/pfif", headers=who(links, "prc"))).content
+    )
+    assert notes[0].note_record_id.endswith(".1") and notes[0].text == "Search searching."
+
+
+async def test_retention_s_erasure_ends_the_listing_and_the_contacts(links: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    from service.db import session_scope, utcnow
+    from service.retention import erase_expired_workers
+
+    client, worker = links["client"], links["workers"][0]
+    await mark_safe(links, worker)
+    await client.post(
+        "/api/v1/safe-and-well",
+        json={"worker_id": worker, "agreed_via": "call", "message": "ok"},
+        headers=who(links),
+    )
+    await client.post(
+        f"/api/v1/workers/{worker}/family-contacts",
+        json={"name": "Lorna", "relationship": "mother", "country": "PHL", "may_contact": True},
+        headers=who(links),
+    )
+    found = await search(links, full_name="Maricel Dela Cruz", birth_date="1994-03-12")
+    assert found.json()["found"] is True
+    async with links["app"].state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE workers SET retain_until = :t WHERE id = :id"),
+            {"t": utcnow() - timedelta(days=1), "id": worker},
+        )
+    async with session_scope(links["app"].state.sessionmaker) as session:
+        assert await erase_expired_workers(session, retention=timedelta(days=3650)) == 1
+    gone = await search(links, full_name="Maricel Dela Cruz", birth_date="1994-03-12")
+    assert gone.json()["found"] is False
+    async with links["app"].state.engine.connect() as conn:
+        left = (await conn.execute(text("SELECT count(*) FROM family_contacts"))).scalar()
+    assert left == 0
+
+
+async def test_a_person_under_international_protection_is_not_listed_publicly(
+    links: dict[str, Any],
+) -> None:
+    client, worker = links["client"], links["workers"][0]
+    await mark_safe(links, worker)
+    listed = await client.post(
+        "/api/v1/safe-and-well",
+        json={"worker_id": worker, "agreed_via": "call"},
+        headers=who(links),
+    )
+    assert listed.status_code == 201
+    async with links["app"].state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE workers SET international_protection = :t WHERE id = :id"),
+            {"t": True, "id": worker},
+        )
+    # Protection recorded after the listing: no search finds it, no export carries it.
+    hidden = await search(links, full_name="Maricel Dela Cruz", birth_date="1994-03-12")
+    assert hidden.json()["found"] is False
+    exported = await client.get("/api/v1/safe-and-well.pfif", headers=who(links, "coordinator"))
+    assert "Maricel" not in exported.text
+    await mark_safe(links, links["workers"][1])
+    async with links["app"].state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE workers SET international_protection = :t WHERE id = :id"),
+            {"t": True, "id": links["workers"][1]},
+        )
+    refused = await client.post(
+        "/api/v1/safe-and-well",
+        json={"worker_id": links["workers"][1], "agreed_via": "volunteer"},
+        headers=who(links, "mrc"),
+    )
+    assert refused.status_code == 409 and "protection" in refused.json()["detail"]
+
+
+async def test_a_drill_s_listing_never_reaches_the_public_page(links: dict[str, Any]) -> None:
+    client, worker = links["client"], links["workers"][0]
+    async with links["app"].state.engine.begin() as conn:
+        await conn.execute(text("UPDATE crises SET exercise = :t"), {"t": True})
+    await mark_safe(links, worker)
+    listed = await client.post(
+        "/api/v1/safe-and-well",
+        json={"worker_id": worker, "agreed_via": "call"},
+        headers=who(links),
+    )
+    assert listed.json()["exercise"] is True
+    public = await client.post(
+        "/safe-and-well", data={"full_name": "Maricel Dela Cruz", "birth_date": "1994-03-12"}
+    )
+    assert "No listing found." in public.text
+    drill = await search(links, full_name="Maricel Dela Cruz", birth_date="1994-03-12")
+    assert drill.json()["found"] is True, "an integration's drill finds it through the API"

@@ -162,7 +162,7 @@ async def test_a_person_under_international_protection_is_never_repatriated(
     back = await client.post(path, json=body, headers=who(home, "coordinator"))
     assert back.status_code == 201, back.text
     assert back.json()["state"] == "not_eligible"
-    assert "relocation" in back.json()["rule"] and "protection" not in back.json()["rule"]
+    assert "protection" not in back.json()["rule"] and "refugee" not in back.json()["rule"]
     moved = await client.post(
         path, json={**body, "kind": "relocation"}, headers=who(home, "coordinator")
     )
