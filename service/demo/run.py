@@ -5,13 +5,17 @@ development, the people to sign in to the console as."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service import migrate as migrations
 from service.auth.principal import Principal
-from service.db import make_engine, make_sessionmaker, session_scope
+from service.crises.service import get_crisis
+from service.db import make_engine, make_sessionmaker, session_scope, utcnow
 from service.demo.scenarios import SCENARIOS, DrillSummary, run_drill
 from service.demo.seed import (
     DemoPerson,
@@ -24,6 +28,7 @@ from service.demo.seed import (
 from service.exposure.index import RegisterIndex
 from service.exposure.schemas import Exposure, ZoneQuery
 from service.exposure.service import exposure, zone_of
+from service.flows import sitrep
 from service.geowork import default_workers
 from service.registry.protect import Protector
 from service.settings import Environment, get_settings
@@ -72,6 +77,16 @@ async def _run(*, people: int, host: str, port: int) -> None:
                     key=settings.blind_index_key,
                 )
         drill = await run_drill(maker, index, actor=CLI)
+        sitrep_at = (
+            await write_sitrep(
+                maker,
+                crisis_id=drill.crisis_id,
+                directory=beside_database(settings.database_url),
+                threshold=settings.suppress_below,
+            )
+            if drill.crisis_id
+            else None
+        )
     finally:
         await engine.dispose()
     console.rule("[bold]Lifeline demo")
@@ -84,8 +99,40 @@ async def _run(*, people: int, host: str, port: int) -> None:
     for title, result in results:
         _print_exposure(title, result)
     _print_drill(drill)
+    if sitrep_at is not None:
+        console.print(
+            f"the drill's situation report (PDF, EXERCISE on every page): {sitrep_at}",
+            soft_wrap=True,
+        )
     _print_people(signing_in, env=settings.env, host=host, port=port)
     _print_tokens(tokens, host=host, port=port)
+
+
+def beside_database(database_url: str) -> Path:
+    """The folder of the embedded database's file (the working directory for a server)."""
+    prefix = "sqlite+aiosqlite:///"
+    if database_url.startswith(prefix) and database_url != prefix + ":memory:":
+        return Path(database_url.removeprefix(prefix)).parent
+    return Path.cwd()
+
+
+async def write_sitrep(
+    maker: async_sessionmaker[AsyncSession], *, crisis_id: str, directory: Path, threshold: int
+) -> Path:
+    """The crisis's situation report of today as the command line sees it, written as a PDF in
+    ``directory``: where it is."""
+    today = utcnow().date()
+    async with session_scope(maker) as session:
+        crisis = await get_crisis(session, crisis_id)
+        report = await sitrep.gather(
+            session, actor=CLI, crisis=crisis, day=today, threshold=threshold
+        )
+    pdf = await asyncio.to_thread(
+        sitrep.render_pdf, report, created_at=utcnow().replace(microsecond=0)
+    )
+    where = directory / f"sitrep-{crisis_id}-{today.isoformat()}.pdf"
+    await asyncio.to_thread(where.write_bytes, pdf)
+    return where
 
 
 def _print_people(
