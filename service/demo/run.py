@@ -77,14 +77,15 @@ async def _run(*, people: int, host: str, port: int) -> None:
                     key=settings.blind_index_key,
                 )
         drill = await run_drill(maker, index, actor=CLI)
+        folder = beside_database(settings.database_url)
         sitrep_at = (
             await write_sitrep(
                 maker,
                 crisis_id=drill.crisis_id,
-                directory=beside_database(settings.database_url),
+                directory=folder,
                 threshold=settings.suppress_below,
             )
-            if drill.crisis_id
+            if drill.crisis_id and folder is not None
             else None
         )
     finally:
@@ -104,16 +105,22 @@ async def _run(*, people: int, host: str, port: int) -> None:
             f"the drill's situation report (PDF, EXERCISE on every page): {sitrep_at}",
             soft_wrap=True,
         )
+    elif drill.crisis_id:
+        console.print(
+            f"the drill's situation report: GET /api/v1/crises/{drill.crisis_id}/sitrep?format=pdf",
+            soft_wrap=True,
+        )
     _print_people(signing_in, env=settings.env, host=host, port=port)
     _print_tokens(tokens, host=host, port=port)
 
 
-def beside_database(database_url: str) -> Path:
-    """The folder of the embedded database's file (the working directory for a server)."""
+def beside_database(database_url: str) -> Path | None:
+    """The folder of the embedded database's file; None for a database server (or one in
+    memory), which has no folder to write beside."""
     prefix = "sqlite+aiosqlite:///"
     if database_url.startswith(prefix) and database_url != prefix + ":memory:":
         return Path(database_url.removeprefix(prefix)).parent
-    return Path.cwd()
+    return None
 
 
 async def write_sitrep(
