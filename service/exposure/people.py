@@ -154,4 +154,11 @@ def people_csv(found: People, filename: str, format: str = "csv") -> StreamingRe
     response headers."""
     download = workers_csv.response(found.items, filename, format)
     download.headers.update(found.counts.headers())
+    # The rows the file holds; fewer than listed when the list is longer than a download holds:
+    # said, never silently cut.
+    download.headers["Lifeline-Written"] = str(len(found.items))
+    if len(found.items) < found.counts.listed:
+        download.headers["Lifeline-Truncated"] = (
+            f"{CSV_LIMIT} rows at most in one download: narrow the zone or the nationalities"
+        )
     return download

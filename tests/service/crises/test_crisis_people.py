@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import bearer, unique
 from tests.service.exposure.test_nationals_in_own_country import ZONE, call, johor
@@ -124,3 +125,24 @@ async def test_every_read_of_a_crisis_list_is_audited_and_a_bad_request_refused(
         assert refused.status_code == 422, refused.text
     viewer = await client.get(f"/api/v1/crises/{crisis}/workers", headers=bearer(token["viewer"]))
     assert viewer.status_code == 403
+
+
+async def test_a_download_longer_than_a_file_holds_says_so(
+    johor: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.exposure import people
+
+    crisis = await declare(johor)
+    monkeypatch.setattr(people, "CSV_LIMIT", 3)
+    answer = await call(
+        johor, "idn", "GET", f"/api/v1/crises/{crisis}/workers", params={"format": "csv"}
+    )
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"), newline="")))
+    assert len(rows) == 3 and answer.headers["lifeline-written"] == "3"
+    assert answer.headers["lifeline-listed"] == "4"
+    assert "3 rows at most" in answer.headers["lifeline-truncated"]
+    monkeypatch.setattr(people, "CSV_LIMIT", 50_000)
+    whole = await call(
+        johor, "idn", "GET", f"/api/v1/crises/{crisis}/workers", params={"format": "csv"}
+    )
+    assert whole.headers["lifeline-written"] == "4" and "lifeline-truncated" not in whole.headers
