@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -30,3 +31,29 @@ def timed(fn: Callable[[], Any], runs: int = 3) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times), result
+
+
+#: The final table of a bench: each figure with its target, and the counts that must be exact
+#: (a wrong one is a failure the bench exits with).
+@dataclass
+class Table:
+    rows: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def target(self, name: str, target: str, figure: str, met: bool) -> None:
+        self.rows.append((name, target, figure, met))
+
+    def correct(self, name: str, want: Any, got: Any) -> None:
+        self.rows.append((name, f"exactly {want:,}", f"{got:,}", want == got))
+        if want != got:
+            self.failures.append(f"{name}: {got:,}, not {want:,}")
+
+    def print(self) -> None:
+        width = [max(len(r[i]) for r in self.rows) for i in range(3)]
+        print(f"\n| {'figure':<{width[0]}} | {'target':<{width[1]}} | {'measured':<{width[2]}} | |")
+        print(f"|{'-' * (width[0] + 2)}|{'-' * (width[1] + 2)}|{'-' * (width[2] + 2)}|---|")
+        for name, target, figure, met in self.rows:
+            print(
+                f"| {name:<{width[0]}} | {target:<{width[1]}} | {figure:<{width[2]}} | "
+                f"{'met' if met else 'MISSED'} |"
+            )

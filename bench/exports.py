@@ -35,7 +35,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import wait_until_ready  # noqa: E402
+from bench.common import Table, wait_until_ready  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_exports"
@@ -325,30 +324,6 @@ def timings(client: httpx.Client, path: str, runs: int) -> tuple[list[float], ht
             raise SystemExit(f"GET {path}: {response.status_code} {response.text[:500]}")
     assert response is not None
     return times, response
-
-
-@dataclass
-class Table:
-    rows: list[tuple[str, str, str, bool]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    def target(self, name: str, target: str, figure: str, met: bool) -> None:
-        self.rows.append((name, target, figure, met))
-
-    def correct(self, name: str, want: int, got: int) -> None:
-        self.rows.append((name, f"exactly {want:,}", f"{got:,}", want == got))
-        if want != got:
-            self.failures.append(f"{name}: {got:,}, not {want:,}")
-
-    def print(self) -> None:
-        width = [max(len(r[i]) for r in self.rows) for i in range(3)]
-        print(f"\n| {'figure':<{width[0]}} | {'target':<{width[1]}} | {'measured':<{width[2]}} | |")
-        print(f"|{'-' * (width[0] + 2)}|{'-' * (width[1] + 2)}|{'-' * (width[2] + 2)}|---|")
-        for name, target, figure, met in self.rows:
-            print(
-                f"| {name:<{width[0]}} | {target:<{width[1]}} | {figure:<{width[2]}} | "
-                f"{'met' if met else 'MISSED'} |"
-            )
 
 
 def csv_export(client: httpx.Client, pid: int, want: int, table: Table) -> None:

@@ -59,8 +59,8 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import wait_until_ready  # noqa: E402
-from bench.repatriation import Cpu, Run, Table  # noqa: E402
+from bench.common import Table, wait_until_ready  # noqa: E402
+from bench.repatriation import Cpu, Run  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_family_links"
@@ -360,6 +360,9 @@ async def seed(args: argparse.Namespace) -> Seeded:
                     {
                         "id": listing_id,
                         "worker_id": worker.id,
+                        "record_id": None,
+                        "name_sealed": None,
+                        "home_town_sealed": None,
                         "crisis_id": None,
                         "state": "listed",
                         "message_sealed": protector.sealer.seal(

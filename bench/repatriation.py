@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import wait_until_ready  # noqa: E402
+from bench.common import Table, wait_until_ready  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_repatriation"
@@ -182,37 +182,36 @@ async def seed_cases_sql(crisis_id: str, worker_ids: list[str]) -> list[str]:
     from service.db import make_engine, make_sessionmaker, new_id, utcnow
     from service.registry.models import Worker
     from service.repatriation.models import CaseEvent, CaseKind, RepatriationCase
-    from service.repatriation.service import PRIORITY, decide
+    from service.repatriation.service import decide, default_rules, priority_of
 
     engine = make_engine(URL)
     maker = make_sessionmaker(engine)
     async with maker() as session:
         crisis = await session.get(Crisis, crisis_id)
         assert crisis is not None
-        state, rule = decide(crisis, CaseKind.REPATRIATION)
-        rows = (
-            await (await session.connection()).execute(
-                select(Worker.id, Worker.nationality, Worker.vulnerabilities).where(
-                    col(Worker.id).in_(worker_ids)
-                )
-            )
-        ).all()
-        of = {r[0]: r for r in rows}
+        # The crisis has no rules of its own: the deployment's defaults decide, as they do in
+        # the API.
+        rules = default_rules({})
+        of = {
+            w.id: w
+            for w in (await session.exec(select(Worker).where(col(Worker.id).in_(worker_ids))))
+        }
         now = utcnow()
         cases, events = [], []
         for worker_id in worker_ids:
-            _, nationality, vulnerabilities = of[worker_id]
+            worker = of[worker_id]
+            state, rule = decide(rules, crisis, CaseKind.REPATRIATION, worker)
             case_id = new_id()
             cases.append(
                 {
                     "id": case_id,
                     "crisis_id": crisis_id,
                     "worker_id": worker_id,
-                    "nationality": nationality,
+                    "nationality": worker.nationality,
                     "kind": CaseKind.REPATRIATION.value,
                     "state": state.value,
                     "rule": rule,
-                    "priority": len(PRIORITY.intersection(vulnerabilities or ())),
+                    "priority": priority_of(worker, rules),
                     "consent": "given",
                     "consent_at": now,
                     "consent_by": SLUG,
@@ -221,6 +220,10 @@ async def seed_cases_sql(crisis_id: str, worker_ids: list[str]) -> list[str]:
                     "needs": [],
                     "note_sealed": None,
                     "movement_id": None,
+                    "source": "officer",
+                    "reply_id": None,
+                    "tell_family": False,
+                    "family_phone_sealed": None,
                     "exercise": crisis.exercise,
                     "opened_by": SLUG,
                     "version": 2,
@@ -491,30 +494,6 @@ async def movement(crisis_id: str, title: str, capacities: list[int]) -> str:
 
 
 # --- the figures ---------------------------------------------------------------------------
-
-
-@dataclass
-class Table:
-    rows: list[tuple[str, str, str, bool]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    def target(self, name: str, target: str, figure: str, met: bool) -> None:
-        self.rows.append((name, target, figure, met))
-
-    def correct(self, name: str, want: Any, got: Any) -> None:
-        self.rows.append((name, f"exactly {want:,}", f"{got:,}", want == got))
-        if want != got:
-            self.failures.append(f"{name}: {got:,}, not {want:,}")
-
-    def print(self) -> None:
-        width = [max(len(r[i]) for r in self.rows) for i in range(3)]
-        print(f"\n| {'figure':<{width[0]}} | {'target':<{width[1]}} | {'measured':<{width[2]}} | |")
-        print(f"|{'-' * (width[0] + 2)}|{'-' * (width[1] + 2)}|{'-' * (width[2] + 2)}|---|")
-        for name, target, figure, met in self.rows:
-            print(
-                f"| {name:<{width[0]}} | {target:<{width[1]}} | {figure:<{width[2]}} | "
-                f"{'met' if met else 'MISSED'} |"
-            )
 
 
 async def contention(args: argparse.Namespace, seeded: Seeded, table: Table) -> None:
