@@ -115,7 +115,7 @@ class Sealer:
             blob = base64.b64decode(b64)
         except (ValueError, binascii.Error) as exc:
             raise SealBroken(f"{field} of {record_id} is not a sealed value") from exc
-        aead = next((a for kid, a in self.keys if kid == key_id), None)
+        aead = self.keys[0][1] if key_id == self.keys[0][0] else self._older(key_id)
         if version != VERSION or aead is None:
             raise SealBroken(f"{field} of {record_id} was sealed under unknown key {key_id!r}")
         try:
@@ -125,6 +125,9 @@ class Sealer:
         except InvalidTag as exc:
             raise SealBroken(f"{field} of {record_id} failed its integrity check") from exc
         return clear.decode()
+
+    def _older(self, key_id: str) -> AESGCM | None:
+        return next((a for kid, a in self.keys if kid == key_id), None)
 
     def needs_reseal(self, token: str | None) -> bool:
         """True when ``token`` was sealed under a key other than the primary one."""

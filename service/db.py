@@ -11,8 +11,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, Table, event, insert
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    event,
+    insert,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -54,7 +65,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        zone = value.tzinfo
+        if zone is UTC:  # what the PostgreSQL driver gives: nothing to convert
+            return value
+        if zone is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
@@ -209,6 +223,15 @@ async def insert_rows(
         return
     for start in range(0, len(rows), 5000):
         await connection.execute(insert(table), list(rows[start : start + 5000]))
+
+
+def among(column: ColumnElement[int], values: Sequence[int], dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the integers ``values``: one array parameter on PostgreSQL (``=
+    ANY``: thousands of keys without thousands of bind parameters to render and send), an
+    ``IN`` list elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(BigInteger)))
+    return column.in_(list(values))
 
 
 def is_unique_violation(exc: BaseException) -> bool:

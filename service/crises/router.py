@@ -348,7 +348,6 @@ async def crisis_workers(
     list is audited with the ids it returned, the crisis and its zone version."""
     rate_limit(request, actor)
     download = tables.asked(format, accept)
-    every_row = download is not None
     asked = PeopleAsked(
         actor=actor,
         index=index,
@@ -359,7 +358,8 @@ async def crisis_workers(
         own_country=nationals_in_own_country,
         limit=limit,
         cursor=cursor,
-        every_row=every_row,
+        download=download,
+        sessions=request.app.state.sessionmaker,
     )
     found = await people_of_crisis(session, asked, crisis_id=id)
     if download is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from enum import Enum
 
@@ -52,8 +52,17 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and _formula_after_quotes(cell) else cell
 
 
+#: What a text cell may start with for ``neutralise`` to change it: a formula's first
+#: character, or quotes in front of one.
+_MAYBE_FORMULA = frozenset((*FORMULA_START, "'"))
+
+
 def cell(value: object) -> str | int | float:
     """One value as a CSV cell: numbers stay numbers, everything else is neutralised text."""
+    kind = type(value)
+    if kind is str:  # the usual cell, first: a download writes millions of them
+        text: str = value  # type: ignore[assignment]
+        return neutralise(text) if text[:1] in _MAYBE_FORMULA else text
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -94,6 +103,34 @@ def response(
     """A CSV download, streamed as it is written, after a byte order mark."""
     return StreamingResponse(
         _with_bom(chunks(header, rows)),
+        media_type=MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def _batched(
+    header: Sequence[str], batches: AsyncIterator[Sequence[Sequence[object]]]
+) -> AsyncIterator[str]:
+    yield BOM
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([cell(h) for h in header])
+    async for batch in batches:
+        writer.writerows([cell(v) for v in row] for row in batch)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    if out.tell():
+        yield out.getvalue()
+
+
+def stream(
+    header: Sequence[str], batches: AsyncIterator[Sequence[Sequence[object]]], filename: str
+) -> StreamingResponse:
+    """A CSV download whose rows come a batch at a time (read while the file is sent): one
+    chunk of text a batch, after a byte order mark."""
+    return StreamingResponse(
+        _batched(header, batches),
         media_type=MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -14,7 +14,7 @@ cells like any other, and a hashtag starts with ``#``, which no spreadsheet read
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -50,7 +50,7 @@ WELFARE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def _rows(
-    columns: Sequence[tuple[str, str]], lines: Iterator[dict[str, Any]]
+    columns: Sequence[tuple[str, str]], lines: Iterable[dict[str, Any]]
 ) -> Iterator[list[Any]]:
     yield [tag for _, tag in columns]
     for line in lines:
@@ -95,7 +95,7 @@ def welfare_lines(counts: Mapping[str, Any], names: Mapping[str, str]) -> Iterat
 
 
 def response(
-    columns: Sequence[tuple[str, str]], lines: Iterator[dict[str, Any]], filename: str
+    columns: Sequence[tuple[str, str]], lines: Iterable[dict[str, Any]], filename: str
 ) -> StreamingResponse:
     """An HXL-tagged CSV download: the header, the hashtag row, the rows."""
     return csv.response([name for name, _ in columns], _rows(columns, lines), filename)

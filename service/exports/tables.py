@@ -1,12 +1,18 @@
-"""A list's table download in the format asked: CSV or XLSX, through the shared writers."""
+"""A list's table download in the format asked: CSV or XLSX, through the shared writers.
+
+``download`` is how a route answers one: audited with its scope and row count, and saying in
+its headers how many rows it holds and whether the list was longer than a download holds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi.responses import StreamingResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.audit.service import record
+from service.auth.principal import Principal
 from service.exports import csv, xlsx
 
 #: The values of a list's ``format`` that ask for a table download.
@@ -26,6 +32,58 @@ def response(
     if format == "xlsx":
         return xlsx.response(header, rows, xlsx.filename_for(filename))
     return csv.response(header, rows, filename)
+
+
+def download(
+    session: AsyncSession,
+    actor: Principal,
+    format: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    filename: str,
+    *,
+    what: str,
+    scope: Mapping[str, object] | None = None,
+    subject: tuple[str, str] | None = None,
+    cap: int | None = None,
+    more: bool = False,
+) -> StreamingResponse:
+    """A list as a download (``response``), audited (``{what}.exported``: the format, the row
+    count, the filters that scoped it, never a row's content) in the request's unit of work.
+    ``Lifeline-Written`` says how many rows it holds; ``Lifeline-Truncated`` that the list
+    had ``more`` than the ``cap`` a download holds."""
+    record(
+        session,
+        actor=actor,
+        action=f"{what}.exported",
+        subject_type=subject[0] if subject else None,
+        subject_id=subject[1] if subject else None,
+        detail={
+            "format": format,
+            "rows": len(rows),
+            "scope": {k: v for k, v in (scope or {}).items() if v is not None},
+        },
+    )
+    answer = response(format, header, rows, filename)
+    answer.headers["Lifeline-Written"] = str(len(rows))
+    if more:
+        answer.headers["Lifeline-Truncated"] = (
+            f"{cap} rows at most in one download: narrow the list with its filters"
+        )
+    return answer
+
+
+def stream(
+    format: str,
+    header: Sequence[str],
+    batches: AsyncIterator[Sequence[Sequence[object]]],
+    filename: str,
+) -> StreamingResponse:
+    """The table as ``format``, its rows coming a batch at a time while it is written (a
+    download read from the database as it is sent): memory holds one batch."""
+    if format == "xlsx":
+        return xlsx.stream(header, batches, xlsx.filename_for(filename))
+    return csv.stream(header, batches, filename)
 
 
 def asked(format: str | None, accept: str | None) -> str | None:

@@ -3,7 +3,7 @@ export can be imported again (``service.registry.bulk``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -53,3 +53,33 @@ def response(
     """The workers as a CSV download (or XLSX: ``format``)."""
     header, rows = table(workers)
     return tables.response(format, header, rows, filename)
+
+
+def header_for(fields: frozenset[str]) -> list[str]:
+    """The columns of a download whose workers show at most ``fields`` (``present`` with them,
+    then ``flatten``), and ``unreadable``: the fields of a row that could not be opened."""
+    keys = {"id", "nationality", "version", "unreadable", *fields}
+    if "admin1" in fields:
+        keys.add("admin1_name")
+    if "location" in fields:
+        keys |= {"lat", "lon"}
+    if "consent" in fields:
+        keys |= {"share_with_embassy", "share_with_humanitarian"}
+    return [c for c in COLUMNS if c in keys]
+
+
+def stream(
+    batches: AsyncIterator[list[dict[str, Any]]],
+    fields: frozenset[str],
+    filename: str,
+    format: str = "csv",
+) -> StreamingResponse:
+    """Presented workers, a batch at a time, as a download written while they are read: the
+    header from the most the caller could be shown (``header_for``)."""
+    header = header_for(fields)
+
+    async def rows() -> AsyncIterator[list[list[Any]]]:
+        async for batch in batches:
+            yield [[flat.get(c) for c in header] for flat in map(flatten, batch)]
+
+    return tables.stream(format, header, rows(), filename)

@@ -13,14 +13,16 @@ anyway. So a neutralised ``'\r=1+1`` is ``'\n=1+1`` in the workbook, still text.
 The workbook is written by openpyxl in write-only mode, row by row, into a spooled temporary
 file (memory up to ``SPOOL_BYTES``, then disk) in a worker thread, and streamed from there: the
 event loop is never blocked and memory does not grow with the export.
+``stream`` does the same for rows that come a batch at a time (a download read from the
+database while it is written): each batch is appended in a worker thread as it comes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import IO
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from typing import IO, Any
 
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
@@ -49,8 +51,8 @@ def value(raw: object) -> str | int | float | None:
     return out
 
 
-def write(header: Sequence[str], rows: Iterable[Sequence[object]], out: IO[bytes]) -> None:
-    """The workbook of a header (in bold) and rows, written into ``out``."""
+def _begin(header: Sequence[str]) -> tuple[Workbook, Any]:
+    """A write-only workbook and its sheet, the header (in bold) written."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(SHEET_TITLE)
     bold = Font(bold=True)
@@ -60,8 +62,18 @@ def write(header: Sequence[str], rows: Iterable[Sequence[object]], out: IO[bytes
         head.font = bold
         heads.append(head)
     sheet.append(heads)
+    return book, sheet
+
+
+def _append(sheet: Any, rows: Iterable[Sequence[object]]) -> None:
     for row in rows:
         sheet.append([value(v) for v in row])
+
+
+def write(header: Sequence[str], rows: Iterable[Sequence[object]], out: IO[bytes]) -> None:
+    """The workbook of a header (in bold) and rows, written into ``out``."""
+    book, sheet = _begin(header)
+    _append(sheet, rows)
     book.save(out)
 
 
@@ -79,11 +91,48 @@ def _build(header: Sequence[str], rows: Iterable[Sequence[object]]) -> IO[bytes]
 async def chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> AsyncIterator[bytes]:
     """The workbook's bytes, built in a worker thread, in chunks of ``CHUNK_BYTES``."""
     spool = await asyncio.to_thread(_build, header, rows)
+    async for chunk in _spooled(spool):
+        yield chunk
+
+
+async def _spooled(spool: IO[bytes]) -> AsyncIterator[bytes]:
     try:
         while chunk := await asyncio.to_thread(spool.read, CHUNK_BYTES):
             yield chunk
     finally:
         spool.close()
+
+
+async def batched_chunks(
+    header: Sequence[str], batches: AsyncIterable[Sequence[Sequence[object]]]
+) -> AsyncIterator[bytes]:
+    """The workbook of rows that come a batch at a time: each batch appended in a worker thread
+    (openpyxl's write-only sheet keeps rows on disk, not in memory), then the saved file's bytes,
+    in chunks of ``CHUNK_BYTES``. A workbook is readable only once whole, so its first byte
+    leaves after the last row is read."""
+    book, sheet = await asyncio.to_thread(_begin, header)
+    async for batch in batches:
+        await asyncio.to_thread(_append, sheet, batch)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by _spooled)
+    try:
+        await asyncio.to_thread(book.save, spool)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    async for chunk in _spooled(spool):
+        yield chunk
+
+
+def stream(
+    header: Sequence[str], batches: AsyncIterable[Sequence[Sequence[object]]], filename: str
+) -> StreamingResponse:
+    """An XLSX download of rows that come a batch at a time (read while it is written)."""
+    return StreamingResponse(
+        batched_chunks(header, batches),
+        media_type=MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def filename_for(filename: str) -> str:

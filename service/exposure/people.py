@@ -3,36 +3,60 @@
 Need-to-know decides who is shown (``service.registry.access``); the list also says how many
 people match within the caller's scope and are not shown, and why, without naming them, so that
 its figures reconcile with the exposure counts. Every list is audited with the ids it returned.
+
+A download (CSV, XLSX: ``PeopleAsked.download``) is streamed: the request counts the people and
+audits the export with its scope and row count (``exposure.exported``); the rows are then read
+``_CHUNK`` at a time, as plain rows rather than ORM objects, in a session of their own while the
+file is written, each chunk audited with its ids (``exposure.list``) before it is sent. Memory
+holds one chunk, whatever the list's length (``bench/exports.py`` measures it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from fastapi.responses import StreamingResponse
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select as core_select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.audit.service import record
 from service.auth.principal import Principal
+from service.db import among
 from service.exports import workers as workers_csv
 from service.exposure.index import RegisterIndex
 from service.geowork import Budget
 from service.pagination import cursor_of, key_after
-from service.registry.access import visibility_clause, visible_fields
+from service.registry.access import list_fields, visibility_clause, visible_fields
 from service.registry.models import Worker
 from service.registry.protect import Protector
 from service.registry.schemas import PeoplePage, WorkerPublic
 from service.registry.service import present
 from service.registry.unseen import Explained, Unseen, scope_nationalities
 
-#: Rows of a CSV list at most (every row at once).
-CSV_LIMIT = 50_000
+#: Rows of a download at most (every row at once): below a worksheet's 1,048,576.
+CSV_LIMIT = 1_000_000
 #: Workers read from the database per query.
 _CHUNK = 5000
+#: The register's columns a download reads: those ``present`` and ``visible_fields`` use, and
+#: never the documentation status (no export holds it).
+_READ = [
+    Worker.__table__.c[name]  # type: ignore[attr-defined]
+    for name in (
+        "pk", "id", "nationality", "version", "erased_at", "sex", "sector", "languages",
+        "employer", "country", "admin1", "location_flag", "accompanying_family",
+        "vulnerabilities", "international_protection", "legal_basis", "source", "verified",
+        "stay_registered", "created_at", "updated_at", "registered_by", "lat", "lon",
+        "consent_embassy", "consent_humanitarian", "given_name_sealed", "family_name_sealed",
+        "birth_date_sealed", "document_number_sealed", "phone_sealed",
+    )
+]  # fmt: skip
 
 
 @dataclass
@@ -44,6 +68,12 @@ class People:
     next_cursor: str | None
     counts: Explained
     ids: list[str] = field(default_factory=list)
+    #: A download's rows, a chunk at a time, read as the file is written (``items`` is empty).
+    batches: AsyncIterator[list[dict[str, Any]]] | None = None
+    #: The rows the download holds (as counted when it began).
+    written: int = 0
+    #: The columns the download's rows may have: all the caller could be shown of anyone.
+    fields: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +90,10 @@ class PeopleAsked:
     own_country: str
     limit: int
     cursor: str | None
-    every_row: bool
+    #: ``csv`` or ``xlsx`` for every row at once (a download), None for a page of JSON.
+    download: str | None = None
+    #: The sessions a download reads its rows in, after the request's own has closed.
+    sessions: async_sessionmaker[AsyncSession] | None = None
 
 
 async def people_in(
@@ -71,10 +104,9 @@ async def people_in(
     audit_detail: dict[str, Any],
 ) -> People:
     """The workers strictly inside ``zone`` whose personal data the caller may read, oldest
-    registration first: a page of ``limit`` after ``cursor``, or (``every_row``, a CSV) up to
-    ``CSV_LIMIT`` at once; audited (``exposure.list``) with the ids returned."""
+    registration first: a page of ``limit`` after ``cursor``, or (``download``) up to
+    ``CSV_LIMIT`` streamed as ``batches``; audited (``exposure.list``) with the ids returned."""
     actor, budget, threshold, limit = asked.actor, asked.budget, asked.threshold, asked.limit
-    every_row = asked.every_row
     # Only the nationalities of the caller's scope: the queries below then read the people the
     # caller could be shown, not everyone in the zone (a consular officer's nationals are a
     # fraction of a city's register). The SQL conditions still decide who is counted and shown.
@@ -91,16 +123,17 @@ async def people_in(
         own_country=asked.own_country,
         deadline=budget.deadline,
     )
-    # Keyed as GET /workers is: by registration.
-    key = [col(Worker.pk)]
-    after = key_after(key, asked.cursor)
     counted = Unseen()
     for start in range(0, len(pks), _CHUNK):
         chunk = [int(p) for p in pks[start : start + _CHUNK]]
         await counted.add(session, actor, [col(Worker.pk).in_(chunk)])
+    counts = counted.explained(actor, threshold=threshold, where="in the zone")
+    if asked.download is not None:
+        return _download(session, asked, pks, counts, audit_detail)
+    # Keyed as GET /workers is: by registration.
+    after = key_after([col(Worker.pk)], asked.cursor)
     if after is not None:
         pks = pks[pks > after[0]]
-    want = CSV_LIMIT if every_row else limit + 1
     rows: list[Worker] = []
     for start in range(0, len(pks), _CHUNK):
         chunk = [int(p) for p in pks[start : start + _CHUNK]]
@@ -110,13 +143,13 @@ async def people_in(
                 .where(col(Worker.pk).in_(chunk))
                 .where(visibility_clause(actor))
                 .order_by(col(Worker.pk))
+                .limit(limit + 1 - len(rows))
             )
         ).all()
         rows.extend(found)
-        if len(rows) >= want:
+        if len(rows) > limit:
             break
-    rows = rows[:want]
-    shown = rows if every_row else rows[:limit]
+    shown = rows[:limit]
     items = []
     for worker in shown:
         fields = visible_fields(actor, worker)
@@ -128,16 +161,123 @@ async def people_in(
         actor=actor,
         action="exposure.list",
         subject_type="worker",
-        detail={**audit_detail, "format": "csv" if every_row else "json", "ids": ids},
+        detail={**audit_detail, "format": "json", "ids": ids},
     )
     return People(
         items=items,
-        next_cursor=(
-            cursor_of([shown[-1].pk]) if not every_row and len(rows) > limit and shown else None
-        ),
-        counts=counted.explained(actor, threshold=threshold, where="in the zone"),
+        next_cursor=cursor_of([shown[-1].pk]) if len(rows) > limit and shown else None,
+        counts=counts,
         ids=ids,
     )
+
+
+def _download(
+    session: AsyncSession,
+    asked: PeopleAsked,
+    pks: np.ndarray[Any, Any],
+    counts: Explained,
+    audit_detail: dict[str, Any],
+) -> People:
+    """A download's answer: the export audited now, in the request's unit of work, with its
+    scope and row count; its rows read and audited chunk by chunk as they are sent."""
+    if asked.sessions is None:
+        raise ValueError("a download reads its rows in sessions of its own: pass `sessions`")
+    written = min(counts.listed, CSV_LIMIT)
+    scope = {
+        "nationalities": list(asked.nationalities) if asked.nationalities else None,
+        "nationals_in_own_country": asked.own_country,
+    }
+    record(
+        session,
+        actor=asked.actor,
+        action="exposure.exported",
+        subject_type="worker",
+        detail={
+            **audit_detail,
+            "format": asked.download,
+            "rows": written,
+            "matching": counts.matching,
+            "scope": scope,
+        },
+    )
+    return People(
+        items=[],
+        next_cursor=None,
+        counts=counts,
+        batches=_batches(asked, pks, {**audit_detail, "format": asked.download}),
+        written=written,
+        fields=list_fields(asked.actor),
+    )
+
+
+async def _batches(
+    asked: PeopleAsked, pks: np.ndarray[Any, Any], audit_detail: dict[str, Any]
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The download's workers, ``_CHUNK`` at a time, as the caller may see them: each chunk read
+    as plain rows and audited (``exposure.list``, with its ids and its part's number) before it
+    is handed on, so the log holds what left even when the client stops reading. The next chunk
+    is asked for before this one is presented, so the database works while the service does."""
+    assert asked.sessions is not None
+    actor, protect = asked.actor, asked.protect
+    pk, visible = Worker.__table__.c.pk, visibility_clause(actor)  # type: ignore[attr-defined]
+    starts = iter(range(0, len(pks), _CHUNK))
+
+    async with asked.sessions() as session:
+        dialect = (await session.connection()).dialect.name
+
+        async def read(start: int | None) -> Sequence[Any]:
+            if start is None:
+                return []
+            chunk = pks[start : start + _CHUNK].tolist()
+            query = core_select(*_READ).where(among(pk, chunk, dialect), visible).order_by(pk)
+            return (await (await session.connection()).execute(query)).all()
+
+        left, part = CSV_LIMIT, 0
+        rows = await read(next(starts, None))
+        more = True
+        while more:
+            following = next(starts, None)
+            more = following is not None
+            rows = rows[:left]
+            if rows:
+                part += 1
+                left -= len(rows)
+                record(
+                    session,
+                    actor=actor,
+                    action="exposure.list",
+                    subject_type="worker",
+                    detail={**audit_detail, "part": part, "ids": [r.id for r in rows]},
+                )
+                # Committed before the chunk leaves: the log holds it whatever follows.
+                await session.commit()
+            ahead = asyncio.ensure_future(read(following if left > 0 else None))
+            try:
+                await asyncio.sleep(0)  # the next query leaves before this chunk is presented
+                batch = _present_all(actor, rows, protect)
+                following_rows = await ahead
+            except BaseException:
+                ahead.cancel()
+                raise
+            if rows:
+                yield batch
+            if left <= 0:
+                break
+            rows = following_rows
+
+
+def _present_all(actor: Principal, rows: Sequence[Any], protect: Protector) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        # A row has the record's attributes; the documentation status is not read.
+        fields = visible_fields(actor, row)
+        assert fields is not None
+        out.append(present(row, fields - _NEVER, protect))
+    return out
+
+
+#: Fields no download carries, whoever asks.
+_NEVER = frozenset({"documentation_status"})
 
 
 def people_page(found: People) -> PeoplePage:
@@ -150,14 +290,16 @@ def people_page(found: People) -> PeoplePage:
 
 
 def people_csv(found: People, filename: str, format: str = "csv") -> StreamingResponse:
-    """A list's CSV download (the workers CSV; XLSX for ``format="xlsx"``), its counts in the
-    response headers."""
-    download = workers_csv.response(found.items, filename, format)
+    """A list's download (the workers CSV; XLSX for ``format="xlsx"``), streamed, its counts
+    in the response headers."""
+    if found.batches is None:
+        raise ValueError("a list read as a page of JSON has no download: ask with `download`")
+    download = workers_csv.stream(found.batches, found.fields, filename, format)
     download.headers.update(found.counts.headers())
     # The rows the file holds; fewer than listed when the list is longer than a download holds:
     # said, never silently cut.
-    download.headers["Lifeline-Written"] = str(len(found.items))
-    if len(found.items) < found.counts.listed:
+    download.headers["Lifeline-Written"] = str(found.written)
+    if found.written < found.counts.listed:
         download.headers["Lifeline-Truncated"] = (
             f"{CSV_LIMIT} rows at most in one download: narrow the zone or the nationalities"
         )

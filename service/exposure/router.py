@@ -79,7 +79,8 @@ async def workers_in_zone(
         own_country=query.nationals_in_own_country,
         limit=limit,
         cursor=cursor,
-        every_row=format in tables.FORMATS,
+        download=format if format in tables.FORMATS else None,
+        sessions=request.app.state.sessionmaker,
     )
     found = await people_in(session, asked, zone=zone.geometry, audit_detail={})
     if format in tables.FORMATS:

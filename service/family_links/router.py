@@ -342,6 +342,10 @@ async def file_request(
     return await present_request(session, actor, request, seen, protect)
 
 
+#: The most requests one download holds.
+CSV_LIMIT = 10_000
+
+
 @router.get(
     "/tracing-requests",
     response_model=Page[TracingPublic],
@@ -359,7 +363,7 @@ async def list_requests(
 ) -> Any:
     """The tracing officer's queue: the requests of your side of the border (sought in your
     country, or filed from it), the most recently changed first. format=csv or xlsx for the
-    tracing officers, without the enquirer's contact."""
+    tracing officers, without the enquirer's contact: up to 10,000 from the cursor."""
     rate_limit(request, actor)
     query = select(TracingRequest)
     if actor.role.value != "admin":
@@ -374,7 +378,7 @@ async def list_requests(
         session,
         query,
         key=[col(TracingRequest.updated_at), col(TracingRequest.id)],
-        limit=limit,
+        limit=CSV_LIMIT if format in tables.FORMATS else limit,
         cursor=cursor,
         descending=True,
     )
@@ -387,11 +391,17 @@ async def list_requests(
         columns = ("id", "side", "state", "host_country", "origin_country", "sought_given_name",
                    "sought_family_name", "sought_birth_year", "sought_nationality", "separation",
                    "enquirer_relationship", "language", "created_at", "updated_at")  # fmt: skip
-        return tables.response(
+        return tables.download(
+            session,
+            actor,
             format,
             columns,
-            ([getattr(i, c) for c in columns] for i in items),
+            [[getattr(i, c) for c in columns] for i in items],
             "tracing-requests.csv",
+            what="tracing_requests",
+            scope={"state": state.value if state else None},
+            cap=CSV_LIMIT,
+            more=page.next_cursor is not None,
         )
     return Page[TracingPublic](items=items, next_cursor=page.next_cursor)
 

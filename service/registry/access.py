@@ -78,6 +78,18 @@ def visible_fields(principal: Principal, worker: Worker) -> frozenset[str] | Non
     return None
 
 
+def list_fields(principal: Principal) -> frozenset[str]:
+    """The most a list may show ``principal`` of anyone (``visible_fields`` decides for each
+    worker, and gives no more): the columns of their downloads."""
+    if is_outsider(principal):
+        return frozenset()
+    if principal.role is Role.SOCIETY_RESPONDER:
+        return HUMANITARIAN_FIELDS
+    if principal.role in {Role.ADMIN, Role.CONSULAR_OFFICER, Role.COORDINATOR}:
+        return ALL_FIELDS
+    return frozenset()
+
+
 def visibility_clause(principal: Principal) -> ColumnElement[bool]:
     """The same rule as ``visible_fields``, as a SQL condition for lists."""
     alive = col(Worker.erased_at).is_(None)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
@@ -72,11 +73,22 @@ router = APIRouter(tags=["repatriation"])
 
 
 def _csv(
-    columns: Sequence[str], rows: Iterable[Mapping[str, Any]], filename: str, format: str
+    session: AsyncSession,
+    actor: Principal,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    filename: str,
+    format: str,
+    *,
+    what: str,
+    subject: tuple[str, str],
 ) -> Response:
     """Rows of dictionaries as a CSV (or XLSX) download, through the shared formula-safe
-    writers."""
-    return tables.response(format, columns, ([r[c] for c in columns] for r in rows), filename)
+    writers, audited with its row count."""
+    lines = [[r[c] for c in columns] for r in rows]
+    return tables.download(
+        session, actor, format, columns, lines, filename, what=what, subject=subject
+    )
 
 
 def present(case: RepatriationCase, protect: Protector) -> CasePublic:
@@ -535,7 +547,16 @@ async def manifest(
     rate_limit(request, actor)
     rows = await service.manifest(session, actor=actor, movement=movement, protector=protect)
     if format in tables.FORMATS:
-        return _csv(service.MANIFEST_COLUMNS, rows, f"movement-{movement.id}-manifest.csv", format)
+        return _csv(
+            session,
+            actor,
+            service.MANIFEST_COLUMNS,
+            rows,
+            f"movement-{movement.id}-manifest.csv",
+            format,
+            what="movement.manifest",
+            subject=("movement", movement.id),
+        )
     if format == "pdf":
         legs = await service.legs_of(session, movement.id)
         generated_at = utcnow().replace(microsecond=0)
@@ -657,11 +678,15 @@ async def list_entries(
     if format in tables.FORMATS:
         ledger = await fund_ledger.entries(session, fund.id)
         columns = tuple(EntryPublic.model_fields)
-        return tables.response(
+        return tables.download(
+            session,
+            actor,
             format,
             columns,
-            ([getattr(e, c) for c in columns] for e in ledger),
+            [[getattr(e, c) for c in columns] for e in ledger],
             f"fund-{fund.id}-ledger.csv",
+            what="fund.entries",
+            subject=("fund", fund.id),
         )
     page = await paginate(
         session,
@@ -714,10 +739,14 @@ async def crisis_report(
     report = await reports.crisis_report(session, actor=actor, crisis=crisis)
     if format in tables.FORMATS:
         return _csv(
+            session,
+            actor,
             ("nationality", "state", "cases", "people"),
             report["by_nationality"],
             f"crisis-{crisis.id}-repatriation.csv",
             format,
+            what="repatriation.report",
+            subject=("crisis", crisis.id),
         )
     return CrisisReport.model_validate(report)
 
@@ -738,10 +767,14 @@ async def movement_report(
     report = await reports.movement_report(session, movement)
     if format in tables.FORMATS:
         return _csv(
+            session,
+            actor,
             tuple(LegReport.model_fields),
             report["legs"],
             f"movement-{movement.id}-report.csv",
             format,
+            what="movement.report",
+            subject=("movement", movement.id),
         )
     return MovementReport.model_validate(report)
 
@@ -760,5 +793,14 @@ async def fund_debtors(
     rate_limit(request, actor)
     rows = await reports.debtors(session, fund)
     if format in tables.FORMATS:
-        return _csv(reports.DEBTOR_COLUMNS, rows, f"fund-{fund.id}-debtors.csv", format)
+        return _csv(
+            session,
+            actor,
+            reports.DEBTOR_COLUMNS,
+            rows,
+            f"fund-{fund.id}-debtors.csv",
+            format,
+            what="fund.debtors",
+            subject=("fund", fund.id),
+        )
     return [DebtorRow(**r) for r in rows]

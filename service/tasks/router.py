@@ -42,11 +42,22 @@ async def _page(
     items = await service.as_public(session, page.items)
     if format in tables.FORMATS:
         columns = [*TaskPublic.model_fields, *TaskPublic.model_computed_fields]
-        lines = (
+        lines = [
             [";".join(v) if isinstance(v, list) else v for v in map(item.model_dump().get, columns)]
             for item in items
+        ]
+        return tables.download(
+            session,
+            actor,
+            format,
+            columns,
+            lines,
+            filename,
+            what="tasks",
+            scope={k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in filters.items()},
+            cap=CSV_LIMIT,
+            more=page.next_cursor is not None,
         )
-        return tables.response(format, columns, lines, filename)
     return Page[TaskPublic](items=items, next_cursor=page.next_cursor)
 
 

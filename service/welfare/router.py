@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlmodel import col
 
+from service.audit.service import record
 from service.crises.service import get_crisis
 from service.deps import SessionDep, send_etag
 from service.exports import hxl, tables
@@ -70,8 +71,11 @@ async def list_welfare(
     )
     items = [service.present(s, w, protect) for s, w in page.items]
     if every_row:
-        rows = service.csv_rows(items)
-        return tables.response(format, service.CSV_COLUMNS, rows, f"crisis-{crisis.id}-welfare.csv")
+        shown = Page[WelfarePublic](items=items, next_cursor=page.next_cursor)
+        status_asked = status.value if status else None
+        return service.download(
+            session, actor, crisis.id, format, shown, cap=CSV_LIMIT, status=status_asked
+        )
     return Page[WelfarePublic](items=items, next_cursor=page.next_cursor)
 
 
@@ -104,11 +108,16 @@ async def welfare_counts(
     )
     if format == "hxl":
         names = admin1_names(counts.get("by_admin1", {}))
-        return hxl.response(
-            hxl.WELFARE_COLUMNS,
-            hxl.welfare_lines(counts, names),
-            f"crisis-{crisis.id}-welfare-counts.csv",
+        lines = list(hxl.welfare_lines(counts, names))
+        record(
+            session,
+            actor=actor,
+            action="welfare_counts.exported",
+            subject_type="crisis",
+            subject_id=crisis.id,
+            detail={"format": format, "rows": len(lines), "exact": counts.get("exact", False)},
         )
+        return hxl.response(hxl.WELFARE_COLUMNS, lines, f"crisis-{crisis.id}-welfare-counts.csv")
     return counts
 
 
@@ -321,13 +330,20 @@ async def check_recipients(
     format=csv exports them."""
     check = await welfare_checks.followed_check(session, actor, id, check_id)
     rate_limit(request, actor)
-    rows = await welfare_checks.recipients(session, actor=actor, check=check, limit=CSV_LIMIT)
+    rows = await welfare_checks.recipients(session, actor=actor, check=check, limit=CSV_LIMIT + 1)
+    more, rows = len(rows) > CSV_LIMIT, rows[:CSV_LIMIT]
     if format in tables.FORMATS:
         columns = welfare_checks.RECIPIENT_COLUMNS
-        return tables.response(
+        return tables.download(
+            session,
+            actor,
             format,
             columns,
-            ([row[c] for c in columns] for row in rows),
+            [[row[c] for c in columns] for row in rows],
             f"welfare-check-{check.id}-recipients.csv",
+            what="welfare_check.recipients",
+            subject=("welfare_check", check.id),
+            cap=CSV_LIMIT,
+            more=more,
         )
     return [CheckRecipient(**row) for row in rows]

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -26,6 +27,7 @@ from service.crises.models import Crisis
 from service.crises.service import event as crisis_event
 from service.db import insert_rows, new_id, utcnow
 from service.errors import Forbidden
+from service.exports import tables
 from service.exposure.service import sees_exactly
 from service.lookups import not_found
 from service.pagination import Page, paginate
@@ -210,6 +212,33 @@ def present(status: WelfareStatus, worker: Worker, protector: Protector) -> Welf
 def csv_rows(items: Sequence[WelfarePublic]) -> Iterator[list[Any]]:
     """The rows of an export (``CSV_COLUMNS``), for ``service.exports.csv``."""
     return ([getattr(item, c) for c in CSV_COLUMNS] for item in items)
+
+
+def download(
+    session: AsyncSession,
+    actor: Principal,
+    crisis_id: str,
+    format: str,
+    page: Page[WelfarePublic],
+    *,
+    cap: int,
+    status: str | None = None,
+) -> StreamingResponse:
+    """The statuses of a crisis as a download (CSV or XLSX, without notes), audited; ``page``
+    read with ``cap`` as its limit (``next_cursor``: the list was longer)."""
+    return tables.download(
+        session,
+        actor,
+        format,
+        CSV_COLUMNS,
+        list(csv_rows(page.items)),
+        f"crisis-{crisis_id}-welfare.csv",
+        what="welfare",
+        scope={"status": status},
+        subject=("crisis", crisis_id),
+        cap=cap,
+        more=page.next_cursor is not None,
+    )
 
 
 def present_event(event: WelfareEvent, protector: Protector) -> WelfareEventPublic:

@@ -5,7 +5,7 @@ people and its CSV)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 import shapely
@@ -285,7 +285,7 @@ async def _people(
     crisis_id: str,
     *,
     cursor: str | None,
-    every_row: bool,
+    download: str | None,
 ) -> Any:
     rate_limit(request, actor)
     asked = PeopleAsked(
@@ -298,7 +298,8 @@ async def _people(
         own_country="exclude",
         limit=PEOPLE_PAGE,
         cursor=cursor,
-        every_row=every_row,
+        download=download,
+        sessions=request.app.state.sessionmaker,
     )
     return await people_of_crisis(session, asked, crisis_id=crisis_id)
 
@@ -318,9 +319,7 @@ async def crisis_people(
     (each page audited as the API's list is). ``q`` narrows the page shown to names that hold
     it."""
     crisis = await service.get_crisis(session, id)
-    found = await _people(
-        request, session, actor, index, protect, id, cursor=cursor, every_row=False
-    )
+    found = await _people(request, session, actor, index, protect, id, cursor=cursor, download=None)
     items = found.items
     if q:
         wanted = q.casefold()
@@ -342,18 +341,22 @@ async def crisis_people(
     )
 
 
-@router.get("/{id}/people.csv", name="console.crisis_people_csv")
+@router.get("/{id}/people.{extension}", name="console.crisis_people_csv")
 async def crisis_people_csv(
     id: str,
+    extension: Literal["csv", "xlsx"],
     request: Request,
     session: SessionDep,
     actor: Lister,
     index: IndexDep,
     protect: ProtectorDep,
 ) -> Response:
-    """Every row of the list at once, as ``GET /crises/{id}/workers?format=csv`` answers it."""
-    found = await _people(request, session, actor, index, protect, id, cursor=None, every_row=True)
-    return people_csv(found, f"crisis-{id}-workers.csv")
+    """Every row of the list at once, as ``GET /crises/{id}/workers?format=csv`` (or xlsx)
+    answers it."""
+    found = await _people(
+        request, session, actor, index, protect, id, cursor=None, download=extension
+    )
+    return people_csv(found, f"crisis-{id}-workers.csv", extension)
 
 
 section = Section(

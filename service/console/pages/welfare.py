@@ -3,7 +3,7 @@ what a check found, and their CSV export (no notes, no documentation status)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,16 +17,16 @@ from service.console.routing import console_router
 from service.crises.service import get_crisis
 from service.deps import SessionDep
 from service.errors import InvalidInput
-from service.exports import csv as welfare_csv
 from service.exposure.dependencies import IndexDep
 from service.flows import welfare_checks
 from service.flows.welfare import record_welfare
 from service.messaging.service import progress
+from service.pagination import Page
 from service.registry.dependencies import ProtectorDep, rate_limit
 from service.welfare import service
 from service.welfare.dependencies import Checker, Reader, Writer
 from service.welfare.models import WelfareChannel, WelfareCheck, WelfareOutcome
-from service.welfare.schemas import DRILL_NOTICE, OutcomeCreate, WelfareCheckCreate
+from service.welfare.schemas import DRILL_NOTICE, OutcomeCreate, WelfareCheckCreate, WelfarePublic
 
 router = console_router("/crises")
 
@@ -110,20 +110,25 @@ async def record(
     return RedirectResponse(f"/console/crises/{crisis.id}/welfare", status_code=303)
 
 
-@router.get("/{id}/welfare.csv", name="console.crisis_welfare_csv")
+@router.get("/{id}/welfare.{extension}", name="console.crisis_welfare_csv")
 async def welfare_export(
-    id: str, request: Request, session: SessionDep, actor: Reader, protect: ProtectorDep
+    id: str,
+    extension: Literal["csv", "xlsx"],
+    request: Request,
+    session: SessionDep,
+    actor: Reader,
+    protect: ProtectorDep,
 ) -> Response:
-    """Every status the caller may see, as ``GET /crises/{id}/welfare?format=csv`` answers."""
+    """Every status the caller may see, as ``GET /crises/{id}/welfare?format=csv`` (or xlsx)
+    answers."""
     crisis = await get_crisis(session, id)
     rate_limit(request, actor)
     page = await service.list_statuses(
         session, actor=actor, crisis_id=crisis.id, limit=CSV_LIMIT, cursor=None
     )
     items = [service.present(s, w, protect) for s, w in page.items]
-    return welfare_csv.response(
-        service.CSV_COLUMNS, service.csv_rows(items), f"crisis-{crisis.id}-welfare.csv"
-    )
+    shown = Page[WelfarePublic](items=items, next_cursor=page.next_cursor)
+    return service.download(session, actor, crisis.id, extension, shown, cap=CSV_LIMIT)
 
 
 def _check_form(

@@ -146,3 +146,38 @@ async def test_a_download_longer_than_a_file_holds_says_so(
         johor, "idn", "GET", f"/api/v1/crises/{crisis}/workers", params={"format": "csv"}
     )
     assert whole.headers["lifeline-written"] == "4" and "lifeline-truncated" not in whole.headers
+
+
+async def test_a_download_is_read_and_audited_a_chunk_at_a_time(
+    johor: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamed in chunks (two rows here): the rows in the order of the list's pages, the whole
+    export audited with its scope and row count, each chunk with its ids; the XLSX the same."""
+    import openpyxl
+
+    from service.exposure import people
+
+    crisis = await declare(johor)
+    monkeypatch.setattr(people, "_CHUNK", 2)
+    paged = (await workers(johor, "idn", crisis, limit=50)).json()["items"]
+    answer = await workers(johor, "idn", crisis, format="csv")
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"), newline="")))
+    assert [r["id"] for r in rows] == [w["id"] for w in paged] and len(rows) == 4
+    assert "documentation_status" not in rows[0] and rows[0]["given_name"]
+    book = openpyxl.load_workbook(
+        io.BytesIO((await workers(johor, "idn", crisis, format="xlsx")).content)
+    )
+    sheet = [[c.value for c in r] for r in book.worksheets[0].iter_rows()]
+    assert [r[0] for r in sheet[1:]] == [r["id"] for r in rows]
+    log = await call(johor, "admin", "GET", "/api/v1/audit", params={"action": "exposure.exported"})
+    exported = [e["detail"] for e in log.json()["items"] if e["detail"].get("crisis_id") == crisis]
+    assert sorted(e["format"] for e in exported) == ["csv", "xlsx"]
+    assert {e["rows"] for e in exported} == {4} and exported[0]["scope"]["nationalities"] is None
+    parts = await call(johor, "admin", "GET", "/api/v1/audit", params={"action": "exposure.list"})
+    csv_parts = [
+        e["detail"]
+        for e in parts.json()["items"]
+        if e["detail"].get("crisis_id") == crisis and e["detail"]["format"] == "csv"
+    ]
+    assert sorted(p["part"] for p in csv_parts) == [1, 2]
+    assert sorted(i for p in csv_parts for i in p["ids"]) == sorted(r["id"] for r in rows)

@@ -35,6 +35,10 @@ NUMERIC = {"lat", "lon", "accompanying_family", "version", "amount", "cases", "p
            "capacity", "booked_places", "booked", "boarded", "arrived", "not_boarded",
            "not_arrived", "workers", "claimed", "received", "owed", "sought_birth_year",
            "zone_version", "women", "men"}  # fmt: skip
+#: The documentation status of every worker the cases register: in no export, ever.
+DOCUMENTATION_STATUS = "status-sentinel-never-exported"
+#: In the family name of each of them: only for those who may read them.
+FAMILY_NAME = "Nosyfamily"
 # Lisbon: a negative longitude.
 LISBON = {"lat": 38.7223, "lon": -9.1393}
 
@@ -61,8 +65,10 @@ def assert_inert(rows: list[dict[str, str]]) -> None:
 async def workers_in_zone(
     client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
 ) -> tuple[list[dict[str, str]], str, set[str]]:
-    """Workers named with formulas, exported by the zone's CSV."""
+    """Workers named with formulas, exported by the zone's CSV: registered by their embassy,
+    which records their documentation status (no export holds it)."""
     token = await make_token(Role.ADMIN)
+    embassy = await make_token(Role.CONSULAR_OFFICER, await make_org(OrgKind.EMBASSY, "PRT", "PHL"))
     here = {"lat": LISBON["lat"] + 0.0001, "lon": LISBON["lon"] - 0.0001}
     for name in FORMULAS:
         registered = await client.post(
@@ -70,12 +76,13 @@ async def workers_in_zone(
             json={
                 "nationality": "PHL",
                 "given_name": name,
-                "family_name": name,
+                "family_name": f"{name} {FAMILY_NAME}",
                 "employer": name,
                 "location": here,
                 "source": "self",
+                "documentation_status": DOCUMENTATION_STATUS,
             },
-            headers=bearer(token),
+            headers=bearer(embassy),
         )
         assert registered.status_code == 201, registered.text
     exported = await client.post(
