@@ -228,9 +228,9 @@ async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
     engine = make_engine(settings.database_url)
     jobs = (
         housekeeping_jobs(settings)
-        + sitrep_jobs(settings)
         + feed_jobs(settings, engine)
         + crisis_jobs(engine)
+        + sitrep_jobs(settings)
         + webhook_jobs(settings, engine)
         + message_jobs(settings, engine)
     )
