@@ -457,6 +457,7 @@ def render_pdf(report: Sitrep, *, created_at: datetime, compress: bool = True) -
         created_at=created_at,
         banner=t["exercise"] if crisis.exercise else None,
         footer=t["footer"].format(crisis=crisis.id, day=report.day.isoformat()),
+        page_of=t["page_of"],
         compress=compress,
     )
 

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from service.audit.models import AuditEvent
 from service.auth.permissions import Role
+from service.crises.models import Crisis, Phase
 from service.db import session_scope
 from service.exports.models import KeptSitrep
 from service.worker import run_once, sitrep_jobs
@@ -116,6 +117,8 @@ async def test_the_daily_pass_keeps_one_report_a_crisis_day_and_language(
         # 13 exposed, rounded to 15 as for a viewer, whoever reads the kept file.
         assert headline in text, language
         assert rounded in text, language
+        footer = {"en": "page 1 of", "id": "halaman 1 dari", "tl": "pahina 1 ng"}[language]
+        assert footer in text, language
         for private in (*PRIVATE, "Siti", "Rahayu"):
             assert private.lower() not in text.lower(), (language, private)
         page = await client.get(
@@ -310,3 +313,15 @@ async def test_the_console_page_shows_the_latest_kept_report(home: dict[str, Any
     for row in after:
         if row.day.isoformat() == today:
             assert row.id == before[row.language].id and row.made_by != "worker"
+
+
+async def test_a_closed_crisis_gets_no_more_daily_report(home: dict[str, Any]) -> None:  # noqa: F811
+    made = await drill(home)
+    app: FastAPI = home["app"]
+    async with session_scope(app.state.sessionmaker) as session:
+        crisis = await session.get(Crisis, home["crisis"])
+        assert crisis is not None
+        crisis.phase = Phase.CLOSED.value
+        session.add(crisis)
+    assert (await daily_pass(app)).startswith("1 crises' reports kept")
+    assert {r.crisis_id for r in await kept_rows(app)} == {made["crisis"]}
