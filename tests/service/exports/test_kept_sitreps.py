@@ -268,7 +268,7 @@ async def test_the_console_page_shows_the_latest_kept_report(home: dict[str, Any
     page = await client.get(f"/console/crises/{crisis}/sitrep", headers=who(home))
     assert page.status_code == 200, page.text
     assert "None kept yet" in page.text
-    assert "Keep today&#39;s report now" not in page.text  # a consular officer keeps none
+    assert "Keep today's report now" not in page.text  # a consular officer keeps none
 
     # An earlier day's report (as kept yesterday), then today's by the daily pass.
     async with session_scope(app.state.sessionmaker) as session:
