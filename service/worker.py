@@ -115,7 +115,8 @@ def sitrep_jobs(settings: Settings) -> list[Job]:
         from service.flows.kept_sitreps import keep_daily
 
         done = await keep_daily(maker, threshold=settings.suppress_below)
-        return f"{done['kept']} crises' reports kept, {done['had']} kept already today"
+        failed = f", {done['failed']} failed" if done["failed"] else ""
+        return f"{done['kept']} crises' reports kept, {done['had']} kept already today{failed}"
 
     return [Job("sitreps", settings.housekeeping_interval_s, sitrep_job)]
 

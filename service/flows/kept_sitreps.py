@@ -15,6 +15,7 @@ replaces that day's files.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import replace as copy
 from datetime import date, datetime
@@ -35,6 +36,8 @@ from service.exports.models import KeptSitrep
 from service.flows import sitrep
 from service.flows.sitrep_texts import TEXTS, texts
 from service.pagination import Page, paginate
+
+log = logging.getLogger("lifeline.sitreps")
 
 #: The view a kept report is made for: a viewer's, outside every need-to-know.
 SHARED = Principal(organization_id=None, role=Role.VIEWER, channel="worker")
@@ -133,7 +136,8 @@ async def keep_daily(
     maker: async_sessionmaker[AsyncSession], *, threshold: int, now: datetime | None = None
 ) -> dict[str, int]:
     """The worker's daily pass: today's report kept for every crisis not closed that has none
-    yet, each crisis in a transaction of its own. Counts of crises ``kept`` and ``had`` one."""
+    yet, each crisis in a transaction of its own. Counts of crises ``kept``, that ``had`` one,
+    and whose report ``failed`` (logged, tried again at the next run)."""
     now = now or utcnow()
     async with session_scope(maker) as session:
         crises = (
@@ -150,18 +154,28 @@ async def keep_daily(
                 )
             ).all()
         )
-    counts = {"kept": 0, "had": 0}
+    counts = {"kept": 0, "had": 0, "failed": 0}
     for crisis_id in crises:
         if crisis_id in done:
             counts["had"] += 1
             continue
-        async with session_scope(maker) as session:
-            crisis = await session.get(Crisis, crisis_id)
-            if crisis is None:  # gone since
-                continue
-            await keep(
-                session, crisis=crisis, actor=WORKER, threshold=threshold, replace=False, now=now
-            )
+        try:
+            async with session_scope(maker) as session:
+                crisis = await session.get(Crisis, crisis_id)
+                if crisis is None:  # gone since
+                    continue
+                await keep(
+                    session,
+                    crisis=crisis,
+                    actor=WORKER,
+                    threshold=threshold,
+                    replace=False,
+                    now=now,
+                )
+        except Exception:  # one crisis's report never stops the others'; tried again next run
+            log.exception("sitrep not kept", extra={"crisis": crisis_id})
+            counts["failed"] += 1
+            continue
         counts["kept"] += 1
     return counts
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlmodel import col, select
 
@@ -18,6 +19,7 @@ from service.auth.permissions import Role
 from service.crises.models import Crisis, Phase
 from service.db import session_scope
 from service.exports.models import KeptSitrep
+from service.flows import kept_sitreps
 from service.worker import run_once, sitrep_jobs
 from tests.conftest import bearer, make_org_in, make_token_in
 from tests.service.exports.test_sitrep import PRIVATE, drill, pages
@@ -325,3 +327,24 @@ async def test_a_closed_crisis_gets_no_more_daily_report(home: dict[str, Any]) -
         session.add(crisis)
     assert (await daily_pass(app)).startswith("1 crises' reports kept")
     assert {r.crisis_id for r in await kept_rows(app)} == {made["crisis"]}
+
+
+async def test_a_report_that_fails_stops_no_other_and_is_tried_again(
+    home: dict[str, Any],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = await drill(home)
+    app: FastAPI = home["app"]
+    keep = kept_sitreps.keep
+
+    async def broken(session: Any, *, crisis: Crisis, **kwargs: Any) -> Any:
+        if crisis.id == home["crisis"]:
+            raise RuntimeError("the report could not be drawn")
+        return await keep(session, crisis=crisis, **kwargs)
+
+    monkeypatch.setattr(kept_sitreps, "keep", broken)
+    assert await daily_pass(app) == "1 crises' reports kept, 0 kept already today, 1 failed"
+    assert {r.crisis_id for r in await kept_rows(app)} == {made["crisis"]}
+    monkeypatch.setattr(kept_sitreps, "keep", keep)
+    assert await daily_pass(app) == "1 crises' reports kept, 1 kept already today"
+    assert {r.crisis_id for r in await kept_rows(app)} == {made["crisis"], home["crisis"]}
