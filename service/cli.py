@@ -153,7 +153,8 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run every job once, then stop")] = False,
 ) -> None:
-    """Run the background work (retention, housekeeping; feeds and playbooks as they come)."""
+    """Run the background work (retention, housekeeping; feeds and playbooks as they come; each
+    crisis's situation report of the day kept)."""
     # Here rather than at the top: the worker loads the feeds, the crisis pass and the exposure
     # engine (about 0.3 s), which no other command and no --help needs.
     from service.worker import (
@@ -163,6 +164,7 @@ def worker(
         message_jobs,
         run_forever,
         run_once,
+        sitrep_jobs,
     )
 
     settings = get_settings()
@@ -173,6 +175,7 @@ def worker(
             housekeeping_jobs(settings)
             + feed_jobs(settings, engine)
             + crisis_jobs(engine)
+            + sitrep_jobs(settings)
             + message_jobs(settings, engine)
         )
         return await run_once(engine, jobs)

@@ -7,6 +7,7 @@ from service.auth.models import ApiToken
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, ExposureSnapshot
 from service.db import metadata
 from service.directory.models import Organization
+from service.exports.models import KeptSitrep
 from service.family_links.models import (
     FamilyContact,
     ListingKey,
@@ -56,6 +57,7 @@ __all__ = [
     "FundEntry",
     "IdempotentResponse",
     "InboundMessage",
+    "KeptSitrep",
     "Leg",
     "ListingKey",
     "Movement",

@@ -3,7 +3,7 @@
 Every list pages the same way, with ``paginate``: the select with its filters, the columns
 that order it (the last one unique, so that ties in the first are broken), the direction, and
 the page asked for. The cursor is the key of the last row shown, base64url JSON: the bare value
-for a one-column key, a list for more; a time as ISO 8601.
+for a one-column key, a list for more; a time or a day as ISO 8601.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -107,6 +107,13 @@ def _value(column: Any, raw: Any) -> Any:
             return datetime.fromisoformat(raw)
         except ValueError as exc:
             raise invalid_cursor() from exc
+    if kind is date:
+        if not isinstance(raw, str):
+            raise invalid_cursor()
+        try:
+            return date.fromisoformat(raw)
+        except ValueError as exc:
+            raise invalid_cursor() from exc
     if kind is int:
         if not isinstance(raw, int) or isinstance(raw, bool):
             raise invalid_cursor()
@@ -144,7 +151,7 @@ def beyond(key: Key, values: Sequence[Any], *, descending: bool) -> ColumnElemen
 
 def cursor_of(key_values: Sequence[Any]) -> str:
     """The cursor that continues after a row whose key is ``key_values``."""
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in key_values]
+    plain = [v.isoformat() if isinstance(v, datetime | date) else v for v in key_values]
     return encode_cursor(plain[0] if len(plain) == 1 else plain)
 
 

@@ -107,6 +107,20 @@ def housekeeping_jobs(settings: Settings) -> list[Job]:
     ]
 
 
+def sitrep_jobs(settings: Settings) -> list[Job]:
+    """Each crisis's situation report of the day, kept with it: the first run of a day keeps
+    it, later runs that day find it kept (``service.flows.kept_sitreps``)."""
+
+    async def sitrep_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        from service.flows.kept_sitreps import keep_daily
+
+        done = await keep_daily(maker, threshold=settings.suppress_below)
+        failed = f", {done['failed']} failed" if done["failed"] else ""
+        return f"{done['kept']} crises' reports kept, {done['had']} kept already today{failed}"
+
+    return [Job("sitreps", settings.housekeeping_interval_s, sitrep_job)]
+
+
 def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     """The pass from alerts to crises, every two seconds, over this process's exposure index."""
     from service.exposure.index import RegisterIndex
@@ -217,6 +231,7 @@ async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
         housekeeping_jobs(settings)
         + feed_jobs(settings, engine)
         + crisis_jobs(engine)
+        + sitrep_jobs(settings)
         + webhook_jobs(settings, engine)
         + message_jobs(settings, engine)
     )

@@ -23,6 +23,8 @@ from service.exports.maps import Shape, projection
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
+#: The footer's page number.
+PAGE_OF = "page {page} of {pages}"
 MEDIA_TYPE = "application/pdf"
 #: A4 landscape, with a 10 mm margin.
 MARGIN = 10.0
@@ -80,11 +82,17 @@ Block = Heading | Paragraph | KeyFigures | Section | MapFigure
 
 class _Document(FPDF):
     def __init__(
-        self, footer_text: str, *, orientation: str = "landscape", banner: str | None = None
+        self,
+        footer_text: str,
+        *,
+        orientation: str = "landscape",
+        banner: str | None = None,
+        page_of: str = PAGE_OF,
     ) -> None:
         super().__init__(orientation=orientation, unit="mm", format="A4")
         self.footer_text = footer_text
         self.banner = banner
+        self.page_of = page_of
 
     def header(self) -> None:
         if self.banner:
@@ -98,7 +106,8 @@ class _Document(FPDF):
         self.set_font(FAMILY, size=8)
         self.cell(0, 5, self.footer_text, align="L")
         self.set_x(self.l_margin)
-        self.cell(0, 5, f"page {self.page_no()} of {{nb}}", align="R")
+        # "{nb}" is the pages' count, filled in when the document is written.
+        self.cell(0, 5, self.page_of.format(page=self.page_no(), pages="{nb}"), align="R")
 
 
 def _start(pdf: FPDF, title: str, created_at: datetime, compress: bool) -> None:
@@ -175,11 +184,13 @@ def report_pdf(
     created_at: datetime,
     banner: str | None = None,
     footer: str = "",
+    page_of: str = PAGE_OF,
     compress: bool = True,
 ) -> bytes:
     """A report, A4 portrait: ``banner`` (an exercise's, say) at the top of every page, the title,
-    then each block in order. ``created_at`` and ``compress`` as for ``table_pdf``."""
-    pdf = _Document(footer, orientation="portrait", banner=banner)
+    then each block in order; ``page_of`` the footer's page number (``{page}``, ``{pages}``) in
+    the report's language. ``created_at`` and ``compress`` as for ``table_pdf``."""
+    pdf = _Document(footer, orientation="portrait", banner=banner, page_of=page_of)
     _start(pdf, title, created_at, compress)
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 16)

@@ -47,19 +47,17 @@ from service.exports.pdf import (
     Section,
     report_pdf,
 )
+from service.flows.sitrep_texts import EN, TEXTS, texts
 from service.repatriation.reports import crisis_report
 from service.tasks.service import as_public, list_tasks
 from service.welfare.service import counts as welfare_counts
 
 #: How finely the provinces are drawn (degrees), as on the console's map.
 SIMPLIFY_DEG = 0.01
-WITHHELD = "withheld"
-EXERCISE = "EXERCISE: a drill, not a real crisis"
+WITHHELD = EN["withheld"]
 #: Task statuses that are finished.
 FINISHED = {"done", "cancelled"}
 ZONE_STROKE = (20, 60, 160)
-MAP_TITLE = "Map of the zone and the provinces hit"
-NOT_SHOWN = "Not shown: your role does not read them."
 #: How many tasks are read a page at a time.
 _PAGE = 200
 
@@ -74,8 +72,8 @@ class Sitrep:
     zone_version: int | None
     zone_at: datetime | None
     exposure: dict[str, Any] | None
-    #: Tasks the caller may read: ``by_holder`` {holder: {status: n}}, ``total``, ``open``,
-    #: ``overdue``, ``coverage_gaps``; None when the caller reads no tasks.
+    #: Tasks the caller may read: ``by_holder`` {holder ("" for none): {status: n}}, ``total``,
+    #: ``open``, ``overdue``, ``coverage_gaps``; None when the caller reads no tasks.
     tasks: dict[str, Any] | None
     welfare: dict[str, Any]
     #: The repatriation report's line and its movements' counts; None when not for the caller.
@@ -84,6 +82,8 @@ class Sitrep:
     shapes: list[Shape] = field(default_factory=list)
     #: Provinces drawn (one shape each), in the order drawn.
     provinces: list[tuple[str, int | None]] = field(default_factory=list)
+    #: The language the report is written in (``service.flows.sitrep_texts``).
+    language: str = "en"
 
 
 def report_time(crisis: Crisis, day: date, now: datetime) -> datetime:
@@ -112,7 +112,7 @@ async def _tasks(session: AsyncSession, actor: Principal, crisis: Crisis, now: d
     while True:
         page = await list_tasks(session, actor=actor, limit=_PAGE, cursor=cursor, crisis=crisis.id)
         for task in await as_public(session, page.items):
-            holder = task.assignee_org_name or "no organisation (with the coordinators)"
+            holder = task.assignee_org_name or ""  # printed as the report's "no organisation"
             by_holder.setdefault(holder, Counter())[task.status] += 1
             total += 1
             if task.status not in FINISHED:
@@ -209,9 +209,11 @@ async def gather(
     day: date,
     threshold: int,
     now: datetime | None = None,
+    language: str = "en",
 ) -> Sitrep:
-    """The report's figures for ``day`` as ``actor`` may see them; the map's shapes drawn off
-    the event loop."""
+    """The report's figures for ``day`` as ``actor`` may see them, to be written in
+    ``language`` (422 for one not offered); the map's shapes drawn off the event loop."""
+    texts(language)
     now = now or utcnow()
     as_of = report_time(crisis, day, now)
     since = as_of - timedelta(hours=24)
@@ -238,16 +240,17 @@ async def gather(
         changes=await _changes(session, crisis, since, as_of),
         shapes=shapes,
         provinces=provinces,
+        language=language,
     )
 
 
-def figure(value: int | None) -> str:
+def figure(value: int | None, withheld: str = WITHHELD) -> str:
     """A count as printed: withheld where the caller's rules withhold it."""
-    return WITHHELD if value is None else f"{value:,}"
+    return withheld if value is None else f"{value:,}"
 
 
-def _when(at: datetime | None) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "not yet"
+def _when(at: datetime | None, not_yet: str = EN["not_yet"]) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else not_yet
 
 
 def words(value: str) -> str:
@@ -256,149 +259,169 @@ def words(value: str) -> str:
 
 def key_figures(report: Sitrep) -> list[tuple[str, str]]:
     """The headline figures, in the words both the PDF and the page use."""
+    t = TEXTS[report.language]
     exposure = report.exposure or {}
-    figures = [("Workers exposed", figure(exposure.get("workers")) if exposure else "no zone")]
+
+    def fig(value: int | None) -> str:
+        return figure(value, t["withheld"])
+
+    figures = [(t["workers_exposed"], fig(exposure.get("workers")) if exposure else t["no_zone"])]
     if report.tasks is not None:
         figures += [
-            ("Tasks open", figure(report.tasks["open"])),
-            ("Tasks overdue", figure(report.tasks["overdue"])),
-            ("Coverage gaps", figure(report.tasks["coverage_gaps"])),
+            (t["tasks_open"], fig(report.tasks["open"])),
+            (t["tasks_overdue"], fig(report.tasks["overdue"])),
+            (t["coverage_gaps"], fig(report.tasks["coverage_gaps"])),
         ]
     statuses = report.welfare.get("by_status", {})
     figures += [
-        ("Welfare statuses recorded", figure(report.welfare.get("total"))),
-        ("Reported safe", figure(statuses.get("safe"))),
-        ("Needing help", figure(statuses.get("needs_help"))),
+        (t["welfare_recorded"], fig(report.welfare.get("total"))),
+        (t["reported_safe"], fig(statuses.get("safe"))),
+        (t["needing_help"], fig(statuses.get("needs_help"))),
     ]
     if report.repatriation is not None:
-        figures.append(("Repatriation cases", figure(report.repatriation["cases"])))
-    figures.append(("Timeline events in the 24 hours", figure(sum(report.changes.values()))))
+        figures.append((t["repatriation_cases"], fig(report.repatriation["cases"])))
+    figures.append((t["timeline_events"], fig(sum(report.changes.values()))))
     return figures
 
 
 def basis(report: Sitrep) -> str:
+    t = TEXTS[report.language]
     exposure = report.exposure or {}
     if not exposure or exposure.get("exact"):
-        return "These counts are exact."
-    return (
-        f"These counts are rounded to 5 and a count under {exposure.get('suppressed_below')} is "
-        "withheld, as for everyone outside the need-to-know."
-    )
-
-
-def _rows(cells: dict[str, int], label: Any = str) -> list[list[str]]:
-    return [[label(k), figure(v)] for k, v in sorted(cells.items(), key=lambda c: (-c[1], c[0]))]
+        return t["exact"]
+    return t["rounded"].format(below=exposure.get("suppressed_below"))
 
 
 def blocks(report: Sitrep) -> list[Block]:
-    """The report as the PDF writer's blocks."""
+    """The report as the PDF writer's blocks, in the report's language."""
     crisis, exposure = report.crisis, report.exposure or {}
+    t = TEXTS[report.language]
+
+    def fig(value: int | None) -> str:
+        return figure(value, t["withheld"])
+
+    def when(at: datetime | None) -> str:
+        return _when(at, t["not_yet"])
+
+    def rows(cells: dict[str, int], label: Any = str) -> list[list[str]]:
+        ordered = sorted(cells.items(), key=lambda c: (-c[1], c[0]))
+        return [[label(k), fig(v)] for k, v in ordered]
+
     zone = (
-        f"zone version {report.zone_version} of {_when(report.zone_at)}"
+        t["zone_version"].format(version=report.zone_version, at=when(report.zone_at))
         if report.zone_version
-        else "no zone yet"
+        else t["no_zone_yet"]
     )
     out: list[Block] = [
+        Paragraph(t["intro"].format(day=report.day.isoformat(), as_of=when(report.as_of))),
+        Heading(t["what_happened"]),
         Paragraph(
-            f"Situation report of {report.day.isoformat()}, as of {_when(report.as_of)}. "
-            f"Counts only: no person is named in it."
+            t["happened"].format(
+                hazard=words(crisis.hazard).capitalize(),
+                severity=crisis.severity,
+                phase=words(crisis.phase),
+                stood_down=t["stood_down"] if crisis.stood_down else "",
+                level=crisis.alert_level,
+                opened=when(crisis.created_at),
+                zone=zone,
+            )
         ),
-        Heading("What happened"),
-        Paragraph(
-            f"{words(crisis.hazard).capitalize()}, {crisis.severity}; phase "
-            f"{words(crisis.phase)}{' (stood down)' if crisis.stood_down else ''}; alert level "
-            f"{crisis.alert_level} of 4; opened {_when(crisis.created_at)}; {zone}."
-        ),
-        KeyFigures("Key figures", key_figures(report)),
+        KeyFigures(t["key_figures"], key_figures(report)),
         Paragraph(basis(report)),
-        Heading("Who is exposed"),
+        Heading(t["who_exposed"]),
     ]
     if exposure:
         names = exposure.get("admin1_names", {})
         out += [
             Paragraph(
-                f"Accompanying family {figure(exposure.get('accompanying_family'))}; vulnerable "
-                f"people {figure(exposure.get('vulnerable'))}; counted on "
-                f"{_when(datetime.fromisoformat(exposure['taken_at']))}."
+                t["exposed"].format(
+                    family=fig(exposure.get("accompanying_family")),
+                    vulnerable=fig(exposure.get("vulnerable")),
+                    at=when(datetime.fromisoformat(exposure["taken_at"])),
+                )
             ),
             Section(
-                "By nationality",
-                [Column("Nationality", 3), Column("Workers", 1)],
-                _rows(exposure.get("by_nationality", {})),
-                empty="None shown.",
+                t["by_nationality"],
+                [Column(t["nationality"], 3), Column(t["workers"], 1)],
+                rows(exposure.get("by_nationality", {})),
+                empty=t["none_shown"],
             ),
             Section(
-                "By province",
-                [Column("Province", 3), Column("Workers", 1)],
-                _rows(exposure.get("by_admin1", {}), lambda c: names.get(c) or c),
-                empty="None shown.",
+                t["by_province"],
+                [Column(t["province"], 3), Column(t["workers"], 1)],
+                rows(exposure.get("by_admin1", {}), lambda c: names.get(c) or c),
+                empty=t["none_shown"],
             ),
         ]
         if "own_nationals" in exposure:
             out.append(
                 Section(
-                    "Your own nationals, exactly",
-                    [Column("Nationality", 3), Column("Workers", 1)],
-                    _rows(exposure["own_nationals"]),
-                    empty="None.",
+                    t["own_nationals"],
+                    [Column(t["nationality"], 3), Column(t["workers"], 1)],
+                    rows(exposure["own_nationals"]),
+                    empty=t["none"],
                 )
             )
     else:
-        out.append(Paragraph("No exposure yet: the crisis has no zone."))
-    out.append(
-        MapFigure(
-            report.shapes,
-            caption="Map: the current zone (blue outline) over the provinces hit, darker for more "
-            "exposed workers as counted for you (a province withheld is not drawn).",
-        )
-    )
-    out.append(Heading("What is being done"))
+        out.append(Paragraph(t["no_exposure"]))
+    out.append(MapFigure(report.shapes, caption=t["map_caption"]))
+    out.append(Heading(t["being_done"]))
     if report.tasks is None:
-        out.append(Paragraph("Tasks: " + NOT_SHOWN))
+        out.append(Paragraph(f"{t['tasks']}: {t['not_shown']}"))
     else:
-        t = report.tasks
+        tasks = report.tasks
         out.append(
             Paragraph(
-                f"{t['total']} tasks you may read: {t['open']} open, {t['overdue']} overdue, "
-                f"{t['coverage_gaps']} coverage gaps (nobody fills the role)."
+                t["tasks_line"].format(
+                    total=tasks["total"],
+                    open=tasks["open"],
+                    overdue=tasks["overdue"],
+                    gaps=tasks["coverage_gaps"],
+                )
             )
         )
         out.append(
             Section(
-                "Tasks by organisation and status",
-                [Column("Organisation", 3), Column("Status", 2), Column("Tasks", 1)],
-                [[h, words(s), str(n)] for h, c in t["by_holder"].items() for s, n in c.items()],
-                empty="No tasks.",
+                t["tasks_by_holder"],
+                [Column(t["organisation"], 3), Column(t["status"], 2), Column(t["tasks"], 1)],
+                [
+                    [holder or t["no_holder"], words(status), str(n)]
+                    for holder, by_status in tasks["by_holder"].items()
+                    for status, n in by_status.items()
+                ],
+                empty=t["no_tasks"],
             )
         )
     welfare = report.welfare
     out += [
-        Heading("Welfare"),
+        Heading(t["welfare"]),
         Paragraph(
-            f"{figure(welfare.get('total'))} statuses recorded, {figure(welfare.get('reached'))} "
-            "people reached."
+            t["welfare_line"].format(
+                total=fig(welfare.get("total")), reached=fig(welfare.get("reached"))
+            )
         ),
         Section(
-            "By status",
-            [Column("Status", 3), Column("People", 1)],
-            _rows(welfare.get("by_status", {}), words),
-            empty="None shown.",
+            t["by_status"],
+            [Column(t["status"], 3), Column(t["people"], 1)],
+            rows(welfare.get("by_status", {}), words),
+            empty=t["none_shown"],
         ),
-        Heading("Movements and returns"),
+        Heading(t["movements_returns"]),
     ]
     if report.repatriation is None:
-        out.append(Paragraph("Repatriation: " + NOT_SHOWN))
+        out.append(Paragraph(f"{t['repatriation']}: {t['not_shown']}"))
     else:
+        # The repatriation report's own line, as that domain writes it.
         out.append(Paragraph(report.repatriation["sitrep"]))
         out.append(
             Section(
-                "Movements",
+                t["movements"],
                 [
-                    Column("Movement", 3),
-                    Column("Legs", 1),
-                    Column("Booked", 1),
-                    Column("Arrived", 1),
-                    Column("Missing", 1),
+                    Column(t["movement"], 3),
+                    Column(t["legs"], 1),
+                    Column(t["booked"], 1),
+                    Column(t["arrived"], 1),
+                    Column(t["missing"], 1),
                 ],
                 [
                     [
@@ -410,30 +433,31 @@ def blocks(report: Sitrep) -> list[Block]:
                     ]
                     for m in report.repatriation["movements"]
                 ],
-                empty="No movement.",
+                empty=t["no_movement"],
             )
         )
     out += [
-        Heading("What changed"),
-        Paragraph(f"Timeline events from {_when(report.since)} to {_when(report.as_of)}."),
+        Heading(t["what_changed"]),
+        Paragraph(t["changed_line"].format(since=when(report.since), until=when(report.as_of))),
         Section(
-            "Events by kind",
-            [Column("Kind", 3), Column("Events", 1)],
-            _rows(report.changes, words),
-            empty="Nothing changed.",
+            t["events_by_kind"],
+            [Column(t["kind"], 3), Column(t["events"], 1)],
+            rows(report.changes, words),
+            empty=t["nothing_changed"],
         ),
     ]
     return out
 
 
 def render_pdf(report: Sitrep, *, created_at: datetime, compress: bool = True) -> bytes:
-    crisis = report.crisis
+    crisis, t = report.crisis, TEXTS[report.language]
     return report_pdf(
-        f"Situation report: {crisis.title}",
+        t["title"].format(title=crisis.title),
         blocks(report),
         created_at=created_at,
-        banner=EXERCISE if crisis.exercise else None,
-        footer=f"Crisis {crisis.id}, {report.day.isoformat()}",
+        banner=t["exercise"] if crisis.exercise else None,
+        footer=t["footer"].format(crisis=crisis.id, day=report.day.isoformat()),
+        page_of=t["page_of"],
         compress=compress,
     )
 
@@ -484,7 +508,8 @@ def html_fragment(report: Sitrep) -> markupsafe.Markup:
             out.append({"kind": "figures", "heading": block.heading, "figures": block.figures})
         elif isinstance(block, MapFigure):
             # Markup: ``svg`` escapes every text and attribute it writes.
-            drawn = markupsafe.Markup(svg(block.shapes, title=MAP_TITLE))  # noqa: S704
+            title = TEXTS[report.language]["map_title"]
+            drawn = markupsafe.Markup(svg(block.shapes, title=title))  # noqa: S704
             out.append({"kind": "map", "svg": drawn, "caption": block.caption})
         else:
             out.append(
@@ -496,18 +521,19 @@ def html_fragment(report: Sitrep) -> markupsafe.Markup:
                     "empty": block.empty,
                 }
             )
-    exercise = EXERCISE if report.crisis.exercise else None
+    exercise = TEXTS[report.language]["exercise"] if report.crisis.exercise else None
     # Markup: rendered with autoescape on.
     return markupsafe.Markup(_FRAGMENT.render(blocks=out, exercise=exercise))  # noqa: S704
 
 
 def html_document(report: Sitrep, pdf_link: str) -> str:
     """A page of its own (the API's ``format=html``): the fragment under a title."""
-    title = markupsafe.escape(f"Situation report: {report.crisis.title}")
+    t = TEXTS[report.language]
+    title = markupsafe.escape(t["title"].format(title=report.crisis.title))
     link = markupsafe.escape(pdf_link)
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{report.language}"><head><meta charset="utf-8">'
         f"<title>{title}</title></head><body><main><h1>{title}</h1>"
-        f'{html_fragment(report)}<p><a href="{link}">The same report as a PDF</a></p>'
+        f'{html_fragment(report)}<p><a href="{link}">{t["as_pdf"]}</a></p>'
         "</main></body></html>\n"
     )

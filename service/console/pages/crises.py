@@ -32,8 +32,9 @@ from service.deps import SessionDep
 from service.errors import NotFound, PreconditionFailed
 from service.exposure.dependencies import IndexDep, Lister
 from service.exposure.people import PeopleAsked, people_csv
-from service.flows import sitrep
+from service.flows import kept_sitreps, sitrep
 from service.flows.alert_pass import run_playbooks
+from service.flows.sitrep_texts import LANGUAGES
 from service.geowork import Budget
 from service.pagination import paginate
 from service.registry.dependencies import ProtectorDep, rate_limit
@@ -43,6 +44,8 @@ router = console_router("/crises")
 
 #: Rows a page of people holds.
 PEOPLE_PAGE = 50
+#: Kept situation reports listed on the report's page (a day's languages each a row).
+KEPT_SHOWN = 60
 #: Degrees the base map extends around the zone, and how finely boundaries are drawn.
 MARGIN_DEG, SIMPLIFY_DEG = 3.0, 0.01
 
@@ -163,9 +166,11 @@ async def crisis_sitrep(
     actor: Reader,
     crisis: CrisisDep,
     day: Annotated[date | None, Query(alias="date")] = None,
+    language: Annotated[str, Query(max_length=16)] = "en",
 ) -> HTMLResponse:
     """The situation report of a day as a page (``GET /api/v1/crises/{id}/sitrep`` draws the
-    same), the map as inline SVG, with a link to the PDF; audited as the API's export is."""
+    same), the map as inline SVG, with a link to the PDF; audited as the API's export is. Above
+    it, the latest report kept with the crisis and the earlier ones (their files)."""
     now = utcnow()
     day = day or now.date()
     report = await sitrep.gather(
@@ -175,6 +180,7 @@ async def crisis_sitrep(
         day=day,
         threshold=request.app.state.settings.suppress_below,
         now=now,
+        language=language,
     )
     record(
         session,
@@ -182,8 +188,25 @@ async def crisis_sitrep(
         action="crisis.sitrep_exported",
         subject_type="crisis",
         subject_id=crisis.id,
-        detail={"date": day.isoformat(), "format": "console"},
+        detail={"date": day.isoformat(), "format": "console", "language": language},
     )
+    kept = await kept_sitreps.list_kept(session, crisis, limit=KEPT_SHOWN, cursor=None)
+    days = [
+        (
+            kept_day.isoformat(),
+            [
+                {
+                    "language": row.language,
+                    "created_at": row.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    "made_by": row.made_by,
+                    "pdf": kept_sitreps.kept_link(crisis.id, kept_day, row.language, "pdf"),
+                    "html": kept_sitreps.kept_link(crisis.id, kept_day, row.language, "html"),
+                }
+                for row in rows
+            ],
+        )
+        for kept_day, rows in kept_sitreps.days_of(kept.items)
+    ]
     return render(
         request,
         actor,
@@ -193,8 +216,38 @@ async def crisis_sitrep(
         today=now.date().isoformat(),
         opened=crisis.created_at.date().isoformat(),
         report=sitrep.html_fragment(report),
-        pdf_link=f"/api/v1/crises/{crisis.id}/sitrep?date={day.isoformat()}&format=pdf",
+        pdf_link=(
+            f"/api/v1/crises/{crisis.id}/sitrep?date={day.isoformat()}&format=pdf"
+            f"&language={language}"
+        ),
+        language=language,
+        languages=LANGUAGES,
+        latest=days[0] if days else None,
+        earlier=days[1:],
+        more_kept=kept.next_cursor is not None,
+        can_keep=allowed(actor.role, Permission.CRISES_WRITE),
     )
+
+
+@router.post("/{id}/sitreps", response_class=HTMLResponse, name="console.keep_sitrep")
+async def keep_sitrep(
+    id: str,
+    request: Request,
+    session: SessionDep,
+    actor: Writer,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Keep today's shared report now (``POST /api/v1/crises/{id}/sitreps``), then back to the
+    report's page."""
+    crisis = await service.get_crisis(session, id)
+    await kept_sitreps.keep(
+        session,
+        crisis=crisis,
+        actor=actor,
+        threshold=request.app.state.settings.suppress_below,
+        replace=True,
+    )
+    return RedirectResponse(f"/console/crises/{id}/sitrep", status_code=303)
 
 
 def _feature(geometry: Any, **properties: Any) -> dict[str, Any]:
