@@ -234,7 +234,7 @@ async def simulate(session: SessionDep, actor: Reader, crisis: CrisisDep) -> dic
 @router.get(
     "/{id}/exposure",
     response_model=CrisisExposure,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": tables.CONTENT}},
 )
 async def crisis_exposure(
     request: Request,
@@ -244,8 +244,9 @@ async def crisis_exposure(
     format: Annotated[
         str,
         Query(
-            pattern="^(json|hxl)$",
-            description="hxl: the counts as CSV with a row of HXL hashtags (no welfare)",
+            pattern="^(json|hxl|csv|xlsx)$",
+            description="hxl: the counts as CSV with a row of HXL hashtags (no welfare); csv, "
+            "xlsx: the same rows without the hashtag row",
         ),
     ] = "json",
 ) -> Any:
@@ -253,13 +254,18 @@ async def crisis_exposure(
     rounded with small cells withheld (and, for consular staff, their own nationals exactly);
     with the welfare statuses of the crisis counted under the same rules (`welfare`).
     format=hxl: the workers by country, province, nationality and sector, and by sex in the
-    total's row, as the JSON answer counts them for you (`own_nationals` left out)."""
+    total's row, as the JSON answer counts them for you (`own_nationals` left out).
+    format=csv, format=xlsx: the same rows and columns as HXL, without the hashtag row."""
     threshold = request.app.state.settings.suppress_below
     seen = await exposure_seen_by(session, actor=actor, crisis_id=crisis.id, threshold=threshold)
     if format == "hxl":
         return hxl.response(
             hxl.EXPOSURE_COLUMNS, hxl.exposure_lines(seen), f"crisis-{crisis.id}-exposure.csv"
         )
+    if format in tables.FORMATS:
+        names = [name for name, _ in hxl.EXPOSURE_COLUMNS]
+        rows = ([line.get(n) for n in names] for line in hxl.exposure_lines(seen))
+        return tables.response(format, names, rows, f"crisis-{crisis.id}-exposure.csv")
     seen["welfare"] = await welfare_counts(session, actor=actor, crisis=crisis, threshold=threshold)
     return seen
 
