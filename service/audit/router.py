@@ -41,10 +41,30 @@ async def list_audit_events(
     100,000 (`Lifeline-Written` says how many rows the file holds, `Lifeline-Truncated` that
     the cap cut it); columns `at` (ISO 8601), `user_id`, `organization_id`, `organization` (its
     name), `role`, `action`, `subject_type`, `subject_id`, `purpose`, `outcome` and `detail`
-    (JSON text). Record ids and counts only, as the log holds."""
+    (JSON text). Record ids and counts only, as the log holds. Each download is audited
+    (`audit.exported`: its format, filters and row count)."""
     matching = service.AuditFilter(organization_id, action, subject_id, user_id, since)
     if format in tables.FORMATS:
         found = await service.download_rows(session, matching, limit=service.DOWNLOAD_LIMIT)
+        asked = {
+            "organization_id": organization_id,
+            "action": action,
+            "subject_id": subject_id,
+            "user_id": user_id,
+            "since": since.isoformat() if since is not None else None,
+        }
+        # After the rows are read: the download's own entry is in the next one.
+        service.record(
+            session,
+            actor=actor,
+            action="audit.exported",
+            detail={
+                "format": format,
+                "filters": {k: v for k, v in asked.items() if v is not None},
+                "rows": len(found.rows),
+                "truncated": found.truncated,
+            },
+        )
         download = tables.response(format, service.DOWNLOAD_COLUMNS, found.rows, "audit.csv")
         download.headers["Lifeline-Written"] = str(len(found.rows))
         if found.truncated:

@@ -168,6 +168,18 @@ async def test_the_audit_log_downloads_as_csv_and_xlsx_newest_first(
     kept = list(csv.DictReader(io.StringIO(cut.text.removeprefix("\ufeff"))))
     assert [r["subject_id"] for r in kept] == made[::-1][:2]
 
+    # Each download in the log: its format, filters and rows.
+    exports = (
+        await client.get(
+            "/api/v1/audit",
+            params={"organization_id": org_id, "action": "audit.exported"},
+            headers=admin,
+        )
+    ).json()["items"]
+    assert [(e["detail"]["format"], e["detail"]["rows"], e["detail"]["truncated"])
+            for e in exports] == [("csv", 2, True), ("xlsx", 3, False), ("csv", 3, False)]  # fmt: skip
+    assert exports[0]["detail"]["filters"] == asked
+
     viewer = bearer(await make_token(Role.VIEWER, org_id))
     denied = await client.get("/api/v1/audit", params={"format": "csv"}, headers=viewer)
     assert denied.status_code == 403
