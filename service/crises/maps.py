@@ -78,8 +78,10 @@ class MapPeople:
 
     def headers(self) -> dict[str, str]:
         """The counts as response headers, as a people CSV says them; the points written, and
-        the cap when it cut them."""
+        the cap when it cut them; no caching."""
         said = self.counts.headers() if self.counts is not None else {}
+        # Where people are: kept by no cache between the service and the caller.
+        said["Cache-Control"] = "no-store"
         said["Lifeline-Written"] = str(len(self.points))
         if self.truncated:
             said["Lifeline-Truncated"] = (

@@ -408,6 +408,7 @@ async def test_the_map_holds_the_points_of_the_people_one_may_list(
         assert answer.status_code == 200, answer.text
         assert f"crisis-{crisis_id}-map-people.geojson" in answer.headers["content-disposition"]
         assert answer.headers["lifeline-written"] == str(len(ids))
+        assert answer.headers["cache-control"] == "no-store"
         assert "lifeline-truncated" not in answer.headers
         _no_secret(answer.content, made)
         points = [f for f in answer.json()["features"] if f["properties"]["layer"] == "people"]
