@@ -1,14 +1,17 @@
 """A crisis's map for a file (``GET /crises/{id}/map``): its zone versions and the provinces hit,
 each with the count the caller may see, exactly that of ``GET /crises/{id}/exposure`` for them
 (``exposure_seen_by``: exact within need-to-know, else rounded with small cells withheld, and a
-withheld province is no feature). No point of a person is in it."""
+withheld province is no feature). No point of a person is in it, unless one allowed to list
+people asks for them (``people=true``): then a ``people`` layer holds a point for each worker
+``GET /crises/{id}/workers`` would list for them (``map_people``), with what planning needs of
+them and no more (``PERSON_PROPERTIES``: never a name, a phone or a documentation status)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from shapely.geometry import shape
+from shapely.geometry import Point, shape
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,8 +20,16 @@ from service.audit.service import record
 from service.auth.principal import Principal
 from service.crises.exposure import exposure_seen_by
 from service.crises.models import Crisis, CrisisZone
+from service.crises.service import latest_zone
 from service.errors import NotFound
 from service.exports.geo import MapFeature
+from service.exposure.people import CSV_LIMIT, PeopleAsked, people_in
+from service.registry.unseen import Explained
+
+#: What a point of the ``people`` layer says of the worker (and ``exercise``), nothing else.
+PERSON_PROPERTIES = ("id", "nationality", "admin1", "accompanying_family", "vulnerable")
+#: Points of people in one map file at most: those of one list of people's download.
+PEOPLE_LIMIT = CSV_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +63,65 @@ async def crisis_map(
     return CrisisMap(crisis.id, crisis.exercise, list(zones), seen)
 
 
-def map_features(found: CrisisMap) -> list[MapFeature]:
+@dataclass(frozen=True, slots=True)
+class MapPeople:
+    """The points of people of a map file: each worker's location and ``PERSON_PROPERTIES``,
+    and the counts that explain the list (``None`` without a zone: nobody is in it)."""
+
+    points: list[dict[str, Any]]
+    counts: Explained | None
+
+    @property
+    def truncated(self) -> bool:
+        """Whether more people were listed than a file holds (``PEOPLE_LIMIT``)."""
+        return self.counts is not None and len(self.points) < self.counts.listed
+
+    def headers(self) -> dict[str, str]:
+        """The counts as response headers, as a people CSV says them; the points written, and
+        the cap when it cut them; no caching."""
+        said = self.counts.headers() if self.counts is not None else {}
+        # Where people are: kept by no cache between the service and the caller.
+        said["Cache-Control"] = "no-store"
+        said["Lifeline-Written"] = str(len(self.points))
+        if self.truncated:
+            said["Lifeline-Truncated"] = (
+                f"{PEOPLE_LIMIT} points of people at most in one map: narrow the zone"
+            )
+        return said
+
+
+def _point(item: dict[str, Any]) -> dict[str, Any]:
+    vulnerable = bool(item.get("vulnerabilities"))
+    found = {name: item.get(name) for name in PERSON_PROPERTIES if name != "vulnerable"}
+    return {**found, "vulnerable": vulnerable, "location": item["location"]}
+
+
+async def map_people(
+    session: AsyncSession, asked: PeopleAsked, *, crisis: Crisis, format: str
+) -> MapPeople:
+    """The workers in the crisis's latest zone the caller may read, exactly those of its list
+    of people (``service.exposure.people.people_in``, every row): audited there
+    (``exposure.list``) with their ids, the crisis, the zone version and the map's format."""
+    zone = await latest_zone(session, crisis.id)
+    if zone is None:
+        return MapPeople([], None)
+    geometry = await asked.budget.run(shape, zone.geometry)
+    found = await people_in(
+        session,
+        asked,
+        zone=geometry,
+        audit_detail={"crisis_id": crisis.id, "zone_version": zone.version, "map": format},
+    )
+    # Everyone in a zone has a location; a record read without one is no point.
+    points = [_point(item) for item in found.items if item.get("location")]
+    return MapPeople(points, found.counts)
+
+
+def map_features(found: CrisisMap, people: MapPeople | None = None) -> list[MapFeature]:
     """The features of the map file: each zone version (the latest marked), then each province
-    the exposure counts workers in, with its count; every one marked ``exercise``. Geometry
-    work: run it in a geometry thread."""
+    the exposure counts workers in, with its count, then the points of ``people`` (when
+    asked), named by the worker's id; every one marked ``exercise``. Geometry work: run it in
+    a geometry thread."""
     features = [
         MapFeature(
             "zones",
@@ -91,6 +157,19 @@ def map_features(found: CrisisMap) -> list[MapFeature]:
                 },
             )
         )
+    for point in people.points if people is not None else []:
+        where = point["location"]
+        features.append(
+            MapFeature(
+                "people",
+                str(point["id"]),
+                Point(where["lon"], where["lat"]),
+                {
+                    **{name: point[name] for name in PERSON_PROPERTIES},
+                    "exercise": found.exercise,
+                },
+            )
+        )
     return features
 
 
@@ -101,18 +180,23 @@ def audit_export(
     crisis: Crisis,
     format: str,
     features: list[MapFeature],
+    people: MapPeople | None = None,
 ) -> None:
-    """The export in the audit log: its format and how many features of each kind, no more."""
+    """The export in the audit log: its format and how many features of each kind, no more
+    (the ids of the people in it are in the list's own entry, ``exposure.list``)."""
+    counted = {
+        "format": format,
+        "zones": sum(f.kind == "zones" for f in features),
+        "areas": sum(f.kind == "areas" for f in features),
+    }
+    if people is not None:
+        counted["people"] = len(people.points)
+        counted["people_truncated"] = people.truncated
     record(
         session,
         actor=actor,
         action="crisis.map_exported",
         subject_type="crisis",
         subject_id=crisis.id,
-        detail={
-            "format": format,
-            "zones": sum(f.kind == "zones" for f in features),
-            "areas": sum(f.kind == "areas" for f in features),
-            "exercise": crisis.exercise,
-        },
+        detail={**counted, "exercise": crisis.exercise},
     )

@@ -12,6 +12,8 @@ from sqlmodel import col, select
 from geo.errors import GeometryError
 from geo.geojson import parse_geojson
 from integrations.alert import Hazard
+from service.audit.service import record
+from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
 from service.countries import CountryCode
 from service.crises import maps, service
@@ -26,9 +28,11 @@ from service.crises.schemas import (
     CrisisUpdate,
     TimelineEntry,
 )
+from service.db import session_scope
 from service.deps import IfMatch, SessionDep, send_etag
+from service.errors import Forbidden
 from service.exports import geo, hxl, tables
-from service.exposure.dependencies import IndexDep, Lister
+from service.exposure.dependencies import IndexDep, Lister, current_index
 from service.exposure.people import PeopleAsked, people_csv, people_page
 from service.flows.alert_pass import exposure_counts, planned, run_playbooks
 from service.geowork import Budget, zone_problem
@@ -234,7 +238,7 @@ async def simulate(session: SessionDep, actor: Reader, crisis: CrisisDep) -> dic
 @router.get(
     "/{id}/exposure",
     response_model=CrisisExposure,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": tables.CONTENT}},
 )
 async def crisis_exposure(
     request: Request,
@@ -244,8 +248,9 @@ async def crisis_exposure(
     format: Annotated[
         str,
         Query(
-            pattern="^(json|hxl)$",
-            description="hxl: the counts as CSV with a row of HXL hashtags (no welfare)",
+            pattern="^(json|hxl|csv|xlsx)$",
+            description="hxl: the counts as CSV with a row of HXL hashtags (no welfare); csv, "
+            "xlsx: the same rows without the hashtag row",
         ),
     ] = "json",
 ) -> Any:
@@ -253,13 +258,18 @@ async def crisis_exposure(
     rounded with small cells withheld (and, for consular staff, their own nationals exactly);
     with the welfare statuses of the crisis counted under the same rules (`welfare`).
     format=hxl: the workers by country, province, nationality and sector, and by sex in the
-    total's row, as the JSON answer counts them for you (`own_nationals` left out)."""
+    total's row, as the JSON answer counts them for you (`own_nationals` left out).
+    format=csv, format=xlsx: the same rows and columns as HXL, without the hashtag row."""
     threshold = request.app.state.settings.suppress_below
     seen = await exposure_seen_by(session, actor=actor, crisis_id=crisis.id, threshold=threshold)
     if format == "hxl":
         return hxl.response(
             hxl.EXPOSURE_COLUMNS, hxl.exposure_lines(seen), f"crisis-{crisis.id}-exposure.csv"
         )
+    if format in tables.FORMATS:
+        names = [name for name, _ in hxl.EXPOSURE_COLUMNS]
+        rows = ([line.get(n) for n in names] for line in hxl.exposure_lines(seen))
+        return tables.response(format, names, rows, f"crisis-{crisis.id}-exposure.csv")
     seen["welfare"] = await welfare_counts(session, actor=actor, crisis=crisis, threshold=threshold)
     return seen
 
@@ -267,7 +277,10 @@ async def crisis_exposure(
 @router.get(
     "/{id}/map",
     response_class=Response,
-    responses={200: {"description": "The map file", "content": geo.CONTENT}, **problems(404)},
+    responses={
+        200: {"description": "The map file", "content": geo.CONTENT},
+        **problems(403, 404, 429, 503),
+    },
 )
 async def crisis_map_file(
     request: Request,
@@ -279,35 +292,94 @@ async def crisis_map_file(
         Query(
             pattern=geo.PATTERN,
             description="geojson (RFC 7946), kml (KML 2.2) or gpkg (a GeoPackage: layers "
-            "`zones` and `areas`)",
+            "`zones` and `areas`, and `people` with `people=true`)",
         ),
     ] = "geojson",
+    people: Annotated[
+        bool,
+        Query(
+            description="Add a layer `people`: a point for each worker `GET "
+            "/crises/{id}/workers` lists for you (your `exposure:list` permission; a 403 "
+            "without it)"
+        ),
+    ] = False,
 ) -> Response:
     """The crisis's map as one file: every zone version (`version`, `source`, `created_at`,
     `latest`) and the provinces hit, each with its workers counted as `GET
     /crises/{id}/exposure` counts them for you (rounded, small cells withheld, outside
-    need-to-know). No point of a person. WGS 84 lon/lat, 6 decimals, exterior rings
-    counter-clockwise, split along the antimeridian. A drill's features say `exercise: true`
-    and its file is named so. Every export is audited."""
+    need-to-know). No point of a person, unless you may list people and ask for them
+    (`people=true`): then a layer `people` holds a point for each worker in the crisis's
+    latest zone whose personal data you may read (your own nationals who consented, for
+    consular staff), exactly those `GET /crises/{id}/workers` lists for you, each with its
+    `id`, `nationality`, `admin1`, `accompanying_family` and `vulnerable` only (never a name,
+    a phone or a documentation status); rate-limited and audited with the ids as every list of
+    people, up to 50,000 points (`Lifeline-Written` says how many, `Lifeline-Truncated` that
+    the cap cut them). WGS 84 lon/lat, 6 decimals, exterior rings counter-clockwise, split
+    along the antimeridian. A drill's features say `exercise: true` and its file is named so.
+    Every export is audited."""
+    listed: maps.MapPeople | None = None
+    budget: Budget = request.app.state.geometry.budget()
+    if people:
+        if not allowed(actor.role, Permission.EXPOSURE_LIST):
+            # The request's own transaction is rolled back with the 403 (now, so that it holds
+            # no lock): the refusal is written in one of its own, as a permission refused is.
+            crisis_id = crisis.id  # read before the rollback expires the row
+            await session.rollback()
+            async with session_scope(request.app.state.sessionmaker) as own:
+                record(
+                    own,
+                    actor=actor,
+                    action="api.crisis_map_file",
+                    outcome="denied",
+                    subject_type="crisis",
+                    subject_id=crisis_id,
+                    detail={"permission": Permission.EXPOSURE_LIST.value, "people": True},
+                )
+            raise Forbidden(
+                f"The role {actor.role.value} may not list people "
+                f"({Permission.EXPOSURE_LIST.value}): ask for the map without people=true"
+            )
+        rate_limit(request, actor)
+        asked = PeopleAsked(
+            actor=actor,
+            index=await current_index(request),
+            budget=budget,
+            protect=request.app.state.protector,
+            threshold=request.app.state.settings.suppress_below,
+            nationalities=None,
+            own_country="exclude",
+            limit=maps.PEOPLE_LIMIT,
+            cursor=None,
+            every_row=True,
+        )
+        listed = await maps.map_people(session, asked, crisis=crisis, format=format)
     found = await maps.crisis_map(
         session,
         actor=actor,
         crisis=crisis,
         threshold=request.app.state.settings.suppress_below,
     )
-    budget: Budget = request.app.state.geometry.budget()
-    features = await budget.run(maps.map_features, found)
-    maps.audit_export(session, actor=actor, crisis=crisis, format=format, features=features)
+    features = await budget.run(maps.map_features, found, listed)
+    maps.audit_export(
+        session, actor=actor, crisis=crisis, format=format, features=features, people=listed
+    )
     media_type, extension = geo.FORMATS[format]
     drill = "exercise-" if crisis.exercise else ""
+    with_people = "-people" if listed is not None else ""
     headers = {
-        "Content-Disposition": f'attachment; filename="crisis-{crisis.id}-{drill}map.{extension}"'
+        "Content-Disposition": (
+            f'attachment; filename="crisis-{crisis.id}-{drill}map{with_people}.{extension}"'
+        ),
+        **(listed.headers() if listed is not None else {}),
     }
+    layers = geo.WITH_PEOPLE if listed is not None else geo.KINDS
     if format == "gpkg":
-        return StreamingResponse(geo.gpkg_chunks(features), media_type=media_type, headers=headers)
+        return StreamingResponse(
+            geo.gpkg_chunks(features, layers=layers), media_type=media_type, headers=headers
+        )
     if format == "kml":
         title = f"{'Exercise: ' if crisis.exercise else ''}{crisis.title}"
-        body = await budget.run(geo.kml, features, title=title)
+        body = await budget.run(geo.kml, features, title=title, layers=layers)
     else:
         body = await budget.run(geo.geojson, features)
     return Response(body, media_type=media_type, headers=headers)

@@ -1,9 +1,10 @@
 """A crisis map as a file: GeoJSON (RFC 7946), KML 2.2 or a GeoPackage, from the same features.
 
 Pure writers: features in, bytes out. A feature is a polygonal geometry in WGS 84 (lon, lat
-degrees), the kind of layer it belongs to (``zones``, ``areas``), a name and flat properties
-(text, numbers, booleans). Every writer first puts each geometry in the form RFC 7946 asks for,
-so the three files hold the same shapes:
+degrees), or a point for a feature of the ``people`` layer, the kind of layer it belongs to
+(``zones``, ``areas``, ``people``), a name and flat properties (text, numbers, booleans). Every
+writer first puts each geometry in the form RFC 7946 asks for, so the three files hold the same
+shapes (a point: rounded only):
 
 - a polygon whose longitudes span more than 180 degrees with an edge that jumps more than 180
   degrees (179 then -179) crosses the antimeridian and is split along ±180 into parts on each
@@ -32,7 +33,7 @@ import numpy as np
 import orjson
 import shapely
 from numpy.typing import NDArray
-from shapely.geometry import MultiPolygon, Polygon, mapping
+from shapely.geometry import MultiPolygon, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
@@ -53,12 +54,14 @@ PATTERN = "^(geojson|kml|gpkg)$"
 CONTENT: dict[str, dict[str, object]] = {media: {} for media, _ in FORMATS.values()}
 #: Decimals kept of a coordinate: 1e-6 degrees is about 0.1 m.
 DECIMALS = 6
-#: The layers of a map file, in their order.
+#: The layers of a map file, in their order; ``people`` only in a file that asked for it.
 KINDS: tuple[str, ...] = ("zones", "areas")
+#: The layers of a map file with the points of people.
+WITH_PEOPLE: tuple[str, ...] = (*KINDS, "people")
 #: Bytes sent in one chunk of a GeoPackage download.
 CHUNK_BYTES = 64 * 1024
 
-Kind: TypeAlias = Literal["zones", "areas"]
+Kind: TypeAlias = Literal["zones", "areas", "people"]
 Value: TypeAlias = str | int | float | bool | None
 Polygonal: TypeAlias = Polygon | MultiPolygon
 
@@ -68,8 +71,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 @dataclass(frozen=True, slots=True)
 class MapFeature:
-    """One feature of a map file: a polygonal geometry (lon, lat), its layer, name and
-    properties (flat: text, numbers, booleans, ``None``)."""
+    """One feature of a map file: a polygonal geometry (lon, lat), a point for ``people``, its
+    layer, name and properties (flat: text, numbers, booleans, ``None``)."""
 
     kind: Kind
     name: str
@@ -138,13 +141,25 @@ def normalised(geometry: BaseGeometry) -> Polygonal:
     return MultiPolygon(parts)
 
 
+def _point(geometry: BaseGeometry) -> Point:
+    """A point as every writer writes it: 6 decimals."""
+    assert isinstance(geometry, Point)
+    return Point(round(geometry.x, DECIMALS), round(geometry.y, DECIMALS))
+
+
+def _shape(feature: MapFeature) -> BaseGeometry:
+    if feature.kind == "people":
+        return _point(feature.geometry)
+    return normalised(feature.geometry)
+
+
 def geojson(features: Iterable[MapFeature]) -> bytes:
     """The features as one GeoJSON FeatureCollection (RFC 7946), each with ``layer`` (its
     kind) and ``name`` among its properties."""
     out = [
         {
             "type": "Feature",
-            "geometry": mapping(normalised(f.geometry)),
+            "geometry": mapping(_shape(f)),
             "properties": {"layer": f.kind, "name": f.name, **f.properties},
         }
         for f in features
@@ -182,18 +197,23 @@ def _placemark(feature: MapFeature) -> str:
         f"<Data name={quoteattr(_text(name))}><value>{escape(_text(value))}</value></Data>"
         for name, value in feature.properties.items()
     )
-    polygons = _polygons(normalised(feature.geometry))
-    shapes = "".join(_kml_polygon(p) for p in polygons)
+    if feature.kind == "people":
+        point = _point(feature.geometry)
+        shapes = f"<Point><coordinates>{point.x!r},{point.y!r}</coordinates></Point>"
+    else:
+        polygons = _polygons(normalised(feature.geometry))
+        shapes = f"<MultiGeometry>{''.join(_kml_polygon(p) for p in polygons)}</MultiGeometry>"
     return (
         f"<Placemark><name>{escape(_text(feature.name))}</name>"
-        f"<ExtendedData>{data}</ExtendedData><MultiGeometry>{shapes}</MultiGeometry></Placemark>"
+        f"<ExtendedData>{data}</ExtendedData>{shapes}</Placemark>"
     )
 
 
-def kml(features: Iterable[MapFeature], *, title: str) -> bytes:
-    """The features as a KML 2.2 document named ``title``: a folder per kind, a Placemark per
-    feature, its properties as ``ExtendedData``; every text escaped."""
-    by_kind: dict[str, list[MapFeature]] = {kind: [] for kind in KINDS}
+def kml(features: Iterable[MapFeature], *, title: str, layers: Sequence[str] = KINDS) -> bytes:
+    """The features as a KML 2.2 document named ``title``: a folder per kind (each of
+    ``layers``, empty or not), a Placemark per feature, its properties as ``ExtendedData``;
+    every text escaped."""
+    by_kind: dict[str, list[MapFeature]] = {kind: [] for kind in layers}
     for feature in features:
         by_kind.setdefault(feature.kind, []).append(feature)
     folders = "".join(
@@ -207,14 +227,18 @@ def kml(features: Iterable[MapFeature], *, title: str) -> bytes:
     ).encode()
 
 
-def write_gpkg(features: Iterable[MapFeature], path: str) -> None:
-    """The features as a GeoPackage at ``path``: a layer per kind (``zones``, ``areas``, each
-    present, empty or not), MultiPolygons in EPSG:4326, a column per property."""
-    by_kind: dict[str, list[MapFeature]] = {kind: [] for kind in KINDS}
+def write_gpkg(features: Iterable[MapFeature], path: str, *, layers: Sequence[str] = KINDS) -> None:
+    """The features as a GeoPackage at ``path``: a layer per kind (each of ``layers``, present
+    empty or not), MultiPolygons (points for ``people``) in EPSG:4326, a column per property."""
+    by_kind: dict[str, list[MapFeature]] = {kind: [] for kind in layers}
     for feature in features:
         by_kind.setdefault(feature.kind, []).append(feature)
     for kind, found in by_kind.items():
-        geometries = [MultiPolygon(_polygons(normalised(f.geometry))) for f in found]
+        points = kind == "people"
+        geometries: list[BaseGeometry] = [
+            _point(f.geometry) if points else MultiPolygon(_polygons(normalised(f.geometry)))
+            for f in found
+        ]
         rows = [{"name": f.name, **f.properties} for f in found]
         frame = gpd.GeoDataFrame(
             rows or {"name": []},
@@ -226,25 +250,28 @@ def write_gpkg(features: Iterable[MapFeature], path: str) -> None:
             layer=kind,
             driver="GPKG",
             engine="pyogrio",
-            geometry_type="MultiPolygon",
+            geometry_type="Point" if points else "MultiPolygon",
         )
 
 
-def _gpkg_file(features: list[MapFeature]) -> tuple[str, int]:
+def _gpkg_file(features: list[MapFeature], layers: Sequence[str]) -> tuple[str, int]:
     folder = tempfile.mkdtemp(prefix="map-")
     path = os.path.join(folder, "map.gpkg")
     try:
-        write_gpkg(features, path)
+        write_gpkg(features, path, layers=layers)
         return folder, os.open(path, os.O_RDONLY)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
-async def gpkg_chunks(features: Iterable[MapFeature]) -> AsyncIterator[bytes]:
-    """The GeoPackage's bytes, written to a temporary file in a worker thread, in chunks of
-    ``CHUNK_BYTES``; the file is removed once sent (or the download given up)."""
-    folder, fd = await asyncio.to_thread(_gpkg_file, list(features))
+async def gpkg_chunks(
+    features: Iterable[MapFeature], *, layers: Sequence[str] = KINDS
+) -> AsyncIterator[bytes]:
+    """The GeoPackage's bytes (a layer each of ``layers``), written to a temporary file in a
+    worker thread, in chunks of ``CHUNK_BYTES``; the file is removed once sent (or the download
+    given up)."""
+    folder, fd = await asyncio.to_thread(_gpkg_file, list(features), layers)
     try:
         while chunk := await asyncio.to_thread(os.read, fd, CHUNK_BYTES):
             yield chunk

@@ -3,16 +3,24 @@ can never be changed or deleted, on either database."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from datetime import datetime
+
 import httpx
+import openpyxl
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from service.audit import service as audit_service
 from service.audit.service import record
 from service.auth.permissions import Role
 from service.auth.principal import Principal
 from service.db import session_scope
+from service.exports import xlsx
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 
 
@@ -101,3 +109,77 @@ async def test_the_audit_log_holds_no_token_secret(
     listed = (await client.get(f"/api/v1/tokens?organization={org}", headers=admin)).text
     assert issued["token"] not in listed
     assert issued["prefix"] in listed
+
+
+async def test_the_audit_log_downloads_as_csv_and_xlsx_newest_first(
+    client: httpx.AsyncClient,
+    make_org: OrgFactory,
+    make_token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    org_id = await make_org(name="Audited & named")
+    admin = bearer(await make_token(Role.ADMIN, org_id))
+    made = []
+    for _ in range(3):
+        created = await client.post(
+            "/api/v1/organizations",
+            json={"slug": unique("audited"), "name": "Audited org", "kind": "ngo",
+                  "country": "THA"},
+            headers={**admin, "X-Lifeline-Purpose": "directory upkeep"},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        made.append(created.json()["id"])
+    asked = {"organization_id": org_id, "action": "organization.create"}
+    page = (await client.get("/api/v1/audit", params=asked, headers=admin)).json()
+    exported = await client.get("/api/v1/audit", params={**asked, "format": "csv"}, headers=admin)
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.content.startswith("\ufeff".encode())
+    assert exported.headers["lifeline-written"] == "3"
+    assert "lifeline-truncated" not in exported.headers
+    rows = list(csv.DictReader(io.StringIO(exported.text.removeprefix("\ufeff"))))
+    assert list(rows[0]) == [
+        "at", "user_id", "organization_id", "organization", "role", "action", "subject_type",
+        "subject_id", "purpose", "outcome", "detail",
+    ]  # fmt: skip
+    # Newest first, as the JSON list; the organisation named, the detail as JSON text.
+    assert [r["subject_id"] for r in rows] == [e["subject_id"] for e in page["items"]]
+    assert [r["subject_id"] for r in rows] == made[::-1]
+    for row, event in zip(rows, page["items"], strict=True):
+        assert datetime.fromisoformat(row["at"]) == datetime.fromisoformat(event["at"])
+        assert row["organization_id"] == org_id and row["organization"] == "Audited & named"
+        assert row["purpose"] == "directory upkeep" and row["outcome"] == "allowed"
+        assert json.loads(row["detail"]) == event["detail"]
+        assert row["role"] == "admin" and row["subject_type"] == "organization"
+
+    book = await client.get("/api/v1/audit", params={**asked, "format": "xlsx"}, headers=admin)
+    assert book.status_code == 200, book.text
+    assert book.headers["content-type"] == xlsx.MEDIA_TYPE
+    [sheet] = openpyxl.load_workbook(io.BytesIO(book.content)).worksheets
+    assert [c.value for c in sheet[1]] == list(rows[0])
+    assert [r[7].value for r in sheet.iter_rows(min_row=2)] == made[::-1]
+
+    # A log longer than a download holds: the newest up to the cap, and said.
+    monkeypatch.setattr(audit_service, "DOWNLOAD_LIMIT", 2)
+    monkeypatch.setattr(audit_service, "_CHUNK", 1)
+    cut = await client.get("/api/v1/audit", params={**asked, "format": "csv"}, headers=admin)
+    assert cut.headers["lifeline-written"] == "2"
+    assert "2 rows at most" in cut.headers["lifeline-truncated"]
+    kept = list(csv.DictReader(io.StringIO(cut.text.removeprefix("\ufeff"))))
+    assert [r["subject_id"] for r in kept] == made[::-1][:2]
+
+    # Each download in the log: its format, filters and rows.
+    exports = (
+        await client.get(
+            "/api/v1/audit",
+            params={"organization_id": org_id, "action": "audit.exported"},
+            headers=admin,
+        )
+    ).json()["items"]
+    assert [(e["detail"]["format"], e["detail"]["rows"], e["detail"]["truncated"])
+            for e in exports] == [("csv", 2, True), ("xlsx", 3, False), ("csv", 3, False)]  # fmt: skip
+    assert exports[0]["detail"]["filters"] == asked
+
+    viewer = bearer(await make_token(Role.VIEWER, org_id))
+    denied = await client.get("/api/v1/audit", params={"format": "csv"}, headers=viewer)
+    assert denied.status_code == 403

@@ -286,3 +286,29 @@ async def test_every_post_form_carries_a_csrf_field(johor: dict[str, Any]) -> No
         forms = re.findall(r'<form[^>]*method="post".*?</form>', text, flags=re.S)
         assert forms, path
         assert all('name="csrf_token"' in f for f in forms), path
+
+
+async def test_the_pages_offer_the_downloads_of_what_they_show(johor: dict[str, Any]) -> None:
+    crisis = await declare(johor)
+    link = re.compile(r'href="(/api/v1/[^"]+)"')
+    for who, role in ROLES.items():
+        page = (await get(johor, who, f"/console/crises/{crisis}")).text
+        found = {h.replace("&amp;", "&") for h in link.findall(page)}
+        assert f"/api/v1/crises/{crisis}/exposure?format=csv" in found, who
+        assert f"/api/v1/crises/{crisis}/exposure?format=xlsx" in found, who
+        points = {h for h in found if "people=true" in h}
+        if allowed(role, Permission.EXPOSURE_LIST):
+            assert len(points) == 3, who
+        else:
+            assert not points, who
+        for href in sorted(found):
+            answer = await get(johor, who, href)
+            assert answer.status_code == 200, (who, href, answer.text)
+    audit = (await get(johor, "admin", "/console/audit", params={"action": "exposure.list"})).text
+    downloads = {h.replace("&amp;", "&") for h in link.findall(audit)}
+    assert downloads == {
+        "/api/v1/audit?format=csv&action=exposure.list",
+        "/api/v1/audit?format=xlsx&action=exposure.list",
+    }
+    exported = await get(johor, "admin", "/api/v1/audit?format=csv&action=exposure.list")
+    assert exported.status_code == 200 and "exposure.list" in exported.text

@@ -13,6 +13,7 @@ from typing import Any
 import defusedxml.ElementTree as ET
 import geopandas as gpd
 import httpx
+import pytest
 from fastapi import FastAPI
 from shapely.geometry import LinearRing, MultiPolygon, Polygon, shape
 from sqlmodel import select
@@ -22,6 +23,7 @@ from service.auth.permissions import Role
 from service.db import session_scope
 from service.directory.models import OrgKind
 from service.exports.geo import split_antimeridian
+from service.exposure import people as people_module
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 
 KML = "{http://www.opengis.net/kml/2.2}"
@@ -273,3 +275,273 @@ def test_split_antimeridian() -> None:
     # Within ±180 already.
     small = Polygon([(10.0, 0.0), (11.0, 0.0), (11.0, 1.0)])
     assert split_antimeridian(small) is small
+
+
+#: Who is in the people test's zone: (nationality, share with embassy, share with humanitarian,
+#: vulnerabilities, accompanying family), each registered with a documentation status.
+PEOPLE = [
+    ("PHL", True, False, ["pregnant"], 2),
+    ("PHL", True, False, [], 0),
+    ("PHL", True, True, [], 1),
+    ("PHL", False, True, [], 0),
+    ("IDN", True, True, ["disability"], 3),
+    ("IDN", False, False, [], 0),
+    # At home: left out of every list of people by default, as of this map.
+    ("MYS", True, True, [], 0),
+]
+#: A point's properties in GeoJSON: the layer, its name (the worker's id) and these only.
+POINT_PROPERTIES = {"layer", "name", "id", "nationality", "admin1", "accompanying_family",
+                    "vulnerable", "exercise"}  # fmt: skip
+SECRET_STATUS = "overstayed-visa"
+
+
+async def _people_crisis(
+    client: httpx.AsyncClient,
+    make_org: OrgFactory,
+    make_token: TokenFactory,
+    *,
+    exercise: bool = False,
+) -> tuple[str, dict[str, dict[str, Any]], str]:
+    """A crisis over ``PEOPLE`` in Kuala Lumpur, on a spot of this test's own: its id, each
+    worker registered by id with what was registered, and the Philippine embassy in Malaysia.
+    The foreigners are registered by their embassy, with a documentation status (only it may
+    record one)."""
+    admin = await make_token(Role.ADMIN)
+    embassies = {
+        code: await make_org(OrgKind.EMBASSY, "MYS", represents=code) for code in ("PHL", "IDN")
+    }
+    registrars = {code: await make_token(Role.CONSULAR_OFFICER, org) for code, org in
+                  embassies.items()}  # fmt: skip
+    (lon, lat), _ = PLACES["MY-14"]
+    here = (lon + random.uniform(-0.01, 0.01), lat + random.uniform(-0.01, 0.01))
+    made: dict[str, dict[str, Any]] = {}
+    for i, (nationality, embassy, humanitarian, vulnerable, family) in enumerate(PEOPLE):
+        body = {
+            "nationality": nationality,
+            "given_name": unique("Pointed"),
+            "family_name": "Person",
+            "phone": "+60 12 345 6789",
+            "location": {"lon": here[0] + i * 0.00001, "lat": here[1]},
+            "vulnerabilities": vulnerable,
+            "accompanying_family": family,
+            "consent": {"share_with_embassy": embassy, "share_with_humanitarian": humanitarian},
+            "source": "self",
+        }
+        token = registrars.get(nationality)
+        if token is not None:
+            body["documentation_status"] = SECRET_STATUS
+        registered = await client.post("/api/v1/workers", json=body, headers=bearer(token or admin))
+        assert registered.status_code == 201, registered.text
+        made[registered.json()["id"]] = body
+    declared = await client.post(
+        "/api/v1/crises",
+        json={
+            "title": unique("People map"),
+            "hazard": "flood",
+            "severity": "minor",
+            "exercise": exercise,
+            "zones": {"type": "Polygon", "coordinates": [_square(*here)]},
+        },
+        headers=bearer(admin),
+    )
+    assert declared.status_code == 201, declared.text
+    return declared.json()["id"], made, embassies["PHL"]
+
+
+async def _people_map(
+    client: httpx.AsyncClient, crisis_id: str, token: str, format: str = "geojson"
+) -> httpx.Response:
+    return await client.get(
+        f"/api/v1/crises/{crisis_id}/map",
+        params={"format": format, "people": "true"},
+        headers=bearer(token),
+    )
+
+
+def _no_secret(content: bytes, made: dict[str, dict[str, Any]]) -> None:
+    """Nothing of a person but what the layer says: no name, phone or documentation status."""
+    assert SECRET_STATUS.encode() not in content
+    assert b"documentation_status" not in content and b"phone" not in content
+    assert b"Pointed-" not in content and b"given_name" not in content
+    assert not [b for b in made.values() if b["given_name"].encode() in content]
+
+
+async def test_the_map_holds_the_points_of_the_people_one_may_list(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_org: OrgFactory,
+    make_token: TokenFactory,
+    tmp_path: Path,
+) -> None:
+    admin = await make_token(Role.ADMIN)
+    crisis_id, made, embassy = await _people_crisis(client, make_org, make_token)
+    society = await make_org(OrgKind.NATIONAL_SOCIETY, "MYS")
+    callers = {
+        "admin": admin,
+        "phl": await make_token(Role.CONSULAR_OFFICER, embassy),
+        "society": await make_token(Role.SOCIETY_RESPONDER, society),
+    }
+    expected = {
+        # Everyone but the Malaysian at home; the Philippine embassy its nationals who
+        # consented; the society the people in its country who agreed to humanitarian sharing.
+        "admin": {i for i, b in made.items() if b["nationality"] != "MYS"},
+        "phl": {
+            i
+            for i, b in made.items()
+            if b["nationality"] == "PHL" and b["consent"]["share_with_embassy"]
+        },
+        "society": {
+            i
+            for i, b in made.items()
+            if b["nationality"] != "MYS" and b["consent"]["share_with_humanitarian"]
+        },
+    }
+    for who, token in callers.items():
+        listed = await client.get(
+            f"/api/v1/crises/{crisis_id}/workers", params={"limit": 200}, headers=bearer(token)
+        )
+        assert listed.status_code == 200, listed.text
+        ids = {w["id"] for w in listed.json()["items"]}
+        assert ids == expected[who], who
+
+        answer = await _people_map(client, crisis_id, token)
+        assert answer.status_code == 200, answer.text
+        assert f"crisis-{crisis_id}-map-people.geojson" in answer.headers["content-disposition"]
+        assert answer.headers["lifeline-written"] == str(len(ids))
+        assert answer.headers["cache-control"] == "no-store"
+        assert "lifeline-truncated" not in answer.headers
+        _no_secret(answer.content, made)
+        points = [f for f in answer.json()["features"] if f["properties"]["layer"] == "people"]
+        assert {f["properties"]["id"] for f in points} == ids, who
+        for feature in points:
+            properties = feature["properties"]
+            assert set(properties) == POINT_PROPERTIES, who
+            body = made[properties["id"]]
+            assert feature["geometry"] == {
+                "type": "Point",
+                "coordinates": [
+                    round(body["location"]["lon"], 6),
+                    round(body["location"]["lat"], 6),
+                ],
+            }
+            assert properties["name"] == properties["id"]
+            assert properties["nationality"] == body["nationality"]
+            assert properties["admin1"] == "MY-14"
+            assert properties["accompanying_family"] == body["accompanying_family"]
+            assert properties["vulnerable"] is bool(body["vulnerabilities"])
+            assert properties["exercise"] is False
+        frame = gpd.read_file(io.BytesIO(answer.content))
+        people = frame[frame["layer"] == "people"]
+        assert set(people["id"]) == ids and set(people.geom_type) == {"Point"}
+        assert set(frame[frame["layer"] != "people"].geom_type) <= {"Polygon", "MultiPolygon"}
+
+        packed = await _people_map(client, crisis_id, token, "gpkg")
+        assert packed.status_code == 200, packed.text
+        _no_secret(packed.content, made)
+        layer = _layer(packed.content, "people", tmp_path)
+        assert set(layer["id"]) == ids and set(layer.geom_type) == {"Point"}
+        assert set(layer.columns) == POINT_PROPERTIES - {"layer"} | {"geometry"}
+        assert sorted(layer["id"]) == sorted(people["id"])
+        for row in layer.itertuples():
+            (same,) = people[people["id"] == row.id].geometry
+            assert row.geometry.equals(same)
+            assert bool(row.vulnerable) is bool(made[str(row.id)]["vulnerabilities"])
+        assert len(_layer(packed.content, "zones", tmp_path)) == 1
+
+        written = await _people_map(client, crisis_id, token, "kml")
+        assert written.status_code == 200, written.text
+        _no_secret(written.content, made)
+        root = ET.fromstring(written.content)
+        folders = {f.findtext(f"{KML}name"): f for f in root.iter(f"{KML}Folder")}
+        assert set(folders) == {"zones", "areas", "people"}
+        placemarks = list(folders["people"].iter(f"{KML}Placemark"))
+        assert {p.findtext(f"{KML}name") for p in placemarks} == ids
+        for placemark in placemarks:
+            data = {d.get("name") for d in placemark.iter(f"{KML}Data")}
+            assert data == POINT_PROPERTIES - {"layer", "name"}
+            assert placemark.find(f"{KML}Point/{KML}coordinates") is not None
+
+    async with session_scope(app.state.sessionmaker) as session:
+        lists = (
+            await session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.action == "exposure.list", AuditEvent.subject_type == "worker"
+                )
+            )
+        ).all()
+        exported = (
+            await session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.action == "crisis.map_exported",
+                    AuditEvent.subject_id == crisis_id,
+                )
+            )
+        ).all()
+    by_map = [e.detail for e in lists if (e.detail or {}).get("crisis_id") == crisis_id]
+    mapped = sorted((d["map"], len(d["ids"])) for d in by_map if "map" in d)
+    assert mapped == sorted(
+        (f, len(expected[who])) for who in callers for f in ("geojson", "gpkg", "kml")
+    )
+    assert all(set(d["ids"]) in expected.values() for d in by_map if "map" in d)
+    assert sorted((e.detail or {})["people"] for e in exported) == sorted(
+        len(expected[who]) for who in callers for _ in range(3)
+    )
+
+
+async def test_points_of_people_only_for_those_who_may_list_them(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_org: OrgFactory,
+    make_token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = await make_token(Role.ADMIN)
+    crisis_id, made, _ = await _people_crisis(client, make_org, make_token, exercise=True)
+    for role in (Role.VIEWER, Role.COORDINATOR):
+        token = await make_token(role)
+        refused = await _people_map(client, crisis_id, token)
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "exposure:list" in refused.json()["detail"]
+        # Without people, the map as ever: no point.
+        plain = await _map(client, crisis_id, token)
+        assert {f["properties"]["layer"] for f in plain.json()["features"]} <= {"zones", "areas"}
+        _no_secret(plain.content, made)
+    async with session_scope(app.state.sessionmaker) as session:
+        denied = (
+            await session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.subject_id == crisis_id, AuditEvent.outcome == "denied"
+                )
+            )
+        ).all()
+    assert len(denied) == 2 and all((e.detail or {}).get("people") for e in denied)
+
+    # A drill's points say so; a list longer than a file holds is cut, and says so.
+    monkeypatch.setattr(people_module, "CSV_LIMIT", 2)
+    answer = await _people_map(client, crisis_id, admin)
+    assert answer.status_code == 200, answer.text
+    assert "exercise-map-people.geojson" in answer.headers["content-disposition"]
+    points = [f for f in answer.json()["features"] if f["properties"]["layer"] == "people"]
+    assert len(points) == 2 and all(f["properties"]["exercise"] is True for f in points)
+    assert answer.headers["lifeline-written"] == "2"
+    assert answer.headers["lifeline-listed"] == str(len(PEOPLE) - 1)
+    assert "points of people at most" in answer.headers["lifeline-truncated"]
+
+
+async def test_points_of_people_are_rate_limited_as_lists_of_people(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_org: OrgFactory,
+    make_token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crisis_id, _, _ = await _people_crisis(client, make_org, make_token)
+    token = await make_token(Role.ADMIN)
+    # A burst of two, refilled slower than the test runs.
+    monkeypatch.setattr(app.state.people_lists, "burst", 2)
+    monkeypatch.setattr(app.state.people_lists, "rate", 0.001)
+    statuses = [(await _people_map(client, crisis_id, token)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    # The map without people is no list of people.
+    assert (await _map(client, crisis_id, token)).status_code == 200

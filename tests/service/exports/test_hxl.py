@@ -4,14 +4,18 @@ for the same caller (exact for an administrator, withheld and rounded for an out
 
 from __future__ import annotations
 
+import csv
 import io
 from typing import Any
 
 import httpx
 import hxl
+import openpyxl
 
 from service.auth.permissions import Role
 from service.directory.models import OrgKind
+from service.exports import hxl as hxl_export
+from service.exports import xlsx
 from tests.conftest import OrgFactory, TokenFactory, bearer
 from tests.service.exports.test_security_csv import LAST_CRISIS, welfare
 
@@ -97,6 +101,27 @@ async def test_the_exposure_and_welfare_counts_as_hxl(
         }
         # No name, no note, no documentation status: only the columns above.
         assert b"HYPERLINK" not in answer.content and b"documentation" not in answer.content
+        # As plain CSV and XLSX: the same rows, the columns named, no hashtag row.
+        plain = await client.get(
+            f"/api/v1/crises/{crisis_id}/exposure", params={"format": "csv"}, headers=bearer(token)
+        )
+        assert plain.status_code == 200, plain.text
+        assert plain.content.startswith("\ufeff".encode())
+        assert f"crisis-{crisis_id}-exposure.csv" in plain.headers["content-disposition"]
+        table = list(csv.reader(io.StringIO(plain.text.removeprefix("\ufeff"))))
+        assert table[0] == [name for name, _ in hxl_export.EXPOSURE_COLUMNS]
+        tagged = list(csv.reader(io.StringIO(answer.text.removeprefix("\ufeff"))))
+        assert table[1:] == tagged[2:] and len(table) == len(rows) + 1, who
+        book = await client.get(
+            f"/api/v1/crises/{crisis_id}/exposure", params={"format": "xlsx"}, headers=bearer(token)
+        )
+        assert book.status_code == 200, book.text
+        assert book.headers["content-type"] == xlsx.MEDIA_TYPE
+        [sheet] = openpyxl.load_workbook(io.BytesIO(book.content)).worksheets
+        values = [
+            ["" if c is None else str(c) for c in r] for r in sheet.iter_rows(values_only=True)
+        ]
+        assert values == table, who
 
         counted = await client.get(
             f"/api/v1/crises/{crisis_id}/welfare-counts", headers=bearer(token)

@@ -489,21 +489,26 @@ async def tracing_requests(
     return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
 
 
-async def exposure_hxl(
+async def exposure_tables(
     client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
 ) -> tuple[list[dict[str, str]], str, set[str]]:
-    """The HXL exposure of the crisis over the workers named with formulas: counts, no name;
-    the hashtag row left out (its cells are hashtags, not data)."""
+    """The exposure of the crisis over the workers named with formulas: counts, no name. As HXL
+    (the hashtag row, its cells hashtags, not data), then as plain CSV: the same rows without
+    it (the CSV asked last, so that the XLSX asked again is the plain table's)."""
     crisis_id, _ = await formula_crisis(client, make_org, make_token)
-    exported = await client.get(
-        f"/api/v1/crises/{crisis_id}/exposure",
-        params={"format": "hxl"},
-        headers=bearer(await make_token(Role.ADMIN)),
-    )
+    headers = bearer(await make_token(Role.ADMIN))
+    url = f"/api/v1/crises/{crisis_id}/exposure"
+    tagged = await client.get(url, params={"format": "hxl"}, headers=headers)
+    assert tagged.status_code == 200, tagged.text
+    hxl_rows = read(tagged.text)
+    assert hxl_rows[0]["workers"] == "#affected+migrants"
+    assert_inert(hxl_rows[1:])
+    exported = await client.get(url, params={"format": "csv"}, headers=headers)
     assert exported.status_code == 200, exported.text
+    assert exported.content.startswith("\ufeff".encode())
     rows = read(exported.text)
-    assert rows[0]["workers"] == "#affected+migrants"
-    return rows[1:], exported.headers["content-type"], {"PHL"}
+    assert rows == hxl_rows[1:]
+    return rows, exported.headers["content-type"], {"PHL"}
 
 
 async def welfare_counts_hxl(
@@ -524,6 +529,34 @@ async def welfare_counts_hxl(
     return rows[1:], exported.headers["content-type"], {"needs_help"}
 
 
+async def audit_log(
+    client: httpx.AsyncClient, make_org: OrgFactory, make_token: TokenFactory
+) -> tuple[list[dict[str, str]], str, set[str]]:
+    """The audit log's download of what an organisation named with a formula did, a formula
+    given as its purpose: the name and the purpose written neutralised."""
+    org_id = await make_org(name=FORMULAS[0])
+    headers = bearer(await make_token(Role.ADMIN, org_id))
+    for purpose in FORMULAS[1:]:
+        created = await client.post(
+            "/api/v1/organizations",
+            json={"slug": unique("formula-org"), "name": "Formula org", "kind": "ngo",
+                  "country": "THA"},
+            headers={**headers, "X-Lifeline-Purpose": purpose},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+    # Filtered to the creations: the download's own call is in the log too, and an XLSX asked
+    # again would hold one more.
+    exported = await client.get(
+        "/api/v1/audit",
+        params={"format": "csv", "organization_id": org_id, "action": "organization.create"},
+        headers=headers,
+    )
+    assert exported.status_code == 200, exported.text
+    rows = read(exported.text)
+    assert len(rows) == len(FORMULAS) - 1
+    return rows, exported.headers["content-type"], {"'" + f for f in FORMULAS}
+
+
 Case = Callable[
     [httpx.AsyncClient, OrgFactory, TokenFactory],
     Awaitable[tuple[list[dict[str, str]], str, set[str]]],
@@ -541,13 +574,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/movements/{id}/report"): movement_report,
     ("GET", "/api/v1/funds/{id}/debtors"): debtors,
     ("GET", "/api/v1/tracing-requests"): tracing_requests,
-    ("GET", "/api/v1/crises/{id}/exposure"): exposure_hxl,
+    ("GET", "/api/v1/crises/{id}/exposure"): exposure_tables,
     ("GET", "/api/v1/crises/{id}/welfare-counts"): welfare_counts_hxl,
+    ("GET", "/api/v1/audit"): audit_log,
 }
 #: CSV routes with no XLSX, and why.
 NO_XLSX = {
-    # HXL-tagged CSV (a second header row of hashtags), for HXL tools: no XLSX asked for.
-    ("GET", "/api/v1/crises/{id}/exposure"),
+    # HXL-tagged CSV (a second header row of hashtags), for HXL tools: no XLSX asked for (the
+    # exposure's HXL has its plain CSV and XLSX beside it, format=csv and format=xlsx).
     ("GET", "/api/v1/crises/{id}/welfare-counts"),
 }
 
