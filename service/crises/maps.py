@@ -23,13 +23,13 @@ from service.crises.models import Crisis, CrisisZone
 from service.crises.service import latest_zone
 from service.errors import NotFound
 from service.exports.geo import MapFeature
-from service.exposure.people import CSV_LIMIT, PeopleAsked, people_in
+from service.exposure.people import PeopleAsked, people_in
 from service.registry.unseen import Explained
 
 #: What a point of the ``people`` layer says of the worker (and ``exercise``), nothing else.
 PERSON_PROPERTIES = ("id", "nationality", "admin1", "accompanying_family", "vulnerable")
-#: Points of people in one map file at most: those of one list of people's download.
-PEOPLE_LIMIT = CSV_LIMIT
+#: Points of people in one map file at most (a GIS opens them at once, unlike a table).
+PEOPLE_LIMIT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +100,10 @@ async def map_people(
     session: AsyncSession, asked: PeopleAsked, *, crisis: Crisis, format: str
 ) -> MapPeople:
     """The workers in the crisis's latest zone the caller may read, exactly those of its list
-    of people (``service.exposure.people.people_in``, every row): audited there
-    (``exposure.list``) with their ids, the crisis, the zone version and the map's format."""
+    of people (``service.exposure.people.people_in``, as a download of ``asked.cap`` rows at
+    most): audited there, as one export (``exposure.exported``, with the map's format) and a
+    chunk at a time with the ids (``exposure.list``). The request's unit of work is committed
+    first: the chunks are read, and audited, in a session of their own."""
     zone = await latest_zone(session, crisis.id)
     if zone is None:
         return MapPeople([], None)
@@ -112,8 +114,12 @@ async def map_people(
         zone=geometry,
         audit_detail={"crisis_id": crisis.id, "zone_version": zone.version, "map": format},
     )
-    # Everyone in a zone has a location; a record read without one is no point.
-    points = [_point(item) for item in found.items if item.get("location")]
+    await session.commit()
+    points: list[dict[str, Any]] = []
+    assert found.batches is not None
+    async for batch in found.batches:
+        # Everyone in a zone has a location; a record read without one is no point.
+        points.extend(_point(item) for item in batch if item.get("location"))
     return MapPeople(points, found.counts)
 
 

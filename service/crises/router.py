@@ -262,14 +262,31 @@ async def crisis_exposure(
     format=csv, format=xlsx: the same rows and columns as HXL, without the hashtag row."""
     threshold = request.app.state.settings.suppress_below
     seen = await exposure_seen_by(session, actor=actor, crisis_id=crisis.id, threshold=threshold)
+    filename = f"crisis-{crisis.id}-exposure.csv"
     if format == "hxl":
-        return hxl.response(
-            hxl.EXPOSURE_COLUMNS, hxl.exposure_lines(seen), f"crisis-{crisis.id}-exposure.csv"
+        lines = list(hxl.exposure_lines(seen))
+        record(
+            session,
+            actor=actor,
+            action="exposure_counts.exported",
+            subject_type="crisis",
+            subject_id=crisis.id,
+            detail={"format": format, "rows": len(lines), "exact": seen.get("exact", False)},
         )
+        return hxl.response(hxl.EXPOSURE_COLUMNS, lines, filename)
     if format in tables.FORMATS:
         names = [name for name, _ in hxl.EXPOSURE_COLUMNS]
-        rows = ([line.get(n) for n in names] for line in hxl.exposure_lines(seen))
-        return tables.response(format, names, rows, f"crisis-{crisis.id}-exposure.csv")
+        rows = [[line.get(n) for n in names] for line in hxl.exposure_lines(seen)]
+        return tables.download(
+            session,
+            actor,
+            format,
+            names,
+            rows,
+            filename,
+            what="exposure_counts",
+            subject=("crisis", crisis.id),
+        )
     seen["welfare"] = await welfare_counts(session, actor=actor, crisis=crisis, threshold=threshold)
     return seen
 
@@ -350,7 +367,9 @@ async def crisis_map_file(
             own_country="exclude",
             limit=maps.PEOPLE_LIMIT,
             cursor=None,
-            every_row=True,
+            download=format,
+            sessions=request.app.state.sessionmaker,
+            cap=maps.PEOPLE_LIMIT,
         )
         listed = await maps.map_people(session, asked, crisis=crisis, format=format)
     found = await maps.crisis_map(

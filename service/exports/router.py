@@ -147,6 +147,7 @@ async def list_kept_sitreps(
     "/crises/{id}/sitreps",
     response_model=list[KeptSitrepPublic],
     status_code=status.HTTP_201_CREATED,
+    responses=problems(409),
 )
 async def keep_sitrep(
     request: Request, session: SessionDep, actor: Writer, crisis: CrisisDep

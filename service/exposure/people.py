@@ -94,6 +94,8 @@ class PeopleAsked:
     download: str | None = None
     #: The sessions a download reads its rows in, after the request's own has closed.
     sessions: async_sessionmaker[AsyncSession] | None = None
+    #: Rows of the download at most (``CSV_LIMIT`` when not given).
+    cap: int | None = None
 
 
 async def people_in(
@@ -182,7 +184,7 @@ def _download(
     scope and row count; its rows read and audited chunk by chunk as they are sent."""
     if asked.sessions is None:
         raise ValueError("a download reads its rows in sessions of its own: pass `sessions`")
-    written = min(counts.listed, CSV_LIMIT)
+    written = min(counts.listed, asked.cap or CSV_LIMIT)
     scope = {
         "nationalities": list(asked.nationalities) if asked.nationalities else None,
         "nationals_in_own_country": asked.own_country,
@@ -232,7 +234,7 @@ async def _batches(
             query = core_select(*_READ).where(among(pk, chunk, dialect), visible).order_by(pk)
             return (await (await session.connection()).execute(query)).all()
 
-        left, part = CSV_LIMIT, 0
+        left, part = asked.cap or CSV_LIMIT, 0
         rows = await read(next(starts, None))
         more = True
         while more:
@@ -301,6 +303,6 @@ def people_csv(found: People, filename: str, format: str = "csv") -> StreamingRe
     download.headers["Lifeline-Written"] = str(found.written)
     if found.written < found.counts.listed:
         download.headers["Lifeline-Truncated"] = (
-            f"{CSV_LIMIT} rows at most in one download: narrow the zone or the nationalities"
+            f"{found.written} rows at most in one download: narrow the zone or the nationalities"
         )
     return download

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace as copy
 from datetime import date, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,8 +31,8 @@ from service.auth.permissions import Role
 from service.auth.principal import WORKER, Principal
 from service.changes import who
 from service.crises.models import Crisis, Phase
-from service.db import session_scope, utcnow
-from service.errors import NotFound
+from service.db import is_unique_violation, session_scope, utcnow
+from service.errors import Conflict, NotFound
 from service.exports.models import KeptSitrep
 from service.flows import sitrep
 from service.flows.sitrep_texts import TEXTS, texts
@@ -128,7 +129,16 @@ async def keep(
             subject_id=crisis.id,
             detail={"date": day.isoformat(), "languages": made, "replaced": replace},
         )
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Another keeper (the worker's daily pass, a second click) wrote the same day first.
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(
+            "Today's report is being kept at this moment by another request or the worker: "
+            "try again in a moment"
+        ) from exc
     return out
 
 

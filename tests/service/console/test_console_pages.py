@@ -312,3 +312,15 @@ async def test_the_pages_offer_the_downloads_of_what_they_show(johor: dict[str, 
     }
     exported = await get(johor, "admin", "/api/v1/audit?format=csv&action=exposure.list")
     assert exported.status_code == 200 and "exposure.list" in exported.text
+    # The task board's and the tracing queue's downloads, for whoever sees those pages.
+    for path in ("/console/tasks", "/console/tracing"):
+        for who in ROLES:
+            page = await get(johor, who, path)
+            if page.status_code != 200:
+                continue
+            hrefs = {h.replace("&amp;", "&") for h in link.findall(page.text)}
+            formats = {m for h in hrefs for m in re.findall(r"format=(\w+)", h)}
+            assert formats >= {"csv", "xlsx"}, (who, path)
+            for href in sorted(hrefs):
+                answer = await get(johor, who, href)
+                assert answer.status_code == 200, (who, href, answer.text)

@@ -32,12 +32,14 @@ from tests.service.exports.test_security_csv import (
     csv_routes,
 )
 
-#: The crisis's files beside its tables, in each of their formats.
-CRISIS_FILES = {
-    "/api/v1/crises/{id}/map": ["geojson", "kml", "gpkg"],
-    "/api/v1/crises/{id}/sitrep": ["pdf", "html"],
-    "/api/v1/crises/{id}/exposure": ["json", "hxl"],
-    "/api/v1/crises/{id}/welfare-counts": ["json", "hxl"],
+#: The crisis's files beside its tables, in each of their formats (and asked how).
+CRISIS_FILES: dict[str, tuple[list[str], dict[str, str]]] = {
+    "/api/v1/crises/{id}/map": (["geojson", "kml", "gpkg"], {}),
+    "/api/v1/crises/{id}/map?people": (["geojson", "kml", "gpkg"], {"people": "true"}),
+    "/api/v1/crises/{id}/sitrep": (["pdf", "html"], {}),
+    "/api/v1/crises/{id}/sitrep?language": (["pdf"], {"language": "tl"}),
+    "/api/v1/crises/{id}/exposure": (["json", "hxl"], {}),
+    "/api/v1/crises/{id}/welfare-counts": (["json", "hxl"], {}),
 }
 
 
@@ -131,8 +133,9 @@ async def test_every_export_in_every_format_as_every_role(
             else:
                 accept = "text/csv" if format == "csv" else xlsx.MEDIA_TYPE
             exports.append((route, request.method, url, request.content, accept))
-    for path, formats in CRISIS_FILES.items():
-        url = httpx.URL(path.replace("{id}", crisis))
+    for asked_as, (formats, params) in CRISIS_FILES.items():
+        path = asked_as.split("?")[0]
+        url = httpx.URL(path.replace("{id}", crisis), params=params)
         for format in formats:
             exports.append((("GET", path), "GET", url.copy_set_param("format", format), b"", None))
     callers = await who(make_org, make_token)

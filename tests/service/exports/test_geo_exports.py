@@ -20,10 +20,10 @@ from sqlmodel import select
 
 from service.audit.models import AuditEvent
 from service.auth.permissions import Role
+from service.crises import maps
 from service.db import session_scope
 from service.directory.models import OrgKind
 from service.exports.geo import split_antimeridian
-from service.exposure import people as people_module
 from tests.conftest import OrgFactory, TokenFactory, bearer, unique
 
 KML = "{http://www.opengis.net/kml/2.2}"
@@ -518,7 +518,7 @@ async def test_points_of_people_only_for_those_who_may_list_them(
     assert len(denied) == 2 and all((e.detail or {}).get("people") for e in denied)
 
     # A drill's points say so; a list longer than a file holds is cut, and says so.
-    monkeypatch.setattr(people_module, "CSV_LIMIT", 2)
+    monkeypatch.setattr(maps, "PEOPLE_LIMIT", 2)
     answer = await _people_map(client, crisis_id, admin)
     assert answer.status_code == 200, answer.text
     assert "exercise-map-people.geojson" in answer.headers["content-disposition"]

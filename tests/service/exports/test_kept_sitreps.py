@@ -348,3 +348,31 @@ async def test_a_report_that_fails_stops_no_other_and_is_tried_again(
     monkeypatch.setattr(kept_sitreps, "keep", keep)
     assert await daily_pass(app) == "1 crises' reports kept, 1 kept already today"
     assert {r.crisis_id for r in await kept_rows(app)} == {made["crisis"], home["crisis"]}
+
+
+async def test_keeping_while_another_keeps_the_same_day_is_a_409(
+    home: dict[str, Any],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker's pass writes today's report between the request's reading of what is kept
+    and its writing: the request answers 409, and the report the worker kept stays."""
+    app: FastAPI = home["app"]
+    if app.state.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: the two keepers cannot interleave")
+    made = await drill(home)
+    render = kept_sitreps._render
+    raced: list[bool] = []
+
+    async def worker_first(report: Any, created_at: datetime) -> tuple[bytes, str]:
+        if not raced:
+            raced.append(True)
+            await daily_pass(app)
+        return await render(report, created_at)
+
+    monkeypatch.setattr(kept_sitreps, "_render", worker_first)
+    answer = await home["client"].post(
+        f"/api/v1/crises/{made['crisis']}/sitreps", headers=who(home, "coordinator")
+    )
+    assert answer.status_code == 409, answer.text
+    assert "try again" in answer.json()["detail"]
+    assert {r.made_by for r in await kept_rows(app)} == {"worker"}

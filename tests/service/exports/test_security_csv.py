@@ -287,7 +287,7 @@ async def formula_movement(
         json={
             "title": FORMULAS[0],
             "legs": [{"mode": "bus", "origin": FORMULAS[1], "destination": FORMULAS[2],
-                      "capacity": 50}],
+                      "capacity": 500}],
         },
         headers=headers,
     )  # fmt: skip
