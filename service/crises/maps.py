@@ -116,8 +116,8 @@ async def map_people(
     )
     await session.commit()
     points: list[dict[str, Any]] = []
-    assert found.batches is not None
-    async for batch in found.batches:
+    assert found.download is not None
+    async for batch in found.download.presented():
         # Everyone in a zone has a location; a record read without one is no point.
         points.extend(_point(item) for item in batch if item.get("location"))
     return MapPeople(points, found.counts)

@@ -76,6 +76,21 @@ def cell(value: object) -> str | int | float:
     return neutralise(str(value))
 
 
+#: Values written as they are: the csv module writes numbers as ``cell`` does, ``None`` empty.
+_AS_IS = frozenset({int, float, type(None)})
+
+
+def cells(values: Sequence[object]) -> list[object]:
+    """``cell`` of each value, without the call for the values it leaves as they are (numbers,
+    ``None``, text that starts no formula): a download writes millions of them."""
+    return [
+        v
+        if (kind := type(v)) in _AS_IS or (kind is str and v[:1] not in _MAYBE_FORMULA)  # type: ignore[index]
+        else cell(v)
+        for v in values
+    ]
+
+
 def chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
     """The CSV text of a header and rows, in chunks of ``ROWS_PER_CHUNK`` rows: memory stays
     that of one chunk however many rows come. Header names are neutralised like any text."""
@@ -83,7 +98,7 @@ def chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[
     writer = csv.writer(out)
     writer.writerow([cell(h) for h in header])
     for n, row in enumerate(rows, start=1):
-        writer.writerow([cell(v) for v in row])
+        writer.writerow(cells(row))
         if n % ROWS_PER_CHUNK == 0:
             yield out.getvalue()
             out.seek(0)
@@ -116,7 +131,7 @@ async def _batched(
     writer = csv.writer(out)
     writer.writerow([cell(h) for h in header])
     async for batch in batches:
-        writer.writerows([cell(v) for v in row] for row in batch)
+        writer.writerows(map(cells, batch))
         yield out.getvalue()
         out.seek(0)
         out.truncate()

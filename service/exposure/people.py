@@ -14,9 +14,9 @@ holds one chunk, whatever the list's length (``bench/exports.py`` measures it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from fastapi.responses import StreamingResponse
@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.audit.service import record
 from service.auth.principal import Principal
 from service.db import among
+from service.exports import tables
 from service.exports import workers as workers_csv
 from service.exposure.index import RegisterIndex
 from service.geowork import Budget
@@ -39,6 +40,8 @@ from service.registry.protect import Protector
 from service.registry.schemas import PeoplePage, WorkerPublic
 from service.registry.service import present
 from service.registry.unseen import Explained, Unseen, scope_nationalities
+
+T = TypeVar("T")
 
 #: Rows of a download at most (every row at once): below a worksheet's 1,048,576.
 CSV_LIMIT = 1_000_000
@@ -68,12 +71,44 @@ class People:
     next_cursor: str | None
     counts: Explained
     ids: list[str] = field(default_factory=list)
-    #: A download's rows, a chunk at a time, read as the file is written (``items`` is empty).
-    batches: AsyncIterator[list[dict[str, Any]]] | None = None
+    #: A download's rows, read a chunk at a time as the file is written (``items`` is empty).
+    download: Download | None = None
     #: The rows the download holds (as counted when it began).
     written: int = 0
     #: The columns the download's rows may have: all the caller could be shown of anyone.
     fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """The rows of a download, to be read once, a chunk at a time (``_batches``): as presented
+    workers (``presented``, for a map) or as the workers CSV's cells (``cells``)."""
+
+    asked: PeopleAsked
+    pks: np.ndarray[Any, Any]
+    audit_detail: dict[str, Any]
+
+    def presented(self) -> AsyncIterator[list[dict[str, Any]]]:
+        actor, protect = self.asked.actor, self.asked.protect
+        return _batches(self, lambda rows: _present_all(actor, rows, protect))
+
+    def cells(self, header: Sequence[str]) -> AsyncIterator[list[list[Any]]]:
+        """The rows as ``header``'s cells, without building each worker's dictionaries
+        (``workers_csv.Cells``: the same values ``present`` and ``flatten`` give)."""
+        actor = self.asked.actor
+        fields = list_fields(actor) - _NEVER
+        cells = workers_csv.Cells(header, fields, self.asked.protect, [c.name for c in _READ])
+
+        def shape(rows: Sequence[Any]) -> list[list[Any]]:
+            out = []
+            for row in rows:
+                seen = visible_fields(actor, row)
+                assert seen is not None
+                seen = seen - _NEVER
+                out.append(cells(row) if seen == fields else cells.slowly(row, seen))
+            return out
+
+        return _batches(self, shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,21 +241,23 @@ def _download(
         items=[],
         next_cursor=None,
         counts=counts,
-        batches=_batches(asked, pks, {**audit_detail, "format": asked.download}),
+        download=Download(asked, pks, {**audit_detail, "format": asked.download}),
         written=written,
         fields=list_fields(asked.actor),
     )
 
 
 async def _batches(
-    asked: PeopleAsked, pks: np.ndarray[Any, Any], audit_detail: dict[str, Any]
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """The download's workers, ``_CHUNK`` at a time, as the caller may see them: each chunk read
-    as plain rows and audited (``exposure.list``, with its ids and its part's number) before it
-    is handed on, so the log holds what left even when the client stops reading. The next chunk
-    is asked for before this one is presented, so the database works while the service does."""
+    download: Download, shape: Callable[[Sequence[Any]], list[T]]
+) -> AsyncIterator[list[T]]:
+    """The download's workers, ``_CHUNK`` at a time, as the caller may see them (``shape``
+    makes them what the file needs): each chunk read as plain rows and audited
+    (``exposure.list``, with its ids and its part's number) before it is handed on, so the log
+    holds what left even when the client stops reading. The next chunk is asked for before
+    this one is shaped, so the database works while the service does."""
+    asked, pks, audit_detail = download.asked, download.pks, download.audit_detail
     assert asked.sessions is not None
-    actor, protect = asked.actor, asked.protect
+    actor = asked.actor
     pk, visible = Worker.__table__.c.pk, visibility_clause(actor)  # type: ignore[attr-defined]
     starts = iter(range(0, len(pks), _CHUNK))
 
@@ -256,7 +293,7 @@ async def _batches(
             ahead = asyncio.ensure_future(read(following if left > 0 else None))
             try:
                 await asyncio.sleep(0)  # the next query leaves before this chunk is presented
-                batch = _present_all(actor, rows, protect)
+                batch = shape(rows)
                 following_rows = await ahead
             except BaseException:
                 ahead.cancel()
@@ -294,15 +331,16 @@ def people_page(found: People) -> PeoplePage:
 def people_csv(found: People, filename: str, format: str = "csv") -> StreamingResponse:
     """A list's download (the workers CSV; XLSX for ``format="xlsx"``), streamed, its counts
     in the response headers."""
-    if found.batches is None:
+    if found.download is None:
         raise ValueError("a list read as a page of JSON has no download: ask with `download`")
-    download = workers_csv.stream(found.batches, found.fields, filename, format)
-    download.headers.update(found.counts.headers())
+    header = workers_csv.header_for(found.fields)
+    answer = tables.stream(format, header, found.download.cells(header), filename)
+    answer.headers.update(found.counts.headers())
     # The rows the file holds; fewer than listed when the list is longer than a download holds:
     # said, never silently cut.
-    download.headers["Lifeline-Written"] = str(found.written)
+    answer.headers["Lifeline-Written"] = str(found.written)
     if found.written < found.counts.listed:
-        download.headers["Lifeline-Truncated"] = (
+        answer.headers["Lifeline-Truncated"] = (
             f"{found.written} rows at most in one download: narrow the zone or the nationalities"
         )
-    return download
+    return answer
