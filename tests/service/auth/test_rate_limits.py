@@ -25,7 +25,14 @@ from service.clients import keyed_hash
 from service.db import session_scope
 from service.settings import Settings
 from tests.conftest import OrgFactory, TokenFactory, bearer
-from tests.service.users.helpers import browser, make_person, post_password
+from tests.service.users.helpers import (
+    browser,
+    code_now,
+    enrolled_person,
+    hidden,
+    make_person,
+    post_password,
+)
 
 LIST = "/api/v1/organizations"
 
@@ -263,6 +270,44 @@ async def test_failed_console_sign_ins_count_and_throttle_the_api_too(
     assert entries[0].channel == "console"
     assert entries[0].detail["kinds"] == {"sign_in": 3}
     assert person.email.lower() not in str(entries[0].detail).lower()
+
+
+async def test_wrong_second_factor_codes_count_too(
+    app: FastAPI, make_org: OrgFactory, set_limits: SetLimits
+) -> None:
+    set_limits(failures=3)
+    person, signed = await enrolled_person(app, await make_org())
+    address = an_address()
+    async with browser(app, address) as client:
+        assert (await post_password(client, person.email, person.password)).status_code == 303
+        page = await client.get("/console/sign-in/second-factor")
+        for _ in range(3):
+            wrong = await client.post(
+                "/console/sign-in/second-factor",
+                data={"code": "000000", "csrf_token": hidden(page.text)},
+            )
+            assert wrong.status_code == 400
+        # Even the right code waits.
+        refused = await client.post(
+            "/console/sign-in/second-factor",
+            data={"code": code_now(signed.secret, 1), "csrf_token": hidden(page.text)},
+        )
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+    entries = await throttled_entries(app, address)
+    assert [e.detail["kinds"] for e in entries] == [{"second_factor": 3}]
+
+
+async def test_a_console_page_past_the_limit_says_so_with_retry_after(
+    app: FastAPI, set_limits: SetLimits
+) -> None:
+    set_limits(address=1)
+    async with browser(app, an_address()) as client:
+        assert (await client.get("/console/")).status_code == 303
+        refused = await client.get("/console/")
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert int(refused.headers["retry-after"]) >= 1
 
 
 async def test_limits_at_zero_are_off(
