@@ -4,10 +4,10 @@ authentications per address.
 Three token buckets per API process (``app.state.limits``), each of a number a minute that
 refills over the minute (``LIFELINE_TOKEN_REQUESTS_PER_MINUTE``,
 ``LIFELINE_ADDRESS_REQUESTS_PER_MINUTE``, ``LIFELINE_AUTH_FAILURES_PER_MINUTE``; 0: none).
-``authorize`` applies them to every route that needs a caller, the console's sign-in pages the
-failures'. Past the failures' bucket, every authentication from the address is refused before
-its token is looked up, a good token's too, until the bucket has refilled one: guessing goes no
-faster than the limit, whoever else shares the address.
+``authorize`` applies all three to every route that needs a caller; the console's sign-in pages
+count and check the failures. Past the failures' bucket, every authentication from the address
+is refused before its token is looked up, a good token's too, until the bucket has refilled
+one: guessing goes no faster than the limit, whoever else shares the address.
 
 An address that crosses the limit is audited once (``auth.throttled``: a keyed hash of the
 address and its network cut short, the failures counted), and logged; the attempts refused
