@@ -29,7 +29,7 @@ import httpx  # noqa: E402
 import shapely  # noqa: E402
 from exposure import PG, load_service_db  # noqa: E402
 
-from bench.common import wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, wait_until_ready  # noqa: E402
 from service.demo.synthetic import synthetic_register  # noqa: E402
 
 ZONE = [
@@ -148,6 +148,7 @@ def main() -> None:
         **__import__("os").environ,
         "LIFELINE_DATABASE_URL": url,
         "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", "8766"], env=env, cwd=ROOT

@@ -10,6 +10,14 @@ from typing import Any
 
 import httpx
 
+#: The environment of a served API under a bench: no request limits, per token or per address
+#: (a bench asks faster than any client may, from one address); failed authentications keep
+#: theirs (a bench sends good tokens).
+NO_REQUEST_LIMITS = {
+    "LIFELINE_TOKEN_REQUESTS_PER_MINUTE": "0",
+    "LIFELINE_ADDRESS_REQUESTS_PER_MINUTE": "0",
+}
+
 
 def wait_until_ready(client: httpx.Client, *, seconds: float, every: float = 1.0) -> None:
     """Poll ``/readyz`` until it answers 200 (the index is built), for at most ``seconds``."""

@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: E402
 from sqlmodel import select  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
-from bench.common import wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, wait_until_ready  # noqa: E402
 from service import migrate  # noqa: E402
 from service.auth.dependencies import route_permission  # noqa: E402
 from service.auth.permissions import Role, allowed  # noqa: E402
@@ -388,6 +388,7 @@ def main() -> None:
         **os.environ,
         "LIFELINE_DATABASE_URL": URL,
         "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
         # The lists of people are rate-limited per person (1 a second, bursts of 30): the
         # bench asks for them faster than anyone reads them.
         "LIFELINE_PEOPLE_LIST_RATE": "1000",

@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import Table, wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, Table, wait_until_ready  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_exports"
@@ -458,7 +458,12 @@ def sitrep(client: httpx.Client, crisis_id: str, base: float, table: Table) -> N
 
 
 def start_api() -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LIFELINE_DATABASE_URL": URL,
+        "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
+    }
     command = ["-m", "service.cli", "serve", "--port", str(PORT), "--processes", "1"]
     return subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT)
 

@@ -30,7 +30,7 @@ import shapely  # noqa: E402
 from shapely.affinity import translate  # noqa: E402
 from shapely.geometry import mapping, shape  # noqa: E402
 
-from bench.common import timed, wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, timed, wait_until_ready  # noqa: E402
 from geo.circles import geodesic_circle  # noqa: E402
 from geo.exposure import ExposureIndex  # noqa: E402
 from service.demo.scenarios import KLANG_VALLEY_FLOOD  # noqa: E402
@@ -278,7 +278,12 @@ def http_benchmark(reg: Any, zs: dict[str, Any], runs: int) -> None:
         await engine.dispose()
 
     asyncio.run(load())
-    env = {**os.environ, "LIFELINE_DATABASE_URL": url, "LIFELINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LIFELINE_DATABASE_URL": url,
+        "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", "8765"], env=env, cwd=ROOT
     )

@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import Table, wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, Table, wait_until_ready  # noqa: E402
 from bench.repatriation import Cpu, Run  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -734,7 +734,12 @@ async def tracing(args: argparse.Namespace, seeded: Seeded, table: Table) -> Non
 
 
 def start_api(port: int, *, raised: bool, processes: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LIFELINE_DATABASE_URL": URL,
+        "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
+    }
     if raised:
         env |= {"LIFELINE_SAFE_WELL_SEARCH_RATE": "100", "LIFELINE_SAFE_WELL_SEARCH_BURST": "10000"}
     command = ["-m", "service.cli", "serve", "--port", str(port), "--processes", str(processes)]

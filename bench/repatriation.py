@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import Table, wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, Table, wait_until_ready  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_repatriation"
@@ -715,7 +715,12 @@ async def reconciliation(
 
 
 def start_api(processes: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LIFELINE_DATABASE_URL": URL,
+        "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
+    }
     command = ["-m", "service.cli", "serve", "--port", str(PORT), "--processes", str(processes)]
     return subprocess.Popen(
         [sys.executable, *command],

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, wait_until_ready  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_tasks"
@@ -359,7 +359,12 @@ def main() -> None:
 
 
 def update_figures(args: argparse.Namespace, ids: list[str]) -> None:
-    env = {**os.environ, "LIFELINE_DATABASE_URL": URL, "LIFELINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LIFELINE_DATABASE_URL": URL,
+        "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", "8767", "--processes", "2"],
         env=env,

@@ -62,6 +62,9 @@ async def measure(url: str, cache_s: float, requests: int) -> list[float]:
         blind_index_key="bench-blind-index-key",
         token_cache_s=cache_s,
         crisis_pass_inline=False,
+        # One token, as fast as it goes: no request limit.
+        token_requests_per_minute=0,
+        address_requests_per_minute=0,
     )
     app = create_app(settings, configure_logs=False)
     async with app.router.lifespan_context(app):

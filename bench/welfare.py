@@ -52,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.common import NO_REQUEST_LIMITS  # noqa: E402
+
 PG = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DB = "bench_welfare"
 URL = f"postgresql+asyncpg://{PG.split('://', 1)[1]}/{DB}"
@@ -169,6 +171,7 @@ def settings_env() -> dict[str, str]:
         "LIFELINE_MESSAGES_SECRET": SECRET,
         "LIFELINE_MESSAGES_RATE_PER_S": "10000",
         "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
     }
 
 

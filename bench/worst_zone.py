@@ -40,7 +40,7 @@ import shapely  # noqa: E402
 from shapely.affinity import translate  # noqa: E402
 from shapely.geometry import mapping, shape  # noqa: E402
 
-from bench.common import timed, wait_until_ready  # noqa: E402
+from bench.common import NO_REQUEST_LIMITS, timed, wait_until_ready  # noqa: E402
 from geo.errors import GeometryLimitExceeded  # noqa: E402
 from geo.exposure import ExposureIndex  # noqa: E402
 from geo.geojson import parse_geojson  # noqa: E402
@@ -149,6 +149,7 @@ def http(
         **os.environ,
         "LIFELINE_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db",
         "LIFELINE_LOG_LEVEL": "WARNING",
+        **NO_REQUEST_LIMITS,
     }
     seeded = subprocess.run(
         [sys.executable, "-m", "service.cli", "demo", "--no-serve", "--people", str(workers)],

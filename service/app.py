@@ -20,6 +20,7 @@ from service.advisories.router import router as advisories_router
 from service.alerts.router import router as alerts_router
 from service.audit.router import router as audit_router
 from service.auth.dependencies import check_every_route_is_guarded
+from service.auth.limits import Limits
 from service.auth.router import router as tokens_router
 from service.console.site import install_console
 from service.crises.playbooks_router import router as playbooks_router
@@ -209,6 +210,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.people_lists = TokenBuckets(
         rate=settings.people_list_rate, burst=settings.people_list_burst
     )
+    #: Requests per token and per address, failed authentications per address.
+    app.state.limits = Limits.from_settings(settings)
     app.state.safe_well_searches = TokenBuckets(
         rate=settings.safe_well_search_rate, burst=settings.safe_well_search_burst
     )

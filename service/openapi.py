@@ -41,7 +41,8 @@ DESCRIPTIONS: dict[int, str] = {
     422: "The input is not valid (`invalid-input`, `idempotency-key-reused`): `errors` lists each "
     "problem with its `loc` and `msg`",
     428: "This record is versioned: send `If-Match` with the version you read",
-    429: "Too many requests from this token (`rate-limited`); `Retry-After` says when to try again",
+    429: "Too many requests from this token or this address, or too many failed "
+    "authentications from this address (`rate-limited`); `Retry-After` says when to try again",
     500: "Something went wrong on our side (`internal-error`); quote the `request_id`",
     503: "Not ready yet (`index-not-ready`); try again shortly",
 }

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     #: Lists of people per token: this many a second on average, in bursts of ``burst``.
     people_list_rate: float = Field(default=1.0, gt=0)
     people_list_burst: int = Field(default=30, ge=1)
+    #: Requests to the API (and the console's pages) per token, or per person signed in, and
+    #: per client address, in a minute: a bucket of this many that refills over a minute. 0: no
+    #: limit. Each API process counts its own.
+    token_requests_per_minute: int = Field(default=600, ge=0)
+    address_requests_per_minute: int = Field(default=1200, ge=0)
+    #: Failed authentications from one client address (a bad, revoked or malformed token, a
+    #: failed console sign-in or second factor) in a minute before every authentication from
+    #: there is refused, a good token's too, until the bucket refills. 0: no limit.
+    auth_failures_per_minute: int = Field(default=20, ge=0)
     #: Seconds between two looks at the register's change feed by each API process.
     index_refresh_s: float = Field(default=2.0, gt=0)
     #: Grid cell of the exposure index, in degrees.

@@ -3,6 +3,8 @@
 The caller is the bearer of an API token or a person signed in to the console (the session
 cookie of ``service.users``): the same ``Principal``, the same table of permissions, the same
 scoping in the domain services. A cookie's unsafe request carries the session's CSRF token.
+Every request counts against its address's and its token's limits, and a failed
+authentication against its address's (``service.auth.limits``).
 
 ``create_app`` refuses to start if a route under ``/api`` lacks it, so a new route cannot
 slip through unguarded; a test calls every route with every role.
@@ -19,6 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.audit.service import record
+from service.auth.limits import count_failure, limit_address, limit_principal, refuse_if_throttled
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
 from service.auth.service import authenticate
@@ -56,16 +59,24 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     ) -> Principal:
         settings = request.app.state.settings
         cookie = request.cookies.get(SESSION_COOKIE)
+        limit_address(request)
+        # An address past its failed authentications waits, before any token is looked up.
+        refuse_if_throttled(request)
         if credentials is not None and credentials.scheme.lower() == "bearer":
             principal = await authenticate(
                 session, credentials.credentials, cache_s=settings.token_cache_s
             )
             if principal is None:
+                await count_failure(request, "token")
                 raise Unauthenticated("The token is unknown or revoked")
         elif cookie and credentials is None:
             principal = await _session_principal(request, session, cookie)
         else:
+            if request.headers.get("authorization"):
+                # A scheme other than Bearer, or no credentials after it: a failure all the same.
+                await count_failure(request, "scheme")
             raise Unauthenticated()
+        limit_principal(request, principal)
         action = _action_name(request)
         subject_id = _subject_id(request)
         if not allowed(principal.role, permission):
@@ -89,7 +100,7 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     setattr(dependency, PERMISSION_ATTR, permission)
-    return raises(401, 403)(dependency)
+    return raises(401, 403, 429)(dependency)
 
 
 async def _session_principal(request: Request, session: SessionDep, cookie: str) -> Principal:

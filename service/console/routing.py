@@ -39,7 +39,10 @@ class ConsoleRoute(APIRoute):
                     return Response(status_code=401, headers={"HX-Redirect": sign_in_url(request)})
                 return RedirectResponse(sign_in_url(request), status_code=303)
             except LifelineError as exc:
-                return error_page(request, exc.status, exc.title, exc.detail)
+                page = error_page(request, exc.status, exc.title, exc.detail)
+                # What the refusal says beside its words (a 429's Retry-After).
+                page.headers.update(exc.headers)
+                return page
             except RequestValidationError as exc:
                 said = "; ".join(
                     f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"

@@ -5,7 +5,6 @@ the API and the public page."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +14,7 @@ from service.audit.service import record as audit
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
+from service.clients import network_of
 from service.errors import InvalidInput, RateLimited
 from service.family_links import service
 from service.family_links.schemas import SearchAnswer, SearchCreate
@@ -26,21 +26,6 @@ Lister = Annotated[Principal, Depends(authorize(Permission.SAFE_WELL_LIST))]
 Searcher = Annotated[Principal, Depends(authorize(Permission.SAFE_WELL_SEARCH))]
 WorkerReader = Annotated[Principal, Depends(authorize(Permission.WORKERS_READ))]
 WorkerWriter = Annotated[Principal, Depends(authorize(Permission.WORKERS_WRITE))]
-
-
-def network_of(host: str) -> str:
-    """The address a limit counts: an IPv4 address as it is (an IPv4-mapped IPv6 one too), an
-    IPv6 address by its /64, the least a single subscriber is given (2^64 addresses of one
-    household must not be 2^64 budgets of searches)."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
 
 
 def address_of(request: Request) -> str:

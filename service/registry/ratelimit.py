@@ -1,9 +1,10 @@
 """Per-key token buckets (per process): lists of people per token, safe-and-well searches per
-address."""
+address, requests per token and per address, failed authentications per address."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -15,20 +16,34 @@ class TokenBuckets:
     burst: int = 30
     #: Keys held before the full buckets are forgotten (a full bucket is the same as none).
     max_keys: int = 100_000
+    #: Seconds, from any fixed point: a test moves it on instead of sleeping.
+    clock: Callable[[], float] = time.monotonic
     _state: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def take(self, key: str) -> float:
         """Take one request; return 0 if allowed, else the seconds to wait."""
-        now = time.monotonic()
+        now = self.clock()
         if len(self._state) >= self.max_keys and key not in self._state:
             self._forget_full(now)
-        tokens, last = self._state.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        tokens = self._level(key, now)
         if tokens >= 1.0:
             self._state[key] = (tokens - 1.0, now)
             return 0.0
         self._state[key] = (tokens, now)
         return (1.0 - tokens) / self.rate
+
+    def wait(self, key: str) -> float:
+        """The seconds until ``key`` may take one request (0: now), taking nothing."""
+        tokens = self._level(key, self.clock())
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def full(self, key: str) -> bool:
+        """Whether ``key``'s bucket has refilled whole (as if it had never been used)."""
+        return self._level(key, self.clock()) >= self.burst
+
+    def _level(self, key: str, now: float) -> float:
+        tokens, last = self._state.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - last) * self.rate)
 
     def _forget_full(self, now: float) -> None:
         """Drop the buckets refilled by now: many callers (an address each) must not grow the

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from service.auth.limits import count_failure, retry_after, throttle_wait
 from service.crypto import Sealer
 from service.db import utcnow
 from service.deps import SessionDep
@@ -192,12 +193,20 @@ async def sign_in(
     expected = request.cookies.get(SIGN_IN_COOKIE)
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _sign_in_form(request, status=403, error=EXPIRED, email=email, then=then)
+    wait = throttle_wait(request)
+    if wait:
+        # Too many failed authentications from this address (any of them, tokens too): refused
+        # before the account is looked up, counted but not audited one by one.
+        response = _sign_in_form(request, status=429, error=REFUSED, email=email, then=then)
+        response.headers.update(retry_after(wait))
+        return response
     secret = _settings(request).blind_index_key
     keys = service.failure_keys(email=email, address=_address(request), secret=secret)
     until = await service.paused_until(session, keys)
     if until is not None:
         user = await service.user_by_email(session, email)
         await _refuse(request, session, keys=keys, user=user, step="password", paused=True)
+        await count_failure(request, "sign_in", session=session)
         response = _sign_in_form(request, status=429, error=REFUSED, email=email, then=then)
         response.headers.update(_retry_after(until))
         return response
@@ -205,6 +214,7 @@ async def sign_in(
     if found is None:
         user = await service.user_by_email(session, email)
         await _refuse(request, session, keys=keys, user=user, step="password", paused=False)
+        await count_failure(request, "sign_in", session=session)
         return _sign_in_form(request, status=400, error=REFUSED, email=email, then=then)
     user, _ = found
     await service.clear_failures(session, keys[0])
@@ -283,18 +293,25 @@ async def second_factor(
         return _redirect(SIGN_IN)
     if not secrets.compare_digest(_session_csrf(request, live), csrf_token):
         return _code_form(request, live, status=403, error=EXPIRED, then=then)
+    wait = throttle_wait(request)
+    if wait:
+        response = _code_form(request, live, status=429, error=REFUSED, then=then)
+        response.headers.update(retry_after(wait))
+        return response
     user = live.user
     secret = _settings(request).blind_index_key
     keys = service.failure_keys(email=user.email, address=_address(request), secret=secret)
     until = await service.paused_until(session, keys)
     if until is not None:
         await _refuse(request, session, keys=keys, user=user, step="second_factor", paused=True)
+        await count_failure(request, "second_factor", session=session)
         response = _code_form(request, live, status=429, error=REFUSED, then=then)
         response.headers.update(_retry_after(until))
         return response
     factor = service.check_code(user, code, sealer=_sealer(request), unix_s=time.time())
     if factor is None:
         await _refuse(request, session, keys=keys, user=user, step="second_factor", paused=False)
+        await count_failure(request, "second_factor", session=session)
         return _code_form(request, live, status=400, error=REFUSED, then=then)
     await service.clear_failures(session, keys[0])
     return await _signed_in(request, session, live, factor=factor, then=then)
