@@ -225,13 +225,14 @@ async def insert_rows(
         await connection.execute(insert(table), list(rows[start : start + 5000]))
 
 
-def among(column: ColumnElement[int], values: Sequence[int], dialect: str) -> ColumnElement[bool]:
-    """``column`` is one of the integers ``values``: one array parameter on PostgreSQL (``=
-    ANY``: thousands of keys without thousands of bind parameters to render and send), an
-    ``IN`` list elsewhere."""
+def among(column: Any, values: Sequence[int], dialect: str) -> ColumnElement[bool]:
+    """``column`` (a column, or a model's attribute) is one of the integers ``values``: one
+    array parameter on PostgreSQL (``= ANY``: thousands of keys without thousands of bind
+    parameters to render and send), an ``IN`` list elsewhere."""
+    target: ColumnElement[int] = column
     if dialect == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(BigInteger)))
-    return column.in_(list(values))
+        return target == any_(bindparam(None, list(values), type_=ARRAY(BigInteger)))
+    return target.in_(list(values))
 
 
 def is_unique_violation(exc: BaseException) -> bool:

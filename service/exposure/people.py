@@ -161,9 +161,10 @@ async def people_in(
         deadline=budget.deadline,
     )
     counted = Unseen()
+    dialect = (await session.connection()).dialect.name
     for start in range(0, len(pks), _CHUNK):
-        chunk = [int(p) for p in pks[start : start + _CHUNK]]
-        await counted.add(session, actor, [col(Worker.pk).in_(chunk)])
+        chunk = pks[start : start + _CHUNK].tolist()
+        await counted.add(session, actor, [among(col(Worker.pk), chunk, dialect)])
     counts = counted.explained(actor, threshold=threshold, where="in the zone")
     if asked.download is not None:
         return _download(session, asked, pks, counts, audit_detail)
