@@ -14,9 +14,11 @@ only the database (docs/decisions/0024-audit-chain.md).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ CANONICAL_COLUMNS = (
 )  # fmt: skip
 #: The label the default key is derived under (see ``chain_key``).
 KEY_LABEL = b"lifeline:audit-chain:v1"
-#: Unique-key collisions with another pass tolerated in one run before giving up.
+#: Unique-key collisions in a row with another pass tolerated before giving up.
 _COLLISIONS = 10
 
 EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -153,15 +155,20 @@ async def chain_pending(engine: AsyncEngine, key: bytes, *, batch: int = BATCH) 
     a link's ``seq`` and its ``event_id`` are unique, so a pass that raced another loses its
     batch to a unique key, and tries again from the new tail; never a second link to an event,
     never two links of one seq."""
-    total = collisions = 0
+    total = collisions = in_a_row = 0
     while True:
         try:
             done = await _chain_batch(engine, key, batch)
         except IntegrityError as exc:
-            if not is_unique_violation(exc) or collisions >= _COLLISIONS:
+            # Lost a race: the other pass chained these events (or took this seq). Meanwhile
+            # the chain grew, so try again from its new tail, unless it keeps happening.
+            if not is_unique_violation(exc) or in_a_row >= _COLLISIONS:
                 raise
             collisions += 1
+            in_a_row += 1
+            await asyncio.sleep(random.uniform(0, 0.01 * in_a_row))  # noqa: S311 (not a secret)
             continue
+        in_a_row = 0
         total += done
         if done < batch:
             break
