@@ -116,7 +116,11 @@ async def _head(engine: AsyncEngine) -> tuple[int, str]:
     return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
 
 
-async def _chain_batch(engine: AsyncEngine, key: bytes, batch: int) -> int:
+async def _chain_batch(
+    engine: AsyncEngine, key: bytes, batch: int, after: int | None
+) -> tuple[int, int | None]:
+    """Chain the first ``batch`` events not yet chained (with an id over ``after``, when given):
+    how many, and the id of the last."""
     async with engine.begin() as conn:
         tail = (
             await conn.execute(
@@ -124,11 +128,10 @@ async def _chain_batch(engine: AsyncEngine, key: bytes, batch: int) -> int:
             )
         ).first()
         seq, prev = (int(tail.seq), str(tail.hash)) if tail else (0, GENESIS)
-        pending = (
-            await conn.execute(
-                select(EVENTS).where(_unchained()).order_by(EVENTS.c.id).limit(batch)
-            )
-        ).mappings()
+        query = select(EVENTS).where(_unchained())
+        if after is not None:
+            query = query.where(EVENTS.c.id > after)
+        pending = (await conn.execute(query.order_by(EVENTS.c.id).limit(batch))).mappings()
         now, rows = utcnow(), []
         for event in pending:
             seq += 1
@@ -145,20 +148,26 @@ async def _chain_batch(engine: AsyncEngine, key: bytes, batch: int) -> int:
             prev = digest
         if rows:
             await conn.execute(insert(LINKS), rows)
-        return len(rows)
+        return len(rows), (int(rows[-1]["event_id"]) if rows else after)
 
 
 async def chain_pending(engine: AsyncEngine, key: bytes, *, batch: int = BATCH) -> ChainRun:
     """Chain every event not yet chained, oldest id first, ``batch`` events per transaction.
+
+    The first batch of a run looks at the whole log (it finds the events committed late, below
+    ids already chained); the next ones look past the last id chained, through the primary key,
+    so that a backlog of millions costs one full look, not one per batch. An event committed
+    late during the run is found by the next run's first batch.
 
     Run by one process at a time (the worker's job holds a singleton lock), and safe without:
     a link's ``seq`` and its ``event_id`` are unique, so a pass that raced another loses its
     batch to a unique key, and tries again from the new tail; never a second link to an event,
     never two links of one seq."""
     total = collisions = in_a_row = 0
+    after: int | None = None
     while True:
         try:
-            done = await _chain_batch(engine, key, batch)
+            done, after = await _chain_batch(engine, key, batch, after)
         except IntegrityError as exc:
             # Lost a race: the other pass chained these events (or took this seq). Meanwhile
             # the chain grew, so try again from its new tail, unless it keeps happening.
@@ -166,6 +175,7 @@ async def chain_pending(engine: AsyncEngine, key: bytes, *, batch: int = BATCH) 
                 raise
             collisions += 1
             in_a_row += 1
+            after = None
             await asyncio.sleep(random.uniform(0, 0.01 * in_a_row))  # noqa: S311 (not a secret)
             continue
         in_a_row = 0

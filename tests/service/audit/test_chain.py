@@ -204,6 +204,17 @@ async def test_bulk_inserted_and_late_events_are_chained(engine: AsyncEngine) ->
     assert verdict.intact and verdict.unchained == 0, verdict
 
 
+async def test_batch_after_batch_chains_everything_in_id_order(engine: AsyncEngine) -> None:
+    """Past its first batch a run looks only beyond the last id it chained: none is missed."""
+    ids = await add_events(engine, 7)
+    key = chain_key(get_settings())
+    run = await chain_pending(engine, key, batch=2)
+    assert await count(engine, LINKS) == await count(engine, EVENTS) == run.head_seq
+    seqs = [await link_of(engine, i) for i in ids]
+    assert seqs == sorted(seqs)
+    assert (await verify(engine, key, batch=3)).intact
+
+
 async def test_a_changed_event_breaks_the_chain_at_its_link(engine: AsyncEngine) -> None:
     ids = await add_events(engine, 5)
     assert (await run_cli(["audit", "chain"])).exit_code == 0
