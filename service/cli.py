@@ -159,8 +159,8 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run every job once, then stop")] = False,
 ) -> None:
-    """Run the background work (retention, housekeeping; feeds and playbooks as they come; each
-    crisis's situation report of the day kept)."""
+    """Run the background work (retention, housekeeping, the audit chain; feeds and playbooks as
+    they come; each crisis's situation report of the day kept)."""
     # Here rather than at the top: the worker loads the feeds, the crisis pass and the exposure
     # engine (about 0.3 s), which no other command and no --help needs.
     from service.worker import (
