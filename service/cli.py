@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from playbooks.loader import validate_yaml
 from service import migrate as migrations
+from service.audit.chain import Verdict, chain_key, chain_pending, verify
 from service.audit.service import record
 from service.auth.permissions import Role
 from service.auth.principal import Principal
@@ -35,6 +36,7 @@ from service.directory.models import OrgKind
 from service.directory.schemas import OrganizationCreate, OrganizationPublic
 from service.directory.service import create_organization, get_organization, list_organizations
 from service.errors import LifelineError
+from service.locks import singleton
 from service.observability import configure_logging
 from service.registry.bulk_files import is_workbook
 from service.registry.models import Worker
@@ -75,6 +77,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(playbooks_app, name="playbooks")
 welfare_app = typer.Typer(help="Welfare checks of a crisis.", no_args_is_help=True)
 app.add_typer(welfare_app, name="welfare")
+audit_app = typer.Typer(
+    help="The audit log's hash chain: chain the events, verify the chain.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 err = Console(stderr=True)
@@ -153,11 +159,12 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run every job once, then stop")] = False,
 ) -> None:
-    """Run the background work (retention, housekeeping; feeds and playbooks as they come; each
-    crisis's situation report of the day kept)."""
+    """Run the background work (retention, housekeeping, the audit chain; feeds and playbooks as
+    they come; each crisis's situation report of the day kept)."""
     # Here rather than at the top: the worker loads the feeds, the crisis pass and the exposure
     # engine (about 0.3 s), which no other command and no --help needs.
     from service.worker import (
+        audit_jobs,
         crisis_jobs,
         feed_jobs,
         housekeeping_jobs,
@@ -173,6 +180,7 @@ def worker(
     async def one_pass(engine: AsyncEngine) -> dict[str, str]:
         jobs = (
             housekeeping_jobs(settings)
+            + audit_jobs(settings, engine)
             + feed_jobs(settings, engine)
             + crisis_jobs(engine)
             + sitrep_jobs(settings)
@@ -565,6 +573,66 @@ def welfare_counts_command(
         return table
 
     console.print(_with_session(work))
+
+
+#: The lock of the chaining pass: the worker's job "audit-chain" holds the same one.
+_CHAIN_LOCK = "lifeline:audit-chain"
+
+
+@audit_app.command("chain")
+def audit_chain_command() -> None:
+    """Chain every audit event not yet chained, now (the worker does it every minute)."""
+    key = chain_key(get_settings())
+
+    async def work(engine: AsyncEngine) -> str | None:
+        async with singleton(engine, _CHAIN_LOCK) as mine:
+            if not mine:
+                return None
+            run = await chain_pending(engine, key)
+            return f"{run.chained} events chained; head {run.head_seq}:{run.head_hash}"
+
+    said = _with_engine(work)
+    if said is None:
+        raise _fail("another process is chaining the audit log; try again when it is done")
+    console.print(said, soft_wrap=True)
+
+
+def _anchor(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise typer.BadParameter("SEQ:HASH, as a verify or the worker's log printed it")
+    return int(seq), digest.lower()
+
+
+@audit_app.command("verify")
+def audit_verify_command(
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            help="SEQ:HASH of a head recorded earlier (a past verify, the worker's log): the "
+            "chain must still hold that link"
+        ),
+    ] = None,
+) -> None:
+    """Walk the audit chain and recompute every link: exit 0 when intact, 1 at the first broken
+    link (a changed or deleted event, a removed or reordered link), naming it."""
+    key, mark = chain_key(get_settings()), _anchor(anchor)
+
+    async def work(engine: AsyncEngine) -> Verdict:
+        return await verify(engine, key, anchor=mark)
+
+    verdict = _with_engine(work)
+    figures = (
+        f"{verdict.chained} events chained, {verdict.unchained} not yet chained, "
+        f"{verdict.seconds:.2f} s; head {verdict.head_seq}:{verdict.head_hash}"
+    )
+    if verdict.broken is not None:
+        err.print(f"[red]audit chain broken:[/red] {verdict.broken}", soft_wrap=True)
+        err.print(f"intact up to link {verdict.head_seq}: {figures}", soft_wrap=True)
+        raise typer.Exit(code=1)
+    console.print(f"audit chain intact: {figures}", soft_wrap=True)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from service.advisories.models import Advisory
 from service.alerts.models import AlertAlias, AlertPush, AlertRecord, AlertVersion, FeedState
-from service.audit.models import AuditEvent
+from service.audit.models import AuditEvent, AuditLink
 from service.auth.models import ApiToken
 from service.crises.models import Crisis, CrisisAlert, CrisisEvent, CrisisZone, ExposureSnapshot
 from service.db import metadata
@@ -45,6 +45,7 @@ __all__ = [
     "AlertVersion",
     "ApiToken",
     "AuditEvent",
+    "AuditLink",
     "CaseEvent",
     "Crisis",
     "CrisisAlert",

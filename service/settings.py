@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     encryption_keys: str = DEV_ENCRYPTION_KEY
     #: Key of the keyed hash (blind index) used for duplicate detection.
     blind_index_key: str = DEV_BLIND_INDEX_KEY
+    #: Key of the audit log's hash chain (``service.audit.chain``), 32 characters or more.
+    #: Unset: derived from ``blind_index_key`` (HMAC-SHA256 of a fixed label), so a deployment
+    #: has a chain key without setting one. Set it once, before the first chaining pass: a chain
+    #: made under one key verifies under that key only.
+    audit_chain_key: str | None = Field(default=None, min_length=32, repr=False)
+    #: Seconds between two chaining passes of the worker.
+    audit_chain_interval_s: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
     #: Largest request body accepted, in bytes.

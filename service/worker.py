@@ -121,6 +121,22 @@ def sitrep_jobs(settings: Settings) -> list[Job]:
     return [Job("sitreps", settings.housekeeping_interval_s, sitrep_job)]
 
 
+def audit_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
+    """The audit chain: every event not yet chained gets its link (``service.audit.chain``).
+    The outcome names the chain's head, so that the logs, kept outside the database, hold a
+    trail of heads to check the chain against (``lifeline audit verify --anchor``)."""
+    from service.audit.chain import chain_key, chain_pending
+
+    key = chain_key(settings)
+
+    async def chain_job(maker: async_sessionmaker[AsyncSession]) -> str:
+        # run_once already holds "lifeline:audit-chain", the lock `lifeline audit chain` takes.
+        run = await chain_pending(engine, key)
+        return f"{run.chained} audit events chained, head {run.head_seq}:{run.head_hash}"
+
+    return [Job("audit-chain", settings.audit_chain_interval_s, chain_job)]
+
+
 def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     """The pass from alerts to crises, every two seconds, over this process's exposure index."""
     from service.exposure.index import RegisterIndex
@@ -229,6 +245,7 @@ async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
     engine = make_engine(settings.database_url)
     jobs = (
         housekeeping_jobs(settings)
+        + audit_jobs(settings, engine)
         + feed_jobs(settings, engine)
         + crisis_jobs(engine)
         + sitrep_jobs(settings)
