@@ -86,8 +86,8 @@ class Limits:
     tokens: TokenBuckets | None
     addresses: TokenBuckets | None
     failures: TokenBuckets | None
-    #: What keys the hash of an address in the audit log and the logs.
-    secret: str
+    #: What keys the hash of an address in the audit log and the logs (never shown).
+    secret: str = field(repr=False)
     clock: Callable[[], float] = time.monotonic
     _tallies: dict[str, Tally] = field(default_factory=dict)
 

@@ -28,6 +28,10 @@ from service.registry.unseen import Explained
 
 #: What a point of the ``people`` layer says of the worker (and ``exercise``), nothing else.
 PERSON_PROPERTIES = ("id", "nationality", "admin1", "accompanying_family", "vulnerable")
+#: The fields a point is made of: no other is read (a name, a phone is never opened).
+_POINT_FIELDS = frozenset(
+    {"nationality", "admin1", "accompanying_family", "vulnerabilities", "location"}
+)
 #: Points of people in one map file at most (a GIS opens them at once, unlike a table).
 PEOPLE_LIMIT = 50_000
 
@@ -70,11 +74,13 @@ class MapPeople:
 
     points: list[dict[str, Any]]
     counts: Explained | None
+    #: The people the map was to hold (the list's rows up to the cap), as counted when it began.
+    written: int = 0
 
     @property
     def truncated(self) -> bool:
         """Whether more people were listed than a file holds (``PEOPLE_LIMIT``)."""
-        return self.counts is not None and len(self.points) < self.counts.listed
+        return self.counts is not None and self.written < self.counts.listed
 
     def headers(self) -> dict[str, str]:
         """The counts as response headers, as a people CSV says them; the points written, and
@@ -117,10 +123,10 @@ async def map_people(
     await session.commit()
     points: list[dict[str, Any]] = []
     assert found.download is not None
-    async for batch in found.download.presented():
+    async for batch in found.download.presented(_POINT_FIELDS):
         # Everyone in a zone has a location; a record read without one is no point.
         points.extend(_point(item) for item in batch if item.get("location"))
-    return MapPeople(points, found.counts)
+    return MapPeople(points, found.counts, found.written)
 
 
 def map_features(found: CrisisMap, people: MapPeople | None = None) -> list[MapFeature]:

@@ -19,6 +19,7 @@ counts anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -254,15 +255,11 @@ def write_gpkg(features: Iterable[MapFeature], path: str, *, layers: Sequence[st
         )
 
 
-def _gpkg_file(features: list[MapFeature], layers: Sequence[str]) -> tuple[str, int]:
-    folder = tempfile.mkdtemp(prefix="map-")
+def _gpkg_file(features: list[MapFeature], layers: Sequence[str], folder: str) -> int:
+    """The GeoPackage written into ``folder``, open for reading."""
     path = os.path.join(folder, "map.gpkg")
-    try:
-        write_gpkg(features, path, layers=layers)
-        return folder, os.open(path, os.O_RDONLY)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    write_gpkg(features, path, layers=layers)
+    return os.open(path, os.O_RDONLY)
 
 
 async def gpkg_chunks(
@@ -271,10 +268,20 @@ async def gpkg_chunks(
     """The GeoPackage's bytes (a layer each of ``layers``), written to a temporary file in a
     worker thread, in chunks of ``CHUNK_BYTES``; the file is removed once sent (or the download
     given up)."""
-    folder, fd = await asyncio.to_thread(_gpkg_file, list(features), layers)
+    # The folder is made here and removed here, whatever happens: a download given up on while
+    # the file is written (the thread goes on) leaves no file of it behind.
+    folder = tempfile.mkdtemp(prefix="map-")
+    written = asyncio.ensure_future(asyncio.to_thread(_gpkg_file, list(features), layers, folder))
+    fd: int | None = None
     try:
+        fd = await asyncio.shield(written)
         while chunk := await asyncio.to_thread(os.read, fd, CHUNK_BYTES):
             yield chunk
     finally:
-        os.close(fd)
+        if fd is None:
+            # Cancelled while writing: wait for the thread, then close what it opened.
+            with contextlib.suppress(BaseException):
+                fd = await written
+        if fd is not None:
+            os.close(fd)
         shutil.rmtree(folder, ignore_errors=True)

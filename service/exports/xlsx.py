@@ -20,6 +20,7 @@ database while it is written): each batch is appended in a worker thread as it c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import IO, Any
@@ -38,6 +39,9 @@ SPOOL_BYTES = 1 << 20
 #: Bytes sent in one chunk of the download.
 CHUNK_BYTES = 64 * 1024
 SHEET_TITLE = "export"
+#: The most characters a cell of a worksheet holds; a longer text is cut and ends with ``CUT``.
+CELL_CHARACTERS = 32_767
+CUT = " [cut: longer than a cell holds; the CSV has it whole]"
 
 
 def value(raw: object) -> str | int | float | None:
@@ -47,7 +51,11 @@ def value(raw: object) -> str | int | float | None:
     out = csv_cell(raw)
     if isinstance(out, str):
         text = str(ILLEGAL_CHARACTERS_RE.sub("\ufffd", out))
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > CELL_CHARACTERS:
+            # A longer cell makes the workbook one spreadsheet programs repair or refuse.
+            text = text[: CELL_CHARACTERS - len(CUT)] + CUT
+        return text
     return out
 
 
@@ -103,6 +111,23 @@ async def _spooled(spool: IO[bytes]) -> AsyncIterator[bytes]:
         spool.close()
 
 
+def _discard(book: Workbook) -> None:
+    """Remove the temporary files a write-only workbook keeps its sheets' rows in (a saved
+    workbook has removed them itself)."""
+    for sheet in book.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            continue
+        rows = getattr(sheet, "_rows", None)
+        if rows is not None:  # the generator that writes rows, ended while its file is open
+            with contextlib.suppress(Exception):
+                rows.close()
+        with contextlib.suppress(Exception):
+            writer.close()
+        with contextlib.suppress(Exception):
+            writer.cleanup()
+
+
 async def batched_chunks(
     header: Sequence[str], batches: AsyncIterable[Sequence[Sequence[object]]]
 ) -> AsyncIterator[bytes]:
@@ -111,8 +136,14 @@ async def batched_chunks(
     in chunks of ``CHUNK_BYTES``. A workbook is readable only once whole, so its first byte
     leaves after the last row is read."""
     book, sheet = await asyncio.to_thread(_begin, header)
-    async for batch in batches:
-        await asyncio.to_thread(_append, sheet, batch)
+    try:
+        async for batch in batches:
+            await asyncio.to_thread(_append, sheet, batch)
+    except BaseException:
+        # A download given up on (the client gone, an error): the rows openpyxl holds on disk
+        # are removed now, not when the process ends.
+        _discard(book)
+        raise
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by _spooled)
     try:
         await asyncio.to_thread(book.save, spool)

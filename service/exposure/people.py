@@ -14,6 +14,7 @@ holds one chunk, whatever the list's length (``bench/exports.py`` measures it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,6 +48,8 @@ T = TypeVar("T")
 CSV_LIMIT = 1_000_000
 #: Workers read from the database per query.
 _CHUNK = 5000
+#: Ids in one audit entry of a download's chunk.
+_IDS_PER_ENTRY = 500
 #: The register's columns a download reads: those ``present`` and ``visible_fields`` use, and
 #: never the documentation status (no export holds it).
 _READ = [
@@ -88,9 +91,11 @@ class Download:
     pks: np.ndarray[Any, Any]
     audit_detail: dict[str, Any]
 
-    def presented(self) -> AsyncIterator[list[dict[str, Any]]]:
+    def presented(self, only: frozenset[str]) -> AsyncIterator[list[dict[str, Any]]]:
+        """The workers as presented, with ``only`` those of their visible fields (a sealed
+        field left out is never opened)."""
         actor, protect = self.asked.actor, self.asked.protect
-        return _batches(self, lambda rows: _present_all(actor, rows, protect))
+        return _batches(self, lambda rows: _present_all(actor, rows, protect, only))
 
     def cells(self, header: Sequence[str]) -> AsyncIterator[list[list[Any]]]:
         """The rows as ``header``'s cells, without building each worker's dictionaries
@@ -254,8 +259,9 @@ async def _batches(
     """The download's workers, ``_CHUNK`` at a time, as the caller may see them (``shape``
     makes them what the file needs): each chunk read as plain rows and audited
     (``exposure.list``, with its ids and its part's number) before it is handed on, so the log
-    holds what left even when the client stops reading. The next chunk is asked for before
-    this one is shaped, so the database works while the service does."""
+    holds what left even when the client stops reading. The next chunk is read while this one
+    is shaped in a worker thread, so the database works while the service does, and the
+    process's other requests are served meanwhile."""
     asked, pks, audit_detail = download.asked, download.pks, download.audit_detail
     assert asked.sessions is not None
     actor = asked.actor
@@ -280,24 +286,32 @@ async def _batches(
             more = following is not None
             rows = rows[:left]
             if rows:
-                part += 1
                 left -= len(rows)
-                record(
-                    session,
-                    actor=actor,
-                    action="exposure.list",
-                    subject_type="worker",
-                    detail={**audit_detail, "part": part, "ids": [r.id for r in rows]},
-                )
+                ids = [r.id for r in rows]
+                # Entries of ``_IDS_PER_ENTRY`` ids: each one fits a spreadsheet's cell when the
+                # audit log is downloaded.
+                for at in range(0, len(ids), _IDS_PER_ENTRY):
+                    part += 1
+                    record(
+                        session,
+                        actor=actor,
+                        action="exposure.list",
+                        subject_type="worker",
+                        detail={**audit_detail, "part": part, "ids": ids[at : at + _IDS_PER_ENTRY]},
+                    )
                 # Committed before the chunk leaves: the log holds it whatever follows.
                 await session.commit()
             ahead = asyncio.ensure_future(read(following if left > 0 else None))
             try:
-                await asyncio.sleep(0)  # the next query leaves before this chunk is presented
-                batch = shape(rows)
+                # In a worker thread: the event loop goes on serving the process's other requests
+                # (and reading the next chunk) while this one is shaped.
+                batch = await asyncio.to_thread(shape, rows)
                 following_rows = await ahead
             except BaseException:
                 ahead.cancel()
+                # The read ahead ends before its session closes.
+                with contextlib.suppress(BaseException):
+                    await ahead
                 raise
             if rows:
                 yield batch
@@ -306,13 +320,15 @@ async def _batches(
             rows = following_rows
 
 
-def _present_all(actor: Principal, rows: Sequence[Any], protect: Protector) -> list[dict[str, Any]]:
+def _present_all(
+    actor: Principal, rows: Sequence[Any], protect: Protector, only: frozenset[str]
+) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         # A row has the record's attributes; the documentation status is not read.
         fields = visible_fields(actor, row)
         assert fields is not None
-        out.append(present(row, fields - _NEVER, protect))
+        out.append(present(row, (fields - _NEVER) & only, protect))
     return out
 
 

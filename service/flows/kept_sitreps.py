@@ -22,6 +22,7 @@ from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -194,7 +195,12 @@ async def list_kept(
     session: AsyncSession, crisis: Crisis, *, limit: int, cursor: str | None
 ) -> Page[KeptSitrep]:
     """The reports kept of the crisis, newest day first (a day's languages together)."""
-    query = select(KeptSitrep).where(KeptSitrep.crisis_id == crisis.id)
+    # Not their files: a list names them by their links, fetched one at a time.
+    query = (
+        select(KeptSitrep)
+        .where(KeptSitrep.crisis_id == crisis.id)
+        .options(defer(KeptSitrep.pdf), defer(KeptSitrep.html))  # type: ignore[arg-type]
+    )
     key = [col(KeptSitrep.day), col(KeptSitrep.id)]
     return await paginate(session, query, key=key, limit=limit, cursor=cursor, descending=True)
 
