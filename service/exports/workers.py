@@ -8,11 +8,8 @@ from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
-from fastapi.responses import StreamingResponse
-
 from geo.admin import AdminAreas
 from service.crypto import SealBroken
-from service.exports import tables
 from service.registry.protect import Protector
 from service.registry.rows import CELL_FIELDS, RECORD_COLUMNS
 from service.registry.service import SEALED_READ, present
@@ -53,14 +50,6 @@ def table(workers: Sequence[dict[str, Any]]) -> tuple[list[str], Iterator[list[A
     present = set().union(*flat) if flat else {"id"}
     header = [c for c in COLUMNS if c in present]
     return header, ([row.get(c) for c in header] for row in flat)
-
-
-def response(
-    workers: Sequence[dict[str, Any]], filename: str, format: str = "csv"
-) -> StreamingResponse:
-    """The workers as a CSV download (or XLSX: ``format``)."""
-    header, rows = table(workers)
-    return tables.response(format, header, rows, filename)
 
 
 def header_for(fields: frozenset[str]) -> list[str]:
