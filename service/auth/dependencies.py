@@ -21,10 +21,16 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.audit.service import record
-from service.auth.limits import count_failure, limit_address, limit_principal, refuse_if_throttled
+from service.auth.limits import (
+    count_failure,
+    limit_address,
+    limit_principal,
+    limits_of,
+    refuse_if_throttled,
+)
 from service.auth.permissions import Permission, allowed
 from service.auth.principal import Principal
-from service.auth.service import authenticate
+from service.auth.service import check_token, hash_token
 from service.db import session_scope
 from service.deps import SessionDep
 from service.errors import Forbidden, Unauthenticated
@@ -60,15 +66,22 @@ def authorize(permission: Permission) -> Callable[..., Awaitable[Principal]]:
         settings = request.app.state.settings
         cookie = request.cookies.get(SESSION_COOKIE)
         limit_address(request)
-        # An address past its failed authentications waits, before any token is looked up.
-        refuse_if_throttled(request)
-        if credentials is not None and credentials.scheme.lower() == "bearer":
-            principal = await authenticate(
-                session, credentials.credentials, cache_s=settings.token_cache_s
-            )
-            if principal is None:
-                await count_failure(request, "token")
+        limits = limits_of(request)
+        bearer = credentials is not None and credentials.scheme.lower() == "bearer"
+        token = credentials.credentials if credentials is not None and bearer else None
+        digest = hash_token(token) if token is not None else None
+        # An address past its failed authentications waits, before any token is looked up,
+        # unless the token was found live lately: a token proven good is no guess.
+        if digest is None or not limits.proven(digest):
+            refuse_if_throttled(request)
+        if token is not None and digest is not None:
+            check = await check_token(session, token, cache_s=settings.token_cache_s)
+            if check.principal is None:
+                if check.failure != "revoked":
+                    await count_failure(request, "token")
                 raise Unauthenticated("The token is unknown or revoked")
+            principal = check.principal
+            limits.proved(digest)
         elif cookie and credentials is None:
             principal = await _session_principal(request, session, cookie)
         else:

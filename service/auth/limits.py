@@ -6,8 +6,11 @@ refills over the minute (``LIFELINE_TOKEN_REQUESTS_PER_MINUTE``,
 ``LIFELINE_ADDRESS_REQUESTS_PER_MINUTE``, ``LIFELINE_AUTH_FAILURES_PER_MINUTE``; 0: none).
 ``authorize`` applies all three to every route that needs a caller; the console's sign-in pages
 count and check the failures. Past the failures' bucket, every authentication from the address
-is refused before its token is looked up, a good token's too, until the bucket has refilled
-one: guessing goes no faster than the limit, whoever else shares the address.
+is refused before its token is looked up until the bucket has refilled one, but for the tokens
+this process found live within the hour: guessing goes no faster than the limit, and those who
+share the address with the guesser and were already at work keep working. Unknown and malformed
+tokens count as failures, revoked ones not (they were issued: a forgotten script that still
+sends one is no guesser, and must not lock its address out).
 
 An address that crosses the limit is audited once (``auth.throttled``: a keyed hash of the
 address and its network cut short, the failures counted), and logged; the attempts refused
@@ -17,6 +20,7 @@ flood must not flood the audit log.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -33,7 +37,7 @@ from service.auth.principal import Principal
 from service.clients import client_network, keyed_hash, truncated
 from service.db import session_scope
 from service.errors import RateLimited
-from service.registry.ratelimit import TokenBuckets
+from service.registry.ratelimit import TokenBuckets, forget_at_least
 from service.settings import Settings
 
 log = logging.getLogger("lifeline.auth")
@@ -43,6 +47,8 @@ THROTTLED = "auth.throttled"
 LOG_EVERY_S = 60.0
 #: Addresses whose failures are tallied before the tallies of refilled buckets are dropped.
 MAX_TALLIES = 100_000
+#: How long a token proven live passes its address's throttle (seconds since its last proof).
+PROVEN_S = 3600.0
 
 
 def _per_minute(count: int, clock: Callable[[], float]) -> TokenBuckets | None:
@@ -89,7 +95,10 @@ class Limits:
     #: What keys the hash of an address in the audit log and the logs (never shown).
     secret: str = field(repr=False)
     clock: Callable[[], float] = time.monotonic
+    max_tallies: int = MAX_TALLIES
     _tallies: dict[str, Tally] = field(default_factory=dict)
+    #: Digests of the tokens proven live lately, each with when its proof runs out.
+    _proven: dict[str, float] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -127,6 +136,22 @@ class Limits:
         return buckets.take(key) if buckets is not None else 0.0
 
     # Failed authentications.
+
+    def proved(self, digest: str) -> None:
+        """Remember that the token of ``digest`` was just found live. A token proven good is no
+        guess: it passes its address's throttle for ``PROVEN_S`` (the people behind an address
+        someone guesses from keep working; the guesses still wait)."""
+        self._proven.pop(digest, None)
+        if len(self._proven) >= self.max_tallies:
+            oldest = list(itertools.islice(self._proven, forget_at_least(self.max_tallies)))
+            for key in oldest:
+                del self._proven[key]
+        self._proven[digest] = self.clock() + PROVEN_S
+
+    def proven(self, digest: str) -> bool:
+        """Whether the token of ``digest`` was found live within ``PROVEN_S``."""
+        until = self._proven.get(digest)
+        return until is not None and until > self.clock()
 
     def described(self, network: str) -> dict[str, str]:
         """How the audit log and the logs name an address: a keyed hash and its network cut
@@ -166,7 +191,7 @@ class Limits:
         if tally is None or self.failures.full(network):
             if tally is not None and tally.throttled_at is not None:
                 self._log_over(network, tally)
-            if len(self._tallies) >= MAX_TALLIES:
+            if len(self._tallies) >= self.max_tallies:
                 self._forget_refilled()
             tally = self._tallies[network] = Tally()
         tally.failures += 1
@@ -195,9 +220,15 @@ class Limits:
 
     def _forget_refilled(self) -> None:
         """Drop the tallies of addresses whose bucket has refilled: a flood from many addresses
-        must not grow the table without end."""
+        must not grow the table without end. At least a tenth of it goes each time (the oldest
+        tallies next), so that a flood of addresses none of which has refilled yet costs one
+        scan per tenth of new addresses, not one per attempt."""
         assert self.failures is not None
-        for network in [n for n in self._tallies if self.failures.full(n)]:
+        refilled = [n for n in self._tallies if self.failures.full(n)]
+        for network in refilled:
+            del self._tallies[network]
+        shortfall = forget_at_least(self.max_tallies) - len(refilled)
+        for network in list(itertools.islice(self._tallies, max(0, shortfall))):
             del self._tallies[network]
 
     def use_clock(self, clock: Callable[[], float]) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -150,30 +151,45 @@ _cache: dict[str, tuple[Principal, float]] = {}
 _revoked: set[str] = set()
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What a bearer token is: its principal when live, else why not. An unknown or malformed
+    one may be a guess and counts as a failed authentication; a revoked one was issued, and
+    counts not (a forgotten script behind a shared address must not lock the address out)."""
+
+    principal: Principal | None
+    failure: Literal["malformed", "unknown", "revoked"] | None = None
+
+
 async def authenticate(
     session: AsyncSession, raw: str, *, cache_s: float = CACHE_S
 ) -> Principal | None:
     """The principal of a live token, or None for an unknown or revoked one."""
+    return (await check_token(session, raw, cache_s=cache_s)).principal
+
+
+async def check_token(session: AsyncSession, raw: str, *, cache_s: float = CACHE_S) -> TokenCheck:
+    """The principal of a live token, or why there is none."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
-        return None
+        return TokenCheck(None, "malformed")
     digest = hash_token(raw)
     if digest in _revoked:
-        return None
+        return TokenCheck(None, "revoked")
     cached = _cache.get(digest)
     now = time.monotonic()
     if cached is not None and now < cached[1]:
-        return cached[0]
-    principal = await _lookup(session, digest)
-    if principal is not None and cache_s > 0:
+        return TokenCheck(cached[0])
+    check = await _lookup(session, digest)
+    if check.principal is not None and cache_s > 0:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[digest] = (principal, now + cache_s)
+        _cache[digest] = (check.principal, now + cache_s)
     else:
         _cache.pop(digest, None)
-    return principal
+    return check
 
 
-async def _lookup(session: AsyncSession, digest: str) -> Principal | None:
+async def _lookup(session: AsyncSession, digest: str) -> TokenCheck:
     query = (
         select(ApiToken, Organization)
         .join(Organization, col(Organization.id) == col(ApiToken.organization_id))
@@ -181,11 +197,11 @@ async def _lookup(session: AsyncSession, digest: str) -> Principal | None:
     )
     row = (await session.exec(query)).first()
     if row is None:
-        return None
+        return TokenCheck(None, "unknown")
     token, org = row
     if token.revoked_at is not None:
-        return None
-    return acting_for(org, role=Role(token.role), token_id=token.id)
+        return TokenCheck(None, "revoked")
+    return TokenCheck(acting_for(org, role=Role(token.role), token_id=token.id))
 
 
 def acting_for(

@@ -3,6 +3,7 @@ address, requests per token and per address, failed authentications per address.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,7 +48,12 @@ class TokenBuckets:
 
     def _forget_full(self, now: float) -> None:
         """Drop the buckets refilled by now: many callers (an address each) must not grow the
-        table without end, and a bucket dropped full is one given back as it would be."""
+        table without end, and a bucket dropped full is one given back as it would be.
+
+        Each pass frees at least a tenth of the table, so that a flood from more keys than it
+        holds, none of them refilled yet, costs one scan per tenth of new keys and not one per
+        request: past the refilled ones, the keys seen first go (their callers start afresh,
+        the price of a table bounded under such a flood)."""
         full = [
             k
             for k, (tokens, last) in self._state.items()
@@ -55,3 +61,11 @@ class TokenBuckets:
         ]
         for k in full:
             del self._state[k]
+        shortfall = forget_at_least(self.max_keys) - len(full)
+        for k in list(itertools.islice(self._state, max(0, shortfall))):
+            del self._state[k]
+
+
+def forget_at_least(max_keys: int) -> int:
+    """How many keys a pass over a full table of ``max_keys`` frees, at the least."""
+    return max(1, max_keys // 10)

@@ -132,7 +132,7 @@ async def test_a_burst_of_bad_tokens_throttles_the_address_once_audited_until_it
         refused = await client.get(LIST, headers=bearer("ll_guess-next"))
         wait = assert_limited(refused)
         assert "failed authentications" in refused.json()["detail"]
-        # A good token from there waits too: the address is refused before any lookup.
+        # A good token not yet seen waits too: the address is refused before any lookup.
         assert_limited(await client.get(LIST, headers=bearer(good)))
         for _ in range(20):
             assert_limited(await client.get(LIST, headers=bearer("ll_flood")))
@@ -159,9 +159,8 @@ async def test_a_burst_of_bad_tokens_throttles_the_address_once_audited_until_it
 
         # When Retry-After has passed, the address may try again: one attempt's worth.
         clock.advance(wait)
-        assert (await client.get(LIST, headers=bearer(good))).status_code == 200
         assert (await client.get(LIST, headers=bearer("ll_again"))).status_code == 401
-        assert_limited(await client.get(LIST, headers=bearer(good)))
+        assert_limited(await client.get(LIST, headers=bearer("ll_again-too")))
         # Still the one entry: the address never refilled in between.
         assert len(await throttled_entries(app, guesser)) == 1
 
@@ -169,8 +168,91 @@ async def test_a_burst_of_bad_tokens_throttles_the_address_once_audited_until_it
         clock.advance(60)
         for n in range(5):
             assert (await client.get(LIST, headers=bearer(f"ll_more{n}"))).status_code == 401
-        assert_limited(await client.get(LIST, headers=bearer(good)))
+        assert_limited(await client.get(LIST, headers=bearer("ll_more-next")))
     assert len(await throttled_entries(app, guesser)) == 2
+
+
+async def test_a_token_proven_live_passes_its_address_s_throttle(
+    app: FastAPI, make_token: TokenFactory, set_limits: SetLimits, clock: Clock
+) -> None:
+    """Someone behind a shared address (an office, a carrier's NAT) who was at work keeps
+    working while another guesses from the same address; the guesses still wait, and so does a
+    token first seen while the address is throttled."""
+    set_limits(failures=3)
+    colleague, newcomer = await make_token(), await make_token()
+    async with from_address(app, an_address()) as client:
+        assert (await client.get(LIST, headers=bearer(colleague))).status_code == 200
+        for n in range(3):
+            assert (await client.get(LIST, headers=bearer(f"ll_guess{n}"))).status_code == 401
+        assert_limited(await client.get(LIST, headers=bearer("ll_guess-next")))
+        clock.advance(10)
+        assert (await client.get(LIST, headers=bearer(colleague))).status_code == 200
+        assert_limited(await client.get(LIST, headers=bearer(newcomer)))
+        assert_limited(await client.get(LIST, headers=bearer("ll_guess-again")))
+        # The proof lasts an hour from the token's last use.
+        clock.advance(3_599)
+        assert (await client.get(LIST, headers=bearer(colleague))).status_code == 200
+        for n in range(3):
+            await client.get(LIST, headers=bearer(f"ll_late{n}"))
+        clock.advance(3_601)
+        for n in range(3):
+            await client.get(LIST, headers=bearer(f"ll_later{n}"))
+        assert_limited(await client.get(LIST, headers=bearer(colleague)))
+
+
+async def test_a_revoked_token_is_refused_but_counts_not_as_a_guess(
+    app: FastAPI, make_token: TokenFactory, set_limits: SetLimits
+) -> None:
+    """A forgotten script that still sends a revoked token gets its 401 each time, and does not
+    lock out the others behind its address."""
+    from service.auth.models import ApiToken
+    from service.auth.service import hash_token
+
+    set_limits(failures=3)
+    old, other = await make_token(), await make_token()
+    async with session_scope(app.state.sessionmaker) as session:
+        row = (
+            await session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(old)))
+        ).one()
+        row.revoked_at = row.created_at
+        session.add(row)
+    address = an_address()
+    async with from_address(app, address) as client:
+        for _ in range(10):
+            refused = await client.get(LIST, headers=bearer(old))
+            assert refused.status_code == 401, refused.text
+        assert (await client.get(LIST, headers=bearer(other))).status_code == 200
+    assert not await throttled_entries(app, address)
+
+
+def test_a_flood_of_new_keys_scans_the_table_once_a_tenth() -> None:
+    """More callers than the table holds, none refilled yet: the table stays bounded, and a
+    pass over it frees a tenth, so that it is scanned once per tenth of new keys, not once a
+    request."""
+    from service.registry.ratelimit import TokenBuckets
+
+    scans = 0
+
+    class Counted(TokenBuckets):
+        def _forget_full(self, now: float) -> None:
+            nonlocal scans
+            scans += 1
+            super()._forget_full(now)
+
+    frozen = Clock()
+    buckets = Counted(rate=1.0, burst=5, max_keys=1_000, clock=frozen)
+    for n in range(11_000):
+        buckets.take(f"caller{n}")
+        assert len(buckets._state) <= 1_000
+    assert scans <= 101
+
+    limits = Limits.build(
+        token_per_minute=0, address_per_minute=0, failures_per_minute=5, secret="k", clock=frozen
+    )
+    limits.max_tallies = 1_000
+    for n in range(11_000):
+        limits.failed(f"10.0.{n // 250}.{n % 250}", "token")
+        assert len(limits._tallies) <= 1_000
 
 
 async def test_the_per_token_limit(
