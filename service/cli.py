@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from playbooks.loader import validate_yaml
 from service import migrate as migrations
-from service.audit.chain import Verdict, chain_key, chain_pending, verify
+from service.audit.chain import ChainRefused, Verdict, chain_key, chain_pending, verify
 from service.audit.service import record
 from service.auth.permissions import Role
 from service.auth.principal import Principal
@@ -591,7 +591,10 @@ def audit_chain_command() -> None:
             run = await chain_pending(engine, key)
             return f"{run.chained} events chained; head {run.head_seq}:{run.head_hash}"
 
-    said = _with_engine(work)
+    try:
+        said = _with_engine(work)
+    except ChainRefused as exc:
+        raise _fail(str(exc)) from exc
     if said is None:
         raise _fail("another process is chaining the audit log; try again when it is done")
     console.print(said, soft_wrap=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Table, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.audit.models import AuditEvent, AuditLink
 from service.db import is_unique_violation, utcnow
@@ -116,18 +116,51 @@ async def _head(engine: AsyncEngine) -> tuple[int, str]:
     return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
 
 
+class ChainRefused(Exception):
+    """The chain's last link does not verify under the key at hand: links made now would
+    verify under no key the chain has. Nothing is chained until the key is right again (or the
+    tampering found and dealt with)."""
+
+
+async def _tail(conn: AsyncConnection, key: bytes, *, check: bool) -> tuple[int, str]:
+    """The last link's seq and hash; with ``check``, refuse (``ChainRefused``) a last link
+    whose hash its event and ``key`` do not give."""
+    tail = (
+        (
+            await conn.execute(
+                select(LINKS.c.seq, LINKS.c.prev_hash, LINKS.c.hash, *EVENTS.c)
+                .select_from(LINKS.outerjoin(EVENTS, EVENTS.c.id == LINKS.c.event_id))
+                .order_by(LINKS.c.seq.desc())
+                .limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if tail is None:
+        return 0, GENESIS
+    seq, digest = int(tail["seq"]), str(tail["hash"])
+    if check and (
+        tail["id"] is None
+        or not hmac.compare_digest(link_hash(key, str(tail["prev_hash"]), tail), digest)
+    ):
+        raise ChainRefused(
+            f"the audit chain's last link ({seq}) does not verify under this key: the key "
+            "changed (LIFELINE_AUDIT_CHAIN_KEY, or the blind index key it is derived from) or "
+            "the log was changed; nothing was chained. Put the chain's key back, or run "
+            "`lifeline audit verify` to find the broken link"
+        )
+    return seq, digest
+
+
 async def _chain_batch(
     engine: AsyncEngine, key: bytes, batch: int, after: int | None
 ) -> tuple[int, int | None]:
     """Chain the first ``batch`` events not yet chained (with an id over ``after``, when given):
-    how many, and the id of the last."""
+    how many, and the id of the last. The first batch of a run (``after`` None) first checks
+    that the last link verifies under ``key``: a changed key must not go on chaining."""
     async with engine.begin() as conn:
-        tail = (
-            await conn.execute(
-                select(LINKS.c.seq, LINKS.c.hash).order_by(LINKS.c.seq.desc()).limit(1)
-            )
-        ).first()
-        seq, prev = (int(tail.seq), str(tail.hash)) if tail else (0, GENESIS)
+        seq, prev = await _tail(conn, key, check=after is None)
         query = select(EVENTS).where(_unchained())
         if after is not None:
             query = query.where(EVENTS.c.id > after)
@@ -162,7 +195,9 @@ async def chain_pending(engine: AsyncEngine, key: bytes, *, batch: int = BATCH) 
     Run by one process at a time (the worker's job holds a singleton lock), and safe without:
     a link's ``seq`` and its ``event_id`` are unique, so a pass that raced another loses its
     batch to a unique key, and tries again from the new tail; never a second link to an event,
-    never two links of one seq."""
+    never two links of one seq.
+
+    Refused (``ChainRefused``) when the last link does not verify under ``key``."""
     total = collisions = in_a_row = 0
     after: int | None = None
     while True:

@@ -18,6 +18,7 @@ from service.audit.chain import (
     CANONICAL_COLUMNS,
     EVENTS,
     LINKS,
+    ChainRefused,
     canonical,
     chain_key,
     chain_pending,
@@ -315,6 +316,34 @@ async def test_the_chain_verifies_under_its_key_only(
     get_settings.cache_clear()
     broken = await run_cli(["audit", "verify"])
     assert broken.exit_code == 1 and "link 1: event" in broken.output, broken.output
+
+
+async def test_a_changed_key_chains_nothing_until_it_is_put_back(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Links made under a new key would verify under neither: the pass refuses, says why, and
+    the worker's job reports it failed; with the key back, it chains what waited."""
+    await add_events(engine, 2)
+    assert (await run_cli(["audit", "chain"])).exit_code == 0
+    links = await count(engine, LINKS)
+    await add_events(engine, 3)
+    other = "another-key-" + "y" * 32
+    monkeypatch.setenv("LIFELINE_AUDIT_CHAIN_KEY", other)
+    get_settings.cache_clear()
+    refused = await run_cli(["audit", "chain"])
+    assert refused.exit_code != 0 and "does not verify under this key" in refused.output
+    with pytest.raises(ChainRefused):
+        await chain_pending(engine, chain_key(get_settings()))
+    settings = settings_for(engine.url.render_as_string(hide_password=False))
+    settings = settings.model_copy(update={"audit_chain_key": other})
+    outcome = await run_once(engine, audit_jobs(settings, engine))
+    assert outcome["audit-chain"] == "failed: ChainRefused", outcome
+    assert await count(engine, LINKS) == links
+    monkeypatch.delenv("LIFELINE_AUDIT_CHAIN_KEY")
+    get_settings.cache_clear()
+    assert (await run_cli(["audit", "chain"])).exit_code == 0
+    assert await count(engine, LINKS) == links + 3
+    assert (await run_cli(["audit", "verify"])).exit_code == 0
 
 
 async def test_an_anchor_catches_a_cut_tail(engine: AsyncEngine) -> None:
