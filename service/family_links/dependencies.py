@@ -4,7 +4,6 @@ the API and the public page."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,7 +13,7 @@ from service.audit.service import record as audit
 from service.auth.dependencies import authorize
 from service.auth.permissions import Permission
 from service.auth.principal import Principal
-from service.clients import network_of
+from service.clients import client_network, keyed_hash
 from service.errors import InvalidInput, RateLimited
 from service.family_links import service
 from service.family_links.schemas import SearchAnswer, SearchCreate
@@ -29,10 +28,10 @@ WorkerWriter = Annotated[Principal, Depends(authorize(Permission.WORKERS_WRITE))
 
 
 def address_of(request: Request) -> str:
-    """The caller's address (its network, ``network_of``), kept only as a hash (in the audit
-    trail and the rate limit)."""
-    host = network_of(request.client.host if request.client else "unknown")
-    return hashlib.sha256(b"lifeline-search-address/" + host.encode()).hexdigest()[:32]
+    """The caller's address (its network, ``client_network``), kept only as a keyed hash (in
+    the audit trail and the rate limit): the hash the failed authentications are audited under,
+    which no one without the key can reverse by trying every IPv4 address."""
+    return keyed_hash(client_network(request), request.app.state.settings.blind_index_key)
 
 
 def limit_searches(request: Request, who: str) -> None:

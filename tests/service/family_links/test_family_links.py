@@ -7,6 +7,7 @@ as the same records; family contacts sealed and forgotten with the worker."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -166,6 +167,13 @@ async def test_a_safe_worker_who_agreed_is_found_only_with_a_relative_s_fact(
             )
         ).all()
     assert rows and all("Maricel" not in str(r[0]) and "Cruz" not in str(r[0]) for r in rows)
+    # The address only as a keyed hash: without the key, trying every IPv4 address finds none.
+    from service.clients import keyed_hash
+
+    key = links["app"].state.settings.blind_index_key
+    details = [r[0] if isinstance(r[0], dict) else json.loads(r[0]) for r in rows]
+    assert keyed_hash("127.0.0.1", key) in {d["address"] for d in details}
+    assert all("127.0.0.1" not in str(d) for d in details)
 
 
 async def test_an_enumeration_gets_no_listing_and_is_stopped(links: dict[str, Any]) -> None:
@@ -548,7 +556,7 @@ async def test_the_origin_society_reaches_the_contacts_the_worker_agreed_to(
 
 
 def test_a_search_limit_counts_an_ipv6_household_once_and_forgets_full_buckets() -> None:
-    from service.family_links.dependencies import network_of
+    from service.clients import network_of
     from service.registry.ratelimit import TokenBuckets
 
     assert network_of("2001:db8:1:2:aaaa::1") == network_of("2001:db8:1:2:ffff::9")
