@@ -66,12 +66,13 @@ async def list_audit_events(
             },
         )
         download = tables.response(format, service.DOWNLOAD_COLUMNS, found.rows, "audit.csv")
-        download.headers["Lifeline-Written"] = str(len(found.rows))
-        if found.truncated:
-            download.headers["Lifeline-Truncated"] = (
-                f"{service.DOWNLOAD_LIMIT} rows at most in one download: narrow the filters "
-                "(since, action, organization_id)"
-            )
+        cut = (
+            f"{service.DOWNLOAD_LIMIT} rows at most in one download: narrow the filters "
+            "(since, action, organization_id)"
+        )
+        download.headers.update(
+            tables.size_headers(len(found.rows), cut if found.truncated else None)
+        )
         return download
     page = await service.list_events(
         session,

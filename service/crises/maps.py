@@ -23,6 +23,7 @@ from service.crises.models import Crisis, CrisisZone
 from service.crises.service import latest_zone
 from service.errors import NotFound
 from service.exports.geo import MapFeature
+from service.exports.tables import size_headers
 from service.exposure.people import PeopleAsked, people_in
 from service.registry.unseen import Explained
 
@@ -88,11 +89,8 @@ class MapPeople:
         said = self.counts.headers() if self.counts is not None else {}
         # Where people are: kept by no cache between the service and the caller.
         said["Cache-Control"] = "no-store"
-        said["Lifeline-Written"] = str(len(self.points))
-        if self.truncated:
-            said["Lifeline-Truncated"] = (
-                f"{PEOPLE_LIMIT} points of people at most in one map: narrow the zone"
-            )
+        cut = f"{PEOPLE_LIMIT} points of people at most in one map: narrow the zone"
+        said.update(size_headers(len(self.points), cut if self.truncated else None))
         return said
 
 

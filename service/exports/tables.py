@@ -65,12 +65,19 @@ def download(
         },
     )
     answer = response(format, header, rows, filename)
-    answer.headers["Lifeline-Written"] = str(len(rows))
-    if more:
-        answer.headers["Lifeline-Truncated"] = (
-            f"{cap} rows at most in one download: narrow the list with its filters"
-        )
+    cut = f"{cap} rows at most in one download: narrow the list with its filters"
+    answer.headers.update(size_headers(len(rows), cut if more else None))
     return answer
+
+
+def size_headers(written: int, cut: str | None = None) -> dict[str, str]:
+    """What a download says of its size: ``Lifeline-Written``, the rows (or points) it holds,
+    and ``Lifeline-Truncated``, when the list was longer than it holds, saying the cap and how
+    to narrow the list (a list is never cut silently)."""
+    said = {"Lifeline-Written": str(written)}
+    if cut is not None:
+        said["Lifeline-Truncated"] = cut
+    return said
 
 
 def stream(

@@ -355,9 +355,8 @@ def people_csv(found: People, filename: str, format: str = "csv") -> StreamingRe
     answer.headers.update(found.counts.headers())
     # The rows the file holds; fewer than listed when the list is longer than a download holds:
     # said, never silently cut.
-    answer.headers["Lifeline-Written"] = str(found.written)
-    if found.written < found.counts.listed:
-        answer.headers["Lifeline-Truncated"] = (
-            f"{found.written} rows at most in one download: narrow the zone or the nationalities"
-        )
+    cut = f"{found.written} rows at most in one download: narrow the zone or the nationalities"
+    answer.headers.update(
+        tables.size_headers(found.written, cut if found.written < found.counts.listed else None)
+    )
     return answer
