@@ -98,3 +98,56 @@ async def test_a_failing_job_does_not_stop_the_others(app: FastAPI) -> None:
 
     outcome = await run_once(app.state.engine, [Job("broken", 1, broken), Job("fine", 1, fine)])
     assert outcome == {"broken": "failed: RuntimeError", "fine": "ok"}
+
+
+async def test_message_texts_are_forgotten_after_their_retention_and_the_counts_stay(
+    app: FastAPI,
+) -> None:
+    """What phones sent and the numbers messages went to are kept sealed for
+    ``messages_retention_days``; then the worker forgets them, and each message's state and
+    outcome (what the counts are made of) stay."""
+    from service.messaging.models import InboundMessage, OutboundMessage
+
+    settings = settings_for(app.state.settings.database_url)
+    now = utcnow()
+    old = now - timedelta(days=settings.messages_retention_days, hours=1)
+    recent = now - timedelta(days=settings.messages_retention_days - 1)
+    async with session_scope(app.state.sessionmaker) as session:
+        inbound = {
+            when: InboundMessage(
+                gateway="drill",
+                provider_id=unique("p"),
+                received_at=when,
+                from_sealed="sealed-number",
+                text_sealed="sealed-text",
+                state="read",
+                outcome="safe",
+            )
+            for when in (old, recent)
+        }
+        outbound = {
+            when: OutboundMessage(
+                to_sealed="sealed-number",
+                step="ask",
+                kind="welfare",
+                language="en",
+                gateway="drill",
+                state="delivered",
+                created_at=when,
+            )
+            for when in (old, recent)
+        }
+        session.add_all([*inbound.values(), *outbound.values()])
+        ids = {when: (inbound[when].id, outbound[when].id) for when in (old, recent)}
+    outcome = await run_once(app.state.engine, housekeeping_jobs(settings))
+    assert outcome["message-texts"].endswith("message texts forgotten"), outcome
+    async with session_scope(app.state.sessionmaker) as session:
+        for when, kept in ((old, False), (recent, True)):
+            got_in = await session.get(InboundMessage, ids[when][0])
+            got_out = await session.get(OutboundMessage, ids[when][1])
+            assert got_in is not None and got_out is not None
+            assert (got_in.text_sealed is not None) is kept
+            assert (got_in.from_sealed is not None) is kept
+            assert (got_out.to_sealed is not None) is kept
+            assert got_in.state == "read" and got_in.outcome == "safe"
+            assert got_out.state == "delivered"
