@@ -169,8 +169,21 @@ async def test_unreadable_files_are_clear_problems(
         (b"", "w.csv", "empty"),
         (b"name,phone\nMaria,123\n", "w.csv", "nationality"),
         (b"PK\x03\x04garbage", "w.xlsx", "XLSX"),
+        (zip_bomb(), "w.xlsx", "unpacks to more than a register needs"),
     ):
         response = await upload(client, token, content, name)
         assert response.status_code == 422, (name, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert words in response.json()["detail"]
+
+
+def zip_bomb() -> bytes:
+    """A workbook whose worksheet is 64 MB of one character packed into some 60 KB: refused
+    from its directory, before a byte of it is inflated."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("xl/worksheets/sheet1.xml", b" " * (64 << 20))
+    return buffer.getvalue()
