@@ -33,15 +33,18 @@ imports: install
 	$(BIN)/lint-imports
 
 # The suite runs in random order (pytest-randomly), once per seed, SQLite and PostgreSQL side by
-# side; each run prints its seed. Two new seeds each time unless given: `make test SEEDS="1 2"`
-# repeats a run. The contract fuzzing has a fixed seed of its own: it runs once, after them, and
-# so do the browser tests.
-SEEDS ?= $(shell od -An -N4 -tu2 /dev/urandom)
+# side; each run prints its seed. A new seed each time unless given: `make test SEEDS=1234`
+# repeats a run, `SEEDS="1 2 3"` runs three orders (one a run keeps the test command within its
+# time budget; every run is a new order). The contract fuzzing has a fixed seed of its own: it
+# runs once, after them, and so do the fault tests (they kill processes and restart a database
+# of their own) and the browser tests.
+SEEDS ?= $(shell od -An -N2 -tu2 /dev/urandom)
 
 unit: install
 	scripts/ensure-postgres
 	scripts/suite $(BIN)/pytest $(SEEDS)
 	$(BIN)/pytest -m fuzz
+	$(BIN)/pytest -m faults
 	$(BIN)/pytest -m browser
 
 test: lint typecheck imports unit
