@@ -455,6 +455,16 @@ def test_example_feeds_file_loads() -> None:
 # --- the dependency audit ---------------------------------------------------------------------
 
 
+VULNERABLE = {
+    "name": "b",
+    "version": "2.0",
+    "vulns": [{"id": "PYSEC-1", "fix_versions": ["2.1"], "aliases": []}],
+}
+ALL_SKIPPED = {"dependencies": [{"name": "a", "skip_reason": "Dependency not found on PyPI"}]}
+OSV_DOWN = "pip-audit (osv) exited 1: requests.exceptions.ConnectionError: Max retries exceeded"
+EXPIRED = '[[ignore]]\nid = "GHSA-aaaa"\nreason = "r"\nreview_by = 2020-01-31\n'
+
+
 @functools.cache
 def audit_script() -> ModuleType:
     """scripts/audit.py, which is no package's module."""
@@ -526,3 +536,43 @@ def test_a_report_with_every_dependency_skipped_audited_nothing() -> None:
     assert audit.judge(report, {}).audited == 0
     assert audit.is_network_failure("requests.exceptions.ConnectionError: Max retries exceeded")
     assert not audit.is_network_failure("error: unrecognized arguments: --bad")
+
+
+@pytest.mark.parametrize(
+    ("answers", "allowlist", "code", "said"),
+    [
+        # A finding fails, whichever service gave it.
+        ([({"dependencies": [VULNERABLE]}, "")], "", 1, "VULNERABLE: b 2.0: PYSEC-1"),
+        # Everything skipped by PyPI, OSV unreachable: loud, and CI goes on.
+        ([(ALL_SKIPPED, ""), (None, OSV_DOWN)], "", 0, "dependencies NOT audited"),
+        # The same with an entry past its date: that alone fails.
+        ([(ALL_SKIPPED, ""), (None, OSV_DOWN)], EXPIRED, 1, "was to be looked at again"),
+        # pip-audit failing for another reason than the network fails.
+        ([(None, "pip-audit (pypi) exited 2: error: unrecognized arguments")], "", 1, "failed"),
+        # Clean.
+        (
+            [({"dependencies": [{"name": "a", "version": "1", "vulns": []}]}, "")],
+            "",
+            0,
+            "audited 1",
+        ),
+    ],
+)
+def test_the_audit_says_what_it_did(
+    answers: list[tuple[dict[str, Any] | None, str]],
+    allowlist: str,
+    code: int,
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The script's verdicts, pip-audit's answers given (the services cannot be reached here)."""
+    audit = audit_script()
+    given = iter(answers)
+    monkeypatch.setattr(audit, "run_pip_audit", lambda service: next(given))
+    path = tmp_path / "allow.toml"
+    path.write_text(allowlist)
+    assert audit.main(["--allowlist", str(path)]) == code
+    out = capsys.readouterr()
+    assert said in out.out + out.err
