@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -50,6 +52,21 @@ def cli_commands() -> set[str]:
     from service.cli import app
 
     return {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
+
+
+#: The Compose Specification's JSON schema, from compose-spec/compose-spec (Apache-2.0), commit
+#: 170098ba07d9 of 2026-06-23: what `docker compose config` checks a file against.
+COMPOSE_SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec.json"
+
+
+def test_compose_file_passes_the_compose_specification() -> None:
+    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text()))
+    errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(compose())]
+    assert errors == []
+    # It does refuse what Compose would: a key no service has.
+    wrong = compose()
+    wrong["services"]["api"]["replica"] = 2
+    assert not validator.is_valid(wrong)
 
 
 def test_compose_file_runs_migrations_before_the_api() -> None:
