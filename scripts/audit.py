@@ -21,15 +21,23 @@ import json
 import subprocess
 import sys
 import tomllib
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOWLIST = ROOT / "deploy" / "audit-allowlist.toml"
-#: PyPI's own feed first (the index the dependencies come from), then OSV's.
-SERVICES = ("pypi", "osv")
+#: pip-audit with PyPI's feed first (the index the dependencies come from), then with OSV's; last,
+#: PyPI's project pages, which cover only the latest release of each project (see
+#: ``latest_release_report``).
+SERVICES = ("pypi", "osv", "pypi-latest")
+#: The project itself, installed from the working tree, is on no index.
+OURS = {"lifeline"}
 #: What a failure of the network looks like in pip-audit's output, as opposed to a bug or a bad
 #: argument (which fail the audit).
 NETWORK_ERRORS = (
@@ -146,6 +154,52 @@ def run_pip_audit(service: str) -> tuple[dict[str, Any] | None, str]:
         return None, f"pip-audit ({service}) exited {done.returncode}: {tail}"
 
 
+def latest_release_report() -> tuple[dict[str, Any] | None, str]:
+    """A report in pip-audit's shape from PyPI's project pages (``/pypi/NAME/json``), where the
+    per-release pages pip-audit reads are not served (an index mirror). A project's page lists
+    the known vulnerabilities of its latest release only: a dependency installed at that release
+    is audited by it, any other is skipped, and said to be."""
+    installed = {
+        dist.metadata["Name"].lower(): dist.version
+        for dist in metadata.distributions()
+        if dist.metadata["Name"] and dist.metadata["Name"].lower() not in OURS
+    }
+
+    def look(name: str) -> dict[str, Any]:
+        version = installed[name]
+        url = f"https://pypi.org/pypi/{name}/json"
+        try:
+            with urllib.request.urlopen(url, timeout=20) as answer:
+                page = json.load(answer)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+            return {"name": name, "version": version, "skip_reason": "not on PyPI"}
+        latest = page["info"]["version"]
+        if latest != version:
+            reason = f"installed {version}, latest {latest}: PyPI's page covers the latest only"
+            return {"name": name, "version": version, "skip_reason": reason}
+        if "vulnerabilities" not in page:
+            return {"name": name, "version": version, "skip_reason": "no vulnerability data"}
+        vulns = [
+            {
+                "id": v["id"],
+                "fix_versions": v.get("fixed_in") or [],
+                "aliases": v.get("aliases") or [],
+            }
+            for v in page["vulnerabilities"] or []
+            if not v.get("withdrawn")
+        ]
+        return {"name": name, "version": version, "vulns": vulns}
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            dependencies = list(pool.map(look, sorted(installed)))
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return None, f"pypi-latest: ConnectionError: {exc}"
+    return {"dependencies": dependencies}, ""
+
+
 def is_network_failure(why: str) -> bool:
     return any(marker in why for marker in NETWORK_ERRORS) or "did not answer" in why
 
@@ -166,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
 
     reasons: list[str] = []
     for service in SERVICES:
-        report, why = run_pip_audit(service)
+        report, why = (
+            latest_release_report() if service == "pypi-latest" else run_pip_audit(service)
+        )
         if report is None:
             if not is_network_failure(why):
                 print(f"audit failed: {why}", file=sys.stderr)
@@ -187,12 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         loud(f"dependencies NOT audited: no vulnerability service answered\n  {said}")
         return 1 if problems else 0
 
+    for reason in reasons:
+        print(f"fell back: {reason}")
     print(f"audited {verdict.audited} dependencies against {service}'s vulnerability data")
     if verdict.skipped:
-        loud(
-            f"{len(verdict.skipped)} dependencies NOT audited ({service} had nothing on them):\n  "
-            + "\n  ".join(verdict.skipped)
-        )
+        said = "\n  ".join(verdict.skipped)
+        loud(f"{len(verdict.skipped)} dependencies NOT audited:\n  {said}")
     for line in verdict.allowed:
         print(f"allowed: {line}")
     for line in verdict.findings:

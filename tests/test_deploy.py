@@ -479,6 +479,13 @@ VULNERABLE = {
 }
 ALL_SKIPPED = {"dependencies": [{"name": "a", "skip_reason": "Dependency not found on PyPI"}]}
 OSV_DOWN = "pip-audit (osv) exited 1: requests.exceptions.ConnectionError: Max retries exceeded"
+PAGES_DOWN = "pypi-latest: ConnectionError: <urlopen error [Errno -3] name resolution>"
+PARTLY = {
+    "dependencies": [
+        {"name": "a", "version": "1", "vulns": []},
+        {"name": "b", "version": "1", "skip_reason": "installed 1, latest 2"},
+    ]
+}
 EXPIRED = '[[ignore]]\nid = "GHSA-aaaa"\nreason = "r"\nreview_by = 2020-01-31\n'
 
 
@@ -560,10 +567,14 @@ def test_a_report_with_every_dependency_skipped_audited_nothing() -> None:
     [
         # A finding fails, whichever service gave it.
         ([({"dependencies": [VULNERABLE]}, "")], "", 1, "VULNERABLE: b 2.0: PYSEC-1"),
-        # Everything skipped by PyPI, OSV unreachable: loud, and CI goes on.
-        ([(ALL_SKIPPED, ""), (None, OSV_DOWN)], "", 0, "dependencies NOT audited"),
+        # Everything skipped by PyPI, OSV and PyPI's project pages unreachable: loud, and CI
+        # goes on.
+        ([(ALL_SKIPPED, ""), (None, OSV_DOWN), (None, PAGES_DOWN)], "", 0, "NOT audited: no"),
         # The same with an entry past its date: that alone fails.
-        ([(ALL_SKIPPED, ""), (None, OSV_DOWN)], EXPIRED, 1, "was to be looked at again"),
+        ([(ALL_SKIPPED, ""), (None, OSV_DOWN), (None, PAGES_DOWN)], EXPIRED, 1, "looked at again"),
+        # The project pages audit some: those are audited, the others said not to be.
+        ([(ALL_SKIPPED, ""), (None, OSV_DOWN), (PARTLY, "")], "", 0, "1 dependencies NOT audited"),
+        ([(ALL_SKIPPED, ""), (None, OSV_DOWN), (PARTLY, "")], "", 0, "fell back: pip-audit (osv)"),
         # pip-audit failing for another reason than the network fails.
         ([(None, "pip-audit (pypi) exited 2: error: unrecognized arguments")], "", 1, "failed"),
         # Clean.
@@ -588,6 +599,7 @@ def test_the_audit_says_what_it_did(
     audit = audit_script()
     given = iter(answers)
     monkeypatch.setattr(audit, "run_pip_audit", lambda service: next(given))
+    monkeypatch.setattr(audit, "latest_release_report", lambda: next(given))
     path = tmp_path / "allow.toml"
     path.write_text(allowlist)
     assert audit.main(["--allowlist", str(path)]) == code
