@@ -56,7 +56,7 @@ def cli_commands() -> set[str]:
 
 #: The Compose Specification's JSON schema, from compose-spec/compose-spec (Apache-2.0), commit
 #: 170098ba07d9 of 2026-06-23: what `docker compose config` checks a file against.
-COMPOSE_SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec.json"
+COMPOSE_SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
 
 
 def test_compose_file_passes_the_compose_specification() -> None:
