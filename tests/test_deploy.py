@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 #: The Kubernetes version whose schemas the manifests must pass (kubernetes-validate bundles
-#: them): the oldest the manifests are written for, so that they hold on it and on newer ones.
+#: them): the oldest the manifests are written for.
 KUBERNETES_VERSION = "1.30.0"
 #: Every setting the service reads, as its environment variable.
 SETTINGS = {f"LIFELINE_{name.upper()}" for name in Settings.model_fields}
@@ -174,7 +174,7 @@ def test_compose_asks_for_every_key_and_the_example_has_each() -> None:
             encryption_keys=example["LIFELINE_ENCRYPTION_KEYS"],
             blind_index_key=example["LIFELINE_BLIND_INDEX_KEY"],
         )
-    assert (DEPLOY / ".gitignore").read_text().splitlines()[-1] == ".env"
+    assert ".env" in (DEPLOY / ".gitignore").read_text().splitlines()
 
 
 def env_example() -> dict[str, str]:
