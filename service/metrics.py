@@ -179,8 +179,11 @@ class MetricsMiddleware:
 
     def _template(self, scope: Scope, path: str) -> str:
         if self.routes is None:
+            app = scope.get("app")
+            if app is None:  # refused before the app was reached
+                return UNMATCHED
             # At the first request: every route is in the app by then.
-            self.routes = RouteTemplates(scope["app"].router.routes)
+            self.routes = RouteTemplates(app.router.routes)
         return self.routes.template(scope, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
