@@ -433,16 +433,20 @@ async def metrics_scraper(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Let in the holder of the metrics token; count a wrong one as a failed authentication of
-    its address, as a bad API token is, so that guessing it is throttled the same way."""
+    its address, as a bad API token is, so that guessing it is throttled the same way. Without
+    any token the answer is a 401 whether metrics are on or off; with one, off is a 404."""
+    limit_address(request)
+    refuse_if_throttled(request)
+    if credentials is None:
+        if request.headers.get("authorization"):
+            # Another scheme than Bearer, or nothing after it: a failure all the same.
+            await count_failure(request, "scheme")
+        raise Unauthenticated("Send the metrics token: Authorization: Bearer <metrics token>")
     expected: str | None = request.app.state.settings.metrics_token
     if expected is None:
         raise NotFound("Metrics are off in this deployment (LIFELINE_METRICS_TOKEN is not set)")
-    limit_address(request)
-    refuse_if_throttled(request)
-    given = credentials.credentials if credentials is not None else ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        if request.headers.get("authorization"):
-            await count_failure(request, "metrics_token")
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        await count_failure(request, "metrics_token")
         raise Unauthenticated("Send the metrics token: Authorization: Bearer <metrics token>")
 
 

@@ -403,10 +403,12 @@ async def test_nobody_without_the_metrics_token_reads_them(
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.headers["www-authenticate"] == "Bearer"
         assert "lifeline_" not in refused.text
-    # Without a token set, /metrics is off: nothing to guess.
+    # Without a token set, /metrics is off: nothing to guess. Without a token it is a 401 all
+    # the same, as the OpenAPI document says of a missing Authorization.
     off = await client.get("/metrics", headers=SCRAPER)
     assert off.status_code == 404
     assert off.json()["type"].endswith("/not-found")
+    assert (await client.get("/metrics")).status_code == 401
 
 
 async def test_a_guessed_metrics_token_is_throttled_as_a_bad_api_token_is(
