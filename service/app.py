@@ -40,6 +40,7 @@ from service.geowork import GeometryWorkers
 from service.health import router as health_router
 from service.idempotency import IdempotencyMiddleware
 from service.messaging.router import router as messaging_router
+from service.metrics import install_metrics
 from service.observability import RequestContextMiddleware, configure_logging
 from service.openapi import declare_answers, install_openapi
 from service.registry.locate import LazyLocator
@@ -231,4 +232,5 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_metrics(app)  # last: its middleware is the outermost, and times the others too
     return app

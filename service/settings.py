@@ -176,6 +176,13 @@ class Settings(BaseSettings):
     safe_well_search_burst: int = Field(default=10, ge=1, le=10_000)
     #: Days the texts workers sent (sealed) are kept; then the texts go, the states stay.
     messages_retention_days: int = Field(default=90, ge=1, le=3650)
+    #: The bearer token Prometheus sends to ``GET /metrics``, 32 characters or more (one for
+    #: the deployment, not an API token: docs/metrics.md says why). Unset: ``/metrics`` is off
+    #: and answers 404.
+    metrics_token: str | None = Field(default=None, min_length=32, repr=False)
+    #: Seconds the database reads of one scrape may take (queue depths, feeds, the index's
+    #: lag): past it the scrape answers without them, and says so.
+    metrics_database_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     @field_validator("repatriation_rules")
     @classmethod

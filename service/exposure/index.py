@@ -43,6 +43,9 @@ class RegisterIndex:
         self.last_seq = 0
         self.ready = asyncio.Event()
         self.built_in_s: float | None = None
+        #: When (Unix time) the index last knew itself current: built, or a refresh that found
+        #: no more changes. ``/metrics`` shows it, so that a stalled follower is seen.
+        self.current_at: float | None = None
         self._refresh_lock = asyncio.Lock()
 
     async def _max_seq(self) -> int:
@@ -63,6 +66,7 @@ class RegisterIndex:
         )
         self.last_seq = seq
         self.built_in_s = time.perf_counter() - started
+        self.current_at = time.time()
         self.ready.set()
         log.info(
             "exposure index built",
@@ -82,6 +86,7 @@ class RegisterIndex:
                         )
                     ).all()
                 if not rows:
+                    self.current_at = time.time()
                     return changed
                 pks = sorted({int(r[1]) for r in rows})
                 cols = await load_register(self.engine, pks=pks)

@@ -71,7 +71,9 @@ async def test_the_root_answers_json_to_who_asks_for_it(client: httpx.AsyncClien
 
 def test_the_public_pages_are_the_only_paths_outside_the_api(app: FastAPI) -> None:
     spec = app.openapi()
-    public = {path for path in spec["paths"] if not path.startswith("/api/")}
-    assert public == {"/", "/healthz", "/readyz"}
+    outside = {path for path in spec["paths"] if not path.startswith("/api/")}
+    # /metrics is outside the API but not public: it takes the metrics token (test_metrics.py).
+    assert outside == {"/", "/healthz", "/readyz", "/metrics"}
+    assert spec["paths"]["/metrics"]["get"]["security"] == [{"MetricsToken": []}]
     answers = spec["paths"]["/"]["get"]["responses"]["200"]["content"]
     assert set(answers) == {"text/html", "application/json"}
