@@ -364,9 +364,14 @@ def test_network_policies_cover_every_pod() -> None:
         if name != "lifeline-migrate":
             assert 443 in egress_ports, name
     api = find("NetworkPolicy", "lifeline-api")["spec"]
-    (ingress,) = api["ingress"]
-    assert [set(peer) for peer in ingress["from"]] == [{"namespaceSelector"}]
-    assert ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+    # The ingress controller and Prometheus, each from its namespace, on the API's port only.
+    sources = []
+    for ingress in api["ingress"]:
+        assert [set(peer) for peer in ingress["from"]] == [{"namespaceSelector"}]
+        assert ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+        (peer,) = ingress["from"]
+        sources.append(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
+    assert sources == ["ingress-nginx", "monitoring"]
     assert find("NetworkPolicy", "lifeline-worker")["spec"]["ingress"] == []
     assert find("NetworkPolicy", "lifeline-migrate")["spec"]["ingress"] == []
 

@@ -350,11 +350,17 @@ async def test_a_database_past_the_deadline_leaves_its_figures_out(
     metrics_app: FastAPI, scraper: httpx.AsyncClient
 ) -> None:
     settings = metrics_app.state.settings
+    # A request counted before, whatever ran before this test.
+    assert (await scraper.get("/healthz")).status_code == 200
     metrics_app.state.settings = settings.model_copy(update={"metrics_database_timeout_s": 1e-6})
     try:
         started = time.perf_counter()
         samples = await scrape(scraper)
-        assert time.perf_counter() - started < 1
+        # Bounded (generously: the suite shares a loaded machine), not timed.
+        assert time.perf_counter() - started < 5
+        # A deadline the database meets, however loaded the machine: the figures are back.
+        metrics_app.state.settings = settings.model_copy(update={"metrics_database_timeout_s": 30})
+        again = await scrape(scraper)
     finally:
         metrics_app.state.settings = settings
     assert value(samples, "lifeline_metrics_database_read_ok") == 0
@@ -363,7 +369,7 @@ async def test_a_database_past_the_deadline_leaves_its_figures_out(
     assert "lifeline_exposure_index_lag_changes" not in names
     # What needs no database is still there.
     assert "lifeline_http_requests_total" in names and "process_cpu_seconds_total" in names
-    assert value(await scrape(scraper), "lifeline_metrics_database_read_ok") == 1
+    assert value(again, "lifeline_metrics_database_read_ok") == 1
 
 
 async def test_a_locked_table_slows_no_scrape_past_the_deadline(
