@@ -1,0 +1,91 @@
+"""SIGTERM to a worker in the middle of a webhook batch: it stops within the bound, exits 0, and
+leaves nothing held (no delivery under lease, no job's advisory lock), so that a second worker
+delivers the rest at once, long before the lease it would otherwise wait for runs out
+(docs/decisions/0026-worker-faults.md)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults.workers import (
+    KUALA_LUMPUR,
+    WorkerProcess,
+    api,
+    declare,
+    duplicates,
+    fresh_database,
+    receiving,
+    seed,
+    subscribe,
+    wait_until,
+    watcher,
+)
+
+pytestmark = pytest.mark.faults
+
+#: What the test allows a stopping worker (its grace, then the cancelled job's clean-up).
+STOP_BOUND_S = 10.0
+#: The leases as a deployment has them: a second worker that had to wait for one would wait
+#: this long.
+LEASE_S = 60
+
+
+async def test_sigterm_mid_batch_stops_cleanly_and_a_second_worker_takes_over_at_once(
+    tmp_path: Path,
+) -> None:
+    settings = {"LIFELINE_WORKER_STOP_GRACE_S": "1", "LIFELINE_WEBHOOK_LEASE_S": str(LEASE_S)}
+    async with (
+        fresh_database(tmp_path) as world,
+        api(world) as app,
+        receiving(delay_s=3.0) as receiver,
+    ):
+        seeded = await seed(app, cities={"kuala-lumpur": KUALA_LUMPUR}, per_city=6)
+        await subscribe(app, seeded.admin, receiver.url)
+        await declare(app, seeded.admin)
+        events = await world.value("SELECT count(*) FROM outbox_events")
+        first = await WorkerProcess(world, "first", **settings).start()
+        try:
+
+            async def some_received() -> bool:
+                return receiver.events >= 3
+
+            await wait_until(some_received, within=90, interval=0.01, what="3 deliveries")
+            asked = time.monotonic()
+            first.terminate()
+            assert await first.wait(STOP_BOUND_S + 5) == 0
+            took = time.monotonic() - asked
+        finally:
+            await first.stop()
+        assert took < STOP_BOUND_S, f"stopped in {took:.1f} s"
+        assert receiver.events < events  # it was stopped mid-batch
+        held = await world.value(
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+            " AND locked_until > now()"
+        )
+        assert held == 0  # every claim let go
+        async with watcher(world) as watch:
+            assert not await watch.job_running("webhooks")
+        assert "job cancelled: the worker is stopping" in first.log.read_text()
+        second = await WorkerProcess(world, "second", **settings).start()
+        try:
+            started = time.monotonic()
+
+            async def all_received() -> bool:
+                return receiver.events >= events
+
+            # Well within the lease: the second worker did not wait for it.
+            await wait_until(all_received, within=LEASE_S / 2, what="every event received")
+            rest = time.monotonic() - started
+            second.terminate()  # idle between runs: it stops at once
+            assert await second.wait(STOP_BOUND_S) == 0
+        finally:
+            await second.stop()
+        ids = {r["id"] for r in await world.fetch("SELECT id FROM outbox_events")}
+        assert set(receiver.received) == ids
+        assert await duplicates(world) == {}
+        print(
+            f"stop: SIGTERM to exit {took:.1f} s; the second worker delivered the rest in {rest:.1f} s"
+        )
