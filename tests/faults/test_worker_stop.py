@@ -1,6 +1,7 @@
-"""SIGTERM to a worker in the middle of a webhook batch: it stops within the bound, exits 0, and
-leaves nothing held (no delivery under lease, no job's advisory lock), so that a second worker
-delivers the rest at once, long before the lease it would otherwise wait for runs out
+"""SIGTERM to a worker in the middle of a webhook batch, and of a welfare check's sending: it
+stops within the bound, exits 0, and leaves nothing held (no delivery or message under lease, no
+job's advisory lock), what it sent recorded with the statuses that follow, so that a second
+worker does the rest at once, long before the lease it would otherwise wait for runs out
 (docs/decisions/0026-worker-faults.md)."""
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import pytest
 from tests.faults.workers import (
     KUALA_LUMPUR,
     WorkerProcess,
+    World,
     api,
     declare,
     duplicates,
     fresh_database,
     receiving,
     seed,
+    start_check,
     subscribe,
     wait_until,
     watcher,
@@ -89,3 +92,81 @@ async def test_sigterm_mid_batch_stops_cleanly_and_a_second_worker_takes_over_at
         print(
             f"stop: SIGTERM to exit {took:.1f} s; the second worker delivered the rest in {rest:.1f} s"
         )
+
+
+async def test_sigterm_mid_sending_records_what_went_and_lets_the_rest_go(tmp_path: Path) -> None:
+    # Five a second, one claim of all thirty (half a lease's worth is 150): stopped midway.
+    settings = {
+        "LIFELINE_WORKER_STOP_GRACE_S": "1",
+        "LIFELINE_MESSAGES_LEASE_S": str(LEASE_S),
+        "LIFELINE_MESSAGES_RATE_PER_S": "5",
+    }
+    async with fresh_database(tmp_path) as world, api(world) as app:
+        seeded = await seed(
+            app, cities={"kuala-lumpur": KUALA_LUMPUR}, per_city=30, nationalities=("PHL",)
+        )
+        crisis = await declare(app, seeded.admin)
+        check = await start_check(app, crisis, seeded.officers["PHL"])
+        first = await WorkerProcess(world, "first", **settings).start()
+        try:
+
+            async def some_sent() -> bool:
+                return sum(world.drilled().values()) >= 8
+
+            await wait_until(some_sent, within=90, interval=0.01, what="8 messages sent")
+            asked = time.monotonic()
+            first.terminate()
+            assert await first.wait(STOP_BOUND_S + 5) == 0
+            took = time.monotonic() - asked
+        finally:
+            await first.stop()
+        assert took < STOP_BOUND_S, f"stopped in {took:.1f} s"
+        sent = await _sent(world, check)
+        assert 0 < sent < 30
+        held = await world.value(
+            "SELECT count(*) FROM messages_out WHERE state = 'pending' AND locked_until > now()"
+        )
+        assert held == 0  # the rest of the claim let go
+        # What it recorded as sent, it recorded with its statuses.
+        assert await _contacted(world, crisis) == sent
+        second = await WorkerProcess(world, "second", **settings).start()
+        try:
+            started = time.monotonic()
+
+            async def all_sent() -> bool:
+                return await _sent(world, check) == 30
+
+            await wait_until(all_sent, within=LEASE_S / 2, what="every message sent")
+            rest = time.monotonic() - started
+        finally:
+            await second.stop()
+        planned = {
+            r["id"]
+            for r in await world.fetch("SELECT id FROM messages_out WHERE check_id = $1", check)
+        }
+        assert set(world.drilled()) == planned
+        assert await _contacted(world, crisis) == 30
+        assert await duplicates(world) == {}
+        print(
+            f"stop: SIGTERM to exit {took:.1f} s with {sent} of 30 recorded;"
+            f" the second worker sent the rest in {rest:.1f} s"
+        )
+
+
+async def _sent(world: World, check: str) -> int:
+    return int(
+        await world.value(
+            "SELECT count(*) FROM messages_out WHERE check_id = $1"
+            " AND state IN ('sent', 'delivered')",
+            check,
+        )
+    )
+
+
+async def _contacted(world: World, crisis: str) -> int:
+    return int(
+        await world.value(
+            "SELECT count(*) FROM welfare_statuses WHERE crisis_id = $1 AND status = 'contacted'",
+            crisis,
+        )
+    )
