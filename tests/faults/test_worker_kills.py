@@ -86,7 +86,7 @@ async def test_killed_mid_webhook_batch_every_event_arrives(tmp_path: Path) -> N
     async with (
         fresh_database(tmp_path) as world,
         api(world) as app,
-        receiving(delay_s=0.3) as receiver,
+        receiving(delay_s=1.0) as receiver,
     ):
         seeded = await seed(app, cities={"kuala-lumpur": KUALA_LUMPUR}, per_city=6)
         await subscribe(app, seeded.admin, receiver.url)
