@@ -10,8 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from service.crises.models import Crisis
+from service.db import session_scope
+from service.flows.alert_pass import planned
 from tests.faults.workers import (
+    CITIES,
     KUALA_LUMPUR,
     WorkerProcess,
     World,
@@ -19,6 +24,7 @@ from tests.faults.workers import (
     declare,
     duplicates,
     fresh_database,
+    push_alerts,
     receiving,
     seed,
     start_check,
@@ -170,3 +176,52 @@ async def _contacted(world: World, crisis: str) -> int:
             crisis,
         )
     )
+
+
+async def test_sigterm_mid_crisis_pass_rolls_the_alert_back_for_the_next_worker(
+    tmp_path: Path,
+) -> None:
+    # No grace: the pass is cancelled inside an alert's transaction, its geometry in threads.
+    settings = {"LIFELINE_WORKER_STOP_GRACE_S": "0"}
+    cities = dict(list(CITIES.items())[:2])
+    async with fresh_database(tmp_path) as world, api(world) as app:
+        seeded = await seed(app, cities=cities, per_city=9)
+        await push_alerts(app, seeded.admin, cities)
+        first = await WorkerProcess(world, "first", **settings).start()
+        try:
+            async with watcher(world) as watch:
+
+                async def mid_second_alert() -> bool:
+                    done = await world.value("SELECT count(*) FROM crises")
+                    return done == 1 and await watch.writing("tasks")
+
+                await wait_until(
+                    mid_second_alert, within=90, interval=0.005, what="the second alert's tasks"
+                )
+                asked = time.monotonic()
+                first.terminate()
+                assert await first.wait(STOP_BOUND_S + 5) == 0
+                took = time.monotonic() - asked
+                assert not await watch.job_running("crises")
+        finally:
+            await first.stop()
+        assert took < STOP_BOUND_S, f"stopped in {took:.1f} s"
+        # The second alert's transaction rolled back, its claim with it.
+        assert await world.value("SELECT count(*) FROM crises") == 1
+        second = await WorkerProcess(world, "second", **settings).start()
+        try:
+
+            async def both() -> bool:
+                pending = await world.value(
+                    "SELECT count(*) FROM alerts WHERE processed_version IS DISTINCT FROM version"
+                )
+                return pending == 0 and await world.value("SELECT count(*) FROM crises") == 2
+
+            await wait_until(both, within=90, what="the second alert through the pass")
+        finally:
+            await second.stop()
+        assert await duplicates(world) == {}
+        async with session_scope(app.state.sessionmaker) as session:
+            for crisis in (await session.exec(select(Crisis))).all():
+                assert await planned(session, crisis) == []
+        print(f"stop: SIGTERM mid crisis pass to exit {took:.1f} s")
