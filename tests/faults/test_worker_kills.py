@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from service.crises.models import Crisis
@@ -16,6 +15,7 @@ from service.db import session_scope
 from service.flows.alert_pass import planned
 from tests.faults.workers import (
     CITIES,
+    FAULTS,
     KUALA_LUMPUR,
     WorkerProcess,
     World,
@@ -33,7 +33,7 @@ from tests.faults.workers import (
     watcher,
 )
 
-pytestmark = pytest.mark.faults
+pytestmark = FAULTS
 
 #: Leases short enough that a killed worker's claims come back within the test.
 SHORT_LEASES = {"LIFELINE_WEBHOOK_LEASE_S": "3", "LIFELINE_MESSAGES_LEASE_S": "3"}

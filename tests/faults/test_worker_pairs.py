@@ -10,10 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.faults.workers import (
     CITIES,
+    FAULTS,
     ROOT,
     World,
     api,
@@ -30,7 +29,7 @@ from tests.faults.workers import (
     workers,
 )
 
-pytestmark = pytest.mark.faults
+pytestmark = FAULTS
 
 
 async def test_two_workers_do_each_job_once(tmp_path: Path) -> None:

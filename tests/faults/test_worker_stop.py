@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from service.crises.models import Crisis
@@ -17,6 +16,7 @@ from service.db import session_scope
 from service.flows.alert_pass import planned
 from tests.faults.workers import (
     CITIES,
+    FAULTS,
     KUALA_LUMPUR,
     WorkerProcess,
     World,
@@ -33,7 +33,7 @@ from tests.faults.workers import (
     watcher,
 )
 
-pytestmark = pytest.mark.faults
+pytestmark = FAULTS
 
 #: What the test allows a stopping worker (its grace, then the cancelled job's clean-up).
 STOP_BOUND_S = 10.0

@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 
@@ -32,9 +33,24 @@ from service.auth.permissions import Role
 from service.directory.models import OrgKind
 from service.locks import advisory_key
 from service.settings import Environment, Settings
-from tests.conftest import POSTGRES_URL, bearer, make_org_in, make_token_in, settings_for
+from tests.conftest import (
+    BACKENDS,
+    POSTGRES_URL,
+    bearer,
+    make_org_in,
+    make_token_in,
+    settings_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The marks of every worker fault test: PostgreSQL only (its advisory locks and ``pg_locks``
+#: are what the tests watch), left out when the run leaves PostgreSQL out.
+FAULTS = [
+    pytest.mark.faults,
+    pytest.mark.skipif(
+        "postgresql" not in BACKENDS, reason="the worker fault tests run on PostgreSQL"
+    ),
+]
 KUALA_LUMPUR = (3.139, 101.6869)
 CAP_XML = {"Content-Type": "application/cap+xml"}
 
