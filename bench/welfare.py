@@ -178,19 +178,16 @@ def settings_env() -> dict[str, str]:
 async def sender_main(lease_s: float | None) -> None:
     """``send_due`` until no message of the outbox is pending (those a killed sender held come
     back with their lease); prints the seconds and the counts as JSON."""
-    from datetime import timedelta
-
     from sqlalchemy import text
 
     from service.db import make_engine, make_sessionmaker
     from service.flows.sending import Sender, send_due
-    from service.messaging import service as messaging
     from service.registry.protect import Protector
     from service.settings import Settings
 
-    if lease_s is not None:
-        messaging.LEASE = timedelta(seconds=lease_s)
     settings = Settings()
+    if lease_s is not None:
+        settings = settings.model_copy(update={"messages_lease_s": lease_s})
     engine = make_engine(settings.database_url)
     maker = make_sessionmaker(engine)
     sender = Sender(settings, Protector.from_settings(settings))

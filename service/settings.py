@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     worker_retention_days: int = Field(default=5 * 365, ge=1)
     #: Seconds between runs of the worker's housekeeping (retention, expired keys).
     housekeeping_interval_s: float = Field(default=3600.0, gt=0)
+    #: Seconds a worker asked to stop (SIGTERM, Ctrl-C) lets the job it is running finish; past
+    #: them the job is cancelled, its transaction rolled back and its leases let go, so that
+    #: another worker takes over at once (docs/decisions/0026-worker-faults.md).
+    worker_stop_grace_s: float = Field(default=5.0, ge=0, le=300)
+    #: Seconds a worker holds the webhook deliveries it claimed: past them, a worker that died
+    #: holding them (killed, its machine gone) no longer does, and another delivers them again.
+    webhook_lease_s: float = Field(default=60.0, ge=1, le=3600)
     #: Internal webhook receivers the deployment really has, comma-separated: host names
     #: (trusted whatever they resolve to) or addresses and CIDR ranges (``10.2.0.0/16``).
     #: Everything else inside the deployment (loopback, private, link-local...) is refused.
@@ -146,6 +153,8 @@ class Settings(BaseSettings):
     messages_public_url: str | None = None
     #: Messages handed to the gateway per second at most (its rate limit, shared by senders).
     messages_rate_per_s: float = Field(default=20.0, gt=0, le=10_000)
+    #: Seconds a sender holds the messages it claimed (the same, for the outbox of messages).
+    messages_lease_s: float = Field(default=60.0, ge=1, le=3600)
     #: No two welfare checks reach one person within this many hours.
     messages_quiet_hours: float = Field(default=12.0, ge=0, le=24 * 30)
     #: The number an unknown sender is told to call for help or to register.

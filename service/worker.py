@@ -1,9 +1,17 @@
-"""The background worker: periodic jobs, each run by one process at a time."""
+"""The background worker: periodic jobs, each run by one process at a time.
+
+Asked to stop (SIGTERM, as an orchestrator stops a container, or Ctrl-C), it starts no new job,
+lets the one it is running finish within ``worker_stop_grace_s``, else cancels it (its
+transaction rolled back, its claims let go, its advisory lock released), disposes of its engine
+and exits 0: another worker takes over at once, without waiting for a lease to run out
+(docs/decisions/0026-worker-faults.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -139,6 +147,7 @@ def audit_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
 
 def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     """The pass from alerts to crises, every two seconds, over this process's exposure index."""
+    from geo.admin import AdminAreas
     from service.exposure.index import RegisterIndex
     from service.flows.alert_pass import process_pending
     from service.geowork import default_workers
@@ -149,6 +158,10 @@ def crisis_jobs(engine: AsyncEngine) -> list[Job]:
     async def crisis_job(maker: async_sessionmaker[AsyncSession]) -> str:
         if not index.ready.is_set():
             await index.build()
+            # The shipped boundaries, read once before the first pass, as the API does at start:
+            # read inside the pass, they took the first alert's geometry deadline (3 s and more
+            # on a busy machine) and a worker just restarted marked it too complex, for good.
+            await asyncio.to_thread(AdminAreas.load)
         await index.refresh()
         # run_once already holds "lifeline:crises": the pass itself runs here, unlocked.
         outcomes = await process_pending(maker, index=index, geometry=geometry)
@@ -165,10 +178,11 @@ def webhook_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
 
     protector = Protector.from_settings(settings)
     policy = url_policy(settings)
+    lease = timedelta(seconds=settings.webhook_lease_s)
 
     async def webhook_job(maker: async_sessionmaker[AsyncSession]) -> str:
         async with delivery_client(policy) as client:
-            counts = await deliver_due(engine, maker, client, protector)
+            counts = await deliver_due(engine, maker, client, protector, lease=lease)
         return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing due"
 
     return [Job("webhooks", 2.0, webhook_job)]
@@ -224,11 +238,17 @@ def feed_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     return [Job("feeds", 15.0, poll_job)]
 
 
-async def run_once(engine: AsyncEngine, jobs: list[Job]) -> dict[str, str]:
-    """Run every job once (skipping those another process is running)."""
+async def run_once(
+    engine: AsyncEngine, jobs: list[Job], *, stopping: asyncio.Event | None = None
+) -> dict[str, str]:
+    """Run every job once (skipping those another process is running, and, once ``stopping``
+    is set, those not started yet)."""
     maker = make_sessionmaker(engine)
     results: dict[str, str] = {}
     for job in jobs:
+        if stopping is not None and stopping.is_set():
+            results[job.name] = "skipped: stopping"
+            continue
         async with singleton(engine, f"lifeline:{job.name}") as mine:
             if not mine:
                 results[job.name] = "skipped: running elsewhere"
@@ -252,23 +272,77 @@ async def run_forever(settings: Settings, *, tick_s: float = 1.0) -> None:
         + webhook_jobs(settings, engine)
         + message_jobs(settings, engine)
     )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, _stop, stopping, signum)
     log.info("worker started", extra={"jobs": [j.name for j in jobs]})
     try:
-        await loop_jobs(engine, jobs, tick_s=tick_s)
+        await loop_jobs(
+            engine, jobs, tick_s=tick_s, stopping=stopping, grace_s=settings.worker_stop_grace_s
+        )
     finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
         await engine.dispose()
+    log.info("worker stopped")
 
 
-async def loop_jobs(engine: AsyncEngine, jobs: list[Job], *, tick_s: float = 1.0) -> None:
-    """Run each job when its interval has passed, until cancelled."""
+def _stop(stopping: asyncio.Event, signum: int) -> None:
+    if not stopping.is_set():
+        log.info("worker stopping", extra={"signal": signal.Signals(signum).name})
+    stopping.set()
+
+
+async def loop_jobs(
+    engine: AsyncEngine,
+    jobs: list[Job],
+    *,
+    tick_s: float = 1.0,
+    stopping: asyncio.Event | None = None,
+    grace_s: float = 5.0,
+) -> None:
+    """Run each job when its interval has passed, until cancelled or ``stopping`` is set; then
+    the run under way has ``grace_s`` to finish before it is cancelled."""
+    stopping = stopping or asyncio.Event()
     due = dict.fromkeys((j.name for j in jobs), 0.0)
     loop = asyncio.get_running_loop()
-    while True:
+    while not stopping.is_set():
         now = loop.time()
         ready = [j for j in jobs if due[j.name] <= now]
         if ready:
-            for name, outcome in (await run_once(engine, ready)).items():
+            results = await _run_or_stop(engine, ready, stopping, grace_s)
+            if results is None:
+                return
+            for name, outcome in results.items():
                 log.info("job ran", extra={"job": name, "outcome": outcome})
             for job in ready:
                 due[job.name] = now + job.interval_s
-        await asyncio.sleep(tick_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), tick_s)
+
+
+async def _run_or_stop(
+    engine: AsyncEngine, jobs: list[Job], stopping: asyncio.Event, grace_s: float
+) -> dict[str, str] | None:
+    """``run_once`` over ``jobs``; if ``stopping`` is set meanwhile and the run is not over
+    within ``grace_s``, it is cancelled (None)."""
+    running = asyncio.ensure_future(run_once(engine, jobs, stopping=stopping))
+    asked = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({running, asked}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            await asyncio.wait({running}, timeout=grace_s)
+        if running.done():
+            return running.result()
+        log.warning("job cancelled: the worker is stopping", extra={"grace_s": grace_s})
+        return None
+    finally:
+        asked.cancel()
+        if not running.done():
+            # Cancelled, the job rolls its transaction back, lets its claims go and releases
+            # its lock on the way out (their ``finally`` blocks), and this waits for that.
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running

@@ -6,7 +6,8 @@ gateway's pace, and its outcome written back; then the welfare statuses that fol
 Exactly one message per person and step: the outbox row is planned once (a unique key), and a
 sender killed mid-send lets its claim go with the lease, so that another sends it again with the
 same key, which a gateway that knows idempotency keys takes as the same message. Outcomes are
-written back every ``FLUSH_EVERY`` messages, so that a crash resends at most that many.
+written back every ``FLUSH_EVERY`` messages, each batch with the welfare statuses it implies in
+one transaction, so that a crash resends at most that many and never loses a status.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -167,23 +169,28 @@ async def send_due(
     counts: dict[str, int] = defaultdict(int)
     # No more than half a lease's worth at the gateway's pace: the claim must be sent before
     # another sender may take it again.
-    pace = sender.settings.messages_rate_per_s * messaging.LEASE.total_seconds() / 2
-    ids = await messaging.claim(engine, max(1, min(limit, int(pace))))
+    lease = timedelta(seconds=sender.settings.messages_lease_s)
+    pace = sender.settings.messages_rate_per_s * lease.total_seconds() / 2
+    ids = await messaging.claim(engine, max(1, min(limit, int(pace))), lease)
     if not ids:
         return dict(counts)
-    async with maker() as session:
-        messages, workers, checks = await _load(session, ids)
+    try:
+        async with maker() as session:
+            messages, workers, checks = await _load(session, ids)
+    except BaseException:
+        await messaging.release(engine, ids)
+        raise
     protector = sender.protector
     done: list[messaging.Attempt] = []
-    reached: dict[str, list[str]] = defaultdict(list)  # crisis → workers
-    refused: dict[str, list[str]] = defaultdict(list)
     gate = asyncio.Semaphore(CONCURRENCY)
-    pending_flush: list[messaging.Attempt] = []
+    pending_flush: list[tuple[OutboundMessage, messaging.Attempt]] = []
+    writing = asyncio.Lock()
 
     async def flush() -> None:
         batch = pending_flush[:]
         pending_flush.clear()
-        await messaging.record_attempts(engine, batch)
+        async with writing:
+            await _write_back(maker, batch)
 
     async def one(message: OutboundMessage) -> None:
         attempts = message.attempts + 1
@@ -192,7 +199,6 @@ async def send_due(
             outcome = messaging.Attempt(
                 message.id, MessageState.CANCELLED, attempts, error="erased"
             )
-            counts["cancelled"] += 1
         else:
             to = (
                 _phone(protector, worker)
@@ -209,16 +215,9 @@ async def send_due(
                 outcome = await _send(
                     client, sender, kind, message, to, worker, checks.get(message.check_id or "")
                 )
-            counts[outcome.state.value] += 1
-            # What a check or a reminder reached says something of the worker's welfare;
-            # an answer or a message to their family does not.
-            if message.crisis_id and message.step in (Step.CHECK.value, Step.REMINDER.value):
-                if outcome.state in (MessageState.SENT, MessageState.DELIVERED):
-                    reached[message.crisis_id].append(message.worker_id or "")
-                elif outcome.state is MessageState.UNDELIVERABLE:
-                    refused[message.crisis_id].append(message.worker_id or "")
+        counts[outcome.state.value] += 1
         done.append(outcome)
-        pending_flush.append(outcome)
+        pending_flush.append((message, outcome))
         if len(pending_flush) >= FLUSH_EVERY:
             await flush()
 
@@ -229,10 +228,41 @@ async def send_due(
     try:
         await asyncio.gather(*(guarded(m) for m in messages))
     finally:
-        # What was tried is recorded even if this sender is stopped midway; the rest of the
-        # claim runs out with its lease.
+        # What was tried is recorded even if this sender is stopped midway (SIGTERM), and the
+        # rest of the claim let go, so that another sender takes it at once; a sender killed
+        # outright lets it go when the lease runs out. A message cut off at the gateway is
+        # not recorded: it goes again, with the same key.
         await flush()
+        tried = {a.id for a in done}
+        await messaging.release(engine, [i for i in ids if i not in tried])
+    return dict(counts)
+
+
+async def _write_back(
+    maker: async_sessionmaker[AsyncSession],
+    batch: list[tuple[OutboundMessage, messaging.Attempt]],
+) -> None:
+    """A batch of tries and what follows from them, in one transaction: the outcomes, the
+    welfare statuses they say something of, the audit. A sender killed between the two never
+    leaves a message recorded as sent whose worker is not ``contacted`` (it would not be sent
+    again, and nothing else would set the status)."""
+    if not batch:
+        return
+    reached: dict[str, list[str]] = defaultdict(list)  # crisis → workers
+    refused: dict[str, list[str]] = defaultdict(list)
+    for message, outcome in batch:
+        # What a check or a reminder reached says something of the worker's welfare; an answer
+        # or a message to their family does not.
+        if message.crisis_id and message.step in (Step.CHECK.value, Step.REMINDER.value):
+            if outcome.state in (MessageState.SENT, MessageState.DELIVERED):
+                reached[message.crisis_id].append(message.worker_id or "")
+            elif outcome.state is MessageState.UNDELIVERABLE:
+                refused[message.crisis_id].append(message.worker_id or "")
+    counts: dict[str, int] = defaultdict(int)
+    for _, outcome in batch:
+        counts[outcome.state.value] += 1
     async with session_scope(maker) as session:
+        await messaging.write_attempts(await session.connection(), [o for _, o in batch])
         await _statuses(session, reached, refused)
         # Every message tried, in the audit log: ids and outcomes, never a text or a number.
         record(
@@ -242,10 +272,9 @@ async def send_due(
             subject_type="message",
             detail={
                 "counts": dict(counts),
-                "messages": {a.id: a.state.value for a in done},
+                "messages": {o.id: o.state.value for _, o in batch},
             },
         )
-    return dict(counts)
 
 
 async def _send(

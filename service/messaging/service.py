@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as select_rows
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,16 +91,31 @@ def gateway_config(settings: Settings, kind: str) -> GatewayConfig:
 _claim_lock = asyncio.Lock()
 
 
-async def claim(engine: AsyncEngine, limit: int) -> list[str]:
-    """Take up to ``limit`` due messages for this sender, oldest first. On PostgreSQL rows another
-    sender holds are skipped (SKIP LOCKED); on SQLite claims are serialised in the process."""
+async def claim(engine: AsyncEngine, limit: int, lease: timedelta | None = None) -> list[str]:
+    """Take up to ``limit`` due messages for this sender, oldest first, for ``lease`` (``LEASE``
+    when not given). On PostgreSQL rows another sender holds are skipped (SKIP LOCKED); on
+    SQLite claims are serialised in the process."""
     if engine.dialect.name != "postgresql":
         async with _claim_lock:
-            return await _claim_rows(engine, limit)
-    return await _claim_rows(engine, limit)
+            return await _claim_rows(engine, limit, lease or LEASE)
+    return await _claim_rows(engine, limit, lease or LEASE)
 
 
-async def _claim_rows(engine: AsyncEngine, limit: int) -> list[str]:
+async def release(engine: AsyncEngine, ids: Sequence[str]) -> None:
+    """Let go of claimed messages that were not tried (a sender stopping midway): another sender
+    takes them at once rather than when the lease runs out."""
+    if not ids:
+        return
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(OUT)
+            .where(OUT.c.id.in_(list(ids)))
+            .where(OUT.c.state == MessageState.PENDING.value)
+            .values(locked_until=None)
+        )
+
+
+async def _claim_rows(engine: AsyncEngine, limit: int, lease: timedelta) -> list[str]:
     now = utcnow()
     query = (
         select_rows(OUT.c.id)
@@ -116,7 +131,7 @@ async def _claim_rows(engine: AsyncEngine, limit: int) -> list[str]:
         ids = list((await connection.execute(query)).scalars())
         if ids:
             await connection.execute(
-                update(OUT).where(OUT.c.id.in_(ids)).values(locked_until=now + LEASE)
+                update(OUT).where(OUT.c.id.in_(ids)).values(locked_until=now + lease)
             )
     return ids
 
@@ -147,30 +162,38 @@ class Attempt:
 
 
 async def record_attempts(engine: AsyncEngine, attempts: Sequence[Attempt]) -> None:
-    """Write a batch of tries back, and let go of their leases: one statement. A message already
-    cancelled meanwhile (the person answered, said STOP) stays cancelled."""
+    """Write a batch of tries back, and let go of their leases: one statement, committed. A
+    message already cancelled meanwhile (the person answered, said STOP) stays cancelled."""
+    if not attempts:
+        return
+    async with engine.begin() as connection:
+        await write_attempts(connection, attempts)
+
+
+async def write_attempts(connection: AsyncConnection, attempts: Sequence[Attempt]) -> None:
+    """``record_attempts`` in the caller's transaction, for a caller that writes what follows
+    from the tries in the same one."""
     if not attempts:
         return
     now = utcnow()
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(OUT)
-            .where(OUT.c.id == bindparam("b_id"))
-            .where(OUT.c.state == MessageState.PENDING.value)
-            .values(
-                state=bindparam("b_state"),
-                attempts=bindparam("b_attempts"),
-                provider_id=func.coalesce(bindparam("b_provider_id"), OUT.c.provider_id),
-                error=bindparam("b_error"),
-                next_attempt_at=func.coalesce(
-                    bindparam("b_next", type_=UTCDateTime()), OUT.c.next_attempt_at
-                ),
-                sent_at=func.coalesce(bindparam("b_sent_at", type_=UTCDateTime()), OUT.c.sent_at),
-                delivered_at=bindparam("b_delivered_at", type_=UTCDateTime()),
-                locked_until=None,
+    await connection.execute(
+        update(OUT)
+        .where(OUT.c.id == bindparam("b_id"))
+        .where(OUT.c.state == MessageState.PENDING.value)
+        .values(
+            state=bindparam("b_state"),
+            attempts=bindparam("b_attempts"),
+            provider_id=func.coalesce(bindparam("b_provider_id"), OUT.c.provider_id),
+            error=bindparam("b_error"),
+            next_attempt_at=func.coalesce(
+                bindparam("b_next", type_=UTCDateTime()), OUT.c.next_attempt_at
             ),
-            [a.row(now) for a in attempts],
-        )
+            sent_at=func.coalesce(bindparam("b_sent_at", type_=UTCDateTime()), OUT.c.sent_at),
+            delivered_at=bindparam("b_delivered_at", type_=UTCDateTime()),
+            locked_until=None,
+        ),
+        [a.row(now) for a in attempts],
+    )
 
 
 async def apply_receipt(

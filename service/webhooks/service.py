@@ -154,23 +154,24 @@ async def fan_out(session: AsyncSession, *, limit: int = 1000) -> int:
 
 
 async def _claim(
-    engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], limit: int
+    engine: AsyncEngine,
+    maker: async_sessionmaker[AsyncSession],
+    limit: int,
+    lease: timedelta = LOCK,
 ) -> list[str]:
     """Take due deliveries for this worker. On PostgreSQL rows are skipped when another worker
     holds them (SKIP LOCKED); either way a claim is a lease that expires if the worker dies."""
     if engine.dialect.name != "postgresql":
         # SQLite has no row locks: claims are serialised in the process (one worker per file).
         async with _claim_lock:
-            return await _claim_rows(engine, maker, limit)
-    return await _claim_rows(engine, maker, limit)
+            return await _claim_rows(engine, limit, lease)
+    return await _claim_rows(engine, limit, lease)
 
 
 _claim_lock = asyncio.Lock()
 
 
-async def _claim_rows(
-    engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], limit: int
-) -> list[str]:
+async def _claim_rows(engine: AsyncEngine, limit: int, lease: timedelta) -> list[str]:
     now = utcnow()
     query = (
         select_rows(_DELIVERIES.c.id)
@@ -186,7 +187,9 @@ async def _claim_rows(
         ids = list((await connection.execute(query)).scalars())
         if ids:
             await connection.execute(
-                update(_DELIVERIES).where(_DELIVERIES.c.id.in_(ids)).values(locked_until=now + LOCK)
+                update(_DELIVERIES)
+                .where(_DELIVERIES.c.id.in_(ids))
+                .values(locked_until=now + lease)
             )
     return ids
 
@@ -199,6 +202,7 @@ async def deliver_due(
     *,
     limit: int = 500,
     concurrency: int = CONCURRENCY,
+    lease: timedelta = LOCK,
 ) -> dict[str, int]:
     """Deliver what is due; return counts by outcome.
 
@@ -209,9 +213,34 @@ async def deliver_due(
     counts = {"delivered": 0, "retry": 0, "dead": 0, "waiting": 0}
     async with session_scope(maker) as session:
         await fan_out(session, limit=max(limit, 1000))
-    claimed = await _claim(engine, maker, limit)
+    claimed = await _claim(engine, maker, limit, lease)
     if not claimed:
         return counts
+    outcomes: list[dict[str, Any]] = []
+    try:
+        await _deliver(engine, maker, client, protector, claimed, counts, outcomes, concurrency)
+    finally:
+        # What was sent is recorded even if this worker is stopped midway (SIGTERM), and every
+        # other delivery of the claim let go at once, so that another worker takes it without
+        # waiting for the lease; if even this fails, the claim runs out with its lease. A
+        # delivery cut off in flight is sent again: at least once, deduplicated by the
+        # receiver on its ``Lifeline-Event-Id``.
+        tried = {o["b_id"] for o in outcomes}
+        await _record(engine, outcomes, [d for d in claimed if d not in tried])
+    return counts
+
+
+async def _deliver(
+    engine: AsyncEngine,
+    maker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    protector: Protector,
+    claimed: list[str],
+    counts: dict[str, int],
+    outcomes: list[dict[str, Any]],
+    concurrency: int,
+) -> None:
+    """Post the claimed deliveries, appending each attempt's outcome to ``outcomes``."""
     async with engine.connect() as connection:
         deliveries = (
             await connection.execute(
@@ -266,15 +295,12 @@ async def deliver_due(
     for delivery in deliveries:
         groups.setdefault((delivery.subscription_id, delivery.subject), []).append(delivery)
     bodies: dict[str, bytes] = {}
-    outcomes: list[dict[str, Any]] = []
-    released: list[str] = []
     gate = asyncio.Semaphore(concurrency)
 
     async def run(group: list[Any]) -> None:
         first = group[0]
         if heads.get((first.subscription_id, first.subject)) != first.event_id:
-            # An earlier event of this subject is still pending elsewhere.
-            released.extend(d.id for d in group)
+            # An earlier event of this subject is still pending elsewhere (let go with the rest).
             counts["waiting"] += len(group)
             return
         async with gate:
@@ -315,18 +341,11 @@ async def deliver_due(
                 else:
                     outcome["next_attempt_at"] = utcnow() + backoff(outcome["attempts"])
                     counts["retry"] += 1
-                # In order: the rest waits for this one.
-                released.extend(d.id for d in group[n + 1 :])
+                # In order: the rest waits for this one (let go with the rest).
                 counts["waiting"] += len(group) - n - 1
                 return
 
-    try:
-        await asyncio.gather(*(run(g) for g in groups.values()))
-    finally:
-        # What was sent is recorded even if this worker is stopped midway; the rest of the claim
-        # is released, or runs out with its lease if even this fails.
-        await _record(engine, outcomes, released)
-    return counts
+    await asyncio.gather(*(run(g) for g in groups.values()))
 
 
 async def _record(engine: AsyncEngine, outcomes: list[dict[str, Any]], released: list[str]) -> None:
