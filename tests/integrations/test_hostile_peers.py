@@ -21,6 +21,7 @@ from types import ModuleType
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from integrations import webhooks
 from integrations.cap import parse_cap_index
@@ -205,3 +206,84 @@ async def test_a_hazard_feed_holds_a_poll_no_longer_than_its_deadline(mode: str)
     assert isinstance(result.error, expected), result.error
     # Kept for the next try, later: the failure counted and the feed due again after a delay.
     assert result.state.consecutive_failures == 1 and result.state.next_due is not None
+
+
+class _ToPeer(httpx.AsyncBaseTransport):
+    """Every request sent to the peer instead, over plain HTTP on the loopback: the receiver's
+    name and TLS are not what is tested here, its manners are."""
+
+    def __init__(self, peer: Peer) -> None:
+        self.peer = peer
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        target = httpx.URL(self.peer.url).copy_with(path=request.url.path)
+        request.url = target
+        request.headers["host"] = target.netloc.decode()
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("mode", ["trickle", "endless"])
+async def test_the_outbox_records_a_hostile_receiver_as_a_try_to_repeat(
+    mode: str, own_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the outbox (``deliver_due``, on a database of its own: it delivers everything
+    due): the delivery stays pending, its try counted, its error kept, its next try later."""
+    from sqlmodel import col, select
+
+    from service.auth.permissions import Role
+    from service.db import session_scope, utcnow
+    from service.directory.models import OrgKind
+    from service.webhooks.models import WebhookDelivery
+    from service.webhooks.service import deliver_due
+    from tests.conftest import bearer, make_org_in, make_token_in, unique
+
+    monkeypatch.setattr(webhooks, "TIMEOUT_S", DEADLINE_S)
+    org = await make_org_in(own_app, OrgKind.INTERNATIONAL_ORG)
+    token = bearer(await make_token_in(own_app, Role.COORDINATOR, org))
+    transport = httpx.ASGITransport(app=own_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lifeline.test") as api:
+        made = await api.post(
+            "/api/v1/webhooks",
+            json={"url": f"https://receiver.test/{unique('hook')}", "events": ["crisis.opened"]},
+            headers=token,
+        )
+        assert made.status_code == 201, made.text
+        crisis = await api.post(
+            "/api/v1/crises",
+            json={
+                "title": "Unrest at the port",
+                "hazard": "civil_unrest",
+                "severity": "severe",
+                "zones": {
+                    "type": "Polygon",
+                    "coordinates": [[[110.0, 5.0], [110.2, 5.0], [110.2, 5.2], [110.0, 5.0]]],
+                },
+            },
+            headers=token,
+        )
+        assert crisis.status_code == 201, crisis.text
+    peer = Peer(mode, b"")
+    async with peer.running(), httpx.AsyncClient(transport=_ToPeer(peer)) as client:
+        started = time.monotonic()
+        counts = await deliver_due(
+            own_app.state.engine, own_app.state.sessionmaker, client, own_app.state.protector
+        )
+        _bounded(started, mode, peer, webhooks.MAX_ANSWER_BYTES)
+    assert counts["retry"] == 1 and counts["delivered"] == 0, counts
+    async with session_scope(own_app.state.sessionmaker) as session:
+        [delivery] = (
+            await session.exec(
+                select(WebhookDelivery).where(
+                    col(WebhookDelivery.subscription_id) == made.json()["id"]
+                )
+            )
+        ).all()
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert delivery.last_error in {"ExchangeTimeout", "AnswerTooLarge"}
+    assert delivery.next_attempt_at is not None and delivery.next_attempt_at.replace(
+        tzinfo=None
+    ) > utcnow().replace(tzinfo=None)
