@@ -287,3 +287,26 @@ async def test_the_outbox_records_a_hostile_receiver_as_a_try_to_repeat(
     assert delivery.next_attempt_at is not None and delivery.next_attempt_at.replace(
         tzinfo=None
     ) > utcnow().replace(tzinfo=None)
+
+
+async def test_a_gzip_bomb_is_stopped_at_the_limit_counted_decoded() -> None:
+    """10 MB of zeros in 10 KB of gzip: the limit counts what is read once decoded."""
+    import gzip
+
+    from integrations.bounded_http import AnswerTooLarge, bounded_request
+
+    bomb = gzip.compress(b"\0" * 10_000_000)
+    small = gzip.compress(b'{"sid": "SM1"}')
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = bomb if request.url.path == "/bomb" else small
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        with pytest.raises(AnswerTooLarge):
+            await bounded_request(client, "GET", "http://peer.test/bomb", deadline_s=5.0)
+        # A small one is read, decoded once, and reads as JSON.
+        response = await bounded_request(
+            client, "GET", "http://peer.test/small", deadline_s=5.0, max_bytes=100
+        )
+    assert response.status_code == 200 and response.json() == {"sid": "SM1"}
