@@ -184,3 +184,70 @@ def test_a_repaired_zone_counts_exactly_the_points_strictly_inside(
     # And no point on the boundary is ever counted.
     on_edge = set(np.flatnonzero(shapely.intersects(zone.geometry.boundary, points)).tolist())
     assert not on_edge & set(index.select_pks(zone.geometry).tolist())
+
+
+#: JSON of any shape, GeoJSON's words and numbers of every kind among its keys and values.
+_WORDS = st.sampled_from(
+    ["type", "coordinates", "geometries", "geometry", "features", "Polygon", "MultiPolygon",
+     "GeometryCollection", "Feature", "FeatureCollection", "Point", "LineString"]
+)  # fmt: skip
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | _WORDS
+    | st.text(max_size=5)
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(_WORDS | st.text(max_size=3), inner, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+@SETTINGS
+@example({"type": "Polygon", "coordinates": [[[0, 0], [1, "1"], [1, 0], [0, 0]]]})
+@example({"type": "GeometryCollection", "geometries": [{"type": "GeometryCollection"}]})
+# Found by this property: a type that is a list or an object was a TypeError (a 500).
+@example({"type": []})
+@example({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": {}}}]})
+@example({"type": "Polygon", "coordinates": [[[0, 0], [1e308, 0], [1, 1], [0, 0]]]})
+@given(_JSON)
+def test_any_json_gives_a_zone_or_a_geometry_error(value: object) -> None:
+    try:
+        zone = parse_geojson(value)  # type: ignore[arg-type]
+    except GeometryError as exc:
+        assert exc.reason
+        return
+    _check_zone(zone)
+
+
+@SETTINGS
+@example("POLYGON ((0 0, 1 0, 1 1, 0 0))")
+@example("POLYGON ((0 0, 1 0, 1 1, 0 1, 1 0, 0 0))")
+@example("MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), EMPTY)")
+@example("POLYGON ((nan 0, 1 0, 1 1, nan 0))")
+@example("POLYGON " + "(" * 1_000)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["POLYGON", "MULTIPOLYGON", "GEOMETRYCOLLECTION", "POINT", "EMPTY", "Z", "(", ")",
+             "((", "))", ",", " ", "0", "1", "-1", "180", "181", "90", "1e400", "nan", "0.5"]
+        ),
+        max_size=40,
+    ).map("".join)
+    | st.text(max_size=60)
+)  # fmt: skip
+def test_any_wkt_gives_a_zone_or_a_geometry_error(text: str) -> None:
+    from geo.wkt import parse_wkt
+
+    try:
+        zone = parse_wkt(text)
+    except GeometryError as exc:
+        assert exc.reason
+        return
+    _check_zone(zone)
