@@ -147,6 +147,24 @@ def rewritten(draw: st.DrawFn) -> bytes:
 
 @SETTINGS
 @example(MESSAGES["example1.xml"].replace(b"<sent>", b"<sent>nan"))
+# Found by this property: a time that leaves Python's years once in UTC was an OverflowError.
+@example(
+    re.sub(
+        rb"<sent>[^<]*</sent>", b"<sent>9999-12-31T23:59:59-14:00</sent>", MESSAGES["example1.xml"]
+    )
+)
+@example(
+    re.sub(
+        rb"<sent>[^<]*</sent>", b"<sent>0001-01-01T00:00:00+14:00</sent>", MESSAGES["example1.xml"]
+    )
+)
+@example(
+    re.sub(
+        rb"<sent>[^<]*</sent>",
+        b"<sent>Fri, 31 Dec 9999 23:59:59 -1400</sent>",
+        MESSAGES["example1.xml"],
+    )
+)
 @given(rewritten())
 def test_real_messages_with_fields_rewritten_give_an_alert_or_a_payload_error(
     content: bytes,
