@@ -322,9 +322,15 @@ class ExposureIndex:
         if not len(cells):
             return np.empty(0, np.int64)
         keys = base.cell_keys[cells]
-        x0 = (keys % self.nx) * self.cell_deg - 180.0
-        y0 = (keys // self.nx) * self.cell_deg - 90.0
-        boxes = shapely.box(x0, y0, x0 + self.cell_deg, y0 + self.cell_deg)
+        # A cell's box is widened by a hair: its corners, computed back from the key, are off
+        # by rounding from the bounds of the points that ``_cell_of`` put in it (lon 100.6
+        # falls in the cell whose box starts at 100.60000000000002), and a box taken whole
+        # must hold all of them, or a point on the zone's edge next to it would be counted.
+        margin = self.cell_deg * 1e-6
+        x0 = (keys % self.nx) * self.cell_deg - 180.0 - margin
+        y0 = (keys // self.nx) * self.cell_deg - 90.0 - margin
+        side = self.cell_deg + 2 * margin
+        boxes = shapely.box(x0, y0, x0 + side, y0 + side)
         inside, edge = zone.classify(boxes)
         starts, ends = base.cell_start[cells], base.cell_start[cells + 1]
         parts = [_ranges(starts[inside], ends[inside])]

@@ -168,6 +168,13 @@ def _number(value: object, loc: Loc, what: str) -> float:
     return number
 
 
+def _unknown_type(kind: object, loc: Loc, *, top: bool) -> GeometryError:
+    accepted = "Polygon, MultiPolygon, GeometryCollection"
+    if top:
+        accepted += ", Feature or FeatureCollection"
+    return GeometryError(f"unknown GeoJSON type {kind!r}: give a {accepted}", (*loc, "type"))
+
+
 class Reader:
     """Walks a GeoJSON object, collecting the valid polygons of the zone and the repairs made.
 
@@ -195,6 +202,9 @@ class Reader:
         if not isinstance(obj, Mapping):
             raise GeometryError("expected a GeoJSON object with a 'type'", loc)
         kind = obj.get("type")
+        if not isinstance(kind, str):
+            # Refused first: a list or an object as the type cannot be looked up in a set.
+            raise _unknown_type(kind, loc, top=top)
         if top and kind == "Feature":
             geometry = obj.get("geometry")
             if geometry is None:
@@ -253,10 +263,7 @@ class Reader:
                 f"({_CIRCLE_HINT})",
                 (*loc, "type"),
             )
-        accepted = "Polygon, MultiPolygon, GeometryCollection"
-        if top:
-            accepted += ", Feature or FeatureCollection"
-        raise GeometryError(f"unknown GeoJSON type {kind!r}: give a {accepted}", (*loc, "type"))
+        raise _unknown_type(kind, loc, top=top)
 
     def _features(self, features: object, loc: Loc, depth: int) -> list[Polygon]:
         if not _is_list(features) or not features:
@@ -281,6 +288,8 @@ class Reader:
 
     def _part(self, obj: object, loc: Loc, depth: int) -> list[Polygon]:
         """A member of a collection: its points and lines are left out, not refused."""
+        if isinstance(obj, Mapping) and not isinstance(obj.get("type"), str):
+            return self.polygons(obj, loc, depth=depth, top=False)  # which says why
         if isinstance(obj, Mapping) and obj.get("type") in _NOT_AREAS:
             self._leave_out(str(obj["type"]))
             return []

@@ -26,7 +26,7 @@ def parse_time(value: str | None, *, assume: timezone | None = None) -> datetime
     except ValueError:
         try:
             parsed = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             parsed = None
     if parsed is None:
         raise PayloadError(f"unreadable time {raw!r}")
@@ -34,7 +34,11 @@ def parse_time(value: str | None, *, assume: timezone | None = None) -> datetime
         if assume is None:
             raise PayloadError(f"time {raw!r} has no time zone")
         parsed = parsed.replace(tzinfo=assume)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        # 9999-12-31T23:59:59-14:00 is a time of year 10000 in UTC, which Python cannot hold.
+        raise PayloadError(f"time {raw!r} is out of range once in UTC") from exc
 
 
 def from_epoch_ms(value: int | float | None) -> datetime | None:

@@ -12,13 +12,18 @@ from typing import Any
 
 import httpx
 
+from integrations.bounded_http import bounded_request
 from integrations.safe_http import guarded_client
 from integrations.safe_url import Policy, Resolver, UnsafeUrl, system_resolver
 
 #: Subjects delivered at once, and the connections kept to the receivers. httpx looks at every
 #: pooled connection on each request, so a larger pool costs CPU on every delivery.
 CONCURRENCY = 16
+#: Seconds for each read, and for the whole delivery: a receiver that answers a byte a second
+#: holds a delivery slot no longer than one that does not answer.
 TIMEOUT_S = 10.0
+#: Most bytes of a receiver's answer read: only its status matters.
+MAX_ANSWER_BYTES = 65_536
 USER_AGENT = "Lifeline-Webhooks/0.1"
 
 
@@ -66,7 +71,16 @@ async def post_event(
         "User-Agent": USER_AGENT,
     }
     try:
-        response = await client.post(url, content=body, headers=headers, timeout=TIMEOUT_S)
+        response = await bounded_request(
+            client,
+            "POST",
+            url,
+            deadline_s=TIMEOUT_S,
+            max_bytes=MAX_ANSWER_BYTES,
+            content=body,
+            headers=headers,
+            timeout=TIMEOUT_S,
+        )
     except UnsafeUrl as exc:
         return None, f"refused: {exc.reason}"[:500], True
     except httpx.HTTPError as exc:

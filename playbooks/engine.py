@@ -109,15 +109,13 @@ def _scopes(template: TaskTemplate, exposure: ExposureView) -> list[_Scope]:
             for a, count in sorted(exposure.by_admin1.items())
             if a and a != "unknown"
         ]
-    host = max(
-        (
-            (c, sum(v.get(c, 0) for v in exposure.by_nationality_country.values()))
-            for cs in exposure.by_nationality_country.values()
-            for c in cs
-        ),
-        key=lambda x: x[1],
-        default=(None, 0),
-    )[0]
+    totals: dict[str, int] = {}
+    for countries in exposure.by_nationality_country.values():
+        for country, count in countries.items():
+            totals[country] = totals.get(country, 0) + count
+    # The host country with the most exposed workers; of two with as many, the first by code,
+    # so that the plan never depends on the order the counts came in.
+    host = min(totals, key=lambda c: (-totals[c], c), default=None)
     return [_Scope("", None, host, None, exposure.workers)]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from integrations.bounded_http import bounded_request
 from integrations.messaging.base import (
     DeliveryState,
     GatewayConfig,
@@ -25,6 +26,8 @@ from integrations.messaging.base import (
 )
 from integrations.messaging.drill import DrillGateway
 
+#: Seconds for each read, and for the whole send (bounded_http): a gateway dripping its answer
+#: holds the outbox no longer than one that does not answer.
 TIMEOUT_S = 10.0
 
 
@@ -55,7 +58,15 @@ class RelayGateway(DrillGateway):
         }
         url = config.base_url.rstrip("/") + "/messages"
         try:
-            response = await client.post(url, json=body, headers=headers, timeout=TIMEOUT_S)
+            response = await bounded_request(
+                client,
+                "POST",
+                url,
+                deadline_s=TIMEOUT_S,
+                json=body,
+                headers=headers,
+                timeout=TIMEOUT_S,
+            )
         except httpx.TimeoutException as exc:
             raise SendError(f"relay timed out ({type(exc).__name__})", permanent=False) from exc
         except httpx.HTTPError as exc:

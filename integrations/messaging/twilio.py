@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from integrations.bounded_http import bounded_request
 from integrations.messaging.base import (
     Channel,
     DeliveryState,
@@ -43,6 +44,8 @@ from integrations.messaging.base import (
 BASE_URL = "https://api.twilio.com"
 SIGNATURE_HEADER = "x-twilio-signature"
 WHATSAPP_PREFIX = "whatsapp:"
+#: Seconds for each read, and for the whole send (bounded_http): a gateway dripping its answer
+#: holds the outbox no longer than one that does not answer.
 TIMEOUT_S = 15.0
 
 #: Twilio error codes that say the recipient's number cannot take the message: retrying will not
@@ -221,8 +224,14 @@ class TwilioGateway:
         if message.status_callback:
             form["StatusCallback"] = message.status_callback
         try:
-            response = await client.post(
-                url, data=form, auth=(config.account, config.secret), timeout=TIMEOUT_S
+            response = await bounded_request(
+                client,
+                "POST",
+                url,
+                deadline_s=TIMEOUT_S,
+                data=form,
+                auth=(config.account, config.secret),
+                timeout=TIMEOUT_S,
             )
         except httpx.TimeoutException as exc:
             raise SendError(f"twilio timed out ({type(exc).__name__})", permanent=False) from exc

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from integrations.bounded_http import bounded_request
 from integrations.messaging.base import (
     DeliveryState,
     GatewayConfig,
@@ -52,6 +53,8 @@ from integrations.messaging.base import (
 from integrations.messaging.segments import Encoding, count
 
 BASE_URL = "https://rest.nexmo.com"
+#: Seconds for each read, and for the whole send (bounded_http): a gateway dripping its answer
+#: holds the outbox no longer than one that does not answer.
 TIMEOUT_S = 15.0
 #: Vonage's limit on ``client-ref``.
 CLIENT_REF_MAX = 100
@@ -223,7 +226,14 @@ class VonageGateway:
         if message.status_callback:
             form["callback"] = message.status_callback
         try:
-            response = await client.post(f"{base}/sms/json", data=form, timeout=TIMEOUT_S)
+            response = await bounded_request(
+                client,
+                "POST",
+                f"{base}/sms/json",
+                deadline_s=TIMEOUT_S,
+                data=form,
+                timeout=TIMEOUT_S,
+            )
         except httpx.TimeoutException as exc:
             raise SendError(f"vonage timed out ({type(exc).__name__})", permanent=False) from exc
         except httpx.HTTPError as exc:
