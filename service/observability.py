@@ -291,8 +291,8 @@ def _control_character_in_query(scope: Scope) -> str | None:
 DATABASE_UNAVAILABLE = {
     "code": "database-unavailable",
     "title": "The database is unreachable",
-    "detail": "Lifeline could not reach its database; nothing was written. Send the request "
-    "again in a few seconds",
+    "detail": "Lifeline's database could not be reached or did not answer in time; nothing "
+    "was written. Send the request again in a few seconds",
 }
 #: Seconds a client is told to wait before it sends such a request again: a restart or a
 #: fail-over of PostgreSQL takes seconds, and the pool reconnects at once.

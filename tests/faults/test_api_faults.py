@@ -41,6 +41,8 @@ REPO = Path(__file__).resolve().parents[2]
 CONNECT_TIMEOUT_S = 3.0
 #: The longest any answer may take while the database is away: the connect deadline and 2 s.
 ANSWER_BOUND_S = CONNECT_TIMEOUT_S + 2.0
+#: ``LIFELINE_DB_STATEMENT_TIMEOUT_S`` of the API restarted under: short, to meet it.
+STATEMENT_TIMEOUT_S = 2.0
 #: Once PostgreSQL is back, requests succeed again within this many seconds.
 RECOVERY_S = 5.0
 
@@ -292,15 +294,34 @@ async def readiness(url: str) -> tuple[int, dict[str, Any]]:
 
 
 async def test_postgresql_restarted_under_load(cluster: Cluster, tmp_path: Path) -> None:
-    """While PostgreSQL is down every answer is a 503 problem within the bound, never a 500 nor
-    a hang; ``/readyz`` says the database is unreachable; once it is back the same API process
+    """A statement waiting on a lock past its deadline answers 503. While PostgreSQL is down
+    every answer is a 503 problem within the bound, never a 500 nor a hang; ``/readyz`` says the database is unreachable; once it is back the same API process
     answers again within seconds, and the worker process, still running, runs its jobs again.
     Twice: a clean stop (``-m fast``) and a crash (``-m immediate``)."""
     cluster.ensure_running()
     database_url = await cluster.create_database()
     seeded = await seed(database_url)
-    api = await start_api(database_url, tmp_path)
+    api = await start_api(database_url, tmp_path, db_statement_timeout_s=str(STATEMENT_TIMEOUT_S))
     with running(api):
+        # A statement that waits on a lock past its deadline is cancelled: a 503, not a hang.
+        async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
+            # The process's first request prepares what it caches; not what is measured.
+            warm = await http.get("/api/v1/tasks", headers=bearer(seeded.token))
+            assert warm.status_code == 200, warm.text
+        conn = await asyncpg.connect(dsn(database_url))
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+                async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
+                    started = time.monotonic()
+                    waited = await http.get("/api/v1/tasks", headers=bearer(seeded.token))
+                    took = time.monotonic() - started
+        finally:
+            await conn.close()
+        assert waited.status_code == 503, waited.text
+        assert waited.json()["type"].endswith("/database-unavailable")
+        assert STATEMENT_TIMEOUT_S <= took < STATEMENT_TIMEOUT_S + 2, took
+        print(f"\na statement past its deadline of {STATEMENT_TIMEOUT_S} s: 503 in {took:.2f} s")
         load = Load(api.url, seeded.token)
         clients = [asyncio.create_task(load.client(n)) for n in range(4)]
         outages: list[tuple[str, float, float]] = []
