@@ -697,3 +697,54 @@ async def test_sigterm_lets_requests_in_flight_finish(cluster: Cluster, tmp_path
                 database_url, "SELECT count(*) FROM organizations WHERE slug = $1", slug
             )
             assert written[0][0] == 1
+
+
+# --- What counts as the database away ----------------------------------------------------------
+
+
+def test_only_errors_of_reaching_the_database_are_unavailability() -> None:
+    """The errors a restart, a crash or a deadline raise are the 503; a wrong statement, a
+    broken constraint or SQLite's own errors stay what they were (a 500, a 409)."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from service.db import database_unavailable
+
+    def wrapped(kind: type[Exception], orig: Exception) -> Exception:
+        return kind("SELECT 1", {}, orig)  # type: ignore[call-arg]
+
+    away = [
+        ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError(),
+        socket.gaierror(-2, "Name or service not known"),
+        PoolTimeout("QueuePool limit of size 10 overflow 10 reached"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
+        asyncpg.exceptions.CrashShutdownError("terminating connection"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        asyncpg.exceptions.InterfaceError("connection is closed"),
+        wrapped(OperationalError, asyncpg.exceptions.AdminShutdownError("terminating")),
+    ]
+    for exc in away:
+        assert database_unavailable(exc), exc
+    # Raised from one of them, as a session's flush raises it.
+    try:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError as cause:
+            raise RuntimeError("flush failed") from cause
+    except RuntimeError as chained:
+        assert database_unavailable(chained)
+
+    present = [
+        wrapped(IntegrityError, asyncpg.exceptions.UniqueViolationError("duplicate key")),
+        wrapped(ProgrammingError, asyncpg.exceptions.UndefinedTableError("no such table")),
+        asyncpg.exceptions.InterfaceError("cannot perform operation: another is in progress"),
+        wrapped(OperationalError, Exception("database is locked")),  # SQLite, busy
+        ValueError("not a database error"),
+        FileNotFoundError("a file, not a connection"),
+    ]
+    for exc in present:
+        assert not database_unavailable(exc), exc
