@@ -166,7 +166,24 @@ def make_engine(
         connect_args.setdefault("command_timeout", statement_timeout_s + COMMAND_MARGIN_S)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     _ping_when_idle(engine)
+    _discard_confused_connections(engine)
     return engine
+
+
+def _discard_confused_connections(engine: AsyncEngine) -> None:
+    """A connection whose protocol state the driver lost (asyncpg's "cannot switch to state
+    N; another operation is in progress", seen after a statement was cut short by a server
+    going away or a deadline) is thrown away, not put back in the pool: SQLAlchemy does so for
+    what it counts as a disconnect, and every later use of it would fail the same way."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _confused(context: Any) -> None:
+        original = context.original_exception
+        if type(original).__name__ == "InternalClientError" or (
+            type(original).__name__ == "InterfaceError"
+            and "another operation is in progress" in str(original)
+        ):
+            context.is_disconnect = True
 
 
 #: Seconds to make a new connection to PostgreSQL before giving up: a server that refuses

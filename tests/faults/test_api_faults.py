@@ -406,7 +406,12 @@ async def test_the_worker_lives_through_a_database_restart(
     )
     worker = Process(spawn(["worker"], env, log), log)
     with running(worker):
-        await asyncio.sleep(4)
+        # Its jobs under way first (the process takes seconds to start on a busy machine).
+        deadline = time.monotonic() + 60
+        while not any(r.get("msg") == "job ran" for r in worker.records()):
+            assert worker.popen.poll() is None, worker.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the worker ran no job within 60 s"
+            await asyncio.sleep(0.2)
         await asyncio.to_thread(cluster.restart, "fast", down_s=3)
         back = time.monotonic()
         await asyncio.sleep(RECOVERY_S + 1)
