@@ -634,7 +634,7 @@ async def test_kill_9_during_an_import_and_task_updates(cluster: Cluster, tmp_pa
 #: ``LIFELINE_SHUTDOWN_GRACE_S`` of the API stopped here.
 GRACE_S = 4
 #: What the process takes past the grace period to end: the app's shut-down (the pool closed,
-#: the geometry threads stopped) and the interpreter's (measured: 3 to 4 s on two busy cores).
+#: the geometry threads stopped) and the interpreter's (measured: 1 to 4 s on two busy cores).
 TEARDOWN_S = 6
 
 
