@@ -148,7 +148,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url, statement_timeout_s=settings.db_statement_timeout_s or None
+        )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         if settings.migrate_on_start:

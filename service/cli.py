@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -141,8 +142,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     processes: Annotated[int, typer.Option(help="API processes")] = 1,
 ) -> None:
-    """Run the API (``lifeline worker`` runs the background work)."""
+    """Run the API (``lifeline worker`` runs the background work). SIGTERM stops it gracefully:
+    no new connection, the requests in flight finish (``LIFELINE_SHUTDOWN_GRACE_S`` at most),
+    then exit 0."""
     settings = get_settings()
+    # uvicorn sends itself the SIGTERM it caught once it has shut down, and under the default
+    # action the process would end as killed by it (143): a shut-down asked for and done is a
+    # success, and the orchestrator should record it as one.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -152,6 +159,10 @@ def serve(
         log_config=None,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # On SIGTERM uvicorn stops listening at once and lets the requests in flight finish,
+        # for this long at most: without it a download held open by a slow client would
+        # keep the process until the orchestrator kills it.
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
 
 

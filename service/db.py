@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -25,7 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -121,8 +123,12 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """One engine per process. SQLite gets foreign keys, WAL and a busy timeout.
+def make_engine(
+    url: str, *, statement_timeout_s: float | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """One engine per process. SQLite gets foreign keys, WAL and a busy timeout; PostgreSQL a
+    deadline to connect, one to wait for a pooled connection, and, when ``statement_timeout_s``
+    is given, one for each statement (docs/decisions/0027-database-outages.md).
 
     JSON columns go through orjson: the event loop reads and writes large zones (a comb of
     80,000 vertices is 1.5 MB), several times faster than with the standard library's json
@@ -145,9 +151,97 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_size", int(os.environ.get("LIFELINE_DB_POOL_SIZE", "10")))
-    engine = create_async_engine(url, **kwargs)
+    kwargs.setdefault("pool_timeout", _seconds("LIFELINE_DB_POOL_TIMEOUT_S", POOL_TIMEOUT_S))
+    connect_args: dict[str, Any] = {
+        "timeout": _seconds("LIFELINE_DB_CONNECT_TIMEOUT_S", CONNECT_TIMEOUT_S),
+        **kwargs.pop("connect_args", {}),
+    }
+    if statement_timeout_s:
+        # The server cancels a statement past the deadline (a lock waited on, a plan gone
+        # wrong), and the driver gives up a little later if no answer comes at all (a server
+        # or a network that went silent without closing the connection).
+        connect_args.setdefault("server_settings", {})["statement_timeout"] = str(
+            int(statement_timeout_s * 1000)
+        )
+        connect_args.setdefault("command_timeout", statement_timeout_s + COMMAND_MARGIN_S)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     _ping_when_idle(engine)
+    _discard_confused_connections(engine)
     return engine
+
+
+def _discard_confused_connections(engine: AsyncEngine) -> None:
+    """A connection whose protocol state the driver lost (asyncpg's "cannot switch to state
+    N; another operation is in progress", seen after a statement was cut short by a server
+    going away or a deadline) is thrown away, not put back in the pool: SQLAlchemy does so for
+    what it counts as a disconnect, and every later use of it would fail the same way."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _confused(context: Any) -> None:
+        original = context.original_exception
+        if type(original).__name__ == "InternalClientError" or (
+            type(original).__name__ == "InterfaceError"
+            and "another operation is in progress" in str(original)
+        ):
+            context.is_disconnect = True
+
+
+#: Seconds to make a new connection to PostgreSQL before giving up: a server that refuses
+#: answers at once, one that is unreachable (a network partition, a host gone) would otherwise
+#: hold the request for the driver's default of a minute.
+CONNECT_TIMEOUT_S = 5.0
+#: Seconds a request waits for a connection of the pool when all are in use.
+POOL_TIMEOUT_S = 10.0
+#: Seconds the driver waits past the statement deadline before it gives up on the server.
+COMMAND_MARGIN_S = 5.0
+
+
+def _seconds(name: str, default: float) -> float:
+    """A number of seconds from the environment (``LIFELINE_DB_*``), else ``default``."""
+    value = float(os.environ.get(name) or default)
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds")
+    return value
+
+
+#: SQLSTATE classes and codes that say the database is away or cannot take the work now, not
+#: that the request was wrong: connection exceptions (08), too many connections (53300), and
+#: operator intervention (57: a shut-down, a crash, a start-up under way, a statement past its
+#: deadline).
+_UNAVAILABLE_CLASSES = ("08", "57")
+_UNAVAILABLE_CODES = frozenset({"53300"})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc``, or an error it was raised from, says that the database could not be
+    reached or went away: refused or timed-out connections, a connection closed under a
+    statement, a server shutting down, starting up or crashed, the pool out of connections,
+    a statement past its deadline. Such a request may succeed if sent again later; any other
+    database error is a bug or the request's own fault, and answers False."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PoolTimeout | ConnectionError | socket.gaierror | TimeoutError):
+            # Refused, reset, a host name that does not resolve, no answer in time (asyncpg's
+            # connect deadline raises the builtin TimeoutError).
+            return True
+        if isinstance(current, DBAPIError):
+            if current.connection_invalidated:
+                return True
+            todo.append(current.orig)
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_CODES
+        ):
+            return True
+        if type(current).__name__ == "InterfaceError" and "connection is closed" in str(current):
+            return True  # asyncpg's, for a statement sent on a connection already closed
+        todo += [current.__cause__, current.__context__]
+    return False
 
 
 #: A pooled connection idle for longer than this is checked before use.

@@ -13,6 +13,8 @@ from service.openapi import IF_MATCH_PATTERN, raises
 from service.settings import Settings
 
 
+# The database may be away: the request then answers 503 (``service.errors``).
+@raises(503)
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -11,12 +12,18 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from service.db import is_unique_violation
-from service.observability import BodyError, current_request_id
+from service.db import database_unavailable, is_unique_violation
+from service.observability import (
+    DATABASE_RETRY_AFTER_S,
+    DATABASE_UNAVAILABLE,
+    BodyError,
+    current_request_id,
+)
 
 log = logging.getLogger("lifeline.errors")
 
@@ -93,6 +100,17 @@ class PayloadTooLarge(LifelineError):
 
 class RateLimited(LifelineError):
     status, code, title = 429, "rate-limited", "Too many requests"
+
+
+def database_unavailable_problem() -> JSONResponse:
+    """The answer to a request that met the database away (``service.db.database_unavailable``)."""
+    return problem(
+        503,
+        code=DATABASE_UNAVAILABLE["code"],
+        title=DATABASE_UNAVAILABLE["title"],
+        detail=DATABASE_UNAVAILABLE["detail"],
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
 
 
 def problem(
@@ -217,6 +235,24 @@ async def _constraint(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database error, or a connection's: a 503 when the database is away (the request may
+    succeed later), any other a bug."""
+    if not database_unavailable(exc):
+        return await _unexpected(request, exc)
+    # One line, no trace: an outage makes one per request, and the cause is the server's.
+    log.warning("database unavailable: %s", _cause(exc))
+    return database_unavailable_problem()
+
+
+def _cause(exc: BaseException) -> str:
+    """The error at the root of ``exc``, for the log: ``ConnectionRefusedError: ...``."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    return f"{type(root).__name__}: {root}"[:300]
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return problem(
@@ -235,4 +271,16 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _constraint)
     # Raised as is by the bulk paths that talk to asyncpg directly (COPY).
     app.add_exception_handler(asyncpg.UniqueViolationError, _constraint)
+    # The database away: what SQLAlchemy raises, what asyncpg raises as is (COPY, a connection
+    # closed under a statement), and the socket's own errors from a connection being made.
+    for raised in (
+        DBAPIError,
+        PoolTimeout,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        ConnectionError,
+        socket.gaierror,
+        TimeoutError,
+    ):
+        app.add_exception_handler(raised, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from service import migrate
+from service.observability import DATABASE_RETRY_AFTER_S
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("lifeline.health")
@@ -52,4 +53,5 @@ async def readyz(request: Request) -> JSONResponse:
         },
         status_code=503,
         media_type="application/problem+json",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
     )

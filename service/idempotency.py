@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.db import UTCDateTime, utcnow
+from service.db import UTCDateTime, database_unavailable, utcnow
 from service.observability import send_problem
 
 log = logging.getLogger("lifeline.idempotency")
@@ -149,23 +149,32 @@ class IdempotencyMiddleware:
             and not captured.retry
             and len(stored_body) <= MAX_STORED_BODY
         ):
-            async with maker() as session:
-                if stored is not None:  # expired: replace it
-                    await session.execute(
-                        delete(IdempotentResponse).where(
-                            IdempotentResponse.key_hash == key_hash  # type: ignore[arg-type]
+            # The answer has gone out already: a database gone away meanwhile costs the
+            # replay, not the connection (raising now would cut the client's next request on
+            # it). A retry with this key then runs the write again; the service's natural
+            # keys make most writes idempotent without it.
+            try:
+                async with maker() as session:
+                    if stored is not None:  # expired: replace it
+                        await session.execute(
+                            delete(IdempotentResponse).where(
+                                IdempotentResponse.key_hash == key_hash  # type: ignore[arg-type]
+                            )
+                        )
+                    session.add(
+                        IdempotentResponse(
+                            key_hash=key_hash,
+                            request_hash=request_hash,
+                            status_code=status,
+                            content_type=captured.content_type,
+                            body=stored_body,
                         )
                     )
-                session.add(
-                    IdempotentResponse(
-                        key_hash=key_hash,
-                        request_hash=request_hash,
-                        status_code=status,
-                        content_type=captured.content_type,
-                        body=stored_body,
-                    )
-                )
-                try:
-                    await session.commit()
-                except IntegrityError:
-                    await session.rollback()
+                    try:
+                        await session.commit()
+                    except IntegrityError:
+                        await session.rollback()
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                log.warning("answer not kept for its Idempotency-Key: the database is away")

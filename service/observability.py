@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.db import database_unavailable
+
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "lifeline_request_id", default=None
 )
@@ -156,6 +158,19 @@ class RequestContextMiddleware:
                 send_with_id, exc.status_code, code=exc.code, title=exc.title, detail=exc.detail
             )
         except Exception as exc:
+            if database_unavailable(exc) and not status_holder["started"]:
+                # Met outside the routes (the idempotency store): the app's handlers answer
+                # the same inside them.
+                logging.getLogger("lifeline.errors").warning("database unavailable: %r", exc)
+                await send_problem(
+                    send_with_id,
+                    503,
+                    code=DATABASE_UNAVAILABLE["code"],
+                    title=DATABASE_UNAVAILABLE["title"],
+                    detail=DATABASE_UNAVAILABLE["detail"],
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+                )
+                return
             # The last line of defence: a problem document with the request id, never a trace.
             logging.getLogger("lifeline.errors").error("unhandled error", exc_info=exc)
             if status_holder["started"]:
@@ -270,7 +285,29 @@ def _control_character_in_query(scope: Scope) -> str | None:
     return None
 
 
-async def send_problem(send: Send, status: int, *, code: str, title: str, detail: str) -> None:
+#: The problem of a request that met the database away (``service.db.database_unavailable``),
+#: whether the app's handlers answer it or the last line of defence here: nothing was written
+#: (the transaction did not commit), so it is safe to send again.
+DATABASE_UNAVAILABLE = {
+    "code": "database-unavailable",
+    "title": "The database is unreachable",
+    "detail": "Lifeline's database could not be reached or did not answer in time; nothing "
+    "was written. Send the request again in a few seconds",
+}
+#: Seconds a client is told to wait before it sends such a request again: a restart or a
+#: fail-over of PostgreSQL takes seconds, and the pool reconnects at once.
+DATABASE_RETRY_AFTER_S = 5
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    *,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Send an RFC 9457 problem straight from ASGI, for errors raised outside the app's handlers."""
     body = json.dumps(
         {
@@ -289,6 +326,7 @@ async def send_problem(send: Send, status: int, *, code: str, title: str, detail
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
             ],
         }
     )

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     log_json: bool = True
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = Field(default=20_000_000, gt=0)
+    #: Seconds one statement of the API may run on PostgreSQL before the server cancels it and
+    #: the request answers 503 (``database-unavailable``); 0: no deadline. The longest
+    #: statements of a request (a batch of an import, a page of an export) take well under a
+    #: second; a statement past this waits on a lock or a server that stopped answering.
+    db_statement_timeout_s: float = Field(default=30.0, ge=0, le=3600)
+    #: Seconds ``lifeline serve`` gives the requests in flight to finish after SIGTERM, new
+    #: connections refused meanwhile; then it cancels them and exits. Kubernetes' grace period
+    #: must be longer (docs/decisions/0027-database-outages.md).
+    shutdown_grace_s: int = Field(default=15, ge=1, le=3600)
     #: Run the database migrations when the API starts (convenient on the embedded default).
     migrate_on_start: bool = False
     #: Cells of an aggregate under this count are withheld outside the caller's need-to-know.
