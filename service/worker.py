@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.db import make_engine, make_sessionmaker, session_scope
+from service.db import database_unavailable, make_engine, make_sessionmaker, session_scope
 from service.locks import singleton
 from service.retention import erase_expired_workers, forget_idempotency_keys
 from service.settings import Settings
@@ -249,13 +249,19 @@ async def run_once(
         if stopping is not None and stopping.is_set():
             results[job.name] = "skipped: stopping"
             continue
-        async with singleton(engine, f"lifeline:{job.name}") as mine:
-            if not mine:
-                results[job.name] = "skipped: running elsewhere"
-                continue
-            try:
+        # The lock's own statements inside the try too: with the database away, taking or
+        # releasing it fails like the job would, and the worker goes on to try again later.
+        try:
+            async with singleton(engine, f"lifeline:{job.name}") as mine:
+                if not mine:
+                    results[job.name] = "skipped: running elsewhere"
+                    continue
                 results[job.name] = await job.run(maker)
-            except Exception as exc:  # one failing job never stops the others
+        except Exception as exc:  # one failing job never stops the others
+            if database_unavailable(exc):
+                log.warning("job failed: the database is unreachable", extra={"job": job.name})
+                results[job.name] = "failed: database unavailable"
+            else:
                 log.exception("job failed", extra={"job": job.name})
                 results[job.name] = f"failed: {type(exc).__name__}"
     return results

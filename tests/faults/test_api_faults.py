@@ -387,12 +387,6 @@ async def test_postgresql_restarted_under_load(cluster: Cluster, tmp_path: Path)
         assert api.popen.poll() is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worker exits when the database goes away: service.worker.run_once takes each "
-    "job's advisory lock (service.locks.singleton) outside the try that keeps one failing job "
-    "from stopping the others, so the lock's connection error ends the loop",
-)
 async def test_the_worker_lives_through_a_database_restart(
     cluster: Cluster, tmp_path: Path
 ) -> None:

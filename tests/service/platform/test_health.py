@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from service.app import create_app, prepare_routes, route_paths
-from service.migrate import downgrade, upgrade
+from service.migrate import downgrade, head_revision, revisions, upgrade
 from tests.conftest import Databases, settings_for
 
 
@@ -30,6 +31,19 @@ async def test_not_ready_until_migrated(databases: Databases, backend: str) -> N
             await upgrade(app.state.engine)
             await app.state.register_index.build()
             assert (await c.get("/readyz")).status_code == 200
+            # A later release's migration run while this one serves: still ready.
+            async with app.state.engine.begin() as conn:
+                await conn.execute(text("UPDATE alembic_version SET version_num = '9999_later'"))
+            assert (await c.get("/readyz")).status_code == 200
+            async with app.state.engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE alembic_version SET version_num = :head"),
+                    {"head": head_revision()},
+                )
+            # Behind this release: not ready.
+            await downgrade(app.state.engine, revisions()[-2])
+            behind = await c.get("/readyz")
+            assert behind.status_code == 503 and "expected" in behind.text
             await downgrade(app.state.engine, "base")
             assert (await c.get("/readyz")).status_code == 503
 
