@@ -353,6 +353,34 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
     )
 
 
+#: Tables whose rows the mix adds, counted at its start and its end: what the day writes to the
+#: primary (docs/decisions/0025-scale-out.md weighs it against the reads a replica could take).
+WRITTEN = (
+    "audit_events",
+    "task_changes",
+    "crisis_events",
+    "messages_in",
+    "messages_out",
+    "welfare_events",
+    "alert_versions",
+    "crises",
+    "tasks",
+)
+
+
+async def row_counts() -> dict[str, int]:
+    conn = await asyncpg.connect(f"{PG}/{DB}")
+    try:
+        counts = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in WRITTEN}
+        counts["database MB"] = int(await conn.fetchval("SELECT pg_database_size($1)", DB)) >> 20
+        counts["workers MB"] = (
+            int(await conn.fetchval("SELECT pg_total_relation_size('workers')")) >> 20
+        )
+        return counts
+    finally:
+        await conn.close()
+
+
 def rss_mb(pid: int) -> float:
     """``VmRSS`` of one process (MB); NaN once it is gone."""
     try:
@@ -868,13 +896,22 @@ async def measure(args: argparse.Namespace, seeded: Seeded, table: Table) -> boo
             f"  machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
             f"{load[2]:.1f} before the run"
         )
+        before = await row_counts()
         baseline, mix, elapsed = await day(clients, seconds, baseline_s, memory)
+        after = await row_counts()
         load = os.getloadavg()
         print(
             f"  machine: load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} after the run"
         )
         dead = [i + 1 for i, s in enumerate(servers) if s.poll() is not None]
         report(baseline, mix, baseline_s, elapsed, memory, servers, table)
+        print("\n## Rows the day added (baseline and mix), and the database's size")
+        for name, n in after.items():
+            if name.endswith("MB"):
+                print(f"  {name}: {before[name]:,} -> {n:,}")
+            else:
+                added = n - before[name]
+                print(f"  {name:<15} +{added:>9,} ({added / elapsed:,.1f} a second of the mix)")
         if dead:
             print(f"\n  API process(es) {dead} exited during the run")
             return False
@@ -900,7 +937,16 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--quick", action="store_true", help="1 minute, 50,000 workers")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=[k for k in WEIGHTS if k != "/healthz"],
+        help="leave a kind out of the mix (again for another): where the time goes",
+    )
     args = parser.parse_args()
+    for kind in args.without:
+        del WEIGHTS[kind]
     if args.quick:
         args.minutes, args.workers, args.tasks = 1.0, 50_000, 500
     if args.clients < 2:
