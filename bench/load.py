@@ -38,7 +38,7 @@
    - ``/healthz``, a few, so that the baseline is also measured under the load.
 
 Printed: the weights; per kind its requests, rate, median, 95th and 99th percentile (and the
-median's ratio to the baseline's); errors by kind and status (every answer that is not 2xx,
+median's ratio to the baseline's, and the kind's share of the time requests were open); errors by kind and status (every answer that is not 2xx,
 and every transport failure, except the 412s above); each API process's resident memory
 (``VmRSS`` of ``/proc/<pid>/status``) when the mix starts, after its first minute, at its peak
 and at its end. The table at the end says met or MISSED for each target; a missed target is not
@@ -735,8 +735,11 @@ def report(
     print(f"\n## The mix, {seconds:.0f} s: {total:,} requests, {total / seconds:,.1f}/s")
     print(
         f"  {'kind':<15} {'weight':>6} {'requests':>9} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'p50 × base':>10}"
+        f"{'p99 ms':>8} {'p50 × base':>10} {'time':>6}"
     )
+    # Each kind's share of the time requests were open (the sum of its latencies over all
+    # kinds'): where the clients waited, a rough stand-in for where the servers worked.
+    open_ms = sum(sum(v) for v in mix.times.values()) or 1.0
     for kind in [*WEIGHTS, "task read"]:
         times = mix.times.get(kind, [])
         weight = f"{WEIGHTS[kind]}" if kind in WEIGHTS else "(in update)"
@@ -746,7 +749,7 @@ def report(
         p50, p95, p99 = statistics.median(times), pct(times, 95), pct(times, 99)
         print(
             f"  {kind:<15} {weight:>6} {len(times):>9,} {len(times) / seconds:>7,.1f} {p50:>8.1f} "
-            f"{p95:>8.1f} {p99:>8.1f} {p50 / base_p50:>9.1f}×"
+            f"{p95:>8.1f} {p99:>8.1f} {p50 / base_p50:>9.1f}× {sum(times) / open_ms:>6.1%}"
         )
         target = P95_TARGETS.get(kind)
         table.target(
