@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     #: token, Vonage's API secret; also what signs its callbacks).
     messages_account: str = ""
     messages_secret: str = Field(default="", repr=False)
+    #: How the gateway signs its callbacks, where the account chooses (Vonage's dashboard):
+    #: ``sha256`` (the default), ``sha512`` or ``sha1``. A callback signed any other way is
+    #: refused; MD5 methods are not offered, so that a forger cannot pick the weakest.
+    messages_signature_method: Literal["sha256", "sha512", "sha1"] = "sha256"
     #: The provider's API address, when not its public one (a regional or test endpoint).
     messages_base_url: str = ""
     #: The sender number or name per country the worker is in (ISO 3166-1 alpha-3), as JSON:
