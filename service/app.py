@@ -230,5 +230,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     declare_answers((health_router, docs_router, *DOMAIN_ROUTERS))
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        served_over_https=settings.served_over_https,
+    )
     return app

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     #: when the deployment has a tile server; unset, the maps draw the shipped boundaries only
     #: and ask no other host for anything.
     console_tiles_url: str | None = None
+    #: Whether browsers reach the deployment over HTTPS (TLS ended at its ingress): every answer
+    #: then says ``Strict-Transport-Security`` for a year. Off by default, so that local HTTP
+    #: (``make demo``) does not pin a browser to an HTTPS that is not there.
+    served_over_https: bool = False
     #: The gateway welfare messages go through: ``drill`` (the default: every message is
     #: written to ``messages_drill_file`` and reaches nobody), ``twilio`` or ``vonage``. An
     #: exercise crisis uses the drill gateway whatever this says.
