@@ -233,6 +233,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     declare_answers((health_router, docs_router, *DOMAIN_ROUTERS))
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        served_over_https=settings.served_over_https,
+    )
     install_metrics(app)  # last: its middleware is the outermost, and times the others too
     return app

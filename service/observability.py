@@ -87,13 +87,46 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+#: A year, the least the HSTS preload list takes; subdomains too, as ASVS level 2 asks.
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
+def _private(path: str) -> bool:
+    """Whether answers under ``path`` depend on who asks: the API and the console's pages."""
+    if path.startswith("/console/static/"):
+        return False
+    return any(path == root or path.startswith(root + "/") for root in ("/api", "/console"))
+
+
+def answer_headers(
+    path: str, headers: list[tuple[bytes, bytes]], *, served_over_https: bool
+) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries, added to ``headers`` where they are not there already:
+    ``nosniff``, so that no browser reads a JSON answer or a download as a page or a script;
+    ``Cache-Control: no-store`` on the API and the console's pages, whose answers are personal
+    data or follow from who asked, unless the route chose its own (the console's static files,
+    the same for everyone, may be cached); and HSTS when the deployment is served over HTTPS
+    (never in local HTTP, where it would pin a browser to an HTTPS nobody serves)."""
+    present = {name.lower() for name, _ in headers}
+    added = [(b"x-content-type-options", b"nosniff")]
+    if _private(path):
+        added.append((b"cache-control", b"no-store"))
+    if served_over_https:
+        added.append((b"strict-transport-security", HSTS))
+    return headers + [(name, value) for name, value in added if name not in present]
+
+
 class RequestContextMiddleware:
     """Give each request an id (the caller's ``X-Request-ID`` when well-formed), echo it in the
-    response, refuse bodies over the limit, and log one access line."""
+    response with the headers every answer carries (``answer_headers``), refuse bodies over
+    the limit, and log one access line."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, served_over_https: bool = False
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.served_over_https = served_over_https
         self.log = logging.getLogger("lifeline.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,6 +152,9 @@ class RequestContextMiddleware:
                 status_holder["started"] = 1
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                headers = answer_headers(
+                    scope.get("path", ""), headers, served_over_https=self.served_over_https
+                )
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     #: when the deployment has a tile server; unset, the maps draw the shipped boundaries only
     #: and ask no other host for anything.
     console_tiles_url: str | None = None
+    #: Whether browsers reach the deployment over HTTPS (TLS ended at its ingress): every answer
+    #: then says ``Strict-Transport-Security`` for a year. Off by default, so that local HTTP
+    #: (``make demo``) does not pin a browser to an HTTPS that is not there.
+    served_over_https: bool = False
     #: The gateway welfare messages go through: ``drill`` (the default: every message is
     #: written to ``messages_drill_file`` and reaches nobody), ``twilio`` or ``vonage``. An
     #: exercise crisis uses the drill gateway whatever this says.
@@ -145,6 +149,10 @@ class Settings(BaseSettings):
     #: token, Vonage's API secret; also what signs its callbacks).
     messages_account: str = ""
     messages_secret: str = Field(default="", repr=False)
+    #: How the gateway signs its callbacks, where the account chooses (Vonage's dashboard):
+    #: ``sha256`` (the default), ``sha512`` or ``sha1``. A callback signed any other way is
+    #: refused; MD5 methods are not offered, so that a forger cannot pick the weakest.
+    messages_signature_method: Literal["sha256", "sha512", "sha1"] = "sha256"
     #: The provider's API address, when not its public one (a regional or test endpoint).
     messages_base_url: str = ""
     #: The sender number or name per country the worker is in (ISO 3166-1 alpha-3), as JSON:

@@ -46,6 +46,9 @@ class GatewayConfig:
     default_sender: str = ""
     #: Where a drill gateway writes its messages (one JSON object per line).
     path: str = ""
+    #: How the provider signs its callbacks, for one that lets the account choose (Vonage:
+    #: ``sha256``, ``sha512`` or ``sha1``); empty, the adapter's safe default.
+    signature_method: str = ""
 
     def sender_for(self, country: str | None) -> str:
         return self.senders.get(country or "", self.default_sender)

@@ -19,7 +19,9 @@ Signed webhooks (an account setting) add ``timestamp``, ``nonce`` and ``sig``: t
 is every parameter but ``sig``, sorted by name, each written ``&name=value`` with ``&`` and ``=``
 in the values replaced by ``_``; ``sig`` is the hex HMAC of it under the signature secret (MD5,
 SHA-1, SHA-256 or SHA-512 as chosen in the dashboard, SHA-256 recommended) or, for the legacy
-"MD5 hash" method, the hex MD5 of that string followed by the secret.
+"MD5 hash" method, the hex MD5 of that string followed by the secret. Only the one method the
+account is set to is accepted (``GatewayConfig.signature_method``, HMAC-SHA256 by default), and
+never an MD5 one: were the method told by the signature, a forger would pick the weakest.
 
 "Permanent" means the *number* cannot take the message. A refusal that is the account's or the
 deployment's to fix (credentials, credit, a barred account, a sender ID, a trial account's
@@ -105,12 +107,14 @@ _RECEIPT_STATES: Mapping[str, DeliveryState] = {
     "rejected": DeliveryState.FAILED,
 }
 
-_HMAC_BY_LENGTH: Mapping[int, Callable[[], Any]] = {
-    32: hashlib.md5,
-    40: hashlib.sha1,
-    64: hashlib.sha256,
-    128: hashlib.sha512,
+#: The signing methods a callback may be verified with, by their name in the settings. MD5 and
+#: the "MD5 hash" are Vonage's too, but never accepted: set the dashboard to SHA-256.
+VERIFY_METHODS: Mapping[str, Callable[[], Any]] = {
+    "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
+    "sha1": hashlib.sha1,
 }
+DEFAULT_SIGNATURE_METHOD = "sha256"
 
 
 def _digits(number: str) -> str:
@@ -275,33 +279,28 @@ class VonageGateway:
         now: float | None = None,
     ) -> bool:
         """Checks a signed webhook's ``sig`` over its parameters (query string, form or JSON, as
-        in ``parse_inbound``) under ``config.secret``, the signature secret. The method is known
-        by the signature's length: 64 hex digits HMAC-SHA256, 128 HMAC-SHA512, 40 HMAC-SHA1, 32
-        HMAC-MD5 or the legacy MD5 hash. The ``timestamp`` must be within five minutes of ``now``
-        (default: the clock). Unsigned, stale or malformed requests, or no secret: False. ``url``
-        is not signed by Vonage and not read."""
-        if not config.secret:
+        in ``parse_inbound``) under ``config.secret``, the signature secret, by the one method
+        the account signs with (``config.signature_method``, HMAC-SHA256 when empty): a
+        signature by any other method is refused, whatever its length says. The ``timestamp``
+        must be within five minutes of ``now`` (default: the clock). Unsigned, stale or
+        malformed requests, an unknown or MD5 method, or no secret: False. ``url`` is not signed
+        by Vonage and not read."""
+        digest = VERIFY_METHODS.get(config.signature_method or DEFAULT_SIGNATURE_METHOD)
+        if not config.secret or digest is None:
             return False
         try:
             params = _params(headers, body)
         except InboundError:
             return False
         given = params.get("sig", "").lower()
-        digest = _HMAC_BY_LENGTH.get(len(given))
-        if digest is None:
-            return False
         try:
             stamp = float(params.get("timestamp", ""))
         except ValueError:
             return False
         if abs((time.time() if now is None else now) - stamp) > MAX_SKEW_S:
             return False
-        signed = _signed_string(params).encode()
-        secret = config.secret.encode()
-        candidates = [hmac.new(secret, signed, digest).hexdigest()]
-        if len(given) == 32:
-            candidates.append(_md5hash(signed, secret))
-        return any(hmac.compare_digest(given.encode(), c.encode()) for c in candidates)
+        expected = hmac.new(config.secret.encode(), _signed_string(params).encode(), digest)
+        return hmac.compare_digest(given.encode(), expected.hexdigest().encode())
 
     def parse_inbound(
         self, headers: Mapping[str, str], body: bytes

@@ -83,6 +83,7 @@ def gateway_config(settings: Settings, kind: str) -> GatewayConfig:
         account=settings.messages_account,
         secret=settings.messages_secret,
         base_url=settings.messages_base_url,
+        signature_method=settings.messages_signature_method,
         senders=settings.messages_senders,
         default_sender=settings.messages_default_sender,
     )

@@ -40,7 +40,8 @@ class User(SQLModel, table=True):
     totp_enrolled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: The last TOTP time step accepted: a code is good once.
     totp_last_step: int | None = Field(default=None)
-    #: SHA-256 of each unused recovery code; a code used is taken out.
+    #: The keyed hash of each unused recovery code (``passwords.hash_code``; a plain SHA-256 for
+    #: codes made before); a code used is taken out.
     recovery_codes: list[str] = Field(
         default_factory=list, sa_column=Column(JSONType, nullable=False)
     )

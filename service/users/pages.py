@@ -25,7 +25,7 @@ from service.directory.models import Organization
 from service.errors import InvalidInput
 from service.settings import Environment as Env
 from service.settings import Settings
-from service.users import service, totp
+from service.users import passwords, service, totp
 from service.users.models import User
 from service.users.passwords import MIN_LENGTH
 from service.users.service import SESSION_COOKIE, LiveSession
@@ -89,6 +89,10 @@ def _settings(request: Request) -> Settings:
 def _sealer(request: Request) -> Sealer:
     sealer: Sealer = request.app.state.protector.sealer
     return sealer
+
+
+def _code_key(request: Request) -> bytes:
+    return passwords.code_key(_settings(request).blind_index_key)
 
 
 def _secure(request: Request) -> bool:
@@ -283,7 +287,7 @@ async def second_factor_page(request: Request, session: SessionDep) -> Response:
 async def second_factor(
     request: Request,
     session: SessionDep,
-    code: Annotated[str, Form(max_length=40)] = "",
+    code: Annotated[str, Form(max_length=80)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next_page: NextField = "",
 ) -> Response:
@@ -308,7 +312,9 @@ async def second_factor(
         response = _code_form(request, live, status=429, error=REFUSED, then=then)
         response.headers.update(_retry_after(until))
         return response
-    factor = service.check_code(user, code, sealer=_sealer(request), unix_s=time.time())
+    factor = service.check_code(
+        user, code, sealer=_sealer(request), code_key=_code_key(request), unix_s=time.time()
+    )
     if factor is None:
         await _refuse(request, session, keys=keys, user=user, step="second_factor", paused=False)
         await count_failure(request, "second_factor", session=session)
@@ -330,7 +336,7 @@ async def _signed_in(
         request, session, live, service.NEW_PASSWORD if new_password else service.SIGNED_IN
     )
     user.last_sign_in_at = utcnow()
-    codes = service.finish_enrolment(user) if enrolling else None
+    codes = service.finish_enrolment(user, code_key=_code_key(request)) if enrolling else None
     session.add(user)
     detail: dict[str, object] = {"factor": factor, "session_id": opened.row.id}
     if factor == "recovery":

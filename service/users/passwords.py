@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -40,11 +41,53 @@ def new_password() -> str:
     return secrets.token_urlsafe(16)
 
 
+#: Groups of four hex digits in a recovery code: 8 x 16 = 128 random bits.
+CODE_GROUPS = 8
+#: What a stored recovery code keyed by the deployment starts with; a stored code without it is
+#: a plain SHA-256 of a 64-bit code made before, still good until used or replaced.
+KEYED_PREFIX = "hmac-sha256$"
+#: Derives the recovery codes' key from the deployment's secret, so that it is not the secret.
+_KEY_LABEL = b"lifeline-recovery-code/v1"
+
+
 def new_recovery_codes(count: int = RECOVERY_CODES) -> list[str]:
-    """Codes like ``4f2c-9a1b-77de-03c5``, each good once in place of a TOTP code."""
-    return ["-".join(secrets.token_hex(2) for _ in range(4)) for _ in range(count)]
+    """Codes like ``4f2c-9a1b-77de-03c5-1b0e-a4d2-6c3f-90ab``, each good once in place of a
+    TOTP code: 128 random bits, in groups to copy by hand."""
+    return ["-".join(secrets.token_hex(2) for _ in range(CODE_GROUPS)) for _ in range(count)]
 
 
-def hash_code(code: str) -> str:
-    """Recovery codes have 64 random bits and a back-off in front: a plain hash is enough."""
+def _normalised(code: str) -> str:
+    """A code as typed, without case, spaces or hyphens: ``4F2C 9A1B`` is ``4f2c-9a1b``."""
+    return "".join(c for c in code.lower() if c not in "- \t")
+
+
+def code_key(secret: str) -> bytes:
+    """The key recovery codes are hashed under: HMAC-SHA256 of a label under ``secret`` (the
+    deployment's blind index key, which the database does not hold)."""
+    return hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+
+
+def hash_code(code: str, key: bytes) -> str:
+    """A recovery code as stored: HMAC-SHA256 under the deployment's key.
+
+    A code has 128 random bits, so no slow hash is needed: the slowness of argon2 is there to
+    make a guessable password costly to try, and nobody tries 2^128 codes however fast each try
+    is. The key is what keeps a stolen table useless: without it no guess can be checked at all.
+    """
+    return KEYED_PREFIX + hmac.new(key, _normalised(code).encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_hash_code(code: str) -> str:
+    """How the 64-bit codes made before were stored: a plain SHA-256 of the code as shown."""
     return hashlib.sha256(code.strip().lower().encode()).hexdigest()
+
+
+def matching_code(stored: list[str], code: str, key: bytes) -> str | None:
+    """The entry of ``stored`` that ``code`` is, keyed or legacy; None when it is none."""
+    keyed = hash_code(code, key)
+    legacy = legacy_hash_code(code)
+    for entry in stored:
+        expected = keyed if entry.startswith(KEYED_PREFIX) else legacy
+        if hmac.compare_digest(entry.encode(), expected.encode()):
+            return entry
+    return None

@@ -458,9 +458,12 @@ def start_enrolment(user: User, sealer: Sealer) -> str:
     return secret
 
 
-def check_code(user: User, code: str, *, sealer: Sealer, unix_s: float) -> str | None:
+def check_code(
+    user: User, code: str, *, sealer: Sealer, code_key: bytes, unix_s: float
+) -> str | None:
     """``totp`` or ``recovery`` when ``code`` is a TOTP code of now (not used before) or an
-    unused recovery code; None otherwise. Either is used up."""
+    unused recovery code (hashed under ``code_key``, ``passwords.code_key``); None otherwise.
+    Either is used up."""
     secret = totp_secret(user, sealer)
     if secret is not None:
         step = totp.matching_step(secret, code, unix_s=unix_s, after=user.totp_last_step)
@@ -468,9 +471,9 @@ def check_code(user: User, code: str, *, sealer: Sealer, unix_s: float) -> str |
             user.totp_last_step = step
             return "totp"
     if user.totp_enrolled_at is not None:
-        digest = passwords.hash_code(code)
-        if digest in user.recovery_codes:
-            user.recovery_codes = [c for c in user.recovery_codes if c != digest]
+        entry = passwords.matching_code(user.recovery_codes, code, code_key)
+        if entry is not None:
+            user.recovery_codes = [c for c in user.recovery_codes if c != entry]
             return "recovery"
     return None
 
@@ -499,9 +502,10 @@ def enrol_with_secret(
     )
 
 
-def finish_enrolment(user: User, *, now: datetime | None = None) -> list[str]:
-    """The second factor confirmed: new recovery codes, to be shown this once."""
+def finish_enrolment(user: User, *, code_key: bytes, now: datetime | None = None) -> list[str]:
+    """The second factor confirmed: new recovery codes, to be shown this once (any made before,
+    legacy ones included, are replaced)."""
     codes = passwords.new_recovery_codes()
-    user.recovery_codes = [passwords.hash_code(c) for c in codes]
+    user.recovery_codes = [passwords.hash_code(c, code_key) for c in codes]
     user.totp_enrolled_at = now or utcnow()
     return codes

@@ -19,6 +19,13 @@
     }
     return 0.2 + 0.6 * (most ? workers / most : 0);
   }
+  // Tooltips are given an element holding text, never a string: Leaflet writes a string as
+  // HTML, and a name or an alert's headline comes from feeds and pushes that anyone may write.
+  function asText(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
   function label(p) {
     if (p.layer === "province") {
       var count = p.workers === null ? "withheld (few)" : String(p.workers);
@@ -55,7 +62,7 @@
           style: function (f) { return styles[layer](f.properties); },
           onEachFeature: function (f, shape) {
             if (layer !== "country") {
-              shape.bindTooltip(label(f.properties));
+              shape.bindTooltip(asText(label(f.properties)));
             }
             if (layer === "zone" && f.properties.latest) {
               current = shape;

@@ -263,11 +263,39 @@ RECEIPT = {
 }
 
 
-@pytest.mark.parametrize("method", ["sha256", "sha512", "sha1", "md5", "md5hash"])
-def test_verify_accepts_each_signing_method(method: str) -> None:
-    params = signed(INBOUND, method)
-    body = urlencode(params).encode()
-    assert GATEWAY.verify(SIG_CONFIG, URL, FORM, body, now=NOW) is True
+def test_verify_accepts_hmac_sha256_by_default() -> None:
+    for payload in (INBOUND, RECEIPT):
+        body = urlencode(signed(payload, "sha256")).encode()
+        assert GATEWAY.verify(SIG_CONFIG, URL, FORM, body, now=NOW) is True
+
+
+@pytest.mark.parametrize("method", ["sha512", "sha1", "md5", "md5hash"])
+def test_verify_refuses_a_method_the_account_is_not_set_to(method: str) -> None:
+    # Correctly signed with the secret, but not by the account's method: a forger who knew a
+    # weaker method's weakness would choose it, so the signature's length decides nothing.
+    body = urlencode(signed(INBOUND, method)).encode()
+    assert GATEWAY.verify(SIG_CONFIG, URL, FORM, body, now=NOW) is False
+
+
+@pytest.mark.parametrize("method", ["sha512", "sha1"])
+def test_verify_accepts_only_the_configured_method(method: str) -> None:
+    config = GatewayConfig(
+        name="vonage-ph", account=API_KEY, secret=SIG_SECRET, signature_method=method
+    )
+    body = urlencode(signed(RECEIPT, method)).encode()
+    assert GATEWAY.verify(config, URL, FORM, body, now=NOW) is True
+    other = urlencode(signed(RECEIPT, "sha256")).encode()
+    assert GATEWAY.verify(config, URL, FORM, other, now=NOW) is False
+
+
+@pytest.mark.parametrize("method", ["md5", "md5hash", "sha384", "none"])
+def test_an_md5_or_unknown_configured_method_refuses_everything(method: str) -> None:
+    config = GatewayConfig(
+        name="vonage-ph", account=API_KEY, secret=SIG_SECRET, signature_method=method
+    )
+    for signing in ("sha256", "md5", "md5hash"):
+        body = urlencode(signed(INBOUND, signing)).encode()
+        assert GATEWAY.verify(config, URL, FORM, body, now=NOW) is False
 
 
 def test_the_adapters_signature_is_the_independent_one() -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 
 from service.db import session_scope, utcnow
 from service.users.models import UserSession
 from service.users.service import SESSION_COOKIE, TOUCH_EVERY_S
-from tests.conftest import OrgFactory
+from tests.conftest import OrgFactory, TokenFactory, bearer
 from tests.service.users.helpers import (
     Person,
     browser,
@@ -113,3 +115,45 @@ async def test_sign_out_without_the_csrf_token_ends_nothing(
             assert refused.status_code == 403
             assert (await client.post(path)).status_code == 403
         assert (await client.get(ORGS)).status_code == 200
+
+
+SIGN_OUT_FORM = re.compile(
+    r'<form class="sign-out" method="post" action="(/console/sign-out)">\s*'
+    r'<input type="hidden" name="csrf_token" value="([^"]+)">'
+)
+
+
+async def test_every_console_page_offers_sign_out_and_the_button_ends_the_session(
+    app: FastAPI, make_org: OrgFactory
+) -> None:
+    person = await _person(app, make_org)
+    async with browser(app) as laptop, browser(app) as phone:
+        signed = await enrol(laptop, person)
+        await enrol_again(phone, person, signed.secret)
+        home = await laptop.get("/console/")
+        assert home.status_code == 200
+        pages = re.findall(r'<li><a href="(/console/[^"]*)"', home.text)
+        assert len(pages) >= 5, pages
+        for path in pages:
+            page = await laptop.get(path)
+            assert page.status_code == 200, path
+            form = SIGN_OUT_FORM.search(page.text)
+            assert form is not None, path
+            assert form.group(2) == signed.csrf, path
+        action, csrf = form.groups()
+        out = await laptop.post(action, data={"csrf_token": csrf})
+        assert out.status_code == 303 and out.headers["location"] == "/console/sign-in"
+        assert SESSION_COOKIE not in laptop.cookies
+        assert (await laptop.get(ORGS)).status_code == 401
+        after = await laptop.get("/console/")
+        assert after.status_code == 303 and "/console/sign-in" in after.headers["location"]
+        assert SIGN_OUT_FORM.search(after.text) is None
+        assert (await phone.get(ORGS)).status_code == 200  # the other session is not this one's
+
+
+async def test_a_page_read_with_a_token_offers_no_sign_out(
+    client: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    page = await client.get("/console/", headers=bearer(await make_token()))
+    assert page.status_code == 200
+    assert SIGN_OUT_FORM.search(page.text) is None
