@@ -7,15 +7,23 @@ twice, and the receiver and the gateway see each event and message exactly once
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import uuid
 from pathlib import Path
 
+from fastapi import FastAPI
+
+from tests.conftest import bearer
 from tests.faults.workers import (
+    CAP_XML,
     CITIES,
     FAULTS,
     ROOT,
     World,
     api,
+    cap,
+    client,
     declare,
     duplicates,
     fresh_database,
@@ -72,6 +80,61 @@ async def test_two_workers_do_each_job_once(tmp_path: Path) -> None:
             if outcome == "skipped: running elsewhere"
         ]
         print(f"pairs: jobs skipped as running in the other worker: {sorted(set(skipped))}")
+
+
+async def test_two_apis_and_two_workers_take_each_alert_once(tmp_path: Path) -> None:
+    """The crisis pass runs in every API process (a pushed alert goes through it before the push
+    is answered) and in every worker: two of each, the same alerts pushed through both APIs at
+    once, twice each (a feed and an integration sending the same CAP message), while both
+    workers run. Every push is answered 2xx, and each alert opens one crisis with its tasks
+    once."""
+    async with (
+        fresh_database(tmp_path, crisis_pass_inline=True) as world,
+        api(world) as first,
+        api(world) as second,
+    ):
+        seeded = await seed(first, per_city=6)
+        identifiers = {city: f"{city}-{uuid.uuid4().hex[:6]}" for city in CITIES}
+        async with workers(world, "one", "two") as pair:
+
+            async def under_way() -> bool:
+                return all(_outcomes(worker.lines()) for worker in pair)
+
+            # Both workers at their jobs (their passes running) before the alerts come.
+            await wait_until(under_way, within=90, interval=0.2, what="both workers' first jobs")
+
+            async def push(app: FastAPI, city: str) -> int:
+                async with client(app) as http:
+                    pushed = await http.post(
+                        "/api/v1/alerts/cap",
+                        content=cap(identifiers[city], CITIES[city]),
+                        headers={**CAP_XML, **bearer(seeded.admin)},
+                    )
+                assert pushed.status_code in (200, 201), pushed.text
+                return pushed.status_code
+
+            answers = await asyncio.gather(
+                *(push(app, city) for city in CITIES for app in (first, second, first, second))
+            )
+            assert len(answers) == 4 * len(CITIES)
+
+            async def opened() -> bool:
+                (row,) = await world.fetch(
+                    """SELECT
+                        (SELECT count(*) FROM alerts
+                            WHERE processed_version IS DISTINCT FROM version) AS pending,
+                        (SELECT count(*) FROM alerts) AS alerts,
+                        (SELECT count(*) FROM crises) AS crises"""
+                )
+                return row["pending"] == 0 and row["alerts"] == len(CITIES) == row["crises"]
+
+            await wait_until(opened, within=120, interval=0.2, what="one crisis per alert")
+            for worker in pair:
+                worker.terminate()
+            assert [await w.wait(15) for w in pair] == [0, 0]
+        assert await duplicates(world) == {}
+        per_crisis = await world.fetch("SELECT crisis_id, count(*) AS n FROM tasks GROUP BY 1")
+        assert len(per_crisis) == len(CITIES) and all(r["n"] > 0 for r in per_crisis)
 
 
 async def _all_done(world: World, received: int, check: str, overdue: list[str]) -> bool:
