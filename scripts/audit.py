@@ -195,7 +195,8 @@ def latest_release_report() -> tuple[dict[str, Any] | None, str]:
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
             dependencies = list(pool.map(look, sorted(installed)))
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+        # ValueError: an answer that is not PyPI's JSON (a proxy's page), as good as none.
         return None, f"pypi-latest: ConnectionError: {exc}"
     return {"dependencies": dependencies}, ""
 

@@ -154,7 +154,13 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         if settings.migrate_on_start:
-            await migrate.upgrade(engine)
+            # On an engine of its own, without the API's statement deadline: a migration that
+            # builds an index over the register may rightly take longer than a request.
+            migrating = make_engine(settings.database_url)
+            try:
+                await migrate.upgrade(migrating)
+            finally:
+                await migrating.dispose()
         app.state.http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
         # The boundaries, read before the first request rather than under the GIL during it.
         await asyncio.to_thread(AdminAreas.load)

@@ -218,21 +218,27 @@ def database_unavailable(exc: BaseException) -> bool:
     statement, a server shutting down, starting up or crashed, the pool out of connections,
     a statement past its deadline. Such a request may succeed if sent again later; any other
     database error is a bug or the request's own fault, and answers False."""
+    # A builtin error of the network counts only where the database's driver raised it: the
+    # exception itself, a DBAPIError's ``orig``, and the causes of the driver's own errors.
+    # Never an error merely raised while handling one (``__context__``), nor the cause of an
+    # error of something else (an HTTP exchange's deadline is no database away).
     seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    todo: list[tuple[BaseException | None, bool]] = [(exc, True)]
     while todo:
-        current = todo.pop()
+        current, direct = todo.pop()
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, PoolTimeout | ConnectionError | socket.gaierror | TimeoutError):
+        if isinstance(current, PoolTimeout):
+            return True
+        if direct and isinstance(current, ConnectionError | socket.gaierror | TimeoutError):
             # Refused, reset, a host name that does not resolve, no answer in time (asyncpg's
             # connect deadline raises the builtin TimeoutError).
             return True
         if isinstance(current, DBAPIError):
             if current.connection_invalidated:
                 return True
-            todo.append(current.orig)
+            todo.append((current.orig, True))
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and (
             sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_CODES
@@ -240,8 +246,13 @@ def database_unavailable(exc: BaseException) -> bool:
             return True
         if type(current).__name__ == "InterfaceError" and "connection is closed" in str(current):
             return True  # asyncpg's, for a statement sent on a connection already closed
-        todo += [current.__cause__, current.__context__]
+        todo.append((current.__cause__, direct and _of_a_driver(current)))
     return False
+
+
+def _of_a_driver(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database layer's own (SQLAlchemy's or a driver's)."""
+    return type(exc).__module__.split(".")[0] in {"sqlalchemy", "asyncpg", "aiosqlite", "sqlite3"}
 
 
 #: A pooled connection idle for longer than this is checked before use.

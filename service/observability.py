@@ -322,13 +322,16 @@ def _control_character_in_query(scope: Scope) -> str | None:
 
 
 #: The problem of a request that met the database away (``service.db.database_unavailable``),
-#: whether the app's handlers answer it or the last line of defence here: nothing was written
-#: (the transaction did not commit), so it is safe to send again.
+#: whether the app's handlers answer it or the last line of defence here. Almost always nothing
+#: was written (the transaction did not commit); a connection lost during the commit itself may
+#: leave it committed (and its Idempotency-Key unrecorded, the store being away too), so the
+#: problem says to look before sending again a write that must not happen twice.
 DATABASE_UNAVAILABLE = {
     "code": "database-unavailable",
     "title": "The database is unreachable",
-    "detail": "Lifeline's database could not be reached or did not answer in time; nothing "
-    "was written. Send the request again in a few seconds",
+    "detail": "Lifeline's database could not be reached or did not answer in time. Send the "
+    "request again in a few seconds. Rarely, a write is made just as the connection is lost: "
+    "look for it before sending again one that must not happen twice",
 }
 #: Seconds a client is told to wait before it sends such a request again: a restart or a
 #: fail-over of PostgreSQL takes seconds, and the pool reconnects at once.

@@ -44,9 +44,9 @@ DESCRIPTIONS: dict[int, str] = {
     429: "Too many requests from this token or this address, or too many failed "
     "authentications from this address (`rate-limited`); `Retry-After` says when to try again",
     500: "Something went wrong on our side (`internal-error`); quote the `request_id`",
-    503: "The database is unreachable (`database-unavailable`: nothing was written, "
-    "`Retry-After` says when to send it again), or the exposure index is still loading "
-    "(`index-not-ready`); try again shortly",
+    503: "The database is unreachable (`database-unavailable`: `Retry-After` says when to "
+    "send it again; rarely, a write is made as the connection is lost), or the exposure index "
+    "is still loading (`index-not-ready`); try again shortly",
 }
 
 IDEMPOTENCY_KEY = {

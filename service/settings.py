@@ -210,6 +210,13 @@ class Settings(BaseSettings):
     #: lag): past it the scrape answers without them, and says so.
     metrics_database_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        """Empty, as compose's ``${LIFELINE_METRICS_TOKEN:-}`` and a Secret's ``""`` give it:
+        ``/metrics`` off, not a token too short to start with."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("repatriation_rules")
     @classmethod
     def _known_rules(cls, value: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -616,3 +617,34 @@ def test_the_audit_says_what_it_did(
     assert audit.main(["--allowlist", str(path)]) == code
     out = capsys.readouterr()
     assert said in out.out + out.err
+
+
+def _example_environments() -> dict[str, dict[str, str]]:
+    """The settings each shipped example gives the service, as written: deploy/env.example and
+    the Kubernetes Secret template (empty values included, as compose and envFrom pass them)."""
+    env_file = {}
+    for line in (DEPLOY / "env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            env_file[name.strip()] = value.strip()
+    secret = yaml.safe_load((DEPLOY / "k8s" / "templates" / "secret.yaml").read_text())
+    return {
+        "env.example": {k: v for k, v in env_file.items() if k.startswith("LIFELINE_")},
+        "secret.yaml": {k: str(v) for k, v in secret["stringData"].items()},
+    }
+
+
+@pytest.mark.parametrize("example", ["env.example", "secret.yaml"])
+def test_the_shipped_examples_make_settings_the_service_starts_with(
+    example: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every value an example sets, empty ones included ("empty: off"), is one the settings
+    accept: a deployment made as documented starts (its placeholders refused only outside
+    development, as they are meant to be)."""
+    for name in [n for n in os.environ if n.startswith("LIFELINE_")]:
+        monkeypatch.delenv(name)
+    for name, value in _example_environments()[example].items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LIFELINE_ENV", "development")
+    settings = Settings()
+    assert settings.metrics_token is None

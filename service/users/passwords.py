@@ -78,8 +78,11 @@ def hash_code(code: str, key: bytes) -> str:
 
 
 def legacy_hash_code(code: str) -> str:
-    """How the 64-bit codes made before were stored: a plain SHA-256 of the code as shown."""
-    return hashlib.sha256(code.strip().lower().encode()).hexdigest()
+    """How the 64-bit codes made before were stored: a plain SHA-256 of the code as shown
+    (``4f2c-9a1b-77de-03c5``), rebuilt from however it was typed (spaces, no hyphens, capitals)."""
+    bare = _normalised(code)
+    shown = "-".join(bare[i : i + 4] for i in range(0, 16, 4)) if len(bare) == 16 else bare
+    return hashlib.sha256(shown.encode()).hexdigest()
 
 
 def matching_code(stored: list[str], code: str, key: bytes) -> str | None:

@@ -169,9 +169,11 @@ class Cluster:
         return url
 
     def remove(self) -> None:
-        if self.running:
-            self.stop("immediate")
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            if self.running:
+                self.stop("immediate")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 @contextmanager

@@ -29,11 +29,16 @@ import pytest
 from service.auth.permissions import Role
 from service.db import make_engine, make_sessionmaker
 from service.directory.models import OrgKind
-from tests.conftest import bearer, make_org_in, make_token_in, settings_for, unique
+from tests.conftest import BACKENDS, bearer, make_org_in, make_token_in, settings_for, unique
 from tests.faults.cluster import Cluster, cluster_fixture  # noqa: F401 (the fixture)
 from tests.live import KL_ZONE
 
-pytestmark = pytest.mark.faults
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.skipif(
+        "postgresql" not in BACKENDS, reason="the API fault tests run on PostgreSQL"
+    ),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 #: What the database deadlines are set to for the APIs here (service/db.py): a connection is
@@ -136,18 +141,23 @@ async def start_api(database_url: str, workdir: Path, **settings: str) -> Proces
     )
     api = Process(popen, log, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=api.url, timeout=5) as client:
-        while time.monotonic() < deadline:
-            if popen.poll() is not None:
-                raise AssertionError(f"the API exited with {popen.returncode}:\n{log.read_text()}")
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return api
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    api.end()
-    raise AssertionError(f"the API was not ready within 60 s:\n{log.read_text()}")
+    try:
+        async with httpx.AsyncClient(base_url=api.url, timeout=5) as client:
+            while time.monotonic() < deadline:
+                if popen.poll() is not None:
+                    raise AssertionError(
+                        f"the API exited with {popen.returncode}:\n{log.read_text()}"
+                    )
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        return api
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"the API was not ready within 60 s:\n{log.read_text()}")
+    except BaseException:
+        api.end()  # never left running by a start that failed or was cancelled
+        raise
 
 
 @contextmanager
@@ -320,7 +330,8 @@ async def test_postgresql_restarted_under_load(cluster: Cluster, tmp_path: Path)
             await conn.close()
         assert waited.status_code == 503, waited.text
         assert waited.json()["type"].endswith("/database-unavailable")
-        assert STATEMENT_TIMEOUT_S <= took < STATEMENT_TIMEOUT_S + 2, took
+        # Bounded, generously for a busy machine: the deadline, not a hang.
+        assert STATEMENT_TIMEOUT_S <= took < STATEMENT_TIMEOUT_S + 5, took
         print(f"\na statement past its deadline of {STATEMENT_TIMEOUT_S} s: 503 in {took:.2f} s")
         load = Load(api.url, seeded.token)
         clients = [asyncio.create_task(load.client(n)) for n in range(4)]
@@ -675,9 +686,9 @@ async def test_sigterm_lets_requests_in_flight_finish(cluster: Cluster, tmp_path
             await asyncio.sleep(0.5)  # the request reached the route, reading its body
             signalled = time.monotonic()
             api.popen.send_signal(signal.SIGTERM)
-            deadline = signalled + 2
+            deadline = signalled + 5
             while not await refused(api.url):
-                assert time.monotonic() < deadline, "still taking connections 2 s after SIGTERM"
+                assert time.monotonic() < deadline, "still taking connections 5 s after SIGTERM"
                 await asyncio.sleep(0.05)
             if finish:
                 await asyncio.sleep(1)
@@ -728,14 +739,32 @@ def test_only_errors_of_reaching_the_database_are_unavailability() -> None:
     ]
     for exc in away:
         assert database_unavailable(exc), exc
-    # Raised from one of them, as a session's flush raises it.
+    # Raised by the database layer from one of them, as a session's flush raises it.
+    from sqlalchemy.exc import InvalidRequestError
+
     try:
         try:
             raise ConnectionResetError(104, "Connection reset by peer")
         except ConnectionResetError as cause:
-            raise RuntimeError("flush failed") from cause
-    except RuntimeError as chained:
+            raise InvalidRequestError("flush failed") from cause
+    except InvalidRequestError as chained:
         assert database_unavailable(chained)
+    # Not the database's: an HTTP exchange's deadline raised from a builtin TimeoutError, and a
+    # bug met while handling a refused connection (only its context, not its cause).
+    try:
+        try:
+            raise TimeoutError
+        except TimeoutError as cause:
+            raise RuntimeError("the receiver did not answer in time") from cause
+    except RuntimeError as elsewhere:
+        assert not database_unavailable(elsewhere)
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except ConnectionRefusedError:
+            {}["missing"]
+    except KeyError as bug:
+        assert not database_unavailable(bug)
 
     present = [
         wrapped(IntegrityError, asyncpg.exceptions.UniqueViolationError("duplicate key")),

@@ -84,7 +84,8 @@ async def test_two_workers_do_each_job_once(tmp_path: Path) -> None:
 
 async def test_two_apis_and_two_workers_take_each_alert_once(tmp_path: Path) -> None:
     """The crisis pass runs in every API process (a pushed alert goes through it before the push
-    is answered) and in every worker: two of each, the same alerts pushed through both APIs at
+    is answered) and in every worker: two of each (the APIs as two apps in this process, each
+    with its own engine, pool and index, sharing only the database, as processes do), the same alerts pushed through both APIs at
     once, twice each (a feed and an integration sending the same CAP message), while both
     workers run. Every push is answered 2xx, and each alert opens one crisis with its tasks
     once."""

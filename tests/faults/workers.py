@@ -228,8 +228,10 @@ class WorkerProcess:
 @asynccontextmanager
 async def workers(world: World, *names: str, **env: str) -> AsyncIterator[list[WorkerProcess]]:
     """Worker processes started side by side, killed at the end if still running."""
-    started = [await WorkerProcess(world, name, **env).start() for name in names]
+    started: list[WorkerProcess] = []
     try:
+        for name in names:  # one at a time: a start that fails stops those already started
+            started.append(await WorkerProcess(world, name, **env).start())
         yield started
     finally:
         for process in started:

@@ -56,3 +56,19 @@ def test_every_route_is_prepared_before_the_first_request(app: FastAPI) -> None:
     assert ("/api/v1/alerts/cap", "POST") in routes
     assert ("/console/tasks", "GET") in routes
     assert prepare_routes(app) == len(routes)
+
+
+async def test_migrate_on_start_brings_an_empty_database_to_ready(
+    databases: Databases, backend: str
+) -> None:
+    """``LIFELINE_MIGRATE_ON_START``: the API migrates before it serves (on an engine of its
+    own, without the requests' statement deadline), and is ready."""
+    url = await databases.create(backend, migrated=False)
+    settings = settings_for(url).model_copy(update={"migrate_on_start": True})
+    app = create_app(settings, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        await app.state.register_index.ready.wait()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            ready = await c.get("/readyz")
+    assert ready.status_code == 200, ready.text

@@ -388,7 +388,7 @@ async def test_a_locked_table_slows_no_scrape_past_the_deadline(
             await holder.rollback()
     finally:
         metrics_app.state.settings = settings
-    assert 0.4 < took < 2, took
+    assert 0.4 < took < 5, took  # the deadline (0.5 s), generously bounded: not a hang
     assert value(samples, "lifeline_metrics_database_read_ok") == 0
     assert value(await scrape(scraper), "lifeline_metrics_database_read_ok") == 1
 
